@@ -1,0 +1,15 @@
+{
+  "targets": [
+    {
+      "target_name": "vitlens_native",
+      "sources": ["native/addon.cc", "native/matmul.cc", "native/kernels.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=x86-64-v2", "-mtune=native", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-ldnnl"]
+    }
+  ]
+}

@@ -1,0 +1,181 @@
+// N-API surface: flat functions over Float32Array views, mirrored one to one by the js backend.
+// Every buffer length is checked against the shape arguments so a wrong call throws, never
+// reads or writes out of bounds.
+#include <napi.h>
+#include <omp.h>
+
+#include <string>
+
+#include "kernels.h"
+#include "matmul.h"
+
+namespace {
+
+struct Args {
+  const Napi::CallbackInfo& info;
+  Napi::Env env() const { return info.Env(); }
+
+  int64_t dim(size_t i, const char* name) const {
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(env(), std::string(name) + ": expected a number");
+    const double v = info[i].As<Napi::Number>().DoubleValue();
+    if (v < 0 || v != static_cast<int64_t>(v)) throw Napi::RangeError::New(env(), std::string(name) + ": expected a non-negative integer");
+    return static_cast<int64_t>(v);
+  }
+  bool flag(size_t i) const { return info[i].ToBoolean().Value(); }
+  float number(size_t i) const { return info[i].As<Napi::Number>().FloatValue(); }
+
+  // A Float32Array holding at least `need` elements, or nullptr when optional and null/undefined.
+  float* f32(size_t i, int64_t need, const char* name, bool optional = false) const {
+    if (optional && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env(), std::string(name) + ": expected a Float32Array");
+    auto arr = info[i].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(arr.ElementLength()) < need)
+      throw Napi::RangeError::New(env(), std::string(name) + ": Float32Array of length " +
+                                             std::to_string(arr.ElementLength()) + " is shorter than the " +
+                                             std::to_string(need) + " elements the shape needs");
+    return arr.Data();
+  }
+};
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t m = a.dim(3, "M"), n = a.dim(4, "N"), k = a.dim(5, "K");
+  vitlens::matmul(a.f32(0, m * k, "A"), a.f32(1, k * n, "B"), a.f32(2, m * n, "C"), m, n, k, a.flag(6),
+                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9));
+  return info.Env().Undefined();
+}
+
+Napi::Value BatchMatmul(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t batch = a.dim(3, "batch"), m = a.dim(4, "M"), n = a.dim(5, "N"), k = a.dim(6, "K");
+  vitlens::batch_matmul(a.f32(0, batch * m * k, "A"), a.f32(1, batch * k * n, "B"), a.f32(2, batch * m * n, "C"),
+                        batch, m, n, k, a.flag(7), a.flag(8), a.number(9), a.flag(10));
+  return info.Env().Undefined();
+}
+
+Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t rows = a.dim(6, "rows"), dim = a.dim(7, "dim");
+  vitlens::layernorm_forward(a.f32(0, rows * dim, "x"), a.f32(1, dim, "weight"), a.f32(2, dim, "bias"),
+                             a.f32(3, rows * dim, "out"), a.f32(4, rows, "mean"), a.f32(5, rows, "rstd"), rows,
+                             dim, a.number(8));
+  return info.Env().Undefined();
+}
+
+Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t rows = a.dim(8, "rows"), dim = a.dim(9, "dim");
+  vitlens::layernorm_backward(a.f32(0, rows * dim, "dout"), a.f32(1, rows * dim, "x"), a.f32(2, rows, "mean"),
+                              a.f32(3, rows, "rstd"), a.f32(4, dim, "weight"), a.f32(5, rows * dim, "dx"),
+                              a.f32(6, dim, "dweight"), a.f32(7, dim, "dbias"), rows, dim);
+  return info.Env().Undefined();
+}
+
+Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  vitlens::softmax_forward(a.f32(0, rows * cols, "x"), a.f32(1, rows * cols, "out"), rows, cols);
+  return info.Env().Undefined();
+}
+
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
+  vitlens::softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
+                            rows, cols);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluForward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(2, "n");
+  vitlens::gelu_forward(a.f32(0, n, "x"), a.f32(1, n, "out"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(3, "n");
+  vitlens::gelu_backward(a.f32(0, n, "dy"), a.f32(1, n, "x"), a.f32(2, n, "dx"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(3, "n");
+  vitlens::add(a.f32(0, n, "a"), a.f32(1, n, "b"), a.f32(2, n, "out"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value Scale(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(3, "n");
+  vitlens::scale(a.f32(0, n, "x"), a.number(1), a.f32(2, n, "out"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  vitlens::sum_rows(a.f32(0, rows * cols, "x"), a.f32(1, cols, "out"), rows, cols, a.flag(4));
+  return info.Env().Undefined();
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(1, "n");
+  return Napi::Number::New(info.Env(), vitlens::sum_squares(a.f32(0, n, "x"), n));
+}
+
+Napi::Value SwapAxes12(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t d0 = a.dim(2, "d0"), d1 = a.dim(3, "d1"), d2 = a.dim(4, "d2"), d3 = a.dim(5, "d3");
+  const int64_t n = d0 * d1 * d2 * d3;
+  vitlens::swap_axes12(a.f32(0, n, "src"), a.f32(1, n, "dst"), d0, d1, d2, d3);
+  return info.Env().Undefined();
+}
+
+Napi::Value Patchify(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t b = a.dim(2, "B"), c = a.dim(3, "C"), h = a.dim(4, "H"), w = a.dim(5, "W"), p = a.dim(6, "patch");
+  if (p == 0 || h % p != 0 || w % p != 0)
+    throw Napi::RangeError::New(info.Env(), "patchify: image size must be a multiple of the patch size");
+  vitlens::patchify(a.f32(0, b * c * h * w, "image"), a.f32(1, b * c * h * w, "out"), b, c, h, w, p);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(0, "threads");
+  if (n > 0) omp_set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports["matmul"] = Napi::Function::New(env, Matmul);
+  exports["batchMatmul"] = Napi::Function::New(env, BatchMatmul);
+  exports["layernormForward"] = Napi::Function::New(env, LayernormForward);
+  exports["layernormBackward"] = Napi::Function::New(env, LayernormBackward);
+  exports["softmaxForward"] = Napi::Function::New(env, SoftmaxForward);
+  exports["softmaxBackward"] = Napi::Function::New(env, SoftmaxBackward);
+  exports["geluForward"] = Napi::Function::New(env, GeluForward);
+  exports["geluBackward"] = Napi::Function::New(env, GeluBackward);
+  exports["add"] = Napi::Function::New(env, Add);
+  exports["scale"] = Napi::Function::New(env, Scale);
+  exports["sumRows"] = Napi::Function::New(env, SumRows);
+  exports["sumSquares"] = Napi::Function::New(env, SumSquares);
+  exports["swapAxes12"] = Napi::Function::New(env, SwapAxes12);
+  exports["patchify"] = Napi::Function::New(env, Patchify);
+  exports["setThreads"] = Napi::Function::New(env, SetThreads);
+  exports["getThreads"] = Napi::Function::New(env, GetThreads);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(vitlens_native, Init)

@@ -1,0 +1,16 @@
+// Matrix products through oneDNN's matmul primitive, one primitive cached per shape.
+#pragma once
+#include <cstdint>
+
+namespace vitlens {
+
+// C (M,N) = op(A) @ op(B) [+ bias (N)] [+ C when accumulate]; op(X) = X^T when trans*.
+// Row-major; A is (M,K) or (K,M) when transA, B is (K,N) or (N,K) when transB.
+void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,
+            bool trans_a, bool trans_b, const float* bias, bool accumulate);
+
+// C[i] (M,N) = alpha * op(A[i]) @ op(B[i]) [+ C[i] when accumulate], for i < batch.
+void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
+                  int64_t k, bool trans_a, bool trans_b, float alpha, bool accumulate);
+
+}  // namespace vitlens

@@ -1,0 +1,52 @@
+/**
+ * The compute interface every layer runs on: flat functions over Float32Array views,
+ * row-major, shapes passed as integers. `native` (C++/oneDNN/OpenMP) and `js` (reference)
+ * implement it one to one, so tests can compare them on the same inputs.
+ *
+ * Convention: activation outputs are overwritten; parameter gradients (layernorm dweight and
+ * dbias, `sumRows` with accumulate, `matmul` with accumulate) are added to.
+ */
+export interface Backend {
+  readonly name: "native" | "js";
+
+  /** C (M,N) = op(A) @ op(B) [+ bias (N)] [+ C if accumulate]; A is (M,K) or (K,M) if transA, B is (K,N) or (N,K) if transB. */
+  matmul(
+    a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean,
+  ): void;
+  /** C[i] (M,N) = alpha * op(A[i]) @ op(B[i]) [+ C[i] if accumulate], i < batch, batches contiguous. */
+  batchMatmul(
+    a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, alpha: number, accumulate: boolean,
+  ): void;
+
+  /** out = (x - mean) * rstd * weight + bias over rows of `dim`; writes mean and rstd (rows). */
+  layernormForward(
+    x: Float32Array, weight: Float32Array, bias: Float32Array, out: Float32Array,
+    mean: Float32Array, rstd: Float32Array, rows: number, dim: number, eps: number,
+  ): void;
+  /** dx = dL/dx (overwritten); dweight += sum(dout * xhat); dbias += sum(dout). */
+  layernormBackward(
+    dout: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, weight: Float32Array,
+    dx: Float32Array, dweight: Float32Array, dbias: Float32Array, rows: number, dim: number,
+  ): void;
+
+  softmaxForward(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** dx = y * (dy - sum(dy * y)) per row. */
+  softmaxBackward(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+
+  /** GELU, exact erf form (PyTorch's default, HF's "gelu"). */
+  geluForward(x: Float32Array, out: Float32Array, n: number): void;
+  geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
+
+  add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
+  scale(x: Float32Array, s: number, out: Float32Array, n: number): void;
+  /** out (cols) = [out +] column sums of x (rows, cols): a bias gradient. */
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  sumSquares(x: Float32Array, n: number): number;
+
+  /** (d0, d1, d2, d3) -> (d0, d2, d1, d3): split or merge attention heads. */
+  swapAxes12(src: Float32Array, dst: Float32Array, d0: number, d1: number, d2: number, d3: number): void;
+  /** Image (B,C,H,W) -> patches (B, H/p * W/p, C*p*p), each flattened like a Conv2d weight (C,p,p). */
+  patchify(img: Float32Array, out: Float32Array, b: number, c: number, h: number, w: number, p: number): void;
+}

@@ -1,0 +1,173 @@
+import type { Backend } from "./backend.js";
+
+/** Plain TypeScript reference of every backend function: slow, obvious, used to check `native`. */
+export const jsBackend: Backend = {
+  name: "js",
+
+  matmul(a, b, c, m, n, k, transA, transB, bias, accumulate) {
+    const row = new Float64Array(n);
+    for (let i = 0; i < m; i++) {
+      row.fill(0);
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a[p * m + i] : a[i * k + p];
+        if (transB) for (let j = 0; j < n; j++) row[j] += av * b[j * k + p];
+        else for (let j = 0, o = p * n; j < n; j++) row[j] += av * b[o + j];
+      }
+      for (let j = 0; j < n; j++) {
+        const v = row[j] + (bias ? bias[j] : 0);
+        c[i * n + j] = accumulate ? c[i * n + j] + v : v;
+      }
+    }
+  },
+
+  batchMatmul(a, b, c, batch, m, n, k, transA, transB, alpha, accumulate) {
+    const out = new Float32Array(m * n);
+    for (let t = 0; t < batch; t++) {
+      const cv = c.subarray(t * m * n, (t + 1) * m * n);
+      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, m, n, k, transA, transB, null, false);
+      for (let i = 0; i < m * n; i++) cv[i] = alpha * out[i] + (accumulate ? cv[i] : 0);
+    }
+  },
+
+  layernormForward(x, weight, bias, out, mean, rstd, rows, dim, eps) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * dim;
+      let sum = 0;
+      for (let i = 0; i < dim; i++) sum += x[o + i];
+      const mu = sum / dim;
+      let varSum = 0;
+      for (let i = 0; i < dim; i++) varSum += (x[o + i] - mu) ** 2;
+      const s = 1 / Math.sqrt(varSum / dim + eps);
+      for (let i = 0; i < dim; i++) out[o + i] = (x[o + i] - mu) * s * weight[i] + bias[i];
+      mean[r] = mu;
+      rstd[r] = s;
+    }
+  },
+
+  layernormBackward(dout, x, mean, rstd, weight, dx, dweight, dbias, rows, dim) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * dim;
+      let meanDxhat = 0;
+      let meanDxhatXhat = 0;
+      for (let i = 0; i < dim; i++) {
+        const xhat = (x[o + i] - mean[r]) * rstd[r];
+        const dxhat = dout[o + i] * weight[i];
+        meanDxhat += dxhat;
+        meanDxhatXhat += dxhat * xhat;
+        dweight[i] += dout[o + i] * xhat;
+        dbias[i] += dout[o + i];
+      }
+      meanDxhat /= dim;
+      meanDxhatXhat /= dim;
+      for (let i = 0; i < dim; i++) {
+        const xhat = (x[o + i] - mean[r]) * rstd[r];
+        dx[o + i] = rstd[r] * (dout[o + i] * weight[i] - meanDxhat - xhat * meanDxhatXhat);
+      }
+    }
+  },
+
+  softmaxForward(x, out, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let max = -Infinity;
+      for (let i = 0; i < cols; i++) max = Math.max(max, x[o + i]);
+      let sum = 0;
+      for (let i = 0; i < cols; i++) sum += out[o + i] = Math.exp(x[o + i] - max);
+      for (let i = 0; i < cols; i++) out[o + i] /= sum;
+    }
+  },
+
+  softmaxBackward(dy, y, dx, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let dot = 0;
+      for (let i = 0; i < cols; i++) dot += dy[o + i] * y[o + i];
+      for (let i = 0; i < cols; i++) dx[o + i] = y[o + i] * (dy[o + i] - dot);
+    }
+  },
+
+  geluForward(x, out, n) {
+    for (let i = 0; i < n; i++) out[i] = 0.5 * x[i] * (1 + erf(x[i] / Math.SQRT2));
+  },
+
+  geluBackward(dy, x, dx, n) {
+    for (let i = 0; i < n; i++) {
+      const cdf = 0.5 * (1 + erf(x[i] / Math.SQRT2));
+      const pdf = Math.exp(-0.5 * x[i] * x[i]) / Math.sqrt(2 * Math.PI);
+      dx[i] = dy[i] * (cdf + x[i] * pdf);
+    }
+  },
+
+  add(a, b, out, n) {
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  },
+
+  scale(x, s, out, n) {
+    for (let i = 0; i < n; i++) out[i] = x[i] * s;
+  },
+
+  sumRows(x, out, rows, cols, accumulate) {
+    for (let c = 0; c < cols; c++) {
+      let s = accumulate ? out[c] : 0;
+      for (let r = 0; r < rows; r++) s += x[r * cols + c];
+      out[c] = s;
+    }
+  },
+
+  sumSquares(x, n) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i] * x[i];
+    return s;
+  },
+
+  swapAxes12(src, dst, d0, d1, d2, d3) {
+    for (let a = 0; a < d0; a++)
+      for (let i = 0; i < d1; i++)
+        for (let j = 0; j < d2; j++) {
+          const s = ((a * d1 + i) * d2 + j) * d3;
+          dst.set(src.subarray(s, s + d3), ((a * d2 + j) * d1 + i) * d3);
+        }
+  },
+
+  patchify(img, out, b, c, h, w, p) {
+    if (p <= 0 || h % p !== 0 || w % p !== 0) throw new RangeError("patchify: image size must be a multiple of the patch size");
+    const gh = h / p;
+    const gw = w / p;
+    const row = c * p * p;
+    for (let n = 0; n < b; n++)
+      for (let py = 0; py < gh; py++)
+        for (let px = 0; px < gw; px++) {
+          const dst = ((n * gh + py) * gw + px) * row;
+          for (let ch = 0; ch < c; ch++)
+            for (let y = 0; y < p; y++) {
+              const src = ((n * c + ch) * h + py * p + y) * w + px * p;
+              out.set(img.subarray(src, src + p), dst + (ch * p + y) * p);
+            }
+        }
+  },
+};
+
+/** erf to ~1e-15 (Abramowitz-Stegun is too coarse for a float32 reference): series near 0, continued fraction outside. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    // Maclaurin series: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 80; n++) {
+      term *= -x2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    const r = (2 / Math.sqrt(Math.PI)) * sum;
+    return x < 0 ? -r : r;
+  }
+  if (ax > 6) return x < 0 ? -1 : 1;
+  // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz-free backward evaluation)
+  let frac = 0;
+  for (let n = 60; n >= 1; n--) frac = (n / 2) / (ax + frac);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + frac);
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}

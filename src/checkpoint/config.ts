@@ -1,0 +1,157 @@
+import { existsSync, readFileSync } from "node:fs";
+import { VitlensError } from "../errors.js";
+import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-config.js";
+import { defaultConfig, type ViTConfig } from "../models/vit-config.js";
+import type { Params } from "../models/vit-params.js";
+
+export function readJson(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new VitlensError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const value = JSON.parse(text);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
+    return value;
+  } catch {
+    throw new VitlensError(`${path}: not a JSON object`);
+  }
+}
+
+/** A config.json from HF transformers (ViTConfig) or from timm (`pretrained_cfg`). */
+export type CheckpointConfig =
+  | { kind: "hf"; json: Record<string, unknown> }
+  | { kind: "timm"; json: Record<string, unknown> };
+
+export function classifyConfig(json: Record<string, unknown>): CheckpointConfig {
+  return "pretrained_cfg" in json || "architecture" in json ? { kind: "timm", json } : { kind: "hf", json };
+}
+
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+const pair = (v: unknown): [number, number] | undefined =>
+  typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number") ? [v[0], v[1]] : undefined;
+
+/** Heads are not visible in any tensor shape: the usual count for each published width. */
+const HEADS_BY_WIDTH: Record<number, number> = { 192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16 };
+
+/**
+ * Architecture from the weights themselves (what no config says): width, depth, MLP size,
+ * patch size, channels, square grid, qkv bias, classes. Heads: from `hint` or the width table.
+ */
+export function inferConfig(params: Params, file: string, hint: Partial<ViTConfig> = {}): ViTConfig {
+  const shape = (name: string) => {
+    const t = params.get(name);
+    if (!t) throw new VitlensError(`${file}: missing key for ${name}; cannot tell the architecture`);
+    return t.shape;
+  };
+  const D = shape("cls_token")[2];
+  const patch = shape("patch_embed.proj.weight");
+  let numLayers = 0;
+  while (params.has(`blocks.${numLayers}.attn.qkv.weight`)) numLayers++;
+  if (numLayers === 0) throw new VitlensError(`${file}: no transformer blocks found`);
+  const tokens = shape("pos_embed")[1] - 1;
+  const side = Math.round(Math.sqrt(tokens));
+  const imageSize: [number, number] =
+    hint.imageSize ?? (side * side === tokens ? [side * patch[2], side * patch[2]] : failGrid(file, tokens));
+  return defaultConfig({
+    hiddenSize: D,
+    numLayers,
+    numHeads: HEADS_BY_WIDTH[D] ?? Math.max(1, Math.round(D / 64)),
+    mlpSize: shape("blocks.0.mlp.fc1.weight")[0],
+    patchSize: patch[2],
+    numChannels: patch[1],
+    imageSize,
+    qkvBias: params.has("blocks.0.attn.qkv.bias"),
+    numClasses: params.get("head.weight")?.shape[0] ?? 0,
+    layerNormEps: 1e-6,
+    ...hint,
+  });
+}
+
+function failGrid(file: string, tokens: number): never {
+  throw new VitlensError(`${file}: ${tokens} position embeddings are not a square grid; give the image size in config.json`);
+}
+
+/** The parts of an HF ViTConfig / timm config.json that fix the architecture. */
+export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTConfig> {
+  const j = cfg.json;
+  if (cfg.kind === "hf") {
+    if (j.model_type !== undefined && j.model_type !== "vit") {
+      throw new VitlensError(`${file}: model_type "${String(j.model_type)}" is not a ViT (expected "vit")`);
+    }
+    if (j.hidden_act !== undefined && j.hidden_act !== "gelu") {
+      throw new VitlensError(`${file}: hidden_act "${String(j.hidden_act)}" is not supported (expected "gelu")`);
+    }
+    const hint: Partial<ViTConfig> = {
+      hiddenSize: num(j.hidden_size),
+      numLayers: num(j.num_hidden_layers),
+      numHeads: num(j.num_attention_heads),
+      mlpSize: num(j.intermediate_size),
+      patchSize: num(j.patch_size),
+      imageSize: pair(j.image_size),
+      numChannels: num(j.num_channels),
+      layerNormEps: num(j.layer_norm_eps) ?? 1e-12,
+      qkvBias: typeof j.qkv_bias === "boolean" ? j.qkv_bias : undefined,
+      hiddenDropout: num(j.hidden_dropout_prob),
+      attentionDropout: num(j.attention_probs_dropout_prob),
+      id2label: isLabelMap(j.id2label) ? j.id2label : undefined,
+    };
+    return dropUndefined(hint);
+  }
+  const pc = (j.pretrained_cfg ?? {}) as Record<string, unknown>;
+  const args = (j.model_args ?? {}) as Record<string, unknown>;
+  const input = Array.isArray(pc.input_size) ? (pc.input_size as number[]) : undefined;
+  const fromName = /_patch(\d+)_(\d+)/.exec(String(j.architecture ?? ""));
+  const labels = Array.isArray(pc.label_names) ? (pc.label_names as unknown[]).map(String) : undefined;
+  const hint: Partial<ViTConfig> = {
+    hiddenSize: num(args.embed_dim),
+    numLayers: num(args.depth),
+    numHeads: num(args.num_heads),
+    patchSize: num(args.patch_size) ?? (fromName ? Number(fromName[1]) : undefined),
+    imageSize: pair(args.img_size) ?? (input ? [input[1], input[2]] : fromName ? pair(Number(fromName[2])) : undefined),
+    layerNormEps: 1e-6,
+    id2label: labels ? Object.fromEntries(labels.map((l, i) => [String(i), l])) : undefined,
+  };
+  if (j.global_pool !== undefined && j.global_pool !== "token") {
+    throw new VitlensError(`${file}: global_pool "${String(j.global_pool)}" is not supported yet (vitlens classifies from the CLS token)`);
+  }
+  return dropUndefined(hint);
+}
+
+/** Preprocessing from preprocessor_config.json (HF) or pretrained_cfg (timm); HF defaults otherwise. */
+export function preprocessFrom(
+  cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, size: [number, number],
+): PreprocessConfig {
+  const p = defaultPreprocess(size);
+  const triple = (v: unknown): [number, number, number] | undefined =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number") ? [v[0], v[1], v[2]] : undefined;
+  if (preprocessorJson) {
+    const j = preprocessorJson;
+    p.mean = triple(j.image_mean) ?? p.mean;
+    p.std = triple(j.image_std) ?? p.std;
+    if (j.do_normalize === false) (p.mean = [0, 0, 0]), (p.std = [1, 1, 1]);
+    p.rescaleFactor = j.do_rescale === false ? 1 : (num(j.rescale_factor) ?? p.rescaleFactor);
+    p.resample = ({ 0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic" } as const)[num(j.resample) ?? 2] ?? "bilinear";
+  } else if (cfg?.kind === "timm") {
+    const pc = (cfg.json.pretrained_cfg ?? {}) as Record<string, unknown>;
+    p.mean = triple(pc.mean) ?? [0.485, 0.456, 0.406];
+    p.std = triple(pc.std) ?? [0.229, 0.224, 0.225];
+    p.resample = pc.interpolation === "bilinear" ? "bilinear" : "bicubic";
+  }
+  return p;
+}
+
+export function readPreprocessorJson(dir: string): Record<string, unknown> | null {
+  const path = `${dir}/preprocessor_config.json`;
+  return existsSync(path) ? readJson(path) : null;
+}
+
+function isLabelMap(v: unknown): v is Record<string, string> {
+  return typeof v === "object" && v !== null && Object.values(v).every((x) => typeof x === "string");
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

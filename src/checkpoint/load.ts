@@ -1,0 +1,145 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
+import { VitlensError } from "../errors.js";
+import type { PreprocessConfig } from "../data/preprocess-config.js";
+import { gridSize, presetConfig, validateConfig, VIT_PRESETS, type ViTConfig } from "../models/vit-config.js";
+import { initParameter, initParams, vitParameterShapes, type Params } from "../models/vit-params.js";
+import { ViT } from "../models/vit.js";
+import { Rng } from "../random.js";
+import { sameShape, shapeString, type Tensor } from "../tensor.js";
+import { classifyConfig, configHints, inferConfig, preprocessFrom, readJson, readPreprocessorJson, type CheckpointConfig } from "./config.js";
+import { fromHf, isHfStateDict, type MappedState } from "./keymap-hf.js";
+import { fromTimm, isTimmStateDict } from "./keymap-timm.js";
+import { resamplePosEmbed } from "./posemb.js";
+import { readSafetensors } from "./safetensors.js";
+
+export interface LoadOptions {
+  /** Run at this (height, width): position embeddings are resampled bicubically. */
+  imageSize?: [number, number];
+  /** Replace the head when the checkpoint's class count differs (or it has none). */
+  numClasses?: number;
+  labels?: string[];
+  seed?: number;
+}
+
+export interface LoadedModel {
+  model: ViT;
+  preprocess: PreprocessConfig;
+  labels: string[];
+  format: "hf" | "timm" | "preset";
+  source: string;
+  /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
+  notes: string[];
+}
+
+/** Resolves `--model`: a model directory, a .safetensors file, or a preset name (random weights). */
+export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
+  if (existsSync(spec)) {
+    if (statSync(spec).isDirectory()) return loadDirectory(spec, opts);
+    return loadWeightsFile(spec, null, null, opts);
+  }
+  if (spec in VIT_PRESETS) {
+    const config = presetConfig(spec, {
+      ...(opts.imageSize ? { imageSize: opts.imageSize } : {}),
+      numClasses: opts.numClasses ?? 1000,
+    });
+    const model = new ViT(config, initParams(config, opts.seed ?? 0));
+    return {
+      model, preprocess: preprocessFrom(null, null, config.imageSize), labels: labelsFor(config, opts.labels),
+      format: "preset", source: spec, notes: [`preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
+    };
+  }
+  throw new VitlensError(
+    `--model ${spec}: no such file or directory, and not a preset (${Object.keys(VIT_PRESETS).join(", ")})`,
+  );
+}
+
+function loadDirectory(dir: string, opts: LoadOptions): LoadedModel {
+  const configPath = join(dir, "config.json");
+  if (!existsSync(configPath)) {
+    throw new VitlensError(`${dir}: no config.json in this model directory (expected config.json and model.safetensors)`);
+  }
+  const weights = join(dir, "model.safetensors");
+  if (!existsSync(weights)) {
+    const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|npz|ckpt)$/.test(f) || f.endsWith(".index.json"));
+    const hint = others.length ? ` (found ${others.join(", ")}: only safetensors weights are read so far)` : "";
+    throw new VitlensError(`${dir}: no model.safetensors${hint}`);
+  }
+  return loadWeightsFile(weights, classifyConfig(readJson(configPath)), readPreprocessorJson(dir), opts);
+}
+
+function loadWeightsFile(
+  path: string, cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, opts: LoadOptions,
+): LoadedModel {
+  if (extname(path) !== ".safetensors") {
+    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, or a model directory with config.json)`);
+  }
+  // A lone model.safetensors may sit beside its config.
+  if (!cfg && existsSync(join(dirname(path), "config.json")) && basename(path) === "model.safetensors") {
+    cfg = classifyConfig(readJson(join(dirname(path), "config.json")));
+    preprocessorJson = readPreprocessorJson(dirname(path));
+  }
+  const file = readSafetensors(path);
+  const keys = [...file.tensors.keys()];
+  let mapped: MappedState;
+  let format: "hf" | "timm";
+  if (isTimmStateDict(keys)) [mapped, format] = [fromTimm(file.tensors, path), "timm"];
+  else if (isHfStateDict(keys)) [mapped, format] = [fromHf(file.tensors, path), "hf"];
+  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF or timm naming)`);
+
+  const hints = cfg ? configHints(cfg, path) : {};
+  const stored = inferConfig(mapped.params, path, hints); // the architecture the file holds
+  checkShapes(mapped, stored, path);
+  const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
+  if (file.skipped.size) notes.push(`skipped non-float tensor(s): ${[...file.skipped.keys()].join(", ")}`);
+
+  const config = adapt(stored, mapped.params, opts, notes);
+  const preprocess = preprocessFrom(cfg, preprocessorJson, config.imageSize);
+  preprocess.size = config.imageSize;
+  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, source: path, notes };
+}
+
+/** Every expected parameter present with its exact shape, nothing unexpected. */
+function checkShapes(mapped: MappedState, config: ViTConfig, file: string): void {
+  const expected = vitParameterShapes(config);
+  const expectedNames = new Set(expected.map(([n]) => n));
+  for (const [name, shape] of expected) {
+    const t = mapped.params.get(name);
+    if (!t) throw new VitlensError(`${file}: missing key ${name} (vitlens name) for a ${config.numLayers}-layer ViT`);
+    if (!sameShape(t.shape, shape)) {
+      throw new VitlensError(`${file}: key ${mapped.origin.get(name) ?? name} has shape ${shapeString(t.shape)}, expected ${shapeString(shape)} from the config`);
+    }
+  }
+  for (const name of mapped.params.keys()) {
+    if (!expectedNames.has(name)) throw new VitlensError(`${file}: unexpected key ${mapped.origin.get(name) ?? name} for a ${config.numLayers}-layer ViT`);
+  }
+}
+
+/** Applies the requested image size (resampled position embeddings) and class count (new head). */
+function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[]): ViTConfig {
+  const config = validateConfig({ ...stored, imageSize: opts.imageSize ?? stored.imageSize });
+  const [fromH, fromW] = gridSize(stored);
+  const [toH, toW] = gridSize(config);
+  if (fromH !== toH || fromW !== toW) {
+    params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW]));
+    notes.push(`position embeddings resampled (bicubic) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
+  }
+  if (opts.numClasses !== undefined && opts.numClasses !== stored.numClasses) {
+    config.numClasses = opts.numClasses;
+    config.id2label = undefined;
+    params.delete("head.weight");
+    params.delete("head.bias");
+    if (opts.numClasses > 0) {
+      const rng = new Rng(opts.seed ?? 0);
+      for (const [name, shape] of vitParameterShapes(config).filter(([n]) => n.startsWith("head."))) {
+        params.set(name, initParameter(name, shape, rng));
+      }
+    }
+    notes.push(`new head: ${opts.numClasses} classes (checkpoint had ${stored.numClasses || "no head"}), randomly initialised`);
+  }
+  return config;
+}
+
+function labelsFor(config: ViTConfig, given?: string[]): string[] {
+  return Array.from({ length: config.numClasses }, (_, i) => given?.[i] ?? config.id2label?.[String(i)] ?? `LABEL_${i}`);
+}
