@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "dnnl-ops.h"
 #include "kernels.h"
 #include "matmul.h"
 
@@ -75,14 +76,14 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
-  vitlens::softmax_forward(a.f32(0, rows * cols, "x"), a.f32(1, rows * cols, "out"), rows, cols);
+  vitlens::dnnl_softmax_forward(a.f32(0, rows * cols, "x"), a.f32(1, rows * cols, "out"), rows, cols);
   return info.Env().Undefined();
 }
 
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
-  vitlens::softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
+  vitlens::dnnl_softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
                             rows, cols);
   return info.Env().Undefined();
 }
@@ -90,14 +91,14 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(2, "n");
-  vitlens::gelu_forward(a.f32(0, n, "x"), a.f32(1, n, "out"), n);
+  vitlens::dnnl_gelu_forward(a.f32(0, n, "x"), a.f32(1, n, "out"), n);
   return info.Env().Undefined();
 }
 
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(3, "n");
-  vitlens::gelu_backward(a.f32(0, n, "dy"), a.f32(1, n, "x"), a.f32(2, n, "dx"), n);
+  vitlens::dnnl_gelu_backward(a.f32(0, n, "dy"), a.f32(1, n, "x"), a.f32(2, n, "dx"), n);
   return info.Env().Undefined();
 }
 
@@ -128,13 +129,15 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), vitlens::sum_squares(a.f32(0, n, "x"), n));
 }
 
-Napi::Value SwapAxes12(const Napi::CallbackInfo& info) {
+Napi::Value HeadsPermute(const Napi::CallbackInfo& info, bool split) {
   Args a{info};
-  const int64_t d0 = a.dim(2, "d0"), d1 = a.dim(3, "d1"), d2 = a.dim(4, "d2"), d3 = a.dim(5, "d3");
-  const int64_t n = d0 * d1 * d2 * d3;
-  vitlens::swap_axes12(a.f32(0, n, "src"), a.f32(1, n, "dst"), d0, d1, d2, d3);
+  const int64_t b = a.dim(2, "B"), n = a.dim(3, "N"), s = a.dim(4, "S"), h = a.dim(5, "H"), hd = a.dim(6, "hd");
+  const int64_t total = b * n * s * h * hd;
+  (split ? vitlens::split_heads : vitlens::merge_heads)(a.f32(0, total, "src"), a.f32(1, total, "dst"), b, n, s, h, hd);
   return info.Env().Undefined();
 }
+Napi::Value SplitHeads(const Napi::CallbackInfo& info) { return HeadsPermute(info, true); }
+Napi::Value MergeHeads(const Napi::CallbackInfo& info) { return HeadsPermute(info, false); }
 
 Napi::Value Patchify(const Napi::CallbackInfo& info) {
   Args a{info};
@@ -169,7 +172,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["scale"] = Napi::Function::New(env, Scale);
   exports["sumRows"] = Napi::Function::New(env, SumRows);
   exports["sumSquares"] = Napi::Function::New(env, SumSquares);
-  exports["swapAxes12"] = Napi::Function::New(env, SwapAxes12);
+  exports["splitHeads"] = Napi::Function::New(env, SplitHeads);
+  exports["mergeHeads"] = Napi::Function::New(env, MergeHeads);
   exports["patchify"] = Napi::Function::New(env, Patchify);
   exports["setThreads"] = Napi::Function::New(env, SetThreads);
   exports["getThreads"] = Napi::Function::New(env, GetThreads);

@@ -10,13 +10,17 @@ void layernorm_forward(const float* x, const float* weight, const float* bias, f
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * dim;
     float* yr = out + r * dim;
-    double sum = 0;  // double: ViT activations can be large, avoid cancellation
+    // Two passes (mean, then squared deviations) in float SIMD lanes: no cancellation from
+    // E[x^2] - E[x]^2, and 8 partial sums keep the rounding error at float32 level.
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < dim; i++) sum += xr[i];
-    const double mu = sum / dim;
-    double var = 0;
-    for (int64_t i = 0; i < dim; i++) var += (xr[i] - mu) * (xr[i] - mu);
-    const float s = static_cast<float>(1.0 / std::sqrt(var / dim + eps));
-    const float m = static_cast<float>(mu);
+    const float m = sum / dim;
+    float var = 0;
+#pragma omp simd reduction(+ : var)
+    for (int64_t i = 0; i < dim; i++) var += (xr[i] - m) * (xr[i] - m);
+    const float s = 1.0f / std::sqrt(var / dim + eps);
+#pragma omp simd
     for (int64_t i = 0; i < dim; i++) yr[i] = (xr[i] - m) * s * weight[i] + bias[i];
     mean[r] = m;
     rstd[r] = s;
@@ -61,51 +65,6 @@ void layernorm_backward(const float* dout, const float* x, const float* mean, co
   }
 }
 
-void softmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * cols;
-    float* yr = out + r * cols;
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < cols; i++) mx = xr[i] > mx ? xr[i] : mx;
-    double sum = 0;
-    for (int64_t i = 0; i < cols; i++) {
-      yr[i] = std::exp(xr[i] - mx);
-      sum += yr[i];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t i = 0; i < cols; i++) yr[i] *= inv;
-  }
-}
-
-void softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* dyr = dy + r * cols;
-    const float* yr = y + r * cols;
-    double dot = 0;
-    for (int64_t i = 0; i < cols; i++) dot += dyr[i] * yr[i];
-    const float d = static_cast<float>(dot);
-    float* dxr = dx + r * cols;
-    for (int64_t i = 0; i < cols; i++) dxr[i] = yr[i] * (dyr[i] - d);
-  }
-}
-
-void gelu_forward(const float* x, float* out, int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
-}
-
-void gelu_backward(const float* dy, const float* x, float* dx, int64_t n) {
-  const float inv_sqrt_2pi = static_cast<float>(0.5 * M_2_SQRTPI * M_SQRT1_2);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) {
-    const float cdf = 0.5f * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
-    const float pdf = inv_sqrt_2pi * std::exp(-0.5f * x[i] * x[i]);
-    dx[i] = dy[i] * (cdf + x[i] * pdf);
-  }
-}
-
 void add(const float* a, const float* b, float* out, int64_t n) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
@@ -132,15 +91,28 @@ double sum_squares(const float* x, int64_t n) {
   return s;
 }
 
-void swap_axes12(const float* src, float* dst, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
+void split_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd) {
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t a = 0; a < d0; a++)
-    for (int64_t i = 0; i < d1; i++)
-      for (int64_t j = 0; j < d2; j++) {
-        const float* s = src + ((a * d1 + i) * d2 + j) * d3;
-        float* d = dst + ((a * d2 + j) * d1 + i) * d3;
-        for (int64_t t = 0; t < d3; t++) d[t] = s[t];
-      }
+  for (int64_t i = 0; i < b; i++)
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t part = 0; part < s; part++)
+        for (int64_t head = 0; head < h; head++) {
+          const float* from = src + (((i * n + t) * s + part) * h + head) * hd;
+          float* to = dst + (((part * b + i) * h + head) * n + t) * hd;
+          for (int64_t d = 0; d < hd; d++) to[d] = from[d];
+        }
+}
+
+void merge_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < b; i++)
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t part = 0; part < s; part++)
+        for (int64_t head = 0; head < h; head++) {
+          const float* from = src + (((part * b + i) * h + head) * n + t) * hd;
+          float* to = dst + (((i * n + t) * s + part) * h + head) * hd;
+          for (int64_t d = 0; d < hd; d++) to[d] = from[d];
+        }
 }
 
 void patchify(const float* img, float* out, int64_t b, int64_t c, int64_t h, int64_t w, int64_t p) {

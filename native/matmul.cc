@@ -1,5 +1,7 @@
 #include "matmul.h"
 
+#include "dnnl-engine.h"
+
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -11,17 +13,6 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
-
-struct Engine {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-};
-
-// One engine per thread: worker_threads each get their own stream and cache.
-Engine& engine() {
-  thread_local Engine e;
-  return e;
-}
 
 // (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha)
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float>;

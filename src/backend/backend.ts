@@ -45,8 +45,10 @@ export interface Backend {
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   sumSquares(x: Float32Array, n: number): number;
 
-  /** (d0, d1, d2, d3) -> (d0, d2, d1, d3): split or merge attention heads. */
-  swapAxes12(src: Float32Array, dst: Float32Array, d0: number, d1: number, d2: number, d3: number): void;
+  /** (B, N, S, H, hd) -> (S, B, H, N, hd): a fused projection (S=3 for qkv) into contiguous heads. */
+  splitHeads(src: Float32Array, dst: Float32Array, b: number, n: number, s: number, h: number, hd: number): void;
+  /** (S, B, H, N, hd) -> (B, N, S, H, hd): the inverse of splitHeads. */
+  mergeHeads(src: Float32Array, dst: Float32Array, b: number, n: number, s: number, h: number, hd: number): void;
   /** Image (B,C,H,W) -> patches (B, H/p * W/p, C*p*p), each flattened like a Conv2d weight (C,p,p). */
   patchify(img: Float32Array, out: Float32Array, b: number, c: number, h: number, w: number, p: number): void;
 }

@@ -120,13 +120,24 @@ export const jsBackend: Backend = {
     return s;
   },
 
-  swapAxes12(src, dst, d0, d1, d2, d3) {
-    for (let a = 0; a < d0; a++)
-      for (let i = 0; i < d1; i++)
-        for (let j = 0; j < d2; j++) {
-          const s = ((a * d1 + i) * d2 + j) * d3;
-          dst.set(src.subarray(s, s + d3), ((a * d2 + j) * d1 + i) * d3);
-        }
+  splitHeads(src, dst, b, n, s, h, hd) {
+    for (let i = 0; i < b; i++)
+      for (let t = 0; t < n; t++)
+        for (let part = 0; part < s; part++)
+          for (let head = 0; head < h; head++) {
+            const from = (((i * n + t) * s + part) * h + head) * hd;
+            dst.set(src.subarray(from, from + hd), (((part * b + i) * h + head) * n + t) * hd);
+          }
+  },
+
+  mergeHeads(src, dst, b, n, s, h, hd) {
+    for (let i = 0; i < b; i++)
+      for (let t = 0; t < n; t++)
+        for (let part = 0; part < s; part++)
+          for (let head = 0; head < h; head++) {
+            const from = (((part * b + i) * h + head) * n + t) * hd;
+            dst.set(src.subarray(from, from + hd), (((i * n + t) * s + part) * h + head) * hd);
+          }
   },
 
   patchify(img, out, b, c, h, w, p) {

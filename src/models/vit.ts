@@ -1,9 +1,9 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
-import { attentionForward } from "../nn/attention.js";
-import { layernormForward } from "../nn/layernorm.js";
-import { linearForward } from "../nn/linear.js";
+import { attention, attentionBuffers } from "../nn/attention.js";
+import { layernorm } from "../nn/layernorm.js";
+import { linear } from "../nn/linear.js";
 import { shapeString, type Tensor } from "../tensor.js";
 import { gridSize, numTokens, type ViTConfig } from "./vit-config.js";
 import { countParameters, type Params } from "./vit-params.js";
@@ -59,10 +59,10 @@ export class ViT {
     // Patch embedding: a stride-p convolution is a matmul over flattened patches.
     const patches = new Float32Array(B * P * rowLen);
     be.patchify(pixels.data, patches, B, C, Hpx, Wpx, c.patchSize); // (B*P, C*p*p)
-    const embedded = linearForward(be, patches, B * P, rowLen, this.p("patch_embed.proj.weight"), this.p("patch_embed.proj.bias"), D); // (B*P, D)
+    const embedded = linear(be, patches, B * P, rowLen, this.p("patch_embed.proj.weight"), this.p("patch_embed.proj.bias"), D); // (B*P, D)
 
-    // Tokens: [CLS, patches] + position embeddings.
-    let x = new Float32Array(B * N * D); // (B, N, D)
+    // Tokens: [CLS, patches] + position embeddings. x is the residual stream, updated in place.
+    const x = new Float32Array(B * N * D); // (B, N, D)
     const cls = this.p("cls_token");
     const pos = this.p("pos_embed"); // (1, N, D)
     for (let b = 0; b < B; b++) {
@@ -72,35 +72,38 @@ export class ViT {
       be.add(tokens, pos, tokens, N * D);
     }
 
-    const attentions: Tensor[] = [];
+    // Workspace reused by every layer; only the attention probabilities are kept per layer.
     const rows = B * N;
+    const normed = new Float32Array(rows * D);
+    const qkv = new Float32Array(rows * 3 * D);
+    const context = new Float32Array(rows * D);
+    const hidden = new Float32Array(rows * c.mlpSize);
+    const attBuf = attentionBuffers(B, N, D);
+    const attentions: Tensor[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const k = `blocks.${l}`;
       // x = x + proj(attn(norm1(x)))
-      const ln1 = layernormForward(be, x, rows, D, this.p(`${k}.norm1.weight`), this.p(`${k}.norm1.bias`), c.layerNormEps);
-      const qkv = linearForward(be, ln1.out, rows, D, this.p(`${k}.attn.qkv.weight`), this.pOptional(`${k}.attn.qkv.bias`), 3 * D); // (B*N, 3D)
-      const att = attentionForward(be, qkv, B, N, H, hd);
-      attentions.push({ data: att.probs, shape: [B, H, N, N] });
-      const attOut = linearForward(be, att.context, rows, D, this.p(`${k}.attn.proj.weight`), this.p(`${k}.attn.proj.bias`), D);
-      const x1 = new Float32Array(rows * D);
-      be.add(x, attOut, x1, rows * D);
+      layernorm(be, x, rows, D, this.p(`${k}.norm1.weight`), this.p(`${k}.norm1.bias`), c.layerNormEps, normed);
+      linear(be, normed, rows, D, this.p(`${k}.attn.qkv.weight`), this.pOptional(`${k}.attn.qkv.bias`), 3 * D, qkv); // (B*N, 3D)
+      const probs = new Float32Array(B * H * N * N);
+      attention(be, qkv, B, N, H, hd, probs, context, attBuf);
+      attentions.push({ data: probs, shape: [B, H, N, N] });
+      linear(be, context, rows, D, this.p(`${k}.attn.proj.weight`), this.p(`${k}.attn.proj.bias`), D, x, true);
       // x = x + fc2(gelu(fc1(norm2(x))))
-      const ln2 = layernormForward(be, x1, rows, D, this.p(`${k}.norm2.weight`), this.p(`${k}.norm2.bias`), c.layerNormEps);
-      const hidden = linearForward(be, ln2.out, rows, D, this.p(`${k}.mlp.fc1.weight`), this.p(`${k}.mlp.fc1.bias`), c.mlpSize); // (B*N, M)
+      layernorm(be, x, rows, D, this.p(`${k}.norm2.weight`), this.p(`${k}.norm2.bias`), c.layerNormEps, normed);
+      linear(be, normed, rows, D, this.p(`${k}.mlp.fc1.weight`), this.p(`${k}.mlp.fc1.bias`), c.mlpSize, hidden); // (B*N, M)
       be.geluForward(hidden, hidden, hidden.length);
-      const mlpOut = linearForward(be, hidden, rows, c.mlpSize, this.p(`${k}.mlp.fc2.weight`), this.p(`${k}.mlp.fc2.bias`), D);
-      x = new Float32Array(rows * D);
-      be.add(x1, mlpOut, x, rows * D);
+      linear(be, hidden, rows, c.mlpSize, this.p(`${k}.mlp.fc2.weight`), this.p(`${k}.mlp.fc2.bias`), D, x, true);
     }
 
     // Final norm on the CLS tokens only: the head reads nothing else.
     const clsTokens = new Float32Array(B * D); // (B, D)
     for (let b = 0; b < B; b++) clsTokens.set(x.subarray(b * N * D, b * N * D + D), b * D);
-    const normed = layernormForward(be, clsTokens, B, D, this.p("norm.weight"), this.p("norm.bias"), c.layerNormEps).out;
-    const features: Tensor = { data: normed, shape: [B, D] };
+    const final = layernorm(be, clsTokens, B, D, this.p("norm.weight"), this.p("norm.bias"), c.layerNormEps).out;
+    const features: Tensor = { data: final, shape: [B, D] };
     const logits: Tensor | null =
       c.numClasses > 0
-        ? { data: linearForward(be, normed, B, D, this.p("head.weight"), this.p("head.bias"), c.numClasses), shape: [B, c.numClasses] }
+        ? { data: linear(be, final, B, D, this.p("head.weight"), this.p("head.bias"), c.numClasses), shape: [B, c.numClasses] }
         : null;
     return { logits, features, attentions };
   }

@@ -6,11 +6,10 @@ export interface LayernormOutput {
   rstd: Float32Array; // (rows)
 }
 
-export function layernormForward(
-  be: Backend, x: Float32Array, rows: number, dim: number,
-  weight: Float32Array, bias: Float32Array, eps: number,
+export function layernorm(
+  be: Backend, x: Float32Array, rows: number, dim: number, weight: Float32Array, bias: Float32Array, eps: number,
+  out: Float32Array = new Float32Array(rows * dim),
 ): LayernormOutput {
-  const out = new Float32Array(rows * dim);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
   be.layernormForward(x, weight, bias, out, mean, rstd, rows, dim, eps);

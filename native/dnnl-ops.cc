@@ -1,0 +1,88 @@
+#include "dnnl-ops.h"
+
+#include <dnnl.hpp>
+#include <map>
+#include <utility>
+
+#include "dnnl-engine.h"
+
+namespace vitlens {
+namespace {
+
+using dnnl::memory;
+using dnnl::algorithm;
+using dnnl::prop_kind;
+
+memory::desc flat(int64_t n) { return memory::desc({n}, memory::data_type::f32, memory::format_tag::a); }
+memory::desc rows_desc(int64_t rows, int64_t cols) {
+  return memory::desc({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
+}
+
+memory mem(const memory::desc& d, const float* p) { return memory(d, engine().engine, const_cast<float*>(p)); }
+
+void run(dnnl::primitive& p, std::unordered_map<int, memory> args) {
+  p.execute(engine().stream, args);
+  engine().stream.wait();
+}
+
+// GELU primitives: forward_inference, and backward (which needs a forward hint).
+struct Gelu {
+  dnnl::eltwise_forward fwd;
+  dnnl::eltwise_backward bwd;
+};
+
+Gelu& gelu(int64_t n) {
+  thread_local std::map<int64_t, Gelu> cache;
+  auto it = cache.find(n);
+  if (it != cache.end()) return it->second;
+  const auto& eng = engine().engine;
+  auto d = flat(n);
+  dnnl::eltwise_forward::primitive_desc fpd({prop_kind::forward_training, algorithm::eltwise_gelu_erf, d, 0.f, 0.f}, eng);
+  dnnl::eltwise_backward::primitive_desc bpd({algorithm::eltwise_gelu_erf, d, d, 0.f, 0.f}, eng, fpd);
+  return cache.emplace(n, Gelu{dnnl::eltwise_forward(fpd), dnnl::eltwise_backward(bpd)}).first->second;
+}
+
+struct Softmax {
+  dnnl::softmax_forward fwd;
+  dnnl::softmax_backward bwd;
+};
+
+Softmax& softmax(int64_t rows, int64_t cols) {
+  thread_local std::map<std::pair<int64_t, int64_t>, Softmax> cache;
+  auto key = std::make_pair(rows, cols);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  const auto& eng = engine().engine;
+  auto d = rows_desc(rows, cols);
+  dnnl::softmax_forward::primitive_desc fpd({prop_kind::forward_training, d, 1}, eng);
+  dnnl::softmax_backward::primitive_desc bpd({d, d, 1}, eng, fpd);
+  return cache.emplace(key, Softmax{dnnl::softmax_forward(fpd), dnnl::softmax_backward(bpd)}).first->second;
+}
+
+}  // namespace
+
+void dnnl_gelu_forward(const float* x, float* out, int64_t n) {
+  if (n == 0) return;
+  auto d = flat(n);
+  run(gelu(n).fwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+}
+
+void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n) {
+  if (n == 0) return;
+  auto d = flat(n);
+  run(gelu(n).bwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
+}
+
+void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
+  if (rows == 0 || cols == 0) return;
+  auto d = rows_desc(rows, cols);
+  run(softmax(rows, cols).fwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+}
+
+void dnnl_softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
+  if (rows == 0 || cols == 0) return;
+  auto d = rows_desc(rows, cols);
+  run(softmax(rows, cols).bwd, {{DNNL_ARG_DST, mem(d, y)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
+}
+
+}  // namespace vitlens

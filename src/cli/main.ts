@@ -1,0 +1,28 @@
+import { Command, CommanderError } from "commander";
+import { VitlensError } from "../errors.js";
+import { benchCommand } from "./bench.js";
+import { inspectCommand } from "./inspect.js";
+import { predictCommand } from "./predict.js";
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("vitlens")
+    .description("Vision Transformers in TypeScript: load, inspect, predict, benchmark")
+    .option("--verbose", "print stack traces on errors")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addCommand(inspectCommand());
+  program.addCommand(predictCommand());
+  program.addCommand(benchCommand());
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode; // commander already printed usage or help
+    const verbose = argv.includes("--verbose");
+    const message = e instanceof VitlensError || !verbose ? (e as Error).message : ((e as Error).stack ?? String(e));
+    process.stderr.write(`vitlens: error: ${message}\n`);
+    if (!(e instanceof VitlensError) && !verbose) process.stderr.write("vitlens: (run with --verbose for the stack trace)\n");
+    return 1;
+  }
+}

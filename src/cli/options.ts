@@ -1,0 +1,16 @@
+import { InvalidArgumentError } from "commander";
+
+/** Commander parsers that reject bad flag values with a message naming what was expected. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+/** "224" or "224x160" (height x width). */
+export function imageSize(value: string): [number, number] {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected a size like "224" or "224x160" (height x width)');
+  const h = Number(m[1]);
+  return [h, m[2] ? Number(m[2]) : h];
+}

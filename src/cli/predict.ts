@@ -1,0 +1,49 @@
+import { Command } from "commander";
+import { getBackend } from "../backend/index.js";
+import { loadModel } from "../checkpoint/load.js";
+import { VitlensError } from "../errors.js";
+import { loadBatch } from "../data/preprocess.js";
+import { softmax, topK } from "../models/scores.js";
+import { imageSize, positiveInt } from "./options.js";
+
+interface PredictOptions {
+  model: string;
+  topK: number;
+  json?: boolean;
+  batchSize: number;
+  imageSize?: [number, number];
+}
+
+export function predictCommand(): Command {
+  return new Command("predict")
+    .description("classify images; --json prints one object per image per line")
+    .requiredOption("--model <path|preset>", "model directory, .safetensors file or preset name")
+    .option("--top-k <k>", "how many classes to show", positiveInt, 5)
+    .option("--json", "one JSON object per image: {image, logits, top}")
+    .option("--batch-size <n>", "images per forward pass", positiveInt, 8)
+    .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
+    .argument("<images...>", "image files (JPEG, PNG, WebP, ...)")
+    .action(async (images: string[], opts: PredictOptions) => {
+      const { model, preprocess, labels, notes } = loadModel(opts.model, { imageSize: opts.imageSize });
+      if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict`);
+      if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
+      const be = getBackend();
+      const k = Math.min(opts.topK, model.config.numClasses);
+      for (let start = 0; start < images.length; start += opts.batchSize) {
+        const batch = images.slice(start, start + opts.batchSize);
+        const pixels = await loadBatch(batch, preprocess);
+        const logits = model.forward(pixels, be).logits!;
+        const C = model.config.numClasses;
+        batch.forEach((image, i) => {
+          const row = Array.from(logits.data.subarray(i * C, (i + 1) * C));
+          const top = topK(softmax(row), k).map(({ index, score }) => ({ index, label: labels[index], score }));
+          if (opts.json) {
+            process.stdout.write(JSON.stringify({ image, logits: row, top }) + "\n");
+          } else {
+            process.stdout.write(`${image}\n`);
+            for (const t of top) process.stdout.write(`  ${(100 * t.score).toFixed(2).padStart(6)}%  ${t.label} (${t.index})\n`);
+          }
+        });
+      }
+    });
+}

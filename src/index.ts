@@ -1,0 +1,24 @@
+/** vitlens library entry: the public API, with types. */
+export type { Backend } from "./backend/backend.js";
+export { getBackend, jsBackend, tryNativeBackend } from "./backend/index.js";
+export { VitlensError } from "./errors.js";
+export type { Tensor } from "./tensor.js";
+export { numel, zeros } from "./tensor.js";
+
+export { ViT, type ViTOutput } from "./models/vit.js";
+export { defaultConfig, presetConfig, gridSize, numTokens, VIT_PRESETS, type ViTConfig } from "./models/vit-config.js";
+export { initParams, vitParameterShapes, countParameters, type Params } from "./models/vit-params.js";
+export { forwardFlops } from "./models/flops.js";
+export { softmax, topK } from "./models/scores.js";
+export { hfModuleTree, timmModuleTree, formatModuleTree } from "./models/module-tree.js";
+
+export { loadModel, type LoadedModel, type LoadOptions } from "./checkpoint/load.js";
+export { saveHfModel } from "./checkpoint/save-hf.js";
+export { readSafetensors, writeSafetensors } from "./checkpoint/safetensors.js";
+export { fromHf, toHf } from "./checkpoint/keymap-hf.js";
+export { fromTimm, toTimm } from "./checkpoint/keymap-timm.js";
+export { resamplePosEmbed } from "./checkpoint/posemb.js";
+
+export { loadImage, loadBatch } from "./data/preprocess.js";
+export { defaultPreprocess, type PreprocessConfig } from "./data/preprocess-config.js";
+export { ForwardWorker } from "./worker/forward-worker.js";
