@@ -131,7 +131,10 @@ export function preprocessFrom(
     const j = preprocessorJson;
     p.mean = triple(j.image_mean) ?? p.mean;
     p.std = triple(j.image_std) ?? p.std;
-    if (j.do_normalize === false) (p.mean = [0, 0, 0]), (p.std = [1, 1, 1]);
+    if (j.do_normalize === false) {
+      p.mean = [0, 0, 0];
+      p.std = [1, 1, 1];
+    }
     p.rescaleFactor = j.do_rescale === false ? 1 : (num(j.rescale_factor) ?? p.rescaleFactor);
     p.resample = ({ 0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic" } as const)[num(j.resample) ?? 2] ?? "bilinear";
   } else if (cfg?.kind === "timm") {

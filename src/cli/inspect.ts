@@ -16,7 +16,7 @@ export function inspectCommand(): Command {
       if (layout !== "hf" && layout !== "timm") throw new Error(`--layout ${layout}: expected "hf" or "timm"`);
       const tree = layout === "hf" ? hfModuleTree(c) : timmModuleTree(c);
       const out: string[] = [formatModuleTree(tree), ""];
-      const rows = parameterTable(tree, 3);
+      const rows = parameterTable(tree, 4);
       const width = Math.max(...rows.map(([p, t]) => p.length + t.length + 3));
       out.push("Parameters");
       for (const [path, type, n] of rows) out.push(`  ${`${path} (${type})`.padEnd(width)}  ${n.toLocaleString("en-US").padStart(13)}`);

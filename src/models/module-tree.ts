@@ -6,9 +6,10 @@ export interface ModuleNode {
   args?: string; // "in_features=768, out_features=768, bias=True"
   children: Array<[string, ModuleNode]>;
   numParams: number; // own parameters (nn.Parameter directly on the module), not children's
+  ownNames?: string; // their names, e.g. "cls_token, pos_embed"
 }
 
-const node = (type: string, args?: string, children: Array<[string, ModuleNode]> = [], numParams = 0): ModuleNode => ({ type, args, children, numParams });
+const node = (type: string, args?: string, children: Array<[string, ModuleNode]> = [], numParams = 0, ownNames?: string): ModuleNode => ({ type, args, children, numParams, ownNames });
 
 /** Python's repr of a float, as PyTorch prints eps and p: 1e-06, 1e-12, 0.0, 0.1. */
 export function pyFloat(x: number): string {
@@ -48,7 +49,7 @@ export function hfModuleTree(c: ViTConfig): ModuleNode {
     ["embeddings", node("ViTEmbeddings", undefined, [
       ["patch_embeddings", node("ViTPatchEmbeddings", undefined, [["projection", conv(c)]])],
       ["dropout", dropout(c.hiddenDropout)],
-    ], tokens(c))],
+    ], tokens(c), "cls_token, position_embeddings")],
     ["encoder", node("ViTEncoder", undefined, [["layer", node("ModuleList", undefined, Array.from({ length: c.numLayers }, (_, i) => [String(i), layer]))]])],
     ["layernorm", layerNorm(D, c.layerNormEps)],
   ]);
@@ -80,7 +81,7 @@ export function timmModuleTree(c: ViTConfig): ModuleNode {
     ["blocks", node("Sequential", undefined, Array.from({ length: c.numLayers }, (_, i) => [String(i), block]))],
     ["norm", layerNorm(D, c.layerNormEps)], ["fc_norm", identity], ["head_drop", dropout(0)],
     ["head", c.numClasses > 0 ? linear(D, c.numClasses) : identity],
-  ], tokens(c));
+  ], tokens(c), "cls_token, pos_embed");
 }
 
 export function totalParams(m: ModuleNode): number {
@@ -107,15 +108,27 @@ export function formatModuleTree(m: ModuleNode, indent = ""): string {
   return lines.join("\n");
 }
 
-/** Parameter count per module down to `depth` levels, for the table under the tree. */
+/**
+ * Parameter count per module down to `depth` levels, for the table under the tree. A run of
+ * identical numbered children (the blocks) shows as one "each" row, expanded once.
+ */
 export function parameterTable(m: ModuleNode, depth = 2, prefix = ""): Array<[string, string, number]> {
   const rows: Array<[string, string, number]> = [];
+  if (m.numParams > 0 && m.ownNames) rows.push([prefix ? `${prefix}.(${m.ownNames})` : m.ownNames, "Parameter", m.numParams]);
+  const numbered = m.children.length > 0 && m.children.every(([name]) => /^\d+$/.test(name));
+  if (numbered) {
+    const [, first] = m.children[0];
+    const label = `${prefix}.0-${m.children.length - 1}`;
+    rows.push([label, `${m.children.length} x ${first.type}, each`, totalParams(first)]);
+    if (depth > 1) rows.push(...parameterTable({ ...first, numParams: 0 }, depth - 1, `${prefix}.N`));
+    return rows;
+  }
   for (const [name, child] of m.children) {
     const path = prefix ? `${prefix}.${name}` : name;
     const count = totalParams(child);
     if (count === 0) continue;
     rows.push([path, child.type, count]);
-    if (depth > 1 && !/^\d+$/.test(child.children[0]?.[0] ?? "")) rows.push(...parameterTable(child, depth - 1, path));
+    if (depth > 1 && child.children.length > 0) rows.push(...parameterTable({ ...child, ownNames: child.numParams ? child.ownNames : undefined }, depth - 1, path));
   }
   return rows;
 }
