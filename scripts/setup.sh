@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks for vitlens, then the npm dependencies
+# (which builds the native addon and compiles the TypeScript). Needs Node.js >= 20.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libdnnl-dev g++ make python3)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "vitlens setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+npm ci --no-audit --no-fund
