@@ -12,3 +12,16 @@ export function linear(
   be.matmul(x, weight, out, rows, outFeatures, inFeatures, false, true, bias, accumulate);
   return out;
 }
+
+/**
+ * Backward of `linear`: dweight (out, in) += dy^T @ x; dbias += column sums of dy;
+ * dx (rows, in) = dy @ weight (or += with accumulateDx). Pass dx = null when not needed.
+ */
+export function linearBackward(
+  be: Backend, x: Float32Array, rows: number, inFeatures: number, weight: Float32Array, outFeatures: number,
+  dy: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null, dx: Float32Array | null, accumulateDx = false,
+): void {
+  if (dweight) be.matmul(dy, x, dweight, outFeatures, inFeatures, rows, true, false, null, true);
+  if (dbias) be.sumRows(dy, dbias, rows, outFeatures, true);
+  if (dx) be.matmul(dy, weight, dx, rows, inFeatures, outFeatures, false, false, null, accumulateDx);
+}

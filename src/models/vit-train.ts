@@ -1,0 +1,208 @@
+import type { Backend } from "../backend/backend.js";
+import { VitlensError } from "../errors.js";
+import { attention, attentionBackward, attentionBuffers } from "../nn/attention.js";
+import { applyMask, dropoutMask } from "../nn/dropout.js";
+import { layernorm, type LayernormOutput } from "../nn/layernorm.js";
+import { linear, linearBackward } from "../nn/linear.js";
+import type { Rng } from "../random.js";
+import { shapeString, type Tensor } from "../tensor.js";
+import { gridSize, numTokens } from "./vit-config.js";
+import type { Params } from "./vit-params.js";
+import type { ViT } from "./vit.js";
+
+/** What one block's backward needs, kept by the training forward (llm.c style). */
+interface BlockCache {
+  xIn: Float32Array; // (B*N, D) residual stream entering the block
+  ln1: LayernormOutput;
+  heads: Float32Array; // (3, B, H, N, hd) q, k, v
+  probs: Float32Array; // (B, H, N, N) attention probabilities (before dropout)
+  probsUsed: Float32Array; // what multiplied v: probs after attention dropout
+  attMask: Float32Array | null;
+  context: Float32Array; // (B*N, D)
+  projMask: Float32Array | null;
+  xMid: Float32Array; // (B*N, D) after the attention residual
+  ln2: LayernormOutput;
+  hidden: Float32Array; // (B*N, M) fc1 output before GELU (GELU is recomputed in backward)
+  fc2Mask: Float32Array | null;
+}
+
+export interface TrainForward {
+  logits: Tensor; // (B, classes)
+  attentions: Tensor[]; // per layer (B, H, N, N)
+  cache: {
+    B: number;
+    patches: Float32Array; // (B*P, C*p*p)
+    embMask: Float32Array | null;
+    blocks: BlockCache[];
+    cls: Float32Array; // (B, D) CLS tokens before the final norm
+    final: LayernormOutput; // (B, D)
+  };
+}
+
+export interface BackwardResult {
+  /** Per layer (B, H, N, N): dL/d(attention probabilities), for gradient-weighted attribution. */
+  attentionGrads: Tensor[];
+}
+
+/**
+ * Forward pass that keeps the activations backward needs. `rng` drives dropout (the config's
+ * rates) when `training`; with training = false this computes what `ViT.forward` computes.
+ */
+export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean): TrainForward {
+  const c = model.config;
+  if (c.numClasses === 0) throw new VitlensError("training needs a classification head (numClasses > 0)");
+  const [B, C, Hpx, Wpx] = pixels.shape;
+  if (pixels.shape.length !== 4 || C !== c.numChannels || Hpx !== c.imageSize[0] || Wpx !== c.imageSize[1]) {
+    throw new VitlensError(`expected pixels (B, ${c.numChannels}, ${c.imageSize.join(", ")}), found ${shapeString(pixels.shape)}`);
+  }
+  const p = (name: string) => model.params.get(name)!.data;
+  const D = c.hiddenSize;
+  const H = c.numHeads;
+  const hd = D / H;
+  const N = numTokens(c);
+  const [gh, gw] = gridSize(c);
+  const P = gh * gw;
+  const rowLen = C * c.patchSize ** 2;
+  const rows = B * N;
+  const drop = (n: number, rate: number) => (training ? dropoutMask(n, rate, rng) : null);
+
+  const patches = new Float32Array(B * P * rowLen);
+  be.patchify(pixels.data, patches, B, C, Hpx, Wpx, c.patchSize); // (B*P, C*p*p)
+  const embedded = linear(be, patches, B * P, rowLen, p("patch_embed.proj.weight"), p("patch_embed.proj.bias"), D);
+  let x = new Float32Array(rows * D); // (B, N, D)
+  for (let b = 0; b < B; b++) {
+    x.set(p("cls_token"), b * N * D);
+    x.set(embedded.subarray(b * P * D, (b + 1) * P * D), b * N * D + D);
+    const tokens = x.subarray(b * N * D, (b + 1) * N * D);
+    be.add(tokens, p("pos_embed"), tokens, N * D);
+  }
+  const embMask = drop(x.length, c.hiddenDropout);
+  applyMask(x, embMask);
+
+  const blocks: BlockCache[] = [];
+  const attentions: Tensor[] = [];
+  const attBuf = attentionBuffers(B, N, D);
+  for (let l = 0; l < c.numLayers; l++) {
+    const k = `blocks.${l}`;
+    const xIn = x;
+    const ln1 = layernorm(be, xIn, rows, D, p(`${k}.norm1.weight`), p(`${k}.norm1.bias`), c.layerNormEps);
+    const qkv = linear(be, ln1.out, rows, D, p(`${k}.attn.qkv.weight`), model.params.get(`${k}.attn.qkv.bias`)?.data ?? null, 3 * D);
+    const probs = new Float32Array(B * H * N * N);
+    const context = new Float32Array(rows * D);
+    const attMask = drop(probs.length, c.attentionDropout);
+    const buf = { heads: new Float32Array(3 * rows * D), contextHeads: attBuf.contextHeads };
+    let probsUsed = probs;
+    if (attMask) {
+      // Attention dropout acts between softmax and the product with v: run the two halves apart.
+      attention(be, qkv, B, N, H, hd, probs, context, buf);
+      probsUsed = probs.slice();
+      applyMask(probsUsed, attMask);
+      const block = B * H * N * hd;
+      be.batchMatmul(probsUsed, buf.heads.subarray(2 * block), buf.contextHeads, B * H, N, hd, N, false, false, 1, false);
+      be.mergeHeads(buf.contextHeads, context, B, N, 1, H, hd);
+    } else {
+      attention(be, qkv, B, N, H, hd, probs, context, buf);
+    }
+    attentions.push({ data: probs, shape: [B, H, N, N] });
+    const attOut = linear(be, context, rows, D, p(`${k}.attn.proj.weight`), p(`${k}.attn.proj.bias`), D);
+    const projMask = drop(attOut.length, c.hiddenDropout);
+    applyMask(attOut, projMask);
+    const xMid = new Float32Array(rows * D);
+    be.add(xIn, attOut, xMid, xMid.length);
+    const ln2 = layernorm(be, xMid, rows, D, p(`${k}.norm2.weight`), p(`${k}.norm2.bias`), c.layerNormEps);
+    const hidden = linear(be, ln2.out, rows, D, p(`${k}.mlp.fc1.weight`), p(`${k}.mlp.fc1.bias`), c.mlpSize);
+    const act = new Float32Array(hidden.length);
+    be.geluForward(hidden, act, act.length);
+    const mlpOut = linear(be, act, rows, c.mlpSize, p(`${k}.mlp.fc2.weight`), p(`${k}.mlp.fc2.bias`), D);
+    const fc2Mask = drop(mlpOut.length, c.hiddenDropout);
+    applyMask(mlpOut, fc2Mask);
+    x = new Float32Array(rows * D);
+    be.add(xMid, mlpOut, x, x.length);
+    blocks.push({ xIn, ln1, heads: buf.heads, probs, probsUsed, attMask, context, projMask, xMid, ln2, hidden, fc2Mask });
+  }
+
+  const cls = new Float32Array(B * D);
+  for (let b = 0; b < B; b++) cls.set(x.subarray(b * N * D, b * N * D + D), b * D);
+  const final = layernorm(be, cls, B, D, p("norm.weight"), p("norm.bias"), c.layerNormEps);
+  const logits = linear(be, final.out, B, D, p("head.weight"), p("head.bias"), c.numClasses);
+  return { logits: { data: logits, shape: [B, c.numClasses] }, attentions, cache: { B, patches, embMask, blocks, cls, final } };
+}
+
+/** Zeroed gradient buffers, one per parameter. */
+export function zeroGrads(params: Params): Params {
+  return new Map([...params].map(([name, t]) => [name, { data: new Float32Array(t.data.length), shape: t.shape }]));
+}
+
+/**
+ * Backward from dL/dlogits (B, classes): adds every parameter's gradient into `grads`
+ * (so gradients accumulate over micro-batches) and returns the attention-probability gradients.
+ */
+export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, grads: Params, be: Backend): BackwardResult {
+  const c = model.config;
+  const { B, patches, embMask, blocks, cls, final } = fwd.cache;
+  const p = (name: string) => model.params.get(name)!.data;
+  const g = (name: string) => grads.get(name)?.data ?? null;
+  const D = c.hiddenSize;
+  const H = c.numHeads;
+  const hd = D / H;
+  const N = numTokens(c);
+  const [gh, gw] = gridSize(c);
+  const P = gh * gw;
+  const M = c.mlpSize;
+  const rows = B * N;
+
+  // Head and final norm (CLS rows only).
+  const dfinal = new Float32Array(B * D);
+  linearBackward(be, final.out, B, D, p("head.weight"), c.numClasses, dlogits, g("head.weight"), g("head.bias"), dfinal);
+  const dcls = new Float32Array(B * D);
+  be.layernormBackward(dfinal, cls, final.mean, final.rstd, p("norm.weight"), dcls, g("norm.weight")!, g("norm.bias")!, B, D);
+  let dx = new Float32Array(rows * D); // dL/d(residual stream)
+  for (let b = 0; b < B; b++) dx.set(dcls.subarray(b * D, (b + 1) * D), b * N * D);
+
+  const attentionGrads: Tensor[] = new Array(c.numLayers);
+  const dln = new Float32Array(rows * D);
+  const dnormIn = new Float32Array(rows * D);
+  for (let l = c.numLayers - 1; l >= 0; l--) {
+    const k = `blocks.${l}`;
+    const blk = blocks[l];
+    // MLP branch: x = xMid + drop(fc2(gelu(fc1(norm2(xMid)))))
+    const dmlpOut = dx.slice();
+    applyMask(dmlpOut, blk.fc2Mask);
+    const act = new Float32Array(rows * M);
+    be.geluForward(blk.hidden, act, act.length); // recomputed: cheaper than keeping it
+    const dact = new Float32Array(rows * M);
+    linearBackward(be, act, rows, M, p(`${k}.mlp.fc2.weight`), D, dmlpOut, g(`${k}.mlp.fc2.weight`), g(`${k}.mlp.fc2.bias`), dact);
+    be.geluBackward(dact, blk.hidden, dact, dact.length);
+    linearBackward(be, blk.ln2.out, rows, D, p(`${k}.mlp.fc1.weight`), M, dact, g(`${k}.mlp.fc1.weight`), g(`${k}.mlp.fc1.bias`), dln);
+    be.layernormBackward(dln, blk.xMid, blk.ln2.mean, blk.ln2.rstd, p(`${k}.norm2.weight`), dnormIn, g(`${k}.norm2.weight`)!, g(`${k}.norm2.bias`)!, rows, D);
+    const dxMid = new Float32Array(rows * D);
+    be.add(dx, dnormIn, dxMid, dxMid.length);
+
+    // Attention branch: xMid = xIn + drop(proj(attention(norm1(xIn))))
+    const dproj = dxMid.slice();
+    applyMask(dproj, blk.projMask);
+    const dcontext = new Float32Array(rows * D);
+    linearBackward(be, blk.context, rows, D, p(`${k}.attn.proj.weight`), D, dproj, g(`${k}.attn.proj.weight`), g(`${k}.attn.proj.bias`), dcontext);
+    const { dprobs, dqkv } = attentionBackward(be, blk.heads, blk.probs, blk.probsUsed, blk.attMask, dcontext, B, N, H, hd);
+    attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
+    linearBackward(be, blk.ln1.out, rows, D, p(`${k}.attn.qkv.weight`), 3 * D, dqkv, g(`${k}.attn.qkv.weight`), g(`${k}.attn.qkv.bias`), dln);
+    be.layernormBackward(dln, blk.xIn, blk.ln1.mean, blk.ln1.rstd, p(`${k}.norm1.weight`), dnormIn, g(`${k}.norm1.weight`)!, g(`${k}.norm1.bias`)!, rows, D);
+    dx = new Float32Array(rows * D);
+    be.add(dxMid, dnormIn, dx, dx.length);
+  }
+
+  // Embeddings: x = drop([cls, patch_embed(patches)] + pos)
+  applyMask(dx, embMask);
+  const dcls0 = g("cls_token")!;
+  const dpos = g("pos_embed")!;
+  const dembedded = new Float32Array(B * P * D);
+  for (let b = 0; b < B; b++) {
+    const tokens = dx.subarray(b * N * D, (b + 1) * N * D);
+    be.add(dpos, tokens, dpos, N * D);
+    be.add(dcls0, tokens.subarray(0, D), dcls0, D);
+    dembedded.set(tokens.subarray(D), b * P * D);
+  }
+  const rowLen = c.numChannels * c.patchSize ** 2;
+  linearBackward(be, patches, B * P, rowLen, p("patch_embed.proj.weight"), D, dembedded, g("patch_embed.proj.weight"), g("patch_embed.proj.bias"), null);
+  return { attentionGrads };
+}

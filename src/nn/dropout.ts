@@ -1,0 +1,16 @@
+import type { Rng } from "../random.js";
+
+/** Inverted dropout mask: 0 with probability p, else 1/(1-p). null when p = 0 (identity). */
+export function dropoutMask(n: number, p: number, rng: Rng): Float32Array | null {
+  if (p <= 0) return null;
+  const keep = 1 / (1 - p);
+  const mask = new Float32Array(n);
+  for (let i = 0; i < n; i++) mask[i] = rng.next() < p ? 0 : keep;
+  return mask;
+}
+
+/** x *= mask in place (forward), and the same for the gradient (backward). */
+export function applyMask(x: Float32Array, mask: Float32Array | null): void {
+  if (!mask) return;
+  for (let i = 0; i < x.length; i++) x[i] *= mask[i];
+}
