@@ -20,6 +20,8 @@ export interface LoadOptions {
   numClasses?: number;
   labels?: string[];
   seed?: number;
+  /** For a preset: architecture changes (a small ViT trained from scratch). Ignored for files. */
+  overrides?: Partial<ViTConfig>;
 }
 
 export interface LoadedModel {
@@ -40,6 +42,7 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
   }
   if (spec in VIT_PRESETS) {
     const config = presetConfig(spec, {
+      ...opts.overrides,
       ...(opts.imageSize ? { imageSize: opts.imageSize } : {}),
       numClasses: opts.numClasses ?? 1000,
     });

@@ -2,16 +2,20 @@ import { Command, CommanderError } from "commander";
 import { VitlensError } from "../errors.js";
 import { benchCommand } from "./bench.js";
 import { inspectCommand } from "./inspect.js";
+import { evalCommand } from "./eval.js";
 import { predictCommand } from "./predict.js";
+import { trainCommand } from "./train.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("vitlens")
-    .description("Vision Transformers in TypeScript: load, inspect, predict, benchmark")
+    .description("Vision Transformers in TypeScript: load, inspect, fine-tune, evaluate, predict, benchmark")
     .option("--verbose", "print stack traces on errors")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addCommand(inspectCommand());
   program.addCommand(predictCommand());
+  program.addCommand(trainCommand());
+  program.addCommand(evalCommand());
   program.addCommand(benchCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   try {

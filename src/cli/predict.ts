@@ -1,4 +1,8 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import { Command } from "commander";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { resolveModelPath } from "./resolve-run.js";
 import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
@@ -8,6 +12,8 @@ import { imageSize, positiveInt } from "./options.js";
 
 interface PredictOptions {
   model: string;
+  csv?: string;
+  force?: boolean;
   topK: number;
   json?: boolean;
   batchSize: number;
@@ -22,9 +28,14 @@ export function predictCommand(): Command {
     .option("--json", "one JSON object per image: {image, logits, top}")
     .option("--batch-size <n>", "images per forward pass", positiveInt, 8)
     .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
-    .argument("<images...>", "image files (JPEG, PNG, WebP, ...)")
-    .action(async (images: string[], opts: PredictOptions) => {
-      const { model, preprocess, labels, notes } = loadModel(opts.model, { imageSize: opts.imageSize });
+    .option("--csv <file>", "also write filename,label rows (the predicted class index) to this file")
+    .option("--force", "overwrite an existing --csv file")
+    .argument("<images...>", "image files (JPEG, PNG, WebP, ...) or folders of them")
+    .action(async (args: string[], opts: PredictOptions) => {
+      const images = expandImages(args);
+      if (opts.csv && existsSync(opts.csv) && !opts.force) throw new VitlensError(`--csv ${opts.csv}: file exists (use --force to overwrite)`);
+      const csvRows: string[] = ["filename,label"];
+      const { model, preprocess, labels, notes } = loadModel(resolveModelPath(opts.model), { imageSize: opts.imageSize });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict`);
       if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
       const be = getBackend();
@@ -37,6 +48,7 @@ export function predictCommand(): Command {
         batch.forEach((image, i) => {
           const row = Array.from(logits.data.subarray(i * C, (i + 1) * C));
           const top = topK(softmax(row), k).map(({ index, score }) => ({ index, label: labels[index], score }));
+          csvRows.push(`${basename(image)},${top[0].index}`);
           if (opts.json) {
             process.stdout.write(JSON.stringify({ image, logits: row, top }) + "\n");
           } else {
@@ -45,5 +57,24 @@ export function predictCommand(): Command {
           }
         });
       }
+      if (opts.csv) {
+        writeFileAtomic(opts.csv, [csvRows.join("\n") + "\n"]);
+        process.stderr.write(`vitlens: wrote ${images.length} predictions to ${opts.csv}\n`);
+      }
     });
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
+
+/** Files as given; folders expanded to their image files, sorted. */
+function expandImages(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if (existsSync(a) && statSync(a).isDirectory()) {
+      const files = readdirSync(a).filter((f) => IMAGE_EXT.test(f)).sort();
+      if (files.length === 0) throw new VitlensError(`${a}: folder holds no images`);
+      out.push(...files.map((f) => join(a, f)));
+    } else out.push(a);
+  }
+  return out;
 }

@@ -1,0 +1,45 @@
+import cliProgress from "cli-progress";
+import type { TrainReporter } from "../train/trainer.js";
+
+/**
+ * Training progress on stderr: a live bar on a terminal (epoch, step, loss, running accuracy,
+ * images/s, ETA); when not a TTY, a plain line every 10% of an epoch.
+ */
+export function progressReporter(): TrainReporter {
+  const tty = process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | null = null;
+  let steps = 0;
+  let epochLabel = "";
+  let nextQuiet = 0;
+  return {
+    log: (line) => {
+      if (bar) bar.stop();
+      process.stderr.write(`${line}\n`);
+      bar = null;
+    },
+    startEpoch: (epoch, total, start) => {
+      steps = total;
+      epochLabel = `epoch ${epoch + 1}`;
+      nextQuiet = start + Math.ceil(total / 10);
+      if (tty) {
+        bar = new cliProgress.SingleBar({
+          format: `${epochLabel} {bar} {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr} | ETA {eta_formatted}`,
+          stream: process.stderr, hideCursor: true, barsize: 24, etaBuffer: 50,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(total, start, { loss: "-", acc: "-", ips: "-", lr: "-" });
+      }
+    },
+    step: ({ step, loss, accuracy, imagesPerSecond, lr }) => {
+      const payload = { loss: loss.toFixed(4), acc: `${(100 * accuracy).toFixed(1)}%`, ips: imagesPerSecond.toFixed(1), lr: lr.toExponential(1) };
+      if (bar) bar.update(step, payload);
+      else if (!tty && (step >= nextQuiet || step === steps)) {
+        process.stderr.write(`${epochLabel} step ${step}/${steps} loss ${payload.loss} acc ${payload.acc} ${payload.ips} img/s lr ${payload.lr}\n`);
+        nextQuiet = step + Math.ceil(steps / 10);
+      }
+    },
+    endEpoch: () => {
+      bar?.stop();
+      bar = null;
+    },
+  };
+}
