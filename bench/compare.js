@@ -17,6 +17,7 @@ const { values: o } = parseArgs({
     iters: { type: "string", default: "3" },
     threads: { type: "string", default: "2" },
     python: { type: "string", default: "/usr/bin/python3" },
+    train: { type: "boolean", default: false },
   },
 });
 
@@ -24,7 +25,7 @@ const run = (cmd, args, env = {}) =>
   JSON.parse(execFileSync(cmd, args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8" }).trim().split("\n").pop());
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const common = ["--batch", o.batch, "--iters", o.iters];
+const common = ["--batch", o.batch, "--iters", o.iters, ...(o.train ? ["--train"] : [])];
 const results = { vitlens: [], pytorch: [] };
 let info = {};
 for (let r = 0; r < Number(o.rounds); r++) {
@@ -33,16 +34,26 @@ for (let r = 0; r < Number(o.rounds); r++) {
   results.vitlens.push(v);
   results.pytorch.push(p);
   info = { backend: v.backend, threads: v.threads, torch: p.engine };
-  process.stderr.write(`round ${r + 1}: vitlens ${v.forward_s.toFixed(3)} s, pytorch ${p.forward_s.toFixed(3)} s\n`);
+  const steps = o.train ? `; train step vitlens ${v.train_step_s.toFixed(3)} s, pytorch ${p.train_step_s.toFixed(3)} s` : "";
+  process.stderr.write(`round ${r + 1}: forward vitlens ${v.forward_s.toFixed(3)} s, pytorch ${p.forward_s.toFixed(3)} s${steps}\n`);
 }
 
-const summary = (rs) => ({ forward_s: median(rs.map((x) => x.forward_s)), peak_rss_mb: Math.max(...rs.map((x) => x.peak_rss_mb)) });
+const summary = (rs) => ({
+  forward_s: median(rs.map((x) => x.forward_s)),
+  train_step_s: o.train ? median(rs.map((x) => x.train_step_s)) : null,
+  peak_rss_mb: Math.max(...rs.map((x) => x.peak_rss_mb)),
+});
 const v = summary(results.vitlens);
 const p = summary(results.pytorch);
 const imgs = Number(o.batch);
 console.log(`${o.preset} forward, batch ${o.batch}, fp32, ${o.threads} threads (vitlens ${info.backend} backend; ${info.torch})`);
-console.log(`engine     forward_s  images/s  peak RSS`);
+console.log(`engine     forward_s  images/s${o.train ? "  train_step_s" : ""}  peak RSS`);
 for (const [name, s] of [["vitlens", v], ["pytorch", p]]) {
-  console.log(`${name.padEnd(9)}  ${s.forward_s.toFixed(3).padStart(9)}  ${(imgs / s.forward_s).toFixed(2).padStart(8)}  ${String(s.peak_rss_mb).padStart(5)} MB`);
+  const step = o.train ? `  ${s.train_step_s.toFixed(3).padStart(12)}` : "";
+  console.log(`${name.padEnd(9)}  ${s.forward_s.toFixed(3).padStart(9)}  ${(imgs / s.forward_s).toFixed(2).padStart(8)}${step}  ${String(s.peak_rss_mb).padStart(5)} MB`);
 }
 console.log(`ratio (pytorch / vitlens forward time): ${(p.forward_s / v.forward_s).toFixed(2)}x`);
+if (o.train) {
+  console.log(`ratio (pytorch / vitlens train step): ${(p.train_step_s / v.train_step_s).toFixed(2)}x`);
+  console.log(`peak RSS ratio (vitlens / pytorch): ${(v.peak_rss_mb / p.peak_rss_mb).toFixed(2)}`);
+}

@@ -28,6 +28,7 @@ p.add_argument("--iters", type=int, default=5)
 p.add_argument("--warmup", type=int, default=1)
 p.add_argument("--image-size", type=int, default=224)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--train", action="store_true", help="also time forward + backward + SGD-momentum step")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 d, depth, heads, mlp, patch = PRESETS[a.preset]
@@ -42,7 +43,26 @@ with torch.no_grad():
         t0 = time.perf_counter()
         model(x)
         times.append(time.perf_counter() - t0)
-print(json.dumps({"engine": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(), "batch": a.batch,
-                  "forward_s": statistics.median(times), "forward_min_s": min(times),
-                  "images_per_s": a.batch / statistics.median(times),
+result = {"engine": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(), "batch": a.batch,
+          "forward_s": statistics.median(times), "forward_min_s": min(times), "images_per_s": a.batch / statistics.median(times)}
+if a.train:
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-5, momentum=0.9)
+    labels = torch.arange(a.batch) % 1000
+
+    def step():
+        opt.zero_grad()
+        logits, _ = model(x)
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        opt.step()
+
+    for _ in range(a.warmup):
+        step()
+    steps = []
+    for _ in range(a.iters):
+        t0 = time.perf_counter()
+        step()
+        steps.append(time.perf_counter() - t0)
+    result.update({"train_step_s": statistics.median(steps), "train_step_min_s": min(steps)})
+print(json.dumps({**result,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))

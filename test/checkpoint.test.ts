@@ -48,6 +48,10 @@ describe("loading and adapting checkpoints", () => {
     const { model: same, notes: none } = loadModel(fixture("hf-tiny"), { numClasses: 5 });
     assert.equal(same.config.numClasses, 5);
     assert.ok(!none.some((n) => n.includes("new head")));
+    const original = loadModel(fixture("hf-tiny")).model.params.get("head.weight")!.data;
+    const fresh = loadModel(fixture("hf-tiny"), { newHead: true, seed: 4 });
+    assert.ok(fresh.notes.some((n) => /new head: 5 classes \(checkpoint had 5\)/.test(n)));
+    assert.notDeepEqual(fresh.model.params.get("head.weight")!.data, original);
   });
 
   it("runs at another image size with resampled position embeddings; same size is a no-op", () => {

@@ -55,7 +55,7 @@ function options(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
     model: "vit-ti16", data: trainData, val: testData, valSplit: 0, out, optimizer: "adamw", lr: 3e-3, momentum: 0.9, nesterov: false,
     weightDecay: 0.01, schedule: "constant", stepSize: 10, gamma: 0.5, warmupSteps: 0, epochs: 4, batchSize: 16, imageSize: [8, 8], seed: 3,
     labelSmoothing: 0.1, clipGrad: 1, freeze: "", headLrScale: 1, augment: true, flip: true, minScale: 0.8, hiddenDropout: 0.1,
-    attentionDropout: 0.1, architecture: { patchSize: 4, hiddenSize: 16, numLayers: 1, numHeads: 2, mlpSize: 32 }, strict: false, recipe: null,
+    attentionDropout: 0.1, architecture: { patchSize: 4, hiddenSize: 16, numLayers: 1, numHeads: 2, mlpSize: 32 }, newHead: false, strict: false, recipe: null,
     ...over,
   };
 }
@@ -66,10 +66,13 @@ describe("trainer", () => {
     const result = await train(options(out, { epochs: 6 }), jsBackend, quiet, () => false);
     assert.ok(result.bestValAccuracy >= 0.9, `validation accuracy ${result.bestValAccuracy}`);
     const lines = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const epochs = lines.filter((l) => l.type === "epoch");
+    const epochs = lines.filter((l) => l.type === "epoch" && l.epoch > 0);
     assert.equal(epochs.length, 6);
+    const baseline = lines.find((l) => l.type === "epoch" && l.epoch === 0);
+    assert.ok(baseline && baseline.val_accuracy < 0.7, "epoch 0 records the accuracy before training");
     assert.equal(lines.filter((l) => l.type === "step").length, 6 * 6);
-    for (const key of ["loss", "accuracy", "lr", "seconds"]) assert.ok(key in lines[0]);
+    const firstStep = lines.find((l) => l.type === "step");
+    for (const key of ["loss", "accuracy", "lr", "seconds"]) assert.ok(key in firstStep, key);
     for (const key of ["train_loss", "val_accuracy", "lr", "seconds"]) assert.ok(key in epochs[0]);
     const best = loadModel(join(out, "best"));
     assert.equal(best.format, "hf");

@@ -18,6 +18,8 @@ export interface LoadOptions {
   imageSize?: [number, number];
   /** Replace the head when the checkpoint's class count differs (or it has none). */
   numClasses?: number;
+  /** Replace the head even when the class count matches (a new task with as many classes). */
+  newHead?: boolean;
   labels?: string[];
   seed?: number;
   /** For a preset: architecture changes (a small ViT trained from scratch). Ignored for files. */
@@ -127,18 +129,19 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
     params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW]));
     notes.push(`position embeddings resampled (bicubic) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
   }
-  if (opts.numClasses !== undefined && opts.numClasses !== stored.numClasses) {
-    config.numClasses = opts.numClasses;
+  const classes = opts.numClasses ?? stored.numClasses;
+  if (classes !== stored.numClasses || opts.newHead) {
+    config.numClasses = classes;
     config.id2label = undefined;
     params.delete("head.weight");
     params.delete("head.bias");
-    if (opts.numClasses > 0) {
+    if (classes > 0) {
       const rng = new Rng(opts.seed ?? 0);
       for (const [name, shape] of vitParameterShapes(config).filter(([n]) => n.startsWith("head."))) {
         params.set(name, initParameter(name, shape, rng));
       }
     }
-    notes.push(`new head: ${opts.numClasses} classes (checkpoint had ${stored.numClasses || "no head"}), randomly initialised`);
+    notes.push(`new head: ${classes} classes (checkpoint had ${stored.numClasses ? `${stored.numClasses}` : "no head"}), randomly initialised`);
   }
   return config;
 }

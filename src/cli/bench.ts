@@ -2,7 +2,13 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
+import type { Backend } from "../backend/backend.js";
+import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import type { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
+import type { Tensor } from "../tensor.js";
+import { crossEntropy } from "../train/loss.js";
+import { Optimizer } from "../train/optimizer.js";
 import { imageSize, positiveInt } from "./options.js";
 
 interface BenchOptions {
@@ -12,9 +18,34 @@ interface BenchOptions {
   warmup: number;
   imageSize?: [number, number];
   json?: boolean;
+  train?: boolean;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median and min seconds of a full SGD-momentum training step on random labels. */
+function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): { median: number; min: number } {
+  const names = [...model.params.keys()];
+  const optimizer = new Optimizer({ kind: "sgd", momentum: 0.9, dampening: 0, nesterov: false }, [{ names, lrScale: 1, weightDecay: 0 }]);
+  const grads = zeroGrads(model.params);
+  const labels = Array.from({ length: opts.batch }, (_, i) => i % model.config.numClasses);
+  const rng = new Rng(2);
+  const step = () => {
+    for (const g of grads.values()) g.data.fill(0);
+    const fwd = forwardTrain(model, pixels, be, rng, true);
+    const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
+    backward(model, fwd, dlogits, grads, be);
+    optimizer.update(model.params, grads, 1e-5);
+  };
+  for (let i = 0; i < opts.warmup; i++) step();
+  const times: number[] = [];
+  for (let i = 0; i < opts.iters; i++) {
+    const t0 = process.hrtime.bigint();
+    step();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return { median: median(times), min: Math.min(...times) };
+}
 
 export function benchCommand(): Command {
   return new Command("bench")
@@ -24,6 +55,7 @@ export function benchCommand(): Command {
     .option("--iters <n>", "timed runs", positiveInt, 5)
     .option("--warmup <n>", "untimed runs first (primitive creation, page faults)", positiveInt, 1)
     .option("--image-size <HxW>", "image size", imageSize)
+    .option("--train", "also time a full training step: forward, backward, SGD-momentum update")
     .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...}')
     .action((opts: BenchOptions) => {
       const be = getBackend();
@@ -42,11 +74,13 @@ export function benchCommand(): Command {
         times.push(Number(process.hrtime.bigint() - t0) / 1e9);
       }
       const forward = median(times);
+      const trainStep = opts.train ? timeTrainStep(model, pixels, be, opts) : null;
       const gflops = (forwardFlops(c) * opts.batch) / forward / 1e9;
       const result = {
         model: opts.model, backend: be.name, threads: "getThreads" in be ? (be as { getThreads(): number }).getThreads() : 1,
         batch: opts.batch, image_size: c.imageSize, forward_s: forward, forward_min_s: Math.min(...times),
         images_per_s: opts.batch / forward, gflops, gflop_per_image: forwardFlops(c) / 1e9,
+        ...(trainStep ? { train_step_s: trainStep.median, train_step_min_s: trainStep.min, train_images_per_s: opts.batch / trainStep.median } : {}),
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       };
       if (opts.json) {
@@ -57,6 +91,7 @@ export function benchCommand(): Command {
         `${opts.model} forward, batch ${opts.batch}, ${c.imageSize.join("x")}, ${be.name} backend, ${result.threads} thread(s)\n` +
           `  median ${forward.toFixed(3)} s (min ${result.forward_min_s.toFixed(3)} s over ${opts.iters})\n` +
           `  ${result.images_per_s.toFixed(2)} images/s, ${gflops.toFixed(1)} GFLOPS (${result.gflop_per_image.toFixed(1)} GFLOP/image)\n` +
+          (trainStep ? `  train step (forward + backward + SGD momentum): median ${trainStep.median.toFixed(3)} s (min ${trainStep.min.toFixed(3)} s), ${(opts.batch / trainStep.median).toFixed(2)} images/s\n` : "") +
           `  peak RSS ${result.peak_rss_mb} MB\n`,
       );
     });

@@ -22,7 +22,7 @@ interface Flags {
   schedule?: string; stepSize?: number; gamma?: number; warmupSteps: number; epochs: number; batchSize: number;
   imageSize?: [number, number]; seed: number; labelSmoothing: number; clipGrad: number; freeze: string; headLrScale: number;
   augment: boolean; flip: boolean; cropScale: number; hiddenDropout?: number; attentionDropout?: number; strict?: boolean;
-  patchSize?: number; hiddenSize?: number; layers?: number; heads?: number; mlpSize?: number;
+  patchSize?: number; hiddenSize?: number; layers?: number; heads?: number; mlpSize?: number; newHead?: boolean;
 }
 
 export function trainCommand(): Command {
@@ -53,6 +53,7 @@ export function trainCommand(): Command {
     .option("--clip-grad <norm>", "clip the global gradient norm (0: off)", num("--clip-grad"), 0)
     .option("--freeze <spec>", "freeze parameters: backbone, or e.g. patch_embed,blocks.0-5", "")
     .option("--head-lr-scale <k>", "learning-rate multiplier for the head", num("--head-lr-scale"), 1)
+    .option("--new-head", "replace the head even if the class count and labels match")
     .option("--no-augment", "no random crop / flip")
     .option("--no-flip", "no horizontal flip (digits, text)")
     .option("--crop-scale <s>", "smallest random-resized-crop area share", fraction, 0.6)
@@ -98,7 +99,7 @@ export function trainCommand(): Command {
           warmupSteps: f.warmupSteps, epochs: f.epochs, batchSize: f.batchSize, imageSize: f.imageSize ?? null, seed: f.seed,
           labelSmoothing: f.labelSmoothing, clipGrad: f.clipGrad, freeze: f.freeze, headLrScale: f.headLrScale,
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
-          attentionDropout: f.attentionDropout ?? null, architecture, strict: f.strict ?? false, recipe: f.recipe ?? null,
+          attentionDropout: f.attentionDropout ?? null, architecture, newHead: f.newHead ?? false, strict: f.strict ?? false, recipe: f.recipe ?? null,
         };
         const result = await train(options, be, progressReporter(), () => interrupted, f.force ?? false);
         if (result.interrupted) process.exitCode = 130;

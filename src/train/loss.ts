@@ -18,7 +18,12 @@ export function crossEntropy(logits: Float32Array, labels: ArrayLike<number>, C:
     const row = logits.subarray(b * C, (b + 1) * C);
     let max = -Infinity;
     let arg = 0;
-    for (let i = 0; i < C; i++) if (row[i] > max) (max = row[i]), (arg = i);
+    for (let i = 0; i < C; i++) {
+      if (row[i] > max) {
+        max = row[i];
+        arg = i;
+      }
+    }
     let sum = 0;
     for (let i = 0; i < C; i++) sum += Math.exp(row[i] - max);
     const logZ = max + Math.log(sum);

@@ -47,6 +47,7 @@ export interface TrainOptions {
   hiddenDropout: number | null;
   attentionDropout: number | null;
   architecture: Partial<ViTConfig>; // preset overrides for training from scratch
+  newHead: boolean; // replace the head even if the class count matches
   strict: boolean;
   recipe: string | null;
 }
@@ -95,9 +96,14 @@ function openDatasets(o: TrainOptions): Datasets {
 }
 
 function buildModel(o: TrainOptions, classNames: string[]): LoadedModel {
-  const loaded = loadModel(o.model, {
-    imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture,
-  });
+  const base = { imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture };
+  let loaded = loadModel(o.model, { ...base, newHead: o.newHead });
+  // Same class count but other classes (a new task): the old head's rows mean nothing here.
+  const old = loaded.model.config.id2label;
+  if (!o.newHead && old && classNames.some((name, i) => old[String(i)] !== name)) {
+    loaded = loadModel(o.model, { ...base, newHead: true });
+    loaded.notes.push(`the checkpoint's labels (${Object.values(old).slice(0, 3).join(", ")}, ...) differ from the data's (${classNames.slice(0, 3).join(", ")}, ...)`);
+  }
   if (o.hiddenDropout !== null) loaded.model.config.hiddenDropout = o.hiddenDropout;
   if (o.attentionDropout !== null) loaded.model.config.attentionDropout = o.attentionDropout;
   loaded.labels = classNames;
@@ -208,6 +214,13 @@ export async function train(
     saveState(run, model.params, optimizer, progress, o);
     lastStateSave = Date.now();
   };
+
+  if (!resumed && valSet) {
+    // The baseline: validation accuracy of the starting weights (with the new head, if any).
+    const before = await evaluate(model, valSet, preprocess, be, Math.max(o.batchSize, 32));
+    metric({ type: "epoch", epoch: 0, val_loss: before.loss, val_accuracy: before.accuracy, val_top5: before.top5, time: new Date().toISOString() });
+    reporter.log(`before training: val loss ${before.loss.toFixed(4)} acc ${pct(before.accuracy)}`);
+  }
 
   while (progress.epoch < o.epochs) {
     const epoch = progress.epoch;
