@@ -5,10 +5,10 @@ import { applyMask, dropoutMask } from "../nn/dropout.js";
 import { layernorm, type LayernormOutput } from "../nn/layernorm.js";
 import { linear, linearBackward } from "../nn/linear.js";
 import type { Rng } from "../random.js";
-import { shapeString, type Tensor } from "../tensor.js";
-import { gridSize, numTokens } from "./vit-config.js";
+import type { Tensor } from "../tensor.js";
 import type { Params } from "./vit-params.js";
 import type { ViT } from "./vit.js";
+import { embed, vitDims, type ViTDims } from "./vit-embed.js";
 
 /** What one block's backward needs, kept by the training forward (llm.c style). */
 interface BlockCache {
@@ -30,7 +30,7 @@ export interface TrainForward {
   logits: Tensor; // (B, classes)
   attentions: Tensor[]; // per layer (B, H, N, N)
   cache: {
-    B: number;
+    dims: ViTDims;
     patches: Float32Array; // (B*P, C*p*p)
     embMask: Float32Array | null;
     blocks: BlockCache[];
@@ -51,31 +51,14 @@ export interface BackwardResult {
 export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean): TrainForward {
   const c = model.config;
   if (c.numClasses === 0) throw new VitlensError("training needs a classification head (numClasses > 0)");
-  const [B, C, Hpx, Wpx] = pixels.shape;
-  if (pixels.shape.length !== 4 || C !== c.numChannels || Hpx !== c.imageSize[0] || Wpx !== c.imageSize[1]) {
-    throw new VitlensError(`expected pixels (B, ${c.numChannels}, ${c.imageSize.join(", ")}), found ${shapeString(pixels.shape)}`);
-  }
   const p = (name: string) => model.params.get(name)!.data;
-  const D = c.hiddenSize;
-  const H = c.numHeads;
-  const hd = D / H;
-  const N = numTokens(c);
-  const [gh, gw] = gridSize(c);
-  const P = gh * gw;
-  const rowLen = C * c.patchSize ** 2;
+  const dims = vitDims(c, pixels);
+  const { B, D, H, hd, N } = dims;
   const rows = B * N;
   const drop = (n: number, rate: number) => (training ? dropoutMask(n, rate, rng) : null);
-
-  const patches = new Float32Array(B * P * rowLen);
-  be.patchify(pixels.data, patches, B, C, Hpx, Wpx, c.patchSize); // (B*P, C*p*p)
-  const embedded = linear(be, patches, B * P, rowLen, p("patch_embed.proj.weight"), p("patch_embed.proj.bias"), D);
-  let x = new Float32Array(rows * D); // (B, N, D)
-  for (let b = 0; b < B; b++) {
-    x.set(p("cls_token"), b * N * D);
-    x.set(embedded.subarray(b * P * D, (b + 1) * P * D), b * N * D + D);
-    const tokens = x.subarray(b * N * D, (b + 1) * N * D);
-    be.add(tokens, p("pos_embed"), tokens, N * D);
-  }
+  const embedded = embed(be, model.params, c, pixels, dims);
+  const patches = embedded.patches;
+  let x = embedded.x; // (B, N, D)
   const embMask = drop(x.length, c.hiddenDropout);
   applyMask(x, embMask);
 
@@ -125,7 +108,7 @@ export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, 
   for (let b = 0; b < B; b++) cls.set(x.subarray(b * N * D, b * N * D + D), b * D);
   const final = layernorm(be, cls, B, D, p("norm.weight"), p("norm.bias"), c.layerNormEps);
   const logits = linear(be, final.out, B, D, p("head.weight"), p("head.bias"), c.numClasses);
-  return { logits: { data: logits, shape: [B, c.numClasses] }, attentions, cache: { B, patches, embMask, blocks, cls, final } };
+  return { logits: { data: logits, shape: [B, c.numClasses] }, attentions, cache: { dims, patches, embMask, blocks, cls, final } };
 }
 
 /** Zeroed gradient buffers, one per parameter. */
@@ -139,15 +122,10 @@ export function zeroGrads(params: Params): Params {
  */
 export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, grads: Params, be: Backend): BackwardResult {
   const c = model.config;
-  const { B, patches, embMask, blocks, cls, final } = fwd.cache;
+  const { dims, patches, embMask, blocks, cls, final } = fwd.cache;
+  const { B, D, H, hd, N, P, rowLen } = dims;
   const p = (name: string) => model.params.get(name)!.data;
   const g = (name: string) => grads.get(name)?.data ?? null;
-  const D = c.hiddenSize;
-  const H = c.numHeads;
-  const hd = D / H;
-  const N = numTokens(c);
-  const [gh, gw] = gridSize(c);
-  const P = gh * gw;
   const M = c.mlpSize;
   const rows = B * N;
 
@@ -202,7 +180,6 @@ export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, g
     be.add(dcls0, tokens.subarray(0, D), dcls0, D);
     dembedded.set(tokens.subarray(D), b * P * D);
   }
-  const rowLen = c.numChannels * c.patchSize ** 2;
   linearBackward(be, patches, B * P, rowLen, p("patch_embed.proj.weight"), D, dembedded, g("patch_embed.proj.weight"), g("patch_embed.proj.bias"), null);
   return { attentionGrads };
 }

@@ -1,11 +1,11 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
-import { VitlensError } from "../errors.js";
 import { attention, attentionBuffers } from "../nn/attention.js";
 import { layernorm } from "../nn/layernorm.js";
 import { linear } from "../nn/linear.js";
-import { shapeString, type Tensor } from "../tensor.js";
-import { gridSize, numTokens, type ViTConfig } from "./vit-config.js";
+import type { Tensor } from "../tensor.js";
+import type { ViTConfig } from "./vit-config.js";
+import { embed, vitDims } from "./vit-embed.js";
 import { countParameters, type Params } from "./vit-params.js";
 
 export interface ViTOutput {
@@ -42,35 +42,9 @@ export class ViT {
   /** pixels (B, C, H, W), normalized like the checkpoint's preprocessor. */
   forward(pixels: Tensor, be: Backend = getBackend()): ViTOutput {
     const c = this.config;
-    const [B, C, Hpx, Wpx] = pixels.shape;
-    if (pixels.shape.length !== 4 || C !== c.numChannels || Hpx !== c.imageSize[0] || Wpx !== c.imageSize[1]) {
-      throw new VitlensError(
-        `ViT forward: expected pixels (B, ${c.numChannels}, ${c.imageSize[0]}, ${c.imageSize[1]}), found ${shapeString(pixels.shape)}`,
-      );
-    }
-    const D = c.hiddenSize;
-    const H = c.numHeads;
-    const hd = D / H;
-    const N = numTokens(c);
-    const [gh, gw] = gridSize(c);
-    const P = gh * gw;
-    const rowLen = C * c.patchSize * c.patchSize;
-
-    // Patch embedding: a stride-p convolution is a matmul over flattened patches.
-    const patches = new Float32Array(B * P * rowLen);
-    be.patchify(pixels.data, patches, B, C, Hpx, Wpx, c.patchSize); // (B*P, C*p*p)
-    const embedded = linear(be, patches, B * P, rowLen, this.p("patch_embed.proj.weight"), this.p("patch_embed.proj.bias"), D); // (B*P, D)
-
-    // Tokens: [CLS, patches] + position embeddings. x is the residual stream, updated in place.
-    const x = new Float32Array(B * N * D); // (B, N, D)
-    const cls = this.p("cls_token");
-    const pos = this.p("pos_embed"); // (1, N, D)
-    for (let b = 0; b < B; b++) {
-      x.set(cls, b * N * D);
-      x.set(embedded.subarray(b * P * D, (b + 1) * P * D), b * N * D + D);
-      const tokens = x.subarray(b * N * D, (b + 1) * N * D);
-      be.add(tokens, pos, tokens, N * D);
-    }
+    const dims = vitDims(c, pixels);
+    const { B, D, H, hd, N } = dims;
+    const { x } = embed(be, this.params, c, pixels, dims); // (B, N, D) residual stream, updated in place
 
     // Workspace reused by every layer; only the attention probabilities are kept per layer.
     const rows = B * N;
