@@ -1,0 +1,110 @@
+import { VitlensError } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+
+/** How heads are fused into one map: one head by index, or the mean / max / min over heads. */
+export type HeadFusion = number | "mean" | "max" | "min";
+
+/** One image's attention of one layer, heads fused: (N, N). att: (B, H, N, N). */
+export function fuseHeads(att: Tensor, image: number, fusion: HeadFusion): Float64Array {
+  const [B, H, N] = att.shape;
+  if (image < 0 || image >= B) throw new VitlensError(`image ${image} is out of range (batch of ${B})`);
+  if (typeof fusion === "number" && (fusion < 0 || fusion >= H || !Number.isInteger(fusion))) {
+    throw new VitlensError(`--head ${fusion} is out of range: the model has ${H} heads (0..${H - 1})`);
+  }
+  const out = new Float64Array(N * N);
+  const base = image * H * N * N;
+  if (typeof fusion === "number") {
+    for (let k = 0; k < N * N; k++) out[k] = att.data[base + fusion * N * N + k];
+    return out;
+  }
+  for (let k = 0; k < N * N; k++) {
+    let acc = fusion === "mean" ? 0 : att.data[base + k];
+    for (let h = 0; h < H; h++) {
+      const v = att.data[base + h * N * N + k];
+      acc = fusion === "mean" ? acc + v / H : fusion === "max" ? Math.max(acc, v) : Math.min(acc, v);
+    }
+    out[k] = acc;
+  }
+  return out;
+}
+
+/** The CLS token's attention over the patches, one layer, heads fused: (P). */
+export function clsAttention(att: Tensor, image: number, fusion: HeadFusion): Float32Array {
+  const N = att.shape[2];
+  const fused = fuseHeads(att, image, fusion);
+  return Float32Array.from(fused.subarray(1, N));
+}
+
+/**
+ * Attention rollout (Abnar & Zuidema 2020): per layer fuse heads, optionally zero the lowest
+ * `discardRatio` share of entries (never the CLS column), add the identity for the residual,
+ * renormalize each row, and multiply through the layers. Returns the CLS row over patches (P).
+ */
+export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion, discardRatio = 0): Float32Array {
+  if (!(discardRatio >= 0 && discardRatio < 1)) throw new VitlensError(`--discard-ratio ${discardRatio}: expected a value in [0, 1)`);
+  const N = attentions[0].shape[2];
+  let result = identity(N);
+  for (const att of attentions) {
+    const a = fuseHeads(att, image, fusion);
+    if (discardRatio > 0) discardLowest(a, N, discardRatio);
+    for (let i = 0; i < N; i++) a[i * N + i] += 1;
+    normalizeRows(a, N);
+    result = matmul(a, result, N);
+  }
+  return Float32Array.from(result.subarray(1, N));
+}
+
+/**
+ * Gradient-weighted attention relevance (Chefer et al. 2021, "Transformer Interpretability
+ * Beyond Attention Visualization", the attention-gradient rule): per layer
+ * cam = mean over heads of max(grad * attention, 0); R <- R + cam @ R, from R = I.
+ * Returns the CLS row over patches (P). grads: dL/d(attention) per layer, for the target class.
+ */
+export function attribution(attentions: Tensor[], grads: Tensor[], image: number): Float32Array {
+  const [, H, N] = attentions[0].shape;
+  let R = identity(N);
+  attentions.forEach((att, l) => {
+    const g = grads[l].data;
+    const base = image * H * N * N;
+    const cam = new Float64Array(N * N);
+    for (let h = 0; h < H; h++)
+      for (let k = 0; k < N * N; k++) cam[k] += Math.max(att.data[base + h * N * N + k] * g[base + h * N * N + k], 0) / H;
+    const update = matmul(cam, R, N);
+    for (let k = 0; k < N * N; k++) R[k] += update[k];
+  });
+  return Float32Array.from(R.subarray(1, N));
+}
+
+function identity(N: number): Float64Array {
+  const m = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) m[i * N + i] = 1;
+  return m;
+}
+
+function matmul(a: Float64Array, b: Float64Array, N: number): Float64Array {
+  const out = new Float64Array(N * N);
+  for (let i = 0; i < N; i++)
+    for (let k = 0; k < N; k++) {
+      const v = a[i * N + k];
+      if (v === 0) continue;
+      for (let j = 0; j < N; j++) out[i * N + j] += v * b[k * N + j];
+    }
+  return out;
+}
+
+function normalizeRows(a: Float64Array, N: number): void {
+  for (let i = 0; i < N; i++) {
+    let s = 0;
+    for (let j = 0; j < N; j++) s += a[i * N + j];
+    for (let j = 0; j < N; j++) a[i * N + j] /= s;
+  }
+}
+
+/** Zeroes the `ratio` share of smallest entries of the (N, N) map, keeping column 0 (CLS) intact. */
+function discardLowest(a: Float64Array, N: number, ratio: number): void {
+  const candidates: number[] = [];
+  for (let k = 0; k < N * N; k++) if (k % N !== 0) candidates.push(k);
+  candidates.sort((x, y) => a[x] - a[y] || x - y);
+  const count = Math.floor(N * N * ratio);
+  for (let i = 0; i < Math.min(count, candidates.length); i++) a[candidates[i]] = 0;
+}
