@@ -62,7 +62,7 @@ export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion,
  */
 export function attribution(attentions: Tensor[], grads: Tensor[], image: number): Float32Array {
   const [, H, N] = attentions[0].shape;
-  let R = identity(N);
+  const R = identity(N);
   attentions.forEach((att, l) => {
     const g = grads[l].data;
     const base = image * H * N * N;
