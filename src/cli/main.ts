@@ -1,8 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { VitlensError } from "../errors.js";
+import { attentionCommand } from "./attention.js";
 import { benchCommand } from "./bench.js";
 import { inspectCommand } from "./inspect.js";
 import { evalCommand } from "./eval.js";
+import { posembCommand } from "./posemb.js";
 import { predictCommand } from "./predict.js";
 import { trainCommand } from "./train.js";
 
@@ -16,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(predictCommand());
   program.addCommand(trainCommand());
   program.addCommand(evalCommand());
+  program.addCommand(posembCommand());
+  program.addCommand(attentionCommand());
   program.addCommand(benchCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   try {
