@@ -35,7 +35,12 @@ export function colorAt(name: ColormapName, t: number): string {
 /** values -> RGB bytes, scaled to [min, max] (default: the values' own range). */
 export function colorize(values: ArrayLike<number>, name: ColormapName, range?: [number, number]): Uint8Array {
   let [lo, hi] = range ?? [Infinity, -Infinity];
-  if (!range) for (let i = 0; i < values.length; i++) (lo = Math.min(lo, values[i])), (hi = Math.max(hi, values[i]));
+  if (!range) {
+    for (let i = 0; i < values.length; i++) {
+      lo = Math.min(lo, values[i]);
+      hi = Math.max(hi, values[i]);
+    }
+  }
   const span = hi - lo || 1;
   const lut = colormapLut(name);
   const out = new Uint8Array(values.length * 3);
