@@ -6,6 +6,7 @@ import { inspectCommand } from "./inspect.js";
 import { evalCommand } from "./eval.js";
 import { posembCommand } from "./posemb.js";
 import { predictCommand } from "./predict.js";
+import { reportCommand } from "./report.js";
 import { trainCommand } from "./train.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(evalCommand());
   program.addCommand(posembCommand());
   program.addCommand(attentionCommand());
+  program.addCommand(reportCommand());
   program.addCommand(benchCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   try {

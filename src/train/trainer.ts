@@ -77,12 +77,12 @@ export function describeRecipe(o: TrainOptions): string {
     `${o.headLrScale !== 1 ? `, head lr x${o.headLrScale}` : ""}, augmentation ${o.augment ? `on (crop scale ${o.minScale}-1${o.flip ? ", flip" : ""})` : "off"}, seed ${o.seed}`;
 }
 
-interface Datasets {
+export interface Datasets {
   train: Dataset;
   val: Dataset | null;
 }
 
-function openDatasets(o: TrainOptions): Datasets {
+export function openDatasets(o: Pick<TrainOptions, "data" | "val" | "valSplit" | "seed">): Datasets {
   const all = openDataset(o.data);
   if (o.val) return { train: all, val: openDataset(o.val) };
   if (o.valSplit <= 0) return { train: all, val: null };

@@ -1,0 +1,94 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Backend } from "../backend/backend.js";
+import { readJson } from "../checkpoint/config.js";
+import { loadModel } from "../checkpoint/load.js";
+import { VitlensError } from "../errors.js";
+import { rollout } from "../explain/attention-maps.js";
+import { positionSimilarity } from "../explain/posemb.js";
+import { evalPixels } from "../data/augment.js";
+import type { RawImage } from "../data/raw-image.js";
+import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
+import { gridSize } from "../models/vit-config.js";
+import { softmax } from "../models/scores.js";
+import type { Tensor } from "../tensor.js";
+import { evaluate, type EvalResult } from "../train/evaluate.js";
+import { openDatasets, type TrainOptions } from "../train/trainer.js";
+
+export interface GalleryItem {
+  image: RawImage;
+  name: string;
+  label: string;
+  predicted: string;
+  score: number;
+  correct: boolean;
+  map: { values: Float32Array; rows: number; cols: number; title: string };
+}
+
+/** Everything the HTML report shows, gathered from a run folder. */
+export interface ReportData {
+  run: string;
+  recipe: string;
+  options: Record<string, unknown>;
+  dataDescription: string;
+  modelSource: string;
+  metrics: Array<Record<string, number | string | null>>;
+  evaluation: EvalResult | null;
+  classNames: string[];
+  architecture: string;
+  numParameters: number;
+  similarity: { sim: Tensor; rows: number; cols: number };
+  gallery: GalleryItem[];
+}
+
+/**
+ * Reads RUN (run.json, metrics.jsonl, best/), evaluates the best model on the run's validation
+ * data and picks a gallery of correct and wrong validation images with their rollout maps.
+ */
+export async function collectReport(run: string, be: Backend, perKind = 6): Promise<ReportData> {
+  if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
+  const info = readJson(join(run, "run.json")) as { options: TrainOptions; recipe: string; model_source: string; train: string; val: string | null };
+  const metricsPath = join(run, "metrics.jsonl");
+  const metrics = existsSync(metricsPath)
+    ? readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l))
+    : [];
+  const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
+  if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ model yet (has an epoch finished?)`);
+  const { model, preprocess, labels } = loadModel(modelDir);
+  const [rows, cols] = gridSize(model.config);
+
+  let evaluation: EvalResult | null = null;
+  const gallery: GalleryItem[] = [];
+  const { val } = openDatasets(info.options);
+  if (val) {
+    val.classNames = labels;
+    evaluation = await evaluate(model, val, preprocess, be, 64);
+    // Gallery: the first `perKind` correct and wrong images, in dataset order.
+    const [H, W] = preprocess.size;
+    const pixels = new Float32Array(3 * H * W);
+    let right = 0;
+    let wrong = 0;
+    for (let i = 0; i < val.size && (right < perKind || wrong < perKind); i++) {
+      const img = await val.raw(i).catch(() => null);
+      if (!img) continue;
+      evalPixels(img, preprocess, pixels);
+      const out = model.forward({ data: pixels, shape: [1, 3, H, W] }, be);
+      const probs = softmax(Array.from(out.logits!.data));
+      const pred = probs.indexOf(Math.max(...probs));
+      const correct = pred === val.labels[i];
+      if (correct ? right >= perKind : wrong >= perKind) continue;
+      if (correct) right++;
+      else wrong++;
+      gallery.push({
+        image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct,
+        map: { values: rollout(out.attentions, 0, "mean"), rows, cols, title: "attention rollout" },
+      });
+    }
+  }
+  return {
+    run, recipe: info.recipe, options: info.options as unknown as Record<string, unknown>,
+    dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
+    metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
+    numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!), rows, cols }, gallery,
+  };
+}

@@ -1,0 +1,88 @@
+// The HTML report as a user sees it: rendered by headless Chromium, offline, charts drawn,
+// images decoded. Chromium comes from Debian (scripts/setup.sh installs it).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { chromium } from "playwright-core";
+import { root } from "./helpers.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error("CI: chromium is not installed (scripts/setup.sh installs it)");
+const dir = mkdtempSync(join(tmpdir(), "vitlens-report-"));
+const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8" });
+
+/** 60 8x8 images in 3 classes (stripes / flat), as IDX, so a run trains in seconds. */
+function writeTask(name: string, count: number): string {
+  const images = Buffer.alloc(16 + count * 64);
+  images.writeUInt32BE(0x803, 0);
+  images.writeUInt32BE(count, 4);
+  images.writeUInt32BE(8, 8);
+  images.writeUInt32BE(8, 12);
+  const labels = Buffer.alloc(8 + count);
+  labels.writeUInt32BE(0x801, 0);
+  labels.writeUInt32BE(count, 4);
+  for (let i = 0; i < count; i++) {
+    labels[8 + i] = i % 3;
+    for (let k = 0; k < 64; k++) images[16 + i * 64 + k] = i % 3 === 0 ? ((k >> 4) % 2) * 200 : i % 3 === 1 ? (((k % 8) >> 1) % 2) * 200 : 90 + (i % 7);
+  }
+  const path = join(dir, `${name}-images-idx3-ubyte`);
+  writeFileSync(path, images);
+  writeFileSync(join(dir, `${name}-labels-idx1-ubyte`), labels);
+  return path;
+}
+
+describe("vitlens report", { skip: haveChromium ? false : "chromium not installed" }, () => {
+  it("renders offline in Chromium with its charts, confusion matrix, gallery and figures", async () => {
+    const run = join(dir, "run");
+    const t = cli("train", "--model", "vit-ti16", "--patch-size", "4", "--hidden-size", "16", "--layers", "1", "--heads", "2", "--mlp-size", "32",
+      "--image-size", "8", "--data", writeTask("train", 60), "--val", writeTask("val", 30), "--optimizer", "adamw", "--lr", "0.005",
+      "--epochs", "2", "--batch-size", "16", "--out", run);
+    assert.equal(t.status, 0, t.stderr);
+    const r = cli("report", run);
+    assert.equal(r.status, 0, r.stderr);
+    const html = join(run, "report.html");
+    assert.equal(r.stdout.trim(), html);
+
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const remote: string[] = [];
+      page.on("request", (req) => {
+        if (!/^(file|data):/.test(req.url())) remote.push(req.url());
+      });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`file://${html}`);
+      await page.waitForFunction(() => (window as unknown as { vitlensCharts?: unknown[] }).vitlensCharts?.length === 4);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(remote, [], "the report needs no network");
+      // Every chart canvas has drawn pixels.
+      const drawn = await page.$$eval("canvas", (canvases) =>
+        canvases.map((c) => {
+          const ctx = (c as HTMLCanvasElement).getContext("2d")!;
+          const { data } = ctx.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
+          let ink = 0;
+          for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+          return ink;
+        }),
+      );
+      assert.equal(drawn.length, 4);
+      assert.ok(drawn.every((ink) => ink > 500), `chart pixels: ${drawn}`);
+      const images = await page.$$eval("img", (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
+      assert.ok(images.length >= 3, "gallery pairs and the position-embedding figure");
+      assert.ok(images.every((w) => w > 0), "every image decodes");
+      const cells = await page.$$eval("table.confusion td", (tds) => tds.length);
+      assert.equal(cells, 3 * 3 + 3, "3x3 matrix plus per-class accuracy");
+      assert.match(await page.textContent("pre") ?? "", /ViTForImageClassification\(/);
+    } finally {
+      await browser.close();
+    }
+  });
+});
