@@ -3,7 +3,9 @@ import { VitlensError } from "../errors.js";
 import { attentionCommand } from "./attention.js";
 import { benchCommand } from "./bench.js";
 import { inspectCommand } from "./inspect.js";
+import { dataCommand } from "./data.js";
 import { evalCommand } from "./eval.js";
+import { pointingCommand } from "./pointing.js";
 import { posembCommand } from "./posemb.js";
 import { predictCommand } from "./predict.js";
 import { reportCommand } from "./report.js";
@@ -22,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(posembCommand());
   program.addCommand(attentionCommand());
   program.addCommand(reportCommand());
+  program.addCommand(dataCommand());
+  program.addCommand(pointingCommand());
   program.addCommand(benchCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   try {

@@ -1,0 +1,77 @@
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import { Command } from "commander";
+import { getBackend } from "../backend/index.js";
+import { readJson } from "../checkpoint/config.js";
+import { loadModel } from "../checkpoint/load.js";
+import { evalPixels } from "../data/augment.js";
+import { openDataset } from "../data/datasets.js";
+import { VitlensError } from "../errors.js";
+import { attribution, clsAttention, rollout } from "../explain/attention-maps.js";
+import { pointingHit, randomPointingRate } from "../explain/pointing.js";
+import { gridSize } from "../models/vit-config.js";
+import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { Rng } from "../random.js";
+import { resolveModelPath } from "./resolve-run.js";
+
+type Box = [number, number, number, number];
+
+export function pointingCommand(): Command {
+  return new Command("pointing")
+    .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
+    .requiredOption("--model <run|dir>", "a run folder or model directory")
+    .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")
+    .option("--limit <n>", "use the first n images", (v) => Number(v))
+    .option("--json", "print one JSON object")
+    .action(async (o: { model: string; data: string; limit?: number; json?: boolean }) => {
+      const boxesPath = join(o.data, "boxes.json");
+      if (!existsSync(boxesPath)) throw new VitlensError(`--data ${o.data}: no boxes.json (make one with \`vitlens data objects\`)`);
+      const { canvas, boxes } = readJson(boxesPath) as { canvas: [number, number]; boxes: Record<string, Box> };
+      const { model, preprocess } = loadModel(resolveModelPath(o.model));
+      if (model.config.numClasses === 0) throw new VitlensError(`${o.model}: no classification head (attribution needs one)`);
+      const ds = openDataset(o.data);
+      const be = getBackend();
+      const [rows, cols] = gridSize(model.config);
+      const [H, W] = preprocess.size;
+      const pixels = new Float32Array(3 * H * W);
+      const hits = { cls: 0, rollout: 0, attribution: 0 };
+      let baseline = 0;
+      let correct = 0;
+      const n = Math.min(o.limit ?? ds.size, ds.size);
+      for (let i = 0; i < n; i++) {
+        const box = boxes[basename(ds.name(i))];
+        if (!box) throw new VitlensError(`${ds.name(i)}: no box in ${boxesPath}`);
+        evalPixels(await ds.raw(i), preprocess, pixels);
+        const fwd = forwardTrain(model, { data: pixels, shape: [1, 3, H, W] }, be, new Rng(0), false);
+        const logits = Array.from(fwd.logits.data);
+        if (logits.indexOf(Math.max(...logits)) === ds.labels[i]) correct++;
+        const dlogits = new Float32Array(logits.length);
+        dlogits[ds.labels[i]] = 1; // attribution for the true class, as the pointing game asks
+        const { attentionGrads } = backward(model, fwd, dlogits, zeroGrads(model.params), be);
+        const maps = {
+          cls: clsAttention(fwd.attentions[model.config.numLayers - 1], 0, "mean"),
+          rollout: rollout(fwd.attentions, 0, "mean"),
+          attribution: attribution(fwd.attentions, attentionGrads, 0),
+        };
+        for (const k of Object.keys(hits) as Array<keyof typeof hits>) if (pointingHit(maps[k], rows, cols, canvas, box)) hits[k]++;
+        baseline += randomPointingRate(box, canvas);
+      }
+      const result = {
+        images: n, accuracy: correct / n, random_baseline: baseline / n,
+        pointing: { cls_last_layer: hits.cls / n, rollout: hits.rollout / n, attribution: hits.attribution / n },
+      };
+      if (o.json) {
+        process.stdout.write(JSON.stringify(result) + "\n");
+        return;
+      }
+      const p = (x: number) => `${(100 * x).toFixed(1)}%`;
+      process.stdout.write(
+        `${n} images, classification accuracy ${p(result.accuracy)}\n` +
+          `pointing game (map maximum inside the item's box):\n` +
+          `  CLS attention, last layer, mean of heads  ${p(result.pointing.cls_last_layer)}\n` +
+          `  attention rollout (mean of heads)         ${p(result.pointing.rollout)}\n` +
+          `  gradient-weighted attribution (true class) ${p(result.pointing.attribution)}\n` +
+          `  random point (box area / image area)      ${p(result.random_baseline)}\n`,
+      );
+    });
+}
