@@ -98,16 +98,21 @@ export function openDatasets(o: Pick<TrainOptions, "data" | "val" | "valSplit" |
 function buildModel(o: TrainOptions, classNames: string[]): LoadedModel {
   const base = { imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture };
   let loaded = loadModel(o.model, { ...base, newHead: o.newHead });
-  // Same class count but other classes (a new task): the old head's rows mean nothing here.
   const old = loaded.model.config.id2label;
-  if (!o.newHead && old && classNames.some((name, i) => old[String(i)] !== name)) {
+  // Data without class names (IDX, <label>_ files) keep the checkpoint's names and head; named
+  // classes that differ mean a new task, where the old head's rows mean nothing.
+  const unnamed = classNames.every((name, i) => name === String(i));
+  if (!o.newHead && old && !unnamed && classNames.some((name, i) => old[String(i)] !== name)) {
     loaded = loadModel(o.model, { ...base, newHead: true });
     loaded.notes.push(`the checkpoint's labels (${Object.values(old).slice(0, 3).join(", ")}, ...) differ from the data's (${classNames.slice(0, 3).join(", ")}, ...)`);
   }
+  const labels = unnamed && old && !o.newHead && Object.keys(old).length === classNames.length
+    ? classNames.map((_, i) => old[String(i)] ?? String(i))
+    : classNames;
   if (o.hiddenDropout !== null) loaded.model.config.hiddenDropout = o.hiddenDropout;
   if (o.attentionDropout !== null) loaded.model.config.attentionDropout = o.attentionDropout;
-  loaded.labels = classNames;
-  loaded.model.config.id2label = Object.fromEntries(classNames.map((l, i) => [String(i), l]));
+  loaded.labels = labels;
+  loaded.model.config.id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
   return loaded;
 }
 
