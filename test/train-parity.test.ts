@@ -50,7 +50,7 @@ for (const be of backends()) {
             const keyBias = grads.get("blocks.0.attn.qkv.bias")!.data.subarray(24, 48);
             assert.ok(keyBias.every((v) => Math.abs(v) < 1e-7), "key-bias gradient is (numerically) zero");
           }
-          opt.update(model.params, grads, lr);
+          opt.update(model.params, grads, lr, be);
         }
         for (const n of names) {
           const mine = model.params.get(n)!.data;

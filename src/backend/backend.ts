@@ -45,6 +45,17 @@ export interface Backend {
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   sumSquares(x: Float32Array, n: number): number;
 
+  /** torch.optim.SGD on one tensor (buf: momentum buffer, null when momentum is 0; `first` copies d into it). */
+  sgdStep(
+    w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, dampening: number,
+    nesterov: boolean, weightDecay: number, first: boolean,
+  ): void;
+  /** torch.optim.AdamW on one tensor at step t (1-based): decoupled decay, bias-corrected moments. */
+  adamwStep(
+    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, t: number,
+  ): void;
+
   /** (B, N, S, H, hd) -> (S, B, H, N, hd): a fused projection (S=3 for qkv) into contiguous heads. */
   splitHeads(src: Float32Array, dst: Float32Array, b: number, n: number, s: number, h: number, hd: number): void;
   /** (S, B, H, N, hd) -> (B, N, S, H, hd): the inverse of splitHeads. */

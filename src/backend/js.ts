@@ -120,6 +120,28 @@ export const jsBackend: Backend = {
     return s;
   },
 
+  sgdStep(w, g, buf, n, lr, momentum, dampening, nesterov, weightDecay, first) {
+    for (let i = 0; i < n; i++) {
+      let d = g[i] + weightDecay * w[i];
+      if (buf) {
+        buf[i] = first ? d : momentum * buf[i] + (1 - dampening) * d;
+        d = nesterov ? d + momentum * buf[i] : buf[i];
+      }
+      w[i] -= lr * d;
+    }
+  },
+
+  adamwStep(w, g, m, v, n, lr, beta1, beta2, eps, weightDecay, t) {
+    const c1 = 1 - beta1 ** t;
+    const c2 = Math.sqrt(1 - beta2 ** t);
+    for (let i = 0; i < n; i++) {
+      w[i] *= 1 - lr * weightDecay;
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+      w[i] -= (lr / c1) * (m[i] / (Math.sqrt(v[i]) / c2 + eps));
+    }
+  },
+
   splitHeads(src, dst, b, n, s, h, hd) {
     for (let i = 0; i < b; i++)
       for (let t = 0; t < n; t++)

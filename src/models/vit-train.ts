@@ -1,6 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { VitlensError } from "../errors.js";
-import { attention, attentionBackward, attentionBuffers } from "../nn/attention.js";
+import { attention, attentionBackward, attentionBuffers, attentionScratch } from "../nn/attention.js";
 import { applyMask, dropoutMask } from "../nn/dropout.js";
 import { layernorm, type LayernormOutput } from "../nn/layernorm.js";
 import { linear, linearBackward } from "../nn/linear.js";
@@ -138,35 +138,39 @@ export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, g
   for (let b = 0; b < B; b++) dx.set(dcls.subarray(b * D, (b + 1) * D), b * N * D);
 
   const attentionGrads: Tensor[] = new Array(c.numLayers);
+  // Scratch reused by every layer (fresh multi-MB arrays per layer cost page faults).
   const dln = new Float32Array(rows * D);
   const dnormIn = new Float32Array(rows * D);
+  const dbranch = new Float32Array(rows * D); // dx through a dropout mask into a branch
+  const dxMid = new Float32Array(rows * D);
+  const dcontext = new Float32Array(rows * D);
+  const act = new Float32Array(rows * M);
+  const dact = new Float32Array(rows * M);
+  const scratch = attentionScratch(B, N, H, hd);
+  let dxNext = new Float32Array(rows * D);
   for (let l = c.numLayers - 1; l >= 0; l--) {
     const k = `blocks.${l}`;
     const blk = blocks[l];
     // MLP branch: x = xMid + drop(fc2(gelu(fc1(norm2(xMid)))))
-    const dmlpOut = dx.slice();
-    applyMask(dmlpOut, blk.fc2Mask);
-    const act = new Float32Array(rows * M);
+    dbranch.set(dx);
+    applyMask(dbranch, blk.fc2Mask);
     be.geluForward(blk.hidden, act, act.length); // recomputed: cheaper than keeping it
-    const dact = new Float32Array(rows * M);
-    linearBackward(be, act, rows, M, p(`${k}.mlp.fc2.weight`), D, dmlpOut, g(`${k}.mlp.fc2.weight`), g(`${k}.mlp.fc2.bias`), dact);
+    linearBackward(be, act, rows, M, p(`${k}.mlp.fc2.weight`), D, dbranch, g(`${k}.mlp.fc2.weight`), g(`${k}.mlp.fc2.bias`), dact);
     be.geluBackward(dact, blk.hidden, dact, dact.length);
     linearBackward(be, blk.ln2.out, rows, D, p(`${k}.mlp.fc1.weight`), M, dact, g(`${k}.mlp.fc1.weight`), g(`${k}.mlp.fc1.bias`), dln);
     be.layernormBackward(dln, blk.xMid, blk.ln2.mean, blk.ln2.rstd, p(`${k}.norm2.weight`), dnormIn, g(`${k}.norm2.weight`)!, g(`${k}.norm2.bias`)!, rows, D);
-    const dxMid = new Float32Array(rows * D);
     be.add(dx, dnormIn, dxMid, dxMid.length);
 
     // Attention branch: xMid = xIn + drop(proj(attention(norm1(xIn))))
-    const dproj = dxMid.slice();
-    applyMask(dproj, blk.projMask);
-    const dcontext = new Float32Array(rows * D);
-    linearBackward(be, blk.context, rows, D, p(`${k}.attn.proj.weight`), D, dproj, g(`${k}.attn.proj.weight`), g(`${k}.attn.proj.bias`), dcontext);
-    const { dprobs, dqkv } = attentionBackward(be, blk.heads, blk.probs, blk.probsUsed, blk.attMask, dcontext, B, N, H, hd);
+    dbranch.set(dxMid);
+    applyMask(dbranch, blk.projMask);
+    linearBackward(be, blk.context, rows, D, p(`${k}.attn.proj.weight`), D, dbranch, g(`${k}.attn.proj.weight`), g(`${k}.attn.proj.bias`), dcontext);
+    const { dprobs, dqkv } = attentionBackward(be, blk.heads, blk.probs, blk.probsUsed, blk.attMask, dcontext, B, N, H, hd, scratch);
     attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
     linearBackward(be, blk.ln1.out, rows, D, p(`${k}.attn.qkv.weight`), 3 * D, dqkv, g(`${k}.attn.qkv.weight`), g(`${k}.attn.qkv.bias`), dln);
     be.layernormBackward(dln, blk.xIn, blk.ln1.mean, blk.ln1.rstd, p(`${k}.norm1.weight`), dnormIn, g(`${k}.norm1.weight`)!, g(`${k}.norm1.bias`)!, rows, D);
-    dx = new Float32Array(rows * D);
-    be.add(dxMid, dnormIn, dx, dx.length);
+    be.add(dxMid, dnormIn, dxNext, dxNext.length);
+    [dx, dxNext] = [dxNext, dx];
   }
 
   // Embeddings: x = drop([cls, patch_embed(patches)] + pos)

@@ -29,9 +29,22 @@ export function attention(
   be.mergeHeads(buf.contextHeads, context, B, N, 1, H, hd); // -> (B, N, D)
 }
 
+/** Buffers attentionBackward overwrites on every call: allocate once per backward pass. */
+export interface AttentionScratch {
+  dcontextHeads: Float32Array; // (B, H, N, hd)
+  dheads: Float32Array; // (3, B, H, N, hd)
+  dscores: Float32Array; // (B, H, N, N)
+  dqkv: Float32Array; // (B, N, 3·D)
+}
+
+export function attentionScratch(B: number, N: number, H: number, hd: number): AttentionScratch {
+  const block = B * H * N * hd;
+  return { dcontextHeads: new Float32Array(block), dheads: new Float32Array(3 * block), dscores: new Float32Array(B * H * N * N), dqkv: new Float32Array(3 * block) };
+}
+
 export interface AttentionGrads {
   dprobs: Float32Array; // (B, H, N, N) dL/d(attention probabilities): attribution reads it
-  dqkv: Float32Array; // (B, N, 3·D) in the fused projection's layout
+  dqkv: Float32Array; // (B, N, 3·D) in the fused projection's layout (a scratch buffer: use before the next call)
 }
 
 /**
@@ -41,16 +54,17 @@ export interface AttentionGrads {
  */
 export function attentionBackward(
   be: Backend, heads: Float32Array, probs: Float32Array, probsUsed: Float32Array, dropMask: Float32Array | null,
-  dcontext: Float32Array, B: number, N: number, H: number, hd: number,
+  dcontext: Float32Array, B: number, N: number, H: number, hd: number, scratch?: AttentionScratch,
 ): AttentionGrads {
   const block = B * H * N * hd;
   const BH = B * H;
   const q = heads.subarray(0, block);
   const k = heads.subarray(block, 2 * block);
   const v = heads.subarray(2 * block, 3 * block);
-  const dcontextHeads = new Float32Array(block);
+  const s = scratch ?? attentionScratch(B, N, H, hd);
+  const dcontextHeads = s.dcontextHeads;
   be.splitHeads(dcontext, dcontextHeads, B, N, 1, H, hd); // (B, N, D) -> (B, H, N, hd)
-  const dheads = new Float32Array(3 * block); // (3, B, H, N, hd)
+  const dheads = s.dheads; // (3, B, H, N, hd)
   const dq = dheads.subarray(0, block);
   const dk = dheads.subarray(block, 2 * block);
   const dv = dheads.subarray(2 * block, 3 * block);
@@ -58,12 +72,12 @@ export function attentionBackward(
   be.batchMatmul(dcontextHeads, v, dprobs, BH, N, N, hd, false, true, 1, false); // dP = dC @ v^T
   be.batchMatmul(probsUsed, dcontextHeads, dv, BH, N, hd, N, true, false, 1, false); // dv = P^T @ dC
   if (dropMask) for (let i = 0; i < dprobs.length; i++) dprobs[i] *= dropMask[i];
-  const dscores = new Float32Array(BH * N * N);
+  const dscores = s.dscores;
   be.softmaxBackward(dprobs, probs, dscores, BH * N, N);
   const scale = 1 / Math.sqrt(hd);
   be.batchMatmul(dscores, k, dq, BH, N, hd, N, false, false, scale, false); // dq = dS @ k * scale
   be.batchMatmul(dscores, q, dk, BH, N, hd, N, true, false, scale, false); // dk = dS^T @ q * scale
-  const dqkv = new Float32Array(3 * block);
+  const dqkv = s.dqkv;
   be.mergeHeads(dheads, dqkv, B, N, 3, H, hd); // (3, B, H, N, hd) -> (B, N, 3, H, hd)
   return { dprobs, dqkv };
 }

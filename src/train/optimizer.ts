@@ -1,3 +1,5 @@
+import type { Backend } from "../backend/backend.js";
+import { getBackend } from "../backend/index.js";
 import type { Params } from "../models/vit-params.js";
 
 /** A parameter group: names sharing a learning-rate multiplier and weight decay. */
@@ -38,44 +40,25 @@ export class Optimizer {
   ) {}
 
   /** One update with learning rate `lr` (before each group's scale). Frozen params are in no group. */
-  update(params: Params, grads: Params, lr: number): void {
+  update(params: Params, grads: Params, lr: number, be: Backend = getBackend()): void {
     this.step++;
+    const o = this.options;
     for (const group of this.groups) {
       const glr = lr * group.lrScale;
       for (const name of group.names) {
         const w = params.get(name)!.data;
         const g = grads.get(name)!.data;
-        if (this.options.kind === "sgd") this.sgd(name, w, g, glr, group.weightDecay, this.options);
-        else this.adamw(name, w, g, glr, group.weightDecay, this.options);
+        const first = !this.state.has(name);
+        if (o.kind === "sgd") {
+          if (first && o.momentum !== 0) this.state.set(name, [new Float32Array(w.length)]);
+          const buf = o.momentum !== 0 ? this.state.get(name)![0] : null;
+          be.sgdStep(w, g, buf, w.length, glr, o.momentum, o.dampening, o.nesterov, group.weightDecay, first);
+        } else {
+          if (first) this.state.set(name, [new Float32Array(w.length), new Float32Array(w.length)]);
+          const [m, v] = this.state.get(name)!;
+          be.adamwStep(w, g, m, v, w.length, glr, o.beta1, o.beta2, o.eps, group.weightDecay, this.step);
+        }
       }
-    }
-  }
-
-  private sgd(name: string, w: Float32Array, g: Float32Array, lr: number, wd: number, o: SgdOptions): void {
-    const first = !this.state.has(name);
-    if (o.momentum !== 0 && first) this.state.set(name, [new Float32Array(w.length)]);
-    const buf = o.momentum !== 0 ? this.state.get(name)![0] : null;
-    for (let i = 0; i < w.length; i++) {
-      let d = g[i] + wd * w[i];
-      if (buf) {
-        // torch.optim.SGD: the first step copies the gradient into the buffer (no dampening).
-        buf[i] = first ? d : o.momentum * buf[i] + (1 - o.dampening) * d;
-        d = o.nesterov ? d + o.momentum * buf[i] : buf[i];
-      }
-      w[i] -= lr * d;
-    }
-  }
-
-  private adamw(name: string, w: Float32Array, g: Float32Array, lr: number, wd: number, o: AdamWOptions): void {
-    if (!this.state.has(name)) this.state.set(name, [new Float32Array(w.length), new Float32Array(w.length)]);
-    const [m, v] = this.state.get(name)!;
-    const c1 = 1 - o.beta1 ** this.step;
-    const c2 = Math.sqrt(1 - o.beta2 ** this.step);
-    for (let i = 0; i < w.length; i++) {
-      w[i] *= 1 - lr * wd; // decoupled weight decay
-      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
-      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];
-      w[i] -= (lr / c1) * (m[i] / (Math.sqrt(v[i]) / c2 + o.eps));
     }
   }
 }
