@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jsBackend, tryNativeBackend, type Backend } from "../src/backend/index.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
@@ -33,4 +34,27 @@ export function randomArray(n: number, seed: number, scale = 1): Float32Array {
     out[i] = ((s / 4294967296) * 2 - 1) * scale;
   }
   return out;
+}
+
+/**
+ * Writes an IDX pair `<dir>/<name>-images-idx3-ubyte` + labels (MNIST format), with
+ * `pixel(i, k)` giving image i's k-th byte (row-major h x w); returns the images path.
+ */
+export function writeIdxPair(dir: string, name: string, count: number, h: number, w: number, label: (i: number) => number, pixel: (i: number, k: number) => number): string {
+  const images = Buffer.alloc(16 + count * h * w);
+  images.writeUInt32BE(0x803, 0);
+  images.writeUInt32BE(count, 4);
+  images.writeUInt32BE(h, 8);
+  images.writeUInt32BE(w, 12);
+  const labels = Buffer.alloc(8 + count);
+  labels.writeUInt32BE(0x801, 0);
+  labels.writeUInt32BE(count, 4);
+  for (let i = 0; i < count; i++) {
+    labels[8 + i] = label(i);
+    for (let k = 0; k < h * w; k++) images[16 + i * h * w + k] = pixel(i, k);
+  }
+  const path = join(dir, `${name}-images-idx3-ubyte`);
+  writeFileSync(path, images);
+  writeFileSync(join(dir, `${name}-labels-idx1-ubyte`), labels);
+  return path;
 }

@@ -1,6 +1,6 @@
 // The known-answer generator and the pointing-game scoring.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -8,6 +8,7 @@ import sharp from "sharp";
 import { openDataset } from "../src/data/datasets.js";
 import { writeObjects } from "../src/data/objects.js";
 import { pointingHit, randomPointingRate } from "../src/explain/pointing.js";
+import { writeIdxPair } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-obj-"));
 
@@ -23,20 +24,9 @@ describe("pointing game", () => {
 
   it("the generator pastes each item inside the canvas at its recorded box, labelled by its class", async () => {
     // Source: 6 IDX items of 8x8, item i fully at value 200+i, label i % 3.
-    const images = Buffer.alloc(16 + 6 * 64);
-    images.writeUInt32BE(0x803, 0);
-    images.writeUInt32BE(6, 4);
-    images.writeUInt32BE(8, 8);
-    images.writeUInt32BE(8, 12);
-    for (let i = 0; i < 6; i++) images.fill(200 + i, 16 + i * 64, 16 + (i + 1) * 64);
-    const labels = Buffer.alloc(8 + 6);
-    labels.writeUInt32BE(0x801, 0);
-    labels.writeUInt32BE(6, 4);
-    for (let i = 0; i < 6; i++) labels[8 + i] = i % 3;
-    writeFileSync(join(dir, "src-images-idx3-ubyte"), images);
-    writeFileSync(join(dir, "src-labels-idx1-ubyte"), labels);
+    const source = writeIdxPair(dir, "src", 6, 8, 8, (i) => i % 3, (i) => 200 + i);
     const out = join(dir, "objects");
-    await writeObjects(openDataset(join(dir, "src-images-idx3-ubyte")), out, { count: 5, size: 24, distractors: 2, seed: 3 });
+    await writeObjects(openDataset(source), out, { count: 5, size: 24, distractors: 2, seed: 3 });
     const { canvas, boxes } = JSON.parse(readFileSync(join(out, "boxes.json"), "utf8"));
     assert.deepEqual(canvas, [24, 24]);
     for (const [file, [x, y, w, h]] of Object.entries(boxes) as Array<[string, number[]]>) {

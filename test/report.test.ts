@@ -2,12 +2,12 @@
 // images decoded. Chromium comes from Debian (scripts/setup.sh installs it).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { root } from "./helpers.js";
+import { root, writeIdxPair } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -17,22 +17,8 @@ const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin"
 
 /** 60 8x8 images in 3 classes (stripes / flat), as IDX, so a run trains in seconds. */
 function writeTask(name: string, count: number): string {
-  const images = Buffer.alloc(16 + count * 64);
-  images.writeUInt32BE(0x803, 0);
-  images.writeUInt32BE(count, 4);
-  images.writeUInt32BE(8, 8);
-  images.writeUInt32BE(8, 12);
-  const labels = Buffer.alloc(8 + count);
-  labels.writeUInt32BE(0x801, 0);
-  labels.writeUInt32BE(count, 4);
-  for (let i = 0; i < count; i++) {
-    labels[8 + i] = i % 3;
-    for (let k = 0; k < 64; k++) images[16 + i * 64 + k] = i % 3 === 0 ? ((k >> 4) % 2) * 200 : i % 3 === 1 ? (((k % 8) >> 1) % 2) * 200 : 90 + (i % 7);
-  }
-  const path = join(dir, `${name}-images-idx3-ubyte`);
-  writeFileSync(path, images);
-  writeFileSync(join(dir, `${name}-labels-idx1-ubyte`), labels);
-  return path;
+  return writeIdxPair(dir, name, count, 8, 8, (i) => i % 3, (i, k) =>
+    i % 3 === 0 ? ((k >> 4) % 2) * 200 : i % 3 === 1 ? (((k % 8) >> 1) % 2) * 200 : 90 + (i % 7));
 }
 
 describe("vitlens report", { skip: haveChromium ? false : "chromium not installed" }, () => {

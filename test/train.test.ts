@@ -2,7 +2,7 @@
 // gives bit-identical weights to an uninterrupted run, and the CLI's train / eval / predict --csv.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -11,7 +11,7 @@ import { jsBackend } from "../src/backend/index.js";
 import { loadModel } from "../src/checkpoint/load.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { train, type TrainOptions, type TrainReporter } from "../src/train/trainer.js";
-import { root } from "./helpers.js";
+import { root, writeIdxPair } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-train-"));
 
@@ -20,29 +20,13 @@ const dir = mkdtempSync(join(tmpdir(), "vitlens-train-"));
  * needs to be learned first): horizontal stripes, vertical stripes, flat grey; plus noise.
  */
 function writeTask(name: string, count: number, seed: number): string {
-  const images = Buffer.alloc(16 + count * 64);
-  images.writeUInt32BE(0x803, 0);
-  images.writeUInt32BE(count, 4);
-  images.writeUInt32BE(8, 8);
-  images.writeUInt32BE(8, 12);
-  const labels = Buffer.alloc(8 + count);
-  labels.writeUInt32BE(0x801, 0);
-  labels.writeUInt32BE(count, 4);
   let s = seed;
   const noise = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % 60);
-  for (let i = 0; i < count; i++) {
-    const y = i % 3;
-    labels[8 + i] = y;
-    for (let r = 0; r < 8; r++)
-      for (let c = 0; c < 8; c++) {
-        const v = y === 0 ? ((r >> 1) % 2) * 160 : y === 1 ? ((c >> 1) % 2) * 160 : 80;
-        images[16 + i * 64 + r * 8 + c] = 20 + v + noise();
-      }
-  }
-  const path = join(dir, `${name}-images-idx3-ubyte`);
-  writeFileSync(path, images);
-  writeFileSync(join(dir, `${name}-labels-idx1-ubyte`), labels);
-  return path;
+  return writeIdxPair(dir, name, count, 8, 8, (i) => i % 3, (i, k) => {
+    const [r, c] = [k >> 3, k % 8];
+    const v = i % 3 === 0 ? ((r >> 1) % 2) * 160 : i % 3 === 1 ? ((c >> 1) % 2) * 160 : 80;
+    return 20 + v + noise();
+  });
 }
 
 const trainData = writeTask("task", 96, 1);
