@@ -8,9 +8,11 @@ import { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
 import { sameShape, shapeString, type Tensor } from "../tensor.js";
 import { classifyConfig, configHints, inferConfig, preprocessFrom, readJson, readPreprocessorJson, type CheckpointConfig } from "./config.js";
+import { fromGoogle } from "./keymap-google.js";
 import { fromHf, isHfStateDict, type MappedState } from "./keymap-hf.js";
 import { fromTimm, isTimmStateDict } from "./keymap-timm.js";
 import { resamplePosEmbed } from "./posemb.js";
+import { readNpz } from "./npz.js";
 import { readSafetensors } from "./safetensors.js";
 
 export interface LoadOptions {
@@ -30,7 +32,7 @@ export interface LoadedModel {
   model: ViT;
   preprocess: PreprocessConfig;
   labels: string[];
-  format: "hf" | "timm" | "preset";
+  format: "hf" | "timm" | "google" | "preset";
   source: string;
   /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
   notes: string[];
@@ -76,8 +78,9 @@ function loadDirectory(dir: string, opts: LoadOptions): LoadedModel {
 function loadWeightsFile(
   path: string, cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, opts: LoadOptions,
 ): LoadedModel {
+  if (extname(path) === ".npz") return loadGoogleNpz(path, opts);
   if (extname(path) !== ".safetensors") {
-    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, or a model directory with config.json)`);
+    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, Google's .npz, or a model directory with config.json)`);
   }
   // A lone model.safetensors may sit beside its config.
   if (!cfg && existsSync(join(dirname(path), "config.json")) && basename(path) === "model.safetensors") {
@@ -102,6 +105,17 @@ function loadWeightsFile(
   const preprocess = preprocessFrom(cfg, preprocessorJson, config.imageSize);
   preprocess.size = config.imageSize;
   return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, source: path, notes };
+}
+
+/** Google's original JAX checkpoints (ViT-B_16.npz, ...): architecture from the shapes, eps 1e-6. */
+function loadGoogleNpz(path: string, opts: LoadOptions): LoadedModel {
+  const mapped = fromGoogle(readNpz(path), path);
+  const stored = inferConfig(mapped.params, path, { numHeads: mapped.numHeads, layerNormEps: 1e-6 });
+  checkShapes(mapped, stored, path);
+  const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
+  const config = adapt(stored, mapped.params, opts, notes);
+  const preprocess = preprocessFrom(null, null, config.imageSize); // Google's ViTs take [-1, 1] inputs: mean = std = 0.5
+  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format: "google", source: path, notes };
 }
 
 /** Every expected parameter present with its exact shape, nothing unexpected. */
