@@ -94,13 +94,13 @@ describe("loading and adapting checkpoints", () => {
       cpSync(fixture("hf-tiny", "model.safetensors"), join(d, "model.safetensors"));
       return loadModel(d);
     }, /noconfig: no config.json/],
-    ["a directory with PyTorch weights only", () => {
+    ["a directory whose pytorch_model.bin is not a torch file", () => {
       const d = join(tmp, "pth");
       mkdirSync(d, { recursive: true });
       writeFileSync(join(d, "config.json"), "{}");
       writeFileSync(join(d, "pytorch_model.bin"), "");
       return loadModel(d);
-    }, /no model.safetensors \(found pytorch_model.bin: only safetensors/],
+    }, /pytorch_model\.bin: not a torch\.save zip file/],
     ["a config whose width disagrees with the weights: names the key and both shapes", () => {
       const d = join(tmp, "wrongcfg");
       cpSync(fixture("hf-tiny"), d, { recursive: true });

@@ -10,10 +10,12 @@ import { sameShape, shapeString, type Tensor } from "../tensor.js";
 import { classifyConfig, configHints, inferConfig, preprocessFrom, readJson, readPreprocessorJson, type CheckpointConfig } from "./config.js";
 import { fromGoogle } from "./keymap-google.js";
 import { fromHf, isHfStateDict, type MappedState } from "./keymap-hf.js";
+import { fromLukemelas, isLukemelasStateDict } from "./keymap-lukemelas.js";
 import { fromTimm, isTimmStateDict } from "./keymap-timm.js";
 import { resamplePosEmbed } from "./posemb.js";
 import { readNpz } from "./npz.js";
 import { readSafetensors } from "./safetensors.js";
+import { readTorchFile } from "./torch-pickle.js";
 
 export interface LoadOptions {
   /** Run at this (height, width): position embeddings are resampled bicubically. */
@@ -32,7 +34,7 @@ export interface LoadedModel {
   model: ViT;
   preprocess: PreprocessConfig;
   labels: string[];
-  format: "hf" | "timm" | "google" | "preset";
+  format: "hf" | "timm" | "google" | "lukemelas" | "preset";
   source: string;
   /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
   notes: string[];
@@ -66,11 +68,11 @@ function loadDirectory(dir: string, opts: LoadOptions): LoadedModel {
   if (!existsSync(configPath)) {
     throw new VitlensError(`${dir}: no config.json in this model directory (expected config.json and model.safetensors)`);
   }
-  const weights = join(dir, "model.safetensors");
-  if (!existsSync(weights)) {
+  const weights = ["model.safetensors", "pytorch_model.bin"].map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!weights) {
     const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|npz|ckpt)$/.test(f) || f.endsWith(".index.json"));
-    const hint = others.length ? ` (found ${others.join(", ")}: only safetensors weights are read so far)` : "";
-    throw new VitlensError(`${dir}: no model.safetensors${hint}`);
+    const hint = others.length ? ` (found ${others.join(", ")}; sharded checkpoints are not read yet)` : "";
+    throw new VitlensError(`${dir}: no model.safetensors or pytorch_model.bin${hint}`);
   }
   return loadWeightsFile(weights, classifyConfig(readJson(configPath)), readPreprocessorJson(dir), opts);
 }
@@ -79,27 +81,30 @@ function loadWeightsFile(
   path: string, cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, opts: LoadOptions,
 ): LoadedModel {
   if (extname(path) === ".npz") return loadGoogleNpz(path, opts);
-  if (extname(path) !== ".safetensors") {
-    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, Google's .npz, or a model directory with config.json)`);
+  const torchFile = [".pth", ".pt", ".bin"].includes(extname(path));
+  if (!torchFile && extname(path) !== ".safetensors") {
+    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, .pth/.pt/.bin, Google's .npz, or a model directory with config.json)`);
   }
-  // A lone model.safetensors may sit beside its config.
-  if (!cfg && existsSync(join(dirname(path), "config.json")) && basename(path) === "model.safetensors") {
+  // A lone model.safetensors / pytorch_model.bin may sit beside its config.
+  if (!cfg && existsSync(join(dirname(path), "config.json")) && ["model.safetensors", "pytorch_model.bin"].includes(basename(path))) {
     cfg = classifyConfig(readJson(join(dirname(path), "config.json")));
     preprocessorJson = readPreprocessorJson(dirname(path));
   }
-  const file = readSafetensors(path);
+  const file = torchFile ? readTorchFile(path) : readSafetensors(path);
   const keys = [...file.tensors.keys()];
   let mapped: MappedState;
-  let format: "hf" | "timm";
+  let format: LoadedModel["format"];
   if (isTimmStateDict(keys)) [mapped, format] = [fromTimm(file.tensors, path), "timm"];
   else if (isHfStateDict(keys)) [mapped, format] = [fromHf(file.tensors, path), "hf"];
-  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF or timm naming)`);
+  else if (isLukemelasStateDict(keys)) [mapped, format] = [fromLukemelas(file.tensors, path), "lukemelas"];
+  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm or PyTorch-Pretrained-ViT naming)`);
 
-  const hints = cfg ? configHints(cfg, path) : {};
+  const hints = { ...(format === "lukemelas" ? { layerNormEps: 1e-6 } : {}), ...(cfg ? configHints(cfg, path) : {}) };
   const stored = inferConfig(mapped.params, path, hints); // the architecture the file holds
   checkShapes(mapped, stored, path);
   const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
-  if (file.skipped.size) notes.push(`skipped non-float tensor(s): ${[...file.skipped.keys()].join(", ")}`);
+  const skipped = Array.isArray(file.skipped) ? file.skipped : [...file.skipped.keys()];
+  if (skipped.length) notes.push(`skipped non-float entries: ${skipped.join(", ")}`);
 
   const config = adapt(stored, mapped.params, opts, notes);
   const preprocess = preprocessFrom(cfg, preprocessorJson, config.imageSize);

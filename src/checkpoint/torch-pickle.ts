@@ -1,0 +1,223 @@
+import { readFileSync } from "node:fs";
+import { unzipSync } from "fflate";
+import { VitlensError } from "../errors.js";
+import { numel, type Tensor } from "../tensor.js";
+import { decodeFloats } from "./dtype.js";
+
+/**
+ * torch.save files (zip format) without Python. The unpickler is restricted: it knows only the
+ * opcodes and globals a state dict needs (OrderedDict, tensor rebuild, typed storages) and
+ * refuses anything else, so loading a file can never run code.
+ */
+
+const STORAGES: Record<string, { dtype: "F32" | "F16" | "BF16" | "F64" | "other"; size: number }> = {
+  FloatStorage: { dtype: "F32", size: 4 }, HalfStorage: { dtype: "F16", size: 2 }, BFloat16Storage: { dtype: "BF16", size: 2 },
+  DoubleStorage: { dtype: "F64", size: 8 }, LongStorage: { dtype: "other", size: 8 }, IntStorage: { dtype: "other", size: 4 },
+  ShortStorage: { dtype: "other", size: 2 }, CharStorage: { dtype: "other", size: 1 }, ByteStorage: { dtype: "other", size: 1 },
+  BoolStorage: { dtype: "other", size: 1 },
+};
+const CALLABLES = new Set(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter"]);
+
+interface Global { kind: "global"; name: string }
+interface Storage { kind: "storage"; key: string; dtype: string; size: number }
+/** A non-float tensor (e.g. num_batches_tracked): kept as a marker so it can be skipped by name. */
+interface Skipped { kind: "skipped"; dtype: string }
+type Value = null | boolean | number | string | Value[] | Map<Value, Value> | Global | Storage | Tensor | Skipped | { kind: "mark" };
+
+export interface TorchFile {
+  tensors: Map<string, Tensor>;
+  skipped: string[]; // non-float tensors and non-tensor entries
+}
+
+export function readTorchFile(path: string): TorchFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new VitlensError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (bytes[0] === 0x80 && bytes[1] <= 5) {
+    throw new VitlensError(`${path}: a legacy (pre-1.6, non-zip) torch file; re-save it with a newer PyTorch: torch.save(torch.load(f), f2)`);
+  }
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes);
+  } catch (e) {
+    throw new VitlensError(`${path}: not a torch.save zip file (${(e as Error).message})`);
+  }
+  const pklName = Object.keys(files).find((n) => n.endsWith("/data.pkl") || n === "data.pkl");
+  if (!pklName) throw new VitlensError(`${path}: no data.pkl inside: not a torch.save file`);
+  const prefix = pklName.slice(0, -"data.pkl".length);
+  const storage = (s: Storage, offset: number, size: number[], stride: number[]): Tensor | Skipped => {
+    if (s.dtype === "other") return { kind: "skipped", dtype: s.dtype };
+    const raw = files[`${prefix}data/${s.key}`];
+    if (!raw) throw new VitlensError(`${path}: storage ${s.key} is missing from the archive`);
+    const all = s.dtype === "F64" ? Float32Array.from(new Float64Array(raw.slice().buffer)) : decodeFloats(raw.slice(), s.dtype as "F32" | "F16" | "BF16");
+    return gather(all, offset, size, stride, path);
+  };
+  const root = unpickle(files[pklName], path, storage);
+  return collect(root, path);
+}
+
+/** Elements of a strided view (size, stride, offset) of `data`, in row-major order. */
+function gather(data: Float32Array, offset: number, size: number[], stride: number[], path: string): Tensor {
+  const n = numel(size);
+  let last = offset;
+  size.forEach((d, i) => (last += d > 0 ? (d - 1) * stride[i] : 0));
+  if (n > 0 && (offset < 0 || last >= data.length)) throw new VitlensError(`${path}: a tensor view reaches past its storage`);
+  const out = new Float32Array(n);
+  const idx = new Array(size.length).fill(0);
+  for (let k = 0; k < n; k++) {
+    let at = offset;
+    for (let d = 0; d < size.length; d++) at += idx[d] * stride[d];
+    out[k] = data[at];
+    for (let d = size.length - 1; d >= 0; d--) {
+      if (++idx[d] < size[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return { data: out, shape: size };
+}
+
+function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: number, size: number[], stride: number[]) => Tensor | Skipped): Value {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const stack: Value[] = [];
+  const memo = new Map<number, Value>();
+  const MARK = { kind: "mark" } as const;
+  let pos = 0;
+  const fail = (why: string): never => {
+    throw new VitlensError(`${path}: refused to load: ${why}`);
+  };
+  const need = (n: number) => {
+    if (pos + n > buf.length) fail("the pickle is truncated");
+  };
+  const u8 = () => (need(1), buf[pos++]);
+  const u16 = () => (need(2), (pos += 2), view.getUint16(pos - 2, true));
+  const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4, true));
+  const text = (n: number) => {
+    need(n);
+    pos += n;
+    return Buffer.from(buf.subarray(pos - n, pos)).toString("utf8");
+  };
+  const line = () => {
+    const end = buf.indexOf(0x0a, pos);
+    if (end < 0) fail("the pickle is truncated");
+    const s = Buffer.from(buf.subarray(pos, end)).toString("latin1");
+    pos = end + 1;
+    return s;
+  };
+  const pop = (): Value => (stack.length ? stack.pop()! : fail("stack underflow"));
+  const popMark = (): Value[] => {
+    const i = stack.lastIndexOf(MARK);
+    if (i < 0) fail("MARK missing");
+    const items = stack.splice(i + 1);
+    stack.pop();
+    return items;
+  };
+  const global = (module: string, name: string): Global => {
+    const full = `${module}.${name}`;
+    const storageName = module === "torch" ? name : "";
+    if (!CALLABLES.has(full) && !(storageName in STORAGES)) {
+      fail(`the pickle references ${full}, which is not part of a state dict (loading it could run code)`);
+    }
+    return { kind: "global", name: full };
+  };
+  const asNumbers = (v: Value, what: string): number[] =>
+    Array.isArray(v) && v.every((x) => typeof x === "number") ? (v as number[]) : fail(`${what} is not a tuple of integers`);
+  for (;;) {
+    const op = u8();
+    switch (op) {
+      case 0x80: u8(); break; // PROTO
+      case 0x95: need(8); pos += 8; break; // FRAME
+      case 0x2e: return pop(); // STOP
+      case 0x28: stack.push(MARK); break;
+      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
+      case 0x5d: stack.push([]); break; // EMPTY_LIST
+      case 0x29: stack.push([]); break; // EMPTY_TUPLE
+      case 0x74: stack.push(popMark()); break; // TUPLE
+      case 0x85: stack.push([pop()]); break;
+      case 0x86: { const b = pop(); stack.push([pop(), b]); break; }
+      case 0x87: { const c = pop(); const b = pop(); stack.push([pop(), b, c]); break; }
+      case 0x4e: stack.push(null); break;
+      case 0x88: stack.push(true); break;
+      case 0x89: stack.push(false); break;
+      case 0x4b: stack.push(u8()); break; // BININT1
+      case 0x4d: stack.push(u16()); break; // BININT2
+      case 0x4a: need(4); pos += 4; stack.push(view.getInt32(pos - 4, true)); break; // BININT
+      case 0x8a: { // LONG1
+        const n = u8();
+        need(n);
+        let v = 0n;
+        for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[pos + i]);
+        if (n > 0 && buf[pos + n - 1] & 0x80) v -= 1n << BigInt(8 * n);
+        pos += n;
+        stack.push(Number(v));
+        break;
+      }
+      case 0x47: need(8); pos += 8; stack.push(view.getFloat64(pos - 8, false)); break; // BINFLOAT
+      case 0x58: stack.push(text(u32())); break; // BINUNICODE
+      case 0x8c: stack.push(text(u8())); break; // SHORT_BINUNICODE
+      case 0x71: memo.set(u8(), stack[stack.length - 1]); break; // BINPUT
+      case 0x72: memo.set(u32(), stack[stack.length - 1]); break; // LONG_BINPUT
+      case 0x94: memo.set(memo.size, stack[stack.length - 1]); break; // MEMOIZE
+      case 0x68: { const k = u8(); stack.push(memo.has(k) ? memo.get(k)! : fail(`memo ${k} unset`)); break; } // BINGET
+      case 0x6a: { const k = u32(); stack.push(memo.has(k) ? memo.get(k)! : fail(`memo ${k} unset`)); break; } // LONG_BINGET
+      case 0x63: { const module = line(); stack.push(global(module, line())); break; } // GLOBAL
+      case 0x93: { const name = pop(); const module = pop(); stack.push(global(String(module), String(name))); break; } // STACK_GLOBAL
+      case 0x51: { // BINPERSID: ('storage', storage_type, key, location, numel)
+        const pid = pop();
+        if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) fail("unexpected persistent id");
+        const type = (pid as Value[])[1] as Global;
+        const kind = STORAGES[type?.name?.replace("torch.", "") ?? ""];
+        if (!kind) fail("persistent id without a storage type");
+        stack.push({ kind: "storage", key: String((pid as Value[])[2]), dtype: kind.dtype, size: kind.size });
+        break;
+      }
+      case 0x52: { // REDUCE
+        const args = pop();
+        const fn = pop() as Global;
+        if (!Array.isArray(args) || fn?.kind !== "global") fail("REDUCE on something that is not an allowed function");
+        const a = args as Value[];
+        if (fn.name === "collections.OrderedDict") stack.push(new Map());
+        else if (fn.name === "torch._utils._rebuild_tensor_v2") {
+          const s = a[0] as Storage;
+          if (s?.kind !== "storage") fail("tensor rebuild without a storage");
+          stack.push(storage(s, a[1] as number, asNumbers(a[2], "tensor size"), asNumbers(a[3], "tensor stride")));
+        } else if (fn.name === "torch._utils._rebuild_parameter") stack.push(a[0]);
+        else fail(`${fn.name} cannot be called`);
+        break;
+      }
+      case 0x62: pop(); break; // BUILD: state of an OrderedDict/parameter (metadata) is not needed
+      case 0x73: { const v = pop(); const k = pop(); const d = stack[stack.length - 1]; if (!(d instanceof Map)) fail("SETITEM on a non-dict"); (d as Map<Value, Value>).set(k, v); break; }
+      case 0x75: { // SETITEMS
+        const items = popMark();
+        const d = stack[stack.length - 1];
+        if (!(d instanceof Map)) fail("SETITEMS on a non-dict");
+        for (let i = 0; i + 1 < items.length; i += 2) (d as Map<Value, Value>).set(items[i], items[i + 1]);
+        break;
+      }
+      case 0x61: { const v = pop(); const l = stack[stack.length - 1]; if (!Array.isArray(l)) fail("APPEND on a non-list"); (l as Value[]).push(v); break; }
+      case 0x65: { const items = popMark(); const l = stack[stack.length - 1]; if (!Array.isArray(l)) fail("APPENDS on a non-list"); (l as Value[]).push(...items); break; }
+      default:
+        fail(`unsupported pickle opcode 0x${op.toString(16)} at byte ${pos - 1}`);
+    }
+  }
+}
+
+/** The state dict (unwrapping {"state_dict": ...} / {"model": ...}) as named float tensors. */
+function collect(root: Value, path: string): TorchFile {
+  let dict = root;
+  for (const key of ["state_dict", "model", "model_state_dict"]) {
+    if (dict instanceof Map && dict.get(key) instanceof Map) dict = dict.get(key)!;
+  }
+  if (!(dict instanceof Map)) throw new VitlensError(`${path}: does not hold a state dict (a dict of tensors)`);
+  const tensors = new Map<string, Tensor>();
+  const skipped: string[] = [];
+  for (const [k, v] of dict) {
+    const name = String(k);
+    if (v && typeof v === "object" && "data" in v && v.data instanceof Float32Array) tensors.set(name, v as Tensor);
+    else skipped.push(name);
+  }
+  if (tensors.size === 0) throw new VitlensError(`${path}: no float tensors in its state dict`);
+  return { tensors, skipped };
+}
