@@ -14,6 +14,9 @@ export { hfModuleTree, timmModuleTree, formatModuleTree } from "./models/module-
 
 export { loadModel, type LoadedModel, type LoadOptions } from "./checkpoint/load.js";
 export { saveHfModel } from "./checkpoint/save-hf.js";
+export { saveTimmModel } from "./checkpoint/save-timm.js";
+export { readTorchFile } from "./checkpoint/torch-pickle.js";
+export { readNpz } from "./checkpoint/npz.js";
 export { readSafetensors, writeSafetensors } from "./checkpoint/safetensors.js";
 export { fromHf, toHf } from "./checkpoint/keymap-hf.js";
 export { fromTimm, toTimm } from "./checkpoint/keymap-timm.js";

@@ -111,7 +111,7 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
     numHeads: num(args.num_heads),
     patchSize: num(args.patch_size) ?? (fromName ? Number(fromName[1]) : undefined),
     imageSize: pair(args.img_size) ?? (input ? [input[1], input[2]] : fromName ? pair(Number(fromName[2])) : undefined),
-    layerNormEps: 1e-6,
+    layerNormEps: num(args.layer_norm_eps) ?? 1e-6,
     id2label: labels ? Object.fromEntries(labels.map((l, i) => [String(i), l])) : undefined,
   };
   if (j.global_pool !== undefined && j.global_pool !== "token") {

@@ -3,6 +3,7 @@ import { VitlensError } from "../errors.js";
 import { attentionCommand } from "./attention.js";
 import { benchCommand } from "./bench.js";
 import { inspectCommand } from "./inspect.js";
+import { convertCommand } from "./convert.js";
 import { dataCommand } from "./data.js";
 import { evalCommand } from "./eval.js";
 import { pointingCommand } from "./pointing.js";
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(posembCommand());
   program.addCommand(attentionCommand());
   program.addCommand(reportCommand());
+  program.addCommand(convertCommand());
   program.addCommand(dataCommand());
   program.addCommand(pointingCommand());
   program.addCommand(benchCommand());

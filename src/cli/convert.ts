@@ -1,0 +1,29 @@
+import { Command } from "commander";
+import { loadModel } from "../checkpoint/load.js";
+import { saveHfModel } from "../checkpoint/save-hf.js";
+import { saveTimmModel } from "../checkpoint/save-timm.js";
+import { VitlensError } from "../errors.js";
+import { checkOverwrite, outputFolder } from "./outputs.js";
+import { join } from "node:path";
+import { resolveModelPath } from "./resolve-run.js";
+
+export function convertCommand(): Command {
+  return new Command("convert")
+    .description("write a checkpoint (HF, timm, .pth, Google .npz, ...) in the HF or timm layout")
+    .requiredOption("--model <path>", "source checkpoint")
+    .requiredOption("--to <hf|timm>", "target layout")
+    .requiredOption("--out <dir>", "output folder")
+    .option("--force", "overwrite an existing model in --out")
+    .action((o: { model: string; to: string; out: string; force?: boolean }) => {
+      if (o.to !== "hf" && o.to !== "timm") throw new VitlensError(`--to ${o.to}: expected hf or timm`);
+      const { model, preprocess, labels, format, notes } = loadModel(resolveModelPath(o.model));
+      outputFolder(o.out);
+      checkOverwrite(join(o.out, "model.safetensors"), o.force);
+      (o.to === "hf" ? saveHfModel : saveTimmModel)(o.out, model, preprocess, labels);
+      for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
+      if (o.to === "timm" && model.config.layerNormEps !== 1e-6) {
+        process.stderr.write(`vitlens: note: timm's ViT uses LayerNorm eps 1e-6; this model uses ${model.config.layerNormEps} (kept in config.json model_args for vitlens; timm will differ slightly)\n`);
+      }
+      process.stderr.write(`vitlens: converted ${format} -> ${o.to}: ${o.out} (${model.numParameters.toLocaleString("en-US")} parameters)\n`);
+    });
+}
