@@ -51,6 +51,13 @@ describe("PyTorch .pth checkpoints", () => {
     assert.throws(() => readTorchFile(join(dir, "nostorage.pth")), /storage 0 is missing from the archive/);
     writeFileSync(join(dir, "legacy.pth"), Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc]));
     assert.throws(() => readTorchFile(join(dir, "legacy.pth")), /legacy .* re-save it with a newer PyTorch/);
+    // Found by fuzz/parsers.js: a ZIP64 entry count of ~3e9 kept fflate looping for hours.
+    const bomb = Buffer.from(readFileSync(fixture("timm-tiny.lukemelas.pth")));
+    const eocd = bomb.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    const zip64 = Number(bomb.readBigUInt64LE(eocd - 20 + 8));
+    bomb[zip64 + 32 + 3] = 0xc2;
+    writeFileSync(join(dir, "bomb.pth"), bomb);
+    assert.throws(() => readTorchFile(join(dir, "bomb.pth")), /ZIP64 directory record claims \d+ entries/);
     writeFileSync(join(dir, "junk.pth"), "junk");
     assert.throws(() => readTorchFile(join(dir, "junk.pth")), /not a torch\.save zip file/);
   });

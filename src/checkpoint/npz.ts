@@ -1,10 +1,8 @@
 import { readFileSync, statSync } from "node:fs";
-import { unzipSync } from "fflate";
+import { unzipBounded } from "../io/zip.js";
 import { VitlensError } from "../errors.js";
 import { numel, type Tensor } from "../tensor.js";
 import { decodeFloats } from "./dtype.js";
-
-const MAX_ENTRY_BYTES = 4 * 1024 ** 3;
 
 /** Parses one .npy file (format 1.0-3.0): little-endian float16/32/64, C order. */
 export function parseNpy(bytes: Uint8Array, name: string): Tensor {
@@ -41,12 +39,7 @@ export function readNpz(path: string): Map<string, Tensor> {
   let files: Record<string, Uint8Array>;
   try {
     statSync(path);
-    files = unzipSync(readFileSync(path), {
-      filter: (f) => {
-        if (f.originalSize > MAX_ENTRY_BYTES) throw new Error(`entry ${f.name} claims ${f.originalSize} bytes`);
-        return f.name.endsWith(".npy");
-      },
-    });
+    files = unzipBounded(readFileSync(path), (name) => name.endsWith(".npy"));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new VitlensError(`${path}: ${code === "ENOENT" ? "no such file" : `not a readable .npz (zip) file (${(e as Error).message})`}`);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { unzipSync } from "fflate";
+import { unzipBounded } from "../io/zip.js";
 import { VitlensError } from "../errors.js";
 import { numel, type Tensor } from "../tensor.js";
 import { decodeFloats } from "./dtype.js";
@@ -41,7 +41,7 @@ export function readTorchFile(path: string): TorchFile {
   }
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(bytes);
+    files = unzipBounded(bytes);
   } catch (e) {
     throw new VitlensError(`${path}: not a torch.save zip file (${(e as Error).message})`);
   }
@@ -62,6 +62,7 @@ export function readTorchFile(path: string): TorchFile {
 /** Elements of a strided view (size, stride, offset) of `data`, in row-major order. */
 function gather(data: Float32Array, offset: number, size: number[], stride: number[], path: string): Tensor {
   const n = numel(size);
+  if (n > data.length) throw new VitlensError(`${path}: a tensor of ${n} elements views a storage of ${data.length}`);
   let last = offset;
   size.forEach((d, i) => (last += d > 0 ? (d - 1) * stride[i] : 0));
   if (n > 0 && (offset < 0 || last >= data.length)) throw new VitlensError(`${path}: a tensor view reaches past its storage`);
