@@ -1,6 +1,6 @@
 import { VitlensError } from "../errors.js";
 import type { Params } from "../models/vit-params.js";
-import { shapeString, type Tensor } from "../tensor.js";
+import { concatRows, shapeString, type Tensor } from "../tensor.js";
 import type { MappedState } from "./keymap-hf.js";
 
 /** Google's original JAX ViT checkpoints (ViT-B_16.npz, ...): names and layouts -> vitlens. */
@@ -59,8 +59,8 @@ export function fromGoogle(state: Map<string, Tensor>, file: string): MappedStat
       const bias = take(`${att}/${part}/bias`); // (heads, hd)
       qkvB.push({ data: bias.data, shape: [bias.data.length] });
     }
-    put(`${t}.attn.qkv.weight`, `${att}/{query,key,value}/kernel`, concat(qkvW));
-    put(`${t}.attn.qkv.bias`, `${att}/{query,key,value}/bias`, concat(qkvB));
+    put(`${t}.attn.qkv.weight`, `${att}/{query,key,value}/kernel`, concatRows(qkvW));
+    put(`${t}.attn.qkv.bias`, `${att}/{query,key,value}/bias`, concatRows(qkvB));
     const out = take(`${att}/out/kernel`); // (heads, hd, D)
     put(`${t}.attn.proj.weight`, `${att}/out/kernel`, transpose2d(out, out.shape[0] * out.shape[1], out.shape[2]));
     put(`${t}.attn.proj.bias`, `${att}/out/bias`, take(`${att}/out/bias`));
@@ -87,14 +87,4 @@ export function fromGoogle(state: Map<string, Tensor>, file: string): MappedStat
     if (!covered) ignored.push(key);
   }
   return { params, origin, ignored, numHeads };
-}
-
-function concat(parts: Tensor[]): Tensor {
-  const data = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
-  let o = 0;
-  for (const t of parts) {
-    data.set(t.data, o);
-    o += t.data.length;
-  }
-  return { data, shape: [parts.reduce((n, t) => n + t.shape[0], 0), ...parts[0].shape.slice(1)] };
 }

@@ -1,7 +1,7 @@
 import { VitlensError } from "../errors.js";
 import type { Params } from "../models/vit-params.js";
 import type { Tensor } from "../tensor.js";
-import { shapeString } from "../tensor.js";
+import { concatRows, shapeString } from "../tensor.js";
 
 /** A checkpoint's tensors under vitlens names, with each one's key in the file (for errors). */
 export interface MappedState {
@@ -111,16 +111,6 @@ function hfName(name: string): string {
   const hit = inverse.find(([re]) => re.test(name));
   if (!hit) throw new Error(`toHf: no HF name for parameter ${name}`);
   return name.replace(hit[0], hit[1]);
-}
-
-function concatRows(parts: Tensor[]): Tensor {
-  const data = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
-  let offset = 0;
-  for (const t of parts) {
-    data.set(t.data, offset);
-    offset += t.data.length;
-  }
-  return { data, shape: [parts.reduce((n, t) => n + t.shape[0], 0), ...parts[0].shape.slice(1)] };
 }
 
 function sliceRows(t: Tensor, start: number, rows: number): Tensor {

@@ -1,6 +1,6 @@
 import { VitlensError } from "../errors.js";
 import type { Params } from "../models/vit-params.js";
-import type { Tensor } from "../tensor.js";
+import { concatRows, type Tensor } from "../tensor.js";
 import type { MappedState } from "./keymap-hf.js";
 
 /** lukemelas/PyTorch-Pretrained-ViT (the seed assignment's `.pth` files) names -> vitlens. */
@@ -45,9 +45,7 @@ export function fromLukemelas(state: Map<string, Tensor>, file: string): MappedS
   }
   for (const [name, p] of parts) {
     if (!p.q || !p.k || !p.v) throw new VitlensError(`${file}: ${origin.get(name)} is missing one of q, k, v`);
-    const data = new Float32Array(p.q.data.length * 3);
-    [p.q, p.k, p.v].forEach((t, i) => data.set(t.data, i * t.data.length));
-    params.set(name, { data, shape: [p.q.shape[0] * 3, ...p.q.shape.slice(1)] });
+    params.set(name, concatRows([p.q, p.k, p.v]));
   }
   return { params, origin, ignored: [] };
 }
