@@ -1,16 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readFileOrFail } from "../io/read-file.js";
 import { VitlensError } from "../errors.js";
 import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-config.js";
 import { defaultConfig, type ViTConfig } from "../models/vit-config.js";
 import type { Params } from "../models/vit-params.js";
 
 export function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new VitlensError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = readFileOrFail(path).toString("utf8");
   try {
     const value = JSON.parse(text);
     if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");

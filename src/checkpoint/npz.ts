@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileOrFail } from "../io/read-file.js";
 import { unzipBounded } from "../io/zip.js";
 import { VitlensError } from "../errors.js";
 import { numel, type Tensor } from "../tensor.js";
@@ -36,13 +36,12 @@ export function parseNpy(bytes: Uint8Array, name: string): Tensor {
 
 /** Reads every .npy array of an .npz (zip) file, named without the .npy suffix. */
 export function readNpz(path: string): Map<string, Tensor> {
+  const bytes = readFileOrFail(path);
   let files: Record<string, Uint8Array>;
   try {
-    statSync(path);
-    files = unzipBounded(readFileSync(path), (name) => name.endsWith(".npy"));
+    files = unzipBounded(bytes, (name) => name.endsWith(".npy"));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new VitlensError(`${path}: ${code === "ENOENT" ? "no such file" : `not a readable .npz (zip) file (${(e as Error).message})`}`);
+    throw new VitlensError(`${path}: not a readable .npz (zip) file (${(e as Error).message})`);
   }
   const out = new Map<string, Tensor>();
   for (const [name, bytes] of Object.entries(files)) out.set(name.slice(0, -4), parseNpy(bytes, `${path}:${name}`));

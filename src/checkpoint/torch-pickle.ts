@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileOrFail } from "../io/read-file.js";
 import { unzipBounded } from "../io/zip.js";
 import { VitlensError } from "../errors.js";
 import { numel, type Tensor } from "../tensor.js";
@@ -30,12 +30,7 @@ export interface TorchFile {
 }
 
 export function readTorchFile(path: string): TorchFile {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new VitlensError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readFileOrFail(path);
   if (bytes[0] === 0x80 && bytes[1] <= 5) {
     throw new VitlensError(`${path}: a legacy (pre-1.6, non-zip) torch file; re-save it with a newer PyTorch: torch.save(torch.load(f), f2)`);
   }

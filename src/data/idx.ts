@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { VitlensError } from "../errors.js";
+import { readFileOrFail } from "../io/read-file.js";
 
 /** An IDX file (MNIST / Fashion-MNIST format, optionally gzipped): uint8 data with its dims. */
 export interface IdxArray {
@@ -9,12 +9,7 @@ export interface IdxArray {
 }
 
 export function readIdx(path: string): IdxArray {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new VitlensError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  let bytes = readFileOrFail(path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = gunzipSync(bytes);
