@@ -15,6 +15,7 @@ import { fromTimm, isTimmStateDict } from "./keymap-timm.js";
 import { resamplePosEmbed } from "./posemb.js";
 import { readNpz } from "./npz.js";
 import { readSafetensors } from "./safetensors.js";
+import { readShardedSafetensors, SHARD_INDEX } from "./sharded.js";
 import { readTorchFile } from "./torch-pickle.js";
 
 export interface LoadOptions {
@@ -63,16 +64,19 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
   );
 }
 
+/** A model directory's weights, in the order they are looked for (as transformers does). */
+export const WEIGHT_FILES = ["model.safetensors", SHARD_INDEX, "pytorch_model.bin"];
+
 function loadDirectory(dir: string, opts: LoadOptions): LoadedModel {
   const configPath = join(dir, "config.json");
   if (!existsSync(configPath)) {
     throw new VitlensError(`${dir}: no config.json in this model directory (expected config.json and model.safetensors)`);
   }
-  const weights = ["model.safetensors", "pytorch_model.bin"].map((f) => join(dir, f)).find((f) => existsSync(f));
+  const weights = WEIGHT_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
   if (!weights) {
-    const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|npz|ckpt)$/.test(f) || f.endsWith(".index.json"));
-    const hint = others.length ? ` (found ${others.join(", ")}; sharded checkpoints are not read yet)` : "";
-    throw new VitlensError(`${dir}: no model.safetensors or pytorch_model.bin${hint}`);
+    const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|npz|ckpt|safetensors)$/.test(f) || f.endsWith(".index.json"));
+    const hint = others.length ? ` (found ${others.join(", ")})` : "";
+    throw new VitlensError(`${dir}: no ${WEIGHT_FILES.join(", ")}${hint}`);
   }
   return loadWeightsFile(weights, classifyConfig(readJson(configPath)), readPreprocessorJson(dir), opts);
 }
@@ -82,15 +86,16 @@ function loadWeightsFile(
 ): LoadedModel {
   if (extname(path) === ".npz") return loadGoogleNpz(path, opts);
   const torchFile = [".pth", ".pt", ".bin"].includes(extname(path));
-  if (!torchFile && extname(path) !== ".safetensors") {
-    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, .pth/.pt/.bin, Google's .npz, or a model directory with config.json)`);
+  const sharded = path.endsWith(".safetensors.index.json");
+  if (!torchFile && !sharded && extname(path) !== ".safetensors") {
+    throw new VitlensError(`${path}: unsupported weights file (expected .safetensors, a .safetensors.index.json of shards, .pth/.pt/.bin, Google's .npz, or a model directory with config.json)`);
   }
   // A lone model.safetensors / pytorch_model.bin may sit beside its config.
-  if (!cfg && existsSync(join(dirname(path), "config.json")) && ["model.safetensors", "pytorch_model.bin"].includes(basename(path))) {
+  if (!cfg && existsSync(join(dirname(path), "config.json")) && WEIGHT_FILES.includes(basename(path))) {
     cfg = classifyConfig(readJson(join(dirname(path), "config.json")));
     preprocessorJson = readPreprocessorJson(dirname(path));
   }
-  const file = torchFile ? readTorchFile(path) : readSafetensors(path);
+  const file = torchFile ? readTorchFile(path) : sharded ? readShardedSafetensors(path) : readSafetensors(path);
   const keys = [...file.tensors.keys()];
   let mapped: MappedState;
   let format: LoadedModel["format"];

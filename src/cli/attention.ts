@@ -1,3 +1,4 @@
+import { MODEL_HELP } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import sharp from "sharp";
@@ -16,7 +17,7 @@ import { Rng } from "../random.js";
 import { blendHeat, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
-import { resolveModelPath } from "./resolve-run.js";
+import { resolveModel } from "./resolve-run.js";
 
 interface Options {
   model: string; out: string; layer: string; head: string; method: string; discardRatio: number;
@@ -41,7 +42,7 @@ async function displayImage(path: string, size: [number, number]): Promise<RawIm
 export function attentionCommand(): Command {
   return new Command("attention")
     .description("attention maps over images: CLS attention per layer/head, rollout, or gradient-weighted attribution")
-    .requiredOption("--model <path|preset>", "model directory, run folder, .safetensors file or preset")
+    .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--out <dir>", "folder for the PNGs (and --raw safetensors)")
     .option("--method <cls|rollout|attribution>", "what to draw", "cls")
     .option("--layer <L|all>", "layer for --method cls (default: the last)", "last")
@@ -58,7 +59,7 @@ export function attentionCommand(): Command {
     .argument("<images...>", "image files")
     .action(async (images: string[], o: Options) => {
       if (!["cls", "rollout", "attribution"].includes(o.method)) throw new VitlensError(`--method ${o.method}: expected cls, rollout or attribution`);
-      const { model, preprocess, labels } = loadModel(resolveModelPath(o.model));
+      const { model, preprocess, labels } = loadModel(await resolveModel(o.model));
       const c = model.config;
       if (o.method === "attribution" && c.numClasses === 0) throw new VitlensError(`--method attribution: ${o.model} has no classification head to attribute`);
       if (o.class !== undefined && o.class >= c.numClasses) throw new VitlensError(`--class ${o.class} is out of range: the model has ${c.numClasses} classes`);

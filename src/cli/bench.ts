@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
+import { resolveModel } from "./resolve-run.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
@@ -9,7 +10,7 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy } from "../train/loss.js";
 import { Optimizer } from "../train/optimizer.js";
-import { imageSize, positiveInt } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
 
 interface BenchOptions {
   model: string;
@@ -50,16 +51,16 @@ function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptio
 export function benchCommand(): Command {
   return new Command("bench")
     .description("time the forward pass (median of --iters runs after --warmup)")
-    .option("--model <path|preset>", "model directory, .safetensors file or preset name", "vit-b16")
+    .option("--model <spec>", MODEL_HELP, "vit-b16")
     .option("--batch <n>", "batch size", positiveInt, 8)
     .option("--iters <n>", "timed runs", positiveInt, 5)
     .option("--warmup <n>", "untimed runs first (primitive creation, page faults)", positiveInt, 1)
     .option("--image-size <HxW>", "image size", imageSize)
     .option("--train", "also time a full training step: forward, backward, SGD-momentum update")
     .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...}')
-    .action((opts: BenchOptions) => {
+    .action(async (opts: BenchOptions) => {
       const be = getBackend();
-      const { model } = loadModel(opts.model, { imageSize: opts.imageSize });
+      const { model } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize });
       const c = model.config;
       const rng = new Rng(1);
       const pixels = {

@@ -1,3 +1,4 @@
+import { MODEL_HELP } from "./options.js";
 import { Command } from "commander";
 import { loadModel } from "../checkpoint/load.js";
 import { saveHfModel } from "../checkpoint/save-hf.js";
@@ -5,18 +6,18 @@ import { saveTimmModel } from "../checkpoint/save-timm.js";
 import { VitlensError } from "../errors.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
 import { join } from "node:path";
-import { resolveModelPath } from "./resolve-run.js";
+import { resolveModel } from "./resolve-run.js";
 
 export function convertCommand(): Command {
   return new Command("convert")
     .description("write a checkpoint (HF, timm, .pth, Google .npz, ...) in the HF or timm layout")
-    .requiredOption("--model <path>", "source checkpoint")
+    .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--to <hf|timm>", "target layout")
     .requiredOption("--out <dir>", "output folder")
     .option("--force", "overwrite an existing model in --out")
-    .action((o: { model: string; to: string; out: string; force?: boolean }) => {
+    .action(async (o: { model: string; to: string; out: string; force?: boolean }) => {
       if (o.to !== "hf" && o.to !== "timm") throw new VitlensError(`--to ${o.to}: expected hf or timm`);
-      const { model, preprocess, labels, format, notes } = loadModel(resolveModelPath(o.model));
+      const { model, preprocess, labels, format, notes } = loadModel(await resolveModel(o.model));
       outputFolder(o.out);
       checkOverwrite(join(o.out, "model.safetensors"), o.force);
       (o.to === "hf" ? saveHfModel : saveTimmModel)(o.out, model, preprocess, labels);

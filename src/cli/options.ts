@@ -14,3 +14,6 @@ export function imageSize(value: string): [number, number] {
   const h = Number(m[1]);
   return [h, m[2] ? Number(m[2]) : h];
 }
+
+/** How every command's --model is described: what resolveModel accepts. */
+export const MODEL_HELP = "run folder, model directory, .safetensors/.pth/.npz file, preset, or Hugging Face Hub id owner/name[@revision]";

@@ -1,3 +1,4 @@
+import { MODEL_HELP } from "./options.js";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
@@ -12,14 +13,14 @@ import { pointingHit, randomPointingRate } from "../explain/pointing.js";
 import { gridSize } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
-import { resolveModelPath } from "./resolve-run.js";
+import { resolveModel } from "./resolve-run.js";
 
 type Box = [number, number, number, number];
 
 export function pointingCommand(): Command {
   return new Command("pointing")
     .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
-    .requiredOption("--model <run|dir>", "a run folder or model directory")
+    .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")
     .option("--limit <n>", "use the first n images", (v) => Number(v))
     .option("--json", "print one JSON object")
@@ -27,7 +28,7 @@ export function pointingCommand(): Command {
       const boxesPath = join(o.data, "boxes.json");
       if (!existsSync(boxesPath)) throw new VitlensError(`--data ${o.data}: no boxes.json (make one with \`vitlens data objects\`)`);
       const { canvas, boxes } = readJson(boxesPath) as { canvas: [number, number]; boxes: Record<string, Box> };
-      const { model, preprocess } = loadModel(resolveModelPath(o.model));
+      const { model, preprocess } = loadModel(await resolveModel(o.model));
       if (model.config.numClasses === 0) throw new VitlensError(`${o.model}: no classification head (attribution needs one)`);
       const ds = openDataset(o.data);
       const be = getBackend();

@@ -2,13 +2,13 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { resolveModelPath } from "./resolve-run.js";
+import { resolveModel } from "./resolve-run.js";
 import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { loadBatch } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
-import { imageSize, positiveInt } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
 
 interface PredictOptions {
   model: string;
@@ -23,7 +23,7 @@ interface PredictOptions {
 export function predictCommand(): Command {
   return new Command("predict")
     .description("classify images; --json prints one object per image per line")
-    .requiredOption("--model <path|preset>", "model directory, .safetensors file or preset name")
+    .requiredOption("--model <spec>", MODEL_HELP)
     .option("--top-k <k>", "how many classes to show", positiveInt, 5)
     .option("--json", "one JSON object per image: {image, logits, top}")
     .option("--batch-size <n>", "images per forward pass", positiveInt, 8)
@@ -35,7 +35,7 @@ export function predictCommand(): Command {
       const images = expandImages(args);
       if (opts.csv && existsSync(opts.csv) && !opts.force) throw new VitlensError(`--csv ${opts.csv}: file exists (use --force to overwrite)`);
       const csvRows: string[] = ["filename,label"];
-      const { model, preprocess, labels, notes } = loadModel(resolveModelPath(opts.model), { imageSize: opts.imageSize });
+      const { model, preprocess, labels, notes } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict`);
       if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
       const be = getBackend();

@@ -1,4 +1,5 @@
 import cliProgress from "cli-progress";
+import type { DownloadProgress } from "../hub/download.js";
 import type { TrainReporter } from "../train/trainer.js";
 
 /**
@@ -42,4 +43,44 @@ export function progressReporter(): TrainReporter {
       bar = null;
     },
   };
+}
+
+/** Download progress on stderr: a bar with bytes and speed on a terminal, one line per file otherwise. */
+export function downloadProgress(): DownloadProgress {
+  const tty = process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | null = null;
+  let done = 0;
+  let name = "";
+  let total = 0;
+  let resumed = 0;
+  let startedAt = 0;
+  return {
+    start: (filename, totalBytes, resumedAt) => {
+      [name, total, done, resumed, startedAt] = [filename, totalBytes, resumedAt, resumedAt, Date.now()];
+      const resumeNote = resumedAt ? `, resuming at ${megabytes(resumedAt)}` : "";
+      if (!tty) {
+        process.stderr.write(`downloading ${filename} (${totalBytes ? megabytes(totalBytes) : "size unknown"}${resumeNote})\n`);
+        return;
+      }
+      bar = new cliProgress.SingleBar({
+        format: `${filename} {bar} {percentage}% | {got}/{size} | {speed} | ETA {eta_formatted}`,
+        stream: process.stderr, hideCursor: true, barsize: 24, etaBuffer: 50,
+      }, cliProgress.Presets.shades_classic);
+      bar.start(Math.max(totalBytes, 1), resumedAt, { got: megabytes(resumedAt), size: megabytes(totalBytes), speed: "-" });
+    },
+    advance: (bytes) => {
+      done += bytes;
+      const seconds = (Date.now() - startedAt) / 1000;
+      bar?.update(done, { got: megabytes(done), speed: seconds > 0 ? `${megabytes((done - resumed) / seconds)}/s` : "-" });
+    },
+    stop: () => {
+      if (bar) bar.stop();
+      else if (!tty && total && done >= total) process.stderr.write(`downloaded ${name}\n`);
+      bar = null;
+    },
+  };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

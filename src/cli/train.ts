@@ -1,8 +1,9 @@
+import { resolveModel } from "./resolve-run.js";
 import { Command, InvalidArgumentError } from "commander";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
-import { imageSize, positiveInt } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
 import { progressReporter } from "./progress.js";
 
 const num = (name: string) => (v: string) => {
@@ -28,7 +29,7 @@ interface Flags {
 export function trainCommand(): Command {
   return new Command("train")
     .description("fine-tune a ViT (or train one from a preset) on an image dataset")
-    .option("--model <path|preset>", "checkpoint to start from, or a preset to train from scratch")
+    .option("--model <spec>", MODEL_HELP)
     .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, or *-images-idx3-ubyte[.gz]")
     .option("--val <path>", "separate validation data (same forms as --data)")
     .option("--val-split <f>", "hold out this fraction of --data for validation when no --val", fraction, 0.1)
@@ -91,7 +92,7 @@ export function trainCommand(): Command {
           patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, numHeads: f.heads, mlpSize: f.mlpSize,
         }).filter(([, v]) => v !== undefined));
         const options: TrainOptions = {
-          model: f.model, data: f.data, val: f.val ?? null, valSplit: f.valSplit, out: f.out,
+          model: await resolveModel(f.model), data: f.data, val: f.val ?? null, valSplit: f.valSplit, out: f.out,
           optimizer, lr: f.lr ?? recipe.lr ?? (optimizer === "adamw" ? 1e-3 : 0.01),
           momentum: f.momentum ?? recipe.momentum ?? 0.9, nesterov: f.nesterov ?? false,
           weightDecay: f.weightDecay ?? recipe.weightDecay ?? (optimizer === "adamw" ? 0.05 : 0),
