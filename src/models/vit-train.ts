@@ -52,6 +52,41 @@ export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, 
   const c = model.config;
   if (c.numClasses === 0) throw new VitlensError("training needs a classification head (numClasses > 0)");
   const p = (name: string) => model.params.get(name)!.data;
+  const { x, attentions, dims, patches, embMask, blocks } = forwardBlocks(model, pixels, be, rng, training);
+  const { B, D, N } = dims;
+  const cls = new Float32Array(B * D);
+  for (let b = 0; b < B; b++) cls.set(x.subarray(b * N * D, b * N * D + D), b * D);
+  const final = layernorm(be, cls, B, D, p("norm.weight"), p("norm.bias"), c.layerNormEps);
+  const logits = linear(be, final.out, B, D, p("head.weight"), p("head.bias"), c.numClasses);
+  return { logits: { data: logits, shape: [B, c.numClasses] }, attentions, cache: { dims, patches, embMask, blocks, cls, final } };
+}
+
+export interface TokensForward {
+  tokens: Tensor; // (B, N, D) every token after the final norm
+  attentions: Tensor[];
+  cache: { dims: ViTDims; patches: Float32Array; embMask: Float32Array | null; blocks: BlockCache[]; x: Float32Array; final: LayernormOutput };
+}
+
+/** The encoder view for a captioner: every token through the final norm, no head. */
+export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean): TokensForward {
+  const c = model.config;
+  const { x, attentions, dims, patches, embMask, blocks } = forwardBlocks(model, pixels, be, rng, training);
+  const final = layernorm(be, x, dims.B * dims.N, dims.D, model.params.get("norm.weight")!.data, model.params.get("norm.bias")!.data, c.layerNormEps);
+  return { tokens: { data: final.out, shape: [dims.B, dims.N, dims.D] }, attentions, cache: { dims, patches, embMask, blocks, x, final } };
+}
+
+/** Backward from dL/d(tokens) (B, N, D) of forwardTokensTrain; gradients add into `grads`. */
+export function backwardTokens(model: ViT, fwd: TokensForward, dtokens: Float32Array, grads: Params, be: Backend): BackwardResult {
+  const { dims, x, final } = fwd.cache;
+  const rows = dims.B * dims.N;
+  const dx = new Float32Array(rows * dims.D);
+  be.layernormBackward(dtokens, x, final.mean, final.rstd, model.params.get("norm.weight")!.data, dx, grads.get("norm.weight")!.data, grads.get("norm.bias")!.data, rows, dims.D);
+  return backwardBlocks(model, fwd.cache, dx, grads, be);
+}
+
+function forwardBlocks(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean) {
+  const c = model.config;
+  const p = (name: string) => model.params.get(name)!.data;
   const dims = vitDims(c, pixels);
   const { B, D, H, hd, N } = dims;
   const rows = B * N;
@@ -103,12 +138,7 @@ export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, 
     be.add(xMid, mlpOut, x, x.length);
     blocks.push({ xIn, ln1, heads: buf.heads, probs, probsUsed, attMask, context, projMask, xMid, ln2, hidden, fc2Mask });
   }
-
-  const cls = new Float32Array(B * D);
-  for (let b = 0; b < B; b++) cls.set(x.subarray(b * N * D, b * N * D + D), b * D);
-  const final = layernorm(be, cls, B, D, p("norm.weight"), p("norm.bias"), c.layerNormEps);
-  const logits = linear(be, final.out, B, D, p("head.weight"), p("head.bias"), c.numClasses);
-  return { logits: { data: logits, shape: [B, c.numClasses] }, attentions, cache: { dims, patches, embMask, blocks, cls, final } };
+  return { x, attentions, dims, patches, embMask, blocks };
 }
 
 /** Zeroed gradient buffers, one per parameter. */
@@ -122,20 +152,34 @@ export function zeroGrads(params: Params): Params {
  */
 export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, grads: Params, be: Backend): BackwardResult {
   const c = model.config;
-  const { dims, patches, embMask, blocks, cls, final } = fwd.cache;
-  const { B, D, H, hd, N, P, rowLen } = dims;
+  const { dims, cls, final } = fwd.cache;
+  const { B, D, N } = dims;
   const p = (name: string) => model.params.get(name)!.data;
   const g = (name: string) => grads.get(name)?.data ?? null;
-  const M = c.mlpSize;
-  const rows = B * N;
 
   // Head and final norm (CLS rows only).
   const dfinal = new Float32Array(B * D);
   linearBackward(be, final.out, B, D, p("head.weight"), c.numClasses, dlogits, g("head.weight"), g("head.bias"), dfinal);
   const dcls = new Float32Array(B * D);
   be.layernormBackward(dfinal, cls, final.mean, final.rstd, p("norm.weight"), dcls, g("norm.weight")!, g("norm.bias")!, B, D);
-  let dx = new Float32Array(rows * D); // dL/d(residual stream)
+  const dx = new Float32Array(B * N * D); // dL/d(residual stream)
   for (let b = 0; b < B; b++) dx.set(dcls.subarray(b * D, (b + 1) * D), b * N * D);
+  return backwardBlocks(model, fwd.cache, dx, grads, be);
+}
+
+/** Backward through the blocks and embeddings from dL/d(residual stream after the last block). */
+function backwardBlocks(
+  model: ViT, cache: { dims: ViTDims; patches: Float32Array; embMask: Float32Array | null; blocks: BlockCache[] },
+  dxOut: Float32Array, grads: Params, be: Backend,
+): BackwardResult {
+  const c = model.config;
+  const { dims, patches, embMask, blocks } = cache;
+  const { B, D, H, hd, N, P, rowLen } = dims;
+  const p = (name: string) => model.params.get(name)!.data;
+  const g = (name: string) => grads.get(name)?.data ?? null;
+  const M = c.mlpSize;
+  const rows = B * N;
+  let dx: Float32Array = dxOut;
 
   const attentionGrads: Tensor[] = new Array(c.numLayers);
   // Scratch reused by every layer (fresh multi-MB arrays per layer cost page faults).
@@ -147,7 +191,7 @@ export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, g
   const act = new Float32Array(rows * M);
   const dact = new Float32Array(rows * M);
   const scratch = attentionScratch(B, N, H, hd);
-  let dxNext = new Float32Array(rows * D);
+  let dxNext: Float32Array = new Float32Array(rows * D);
   for (let l = c.numLayers - 1; l >= 0; l--) {
     const k = `blocks.${l}`;
     const blk = blocks[l];

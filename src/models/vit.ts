@@ -42,6 +42,29 @@ export class ViT {
   /** pixels (B, C, H, W), normalized like the checkpoint's preprocessor. */
   forward(pixels: Tensor, be: Backend = getBackend()): ViTOutput {
     const c = this.config;
+    const { x, B, N, D, attentions } = this.blocks(pixels, be);
+    // Final norm on the CLS tokens only: the head reads nothing else.
+    const clsTokens = new Float32Array(B * D); // (B, D)
+    for (let b = 0; b < B; b++) clsTokens.set(x.subarray(b * N * D, b * N * D + D), b * D);
+    const final = layernorm(be, clsTokens, B, D, this.p("norm.weight"), this.p("norm.bias"), c.layerNormEps).out;
+    const features: Tensor = { data: final, shape: [B, D] };
+    const logits: Tensor | null =
+      c.numClasses > 0
+        ? { data: linear(be, final, B, D, this.p("head.weight"), this.p("head.bias"), c.numClasses), shape: [B, c.numClasses] }
+        : null;
+    return { logits, features, attentions };
+  }
+
+  /** Every token after the final norm (B, N, D): what a captioner's decoder attends to. */
+  encode(pixels: Tensor, be: Backend = getBackend()): { tokens: Tensor; attentions: Tensor[] } {
+    const { x, B, N, D, attentions } = this.blocks(pixels, be);
+    const tokens = layernorm(be, x, B * N, D, this.p("norm.weight"), this.p("norm.bias"), this.config.layerNormEps).out;
+    return { tokens: { data: tokens, shape: [B, N, D] }, attentions };
+  }
+
+  /** The transformer blocks: the residual stream (B, N, D) before the final norm, and every attention. */
+  private blocks(pixels: Tensor, be: Backend): { x: Float32Array; B: number; N: number; D: number; attentions: Tensor[] } {
+    const c = this.config;
     const dims = vitDims(c, pixels);
     const { B, D, H, hd, N } = dims;
     const { x } = embed(be, this.params, c, pixels, dims); // (B, N, D) residual stream, updated in place
@@ -69,16 +92,6 @@ export class ViT {
       be.geluForward(hidden, hidden, hidden.length);
       linear(be, hidden, rows, c.mlpSize, this.p(`${k}.mlp.fc2.weight`), this.p(`${k}.mlp.fc2.bias`), D, x, true);
     }
-
-    // Final norm on the CLS tokens only: the head reads nothing else.
-    const clsTokens = new Float32Array(B * D); // (B, D)
-    for (let b = 0; b < B; b++) clsTokens.set(x.subarray(b * N * D, b * N * D + D), b * D);
-    const final = layernorm(be, clsTokens, B, D, this.p("norm.weight"), this.p("norm.bias"), c.layerNormEps).out;
-    const features: Tensor = { data: final, shape: [B, D] };
-    const logits: Tensor | null =
-      c.numClasses > 0
-        ? { data: linear(be, final, B, D, this.p("head.weight"), this.p("head.bias"), c.numClasses), shape: [B, c.numClasses] }
-        : null;
-    return { logits, features, attentions };
+    return { x, B, N, D, attentions };
   }
 }

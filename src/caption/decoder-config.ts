@@ -1,0 +1,59 @@
+import { VitlensError } from "../errors.js";
+import { initParameter, type Params } from "../models/vit-params.js";
+import { Rng } from "../random.js";
+
+/** The caption decoder: a pre-norm Transformer decoder over the encoder's tokens. */
+export interface DecoderConfig {
+  vocabSize: number;
+  maxLength: number; // positions, <bos> included
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  mlpSize: number;
+  /** The encoder's width: cross-attention keys and values are projected from it, so any encoder fits. */
+  encoderHiddenSize: number;
+  /** The output projection reuses the token embedding (V, D). */
+  tieEmbeddings: boolean;
+  layerNormEps: number;
+}
+
+export function validateDecoderConfig(c: DecoderConfig, where: string): DecoderConfig {
+  const ints: Array<keyof DecoderConfig> = ["vocabSize", "maxLength", "hiddenSize", "numLayers", "numHeads", "mlpSize", "encoderHiddenSize"];
+  for (const k of ints) {
+    const v = c[k];
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new VitlensError(`${where}: decoder ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  if (c.hiddenSize % c.numHeads !== 0) throw new VitlensError(`${where}: decoder hidden size ${c.hiddenSize} is not divisible by its ${c.numHeads} heads`);
+  if (c.vocabSize < 5) throw new VitlensError(`${where}: a vocabulary of ${c.vocabSize} tokens has no words besides <pad> <bos> <eos> <unk>`);
+  return c;
+}
+
+/** Parameter names and shapes (PyTorch (out, in) weights), in a fixed order. */
+export function decoderParameterShapes(c: DecoderConfig): Array<[string, number[]]> {
+  const { vocabSize: V, maxLength: L, hiddenSize: D, mlpSize: M, encoderHiddenSize: E } = c;
+  const out: Array<[string, number[]]> = [["decoder.embed_tokens.weight", [V, D]], ["decoder.embed_positions.weight", [L, D]]];
+  const linear = (name: string, o: number, i: number) => out.push([`${name}.weight`, [o, i]], [`${name}.bias`, [o]]);
+  const norm = (name: string) => out.push([`${name}.weight`, [D]], [`${name}.bias`, [D]]);
+  for (let l = 0; l < c.numLayers; l++) {
+    const k = `decoder.layers.${l}`;
+    norm(`${k}.norm1`);
+    linear(`${k}.self_attn.qkv`, 3 * D, D);
+    linear(`${k}.self_attn.proj`, D, D);
+    norm(`${k}.norm2`);
+    linear(`${k}.cross_attn.q`, D, D);
+    linear(`${k}.cross_attn.kv`, 2 * D, E);
+    linear(`${k}.cross_attn.proj`, D, D);
+    norm(`${k}.norm3`);
+    linear(`${k}.mlp.fc1`, M, D);
+    linear(`${k}.mlp.fc2`, D, M);
+  }
+  norm("decoder.norm");
+  if (!c.tieEmbeddings) out.push(["decoder.lm_head.weight", [V, D]]);
+  out.push(["decoder.lm_head.bias", [V]]);
+  return out;
+}
+
+export function initDecoderParams(c: DecoderConfig, seed: number): Params {
+  const rng = new Rng(seed);
+  return new Map(decoderParameterShapes(c).map(([name, shape]) => [name, initParameter(name, shape, rng)]));
+}

@@ -1,0 +1,68 @@
+import type { Backend } from "../backend/backend.js";
+import { backwardTokens, forwardTokensTrain, zeroGrads } from "../models/vit-train.js";
+import type { Params } from "../models/vit-params.js";
+import type { Rng } from "../random.js";
+import type { Tensor } from "../tensor.js";
+import type { Captioner } from "./captioner.js";
+import { decoderBackward, decoderForward } from "./decoder.js";
+
+/** Marks a target position the loss skips (padding, and everything after <eos>). */
+export const IGNORE = -1;
+
+export interface CaptionLoss {
+  loss: number; // mean over the counted positions
+  dlogits: Float32Array; // (B*T, V)
+  correct: number; // argmax hits among counted positions
+  count: number;
+}
+
+/** Token cross-entropy, mean over positions whose target is not IGNORE (PyTorch's ignore_index). */
+export function captionLoss(logits: Float32Array, targets: Int32Array, V: number): CaptionLoss {
+  const dlogits = new Float32Array(logits.length);
+  let count = 0;
+  for (const t of targets) if (t !== IGNORE) count++;
+  let loss = 0;
+  let correct = 0;
+  for (let r = 0; r < targets.length; r++) {
+    const y = targets[r];
+    if (y === IGNORE) continue;
+    const row = logits.subarray(r * V, (r + 1) * V);
+    let max = -Infinity;
+    let arg = 0;
+    for (let i = 0; i < V; i++) if (row[i] > max) [max, arg] = [row[i], i];
+    let sum = 0;
+    for (let i = 0; i < V; i++) sum += Math.exp(row[i] - max);
+    const logZ = max + Math.log(sum);
+    loss -= row[y] - logZ;
+    for (let i = 0; i < V; i++) dlogits[r * V + i] = (Math.exp(row[i] - logZ) - (i === y ? 1 : 0)) / count;
+    if (arg === y) correct++;
+  }
+  return { loss: count ? loss / count : 0, dlogits, correct, count };
+}
+
+export interface StepResult extends CaptionLoss {
+  grads: Params; // under Captioner.allParams() names; encoder ones absent when frozen
+  crossAttentions: Tensor[];
+}
+
+/**
+ * Forward and backward of a teacher-forced batch: pixels (B, C, H, W), input ids (B, T) starting
+ * with <bos>, targets (B, T) the ids shifted by one, IGNORE where nothing is to be predicted.
+ */
+export function captionerStep(
+  cap: Captioner, pixels: Tensor, ids: Int32Array, targets: Int32Array, T: number, be: Backend, rng: Rng, trainEncoder: boolean,
+): StepResult {
+  const B = pixels.shape[0];
+  const enc = forwardTokensTrain(cap.encoder, pixels, be, rng, trainEncoder);
+  const dec = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, enc.tokens);
+  const loss = captionLoss(dec.logits.data, targets, cap.decoderConfig.vocabSize);
+  const decoderGrads = zeroGrads(cap.decoderParams);
+  const dEncoded = decoderBackward(be, cap.decoderConfig, cap.decoderParams, dec, loss.dlogits, decoderGrads);
+  const grads: Params = new Map(decoderGrads);
+  if (trainEncoder) {
+    const encoderGrads = zeroGrads(cap.encoder.params);
+    backwardTokens(cap.encoder, enc, dEncoded, encoderGrads, be);
+    for (const [k, t] of encoderGrads) grads.set(`encoder.${k}`, t);
+  }
+  return { ...loss, grads, crossAttentions: dec.crossAttentions };
+}
