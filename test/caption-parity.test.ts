@@ -6,6 +6,7 @@ import { loadCaptioner } from "../src/caption/captioner.js";
 import { generateCaption } from "../src/caption/decode.js";
 import { decoderForward } from "../src/caption/decoder.js";
 import { captionerStep, IGNORE } from "../src/caption/train-step.js";
+import { jsBackend } from "../src/backend/index.js";
 import { Optimizer } from "../src/train/optimizer.js";
 import { Rng } from "../src/random.js";
 import { backends, expected, fixture, maxAbsDiff } from "./helpers.js";
@@ -30,7 +31,8 @@ for (const be of backends()) {
         const tokens = cap.encoder.encode(pixels, be).tokens;
         const out = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, tokens);
         assert.ok(maxAbsDiff(out.logits.data, ref.get(`${name}.logits`)!.data) <= 1e-4);
-        cap.decoderConfig.numLayers && out.crossAttentions.forEach((a, l) => {
+        assert.equal(out.crossAttentions.length, cap.decoderConfig.numLayers);
+        out.crossAttentions.forEach((a, l) => {
           assert.deepEqual(a.shape, ref.get(`${name}.cross${l}`)!.shape);
           assert.ok(maxAbsDiff(a.data, ref.get(`${name}.cross${l}`)!.data) <= 1e-5, `layer ${l}`);
         });
@@ -90,3 +92,28 @@ for (const be of backends()) {
     });
   });
 }
+
+describe("captioner backward", () => {
+  it("matches central finite differences through decoder and encoder (js backend)", () => {
+    const cap = loadCaptioner(fixture("captioner-tiny-tied"));
+    const lossOf = () => captionerStep(cap, pixels, ids, targets, T, jsBackend, new Rng(0), true).loss;
+    const { grads } = captionerStep(cap, pixels, ids, targets, T, jsBackend, new Rng(0), true);
+    const eps = 1e-2;
+    let checked = 0;
+    for (const [name, t] of cap.allParams()) {
+      const g = grads.get(name)!.data;
+      for (const i of new Set([0, 1, 2].map((k) => Math.floor((k * t.data.length) / 3)))) {
+        const orig = t.data[i];
+        t.data[i] = orig + eps;
+        const up = lossOf();
+        t.data[i] = orig - eps;
+        const down = lossOf();
+        t.data[i] = orig;
+        const fd = (up - down) / (2 * eps);
+        assert.ok(Math.abs(fd - g[i]) <= 2e-3 + 2e-2 * Math.abs(fd), `${name}[${i}]: analytic ${g[i]} vs finite difference ${fd}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 150, `checked ${checked} entries`);
+  });
+});
