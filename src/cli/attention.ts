@@ -1,12 +1,10 @@
 import { MODEL_HELP } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import sharp from "sharp";
 import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { loadBatch } from "../data/preprocess.js";
-import type { RawImage } from "../data/raw-image.js";
 import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, rollout, type HeadFusion } from "../explain/attention-maps.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
@@ -14,7 +12,7 @@ import { gridSize } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
-import { blendHeat, tileGrid, type Tile } from "../render/overlay.js";
+import { blendHeat, displayImage, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
 import { resolveModel } from "./resolve-run.js";
@@ -31,14 +29,6 @@ const ratio = (v: string) => {
 };
 
 /** The image as the model sees it (resized to its input), at least 224 px wide for display. */
-async function displayImage(path: string, size: [number, number]): Promise<RawImage> {
-  const scale = Math.max(1, Math.ceil(224 / size[1]));
-  const [h, w] = [size[0] * scale, size[1] * scale];
-  const small = await sharp(path).removeAlpha().toColourspace("srgb").resize(size[1], size[0], { fit: "fill" }).raw().toBuffer();
-  const data = await sharp(small, { raw: { width: size[1], height: size[0], channels: 3 } }).resize(w, h, { kernel: scale > 2 ? "nearest" : "lanczos3" }).raw().toBuffer();
-  return { data: new Uint8Array(data), height: h, width: w };
-}
-
 export function attentionCommand(): Command {
   return new Command("attention")
     .description("attention maps over images: CLS attention per layer/head, rollout, or gradient-weighted attribution")

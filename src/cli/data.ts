@@ -1,6 +1,8 @@
+import { VitlensError } from "../errors.js";
 import { Command } from "commander";
 import { openDataset } from "../data/datasets.js";
 import { writeObjects } from "../data/objects.js";
+import { writeGrids } from "../data/grids.js";
 import { positiveInt } from "./options.js";
 import { outputFolder } from "./outputs.js";
 
@@ -20,6 +22,22 @@ export function dataCommand(): Command {
       const source = openDataset(o.source);
       const { files } = await writeObjects(source, o.out, o);
       process.stderr.write(`vitlens: wrote ${files} images (${o.size}x${o.size}) and boxes.json to ${o.out}\n`);
+    });
+  data
+    .command("grids")
+    .description("grounded captions: two real items in neighbouring cells of a grid, captioned by their relation (COCO format + each item's cell)")
+    .requiredOption("--source <path>", "where the items come from (e.g. a Fashion-MNIST IDX file)")
+    .requiredOption("--out <dir>", "dataset folder: <split>/NNNNN.png and <split>.json")
+    .option("--split <name>", "split name (train, val, ...)", "train")
+    .option("--count <n>", "images to write", positiveInt, 1000)
+    .option("--grid <n>", "cells per side (2 or 3)", positiveInt, 2)
+    .option("--seed <n>", "seed", (v) => Number(v), 0)
+    .action(async (o: { source: string; out: string; split: string; count: number; grid: number; seed: number }) => {
+      if (o.grid < 2 || o.grid > 3) throw new VitlensError(`--grid ${o.grid}: expected 2 or 3`);
+      if (!/^[\w-]+$/.test(o.split)) throw new VitlensError(`--split ${o.split}: use letters, digits, - and _`);
+      outputFolder(o.out);
+      const result = await writeGrids(openDataset(o.source), o.out, o);
+      process.stderr.write(`vitlens: wrote ${result.images.length} images (${o.grid}x${o.grid} cells of 28 px) to ${o.out}/${o.split}/ and captions to ${o.out}/${o.split}.json\n`);
     });
   return data;
 }

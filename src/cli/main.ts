@@ -11,10 +11,12 @@ import { posembCommand } from "./posemb.js";
 import { predictCommand } from "./predict.js";
 import { reportCommand } from "./report.js";
 import { trainCommand } from "./train.js";
+import { trainCaptionerCommand } from "./train-captioner.js";
+import { captionCommand, evalCaptionerCommand } from "./caption.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("vitlens")
-    .description("Vision Transformers in TypeScript: load, inspect, fine-tune, evaluate, predict, benchmark")
+    .description("Vision Transformers in TypeScript: load, inspect, fine-tune, evaluate, predict, caption, benchmark")
     .option("--verbose", "print stack traces on errors")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -25,6 +27,9 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(posembCommand());
   program.addCommand(attentionCommand());
   program.addCommand(reportCommand());
+  program.addCommand(trainCaptionerCommand());
+  program.addCommand(captionCommand());
+  program.addCommand(evalCaptionerCommand());
   program.addCommand(convertCommand());
   program.addCommand(dataCommand());
   program.addCommand(pointingCommand());

@@ -17,3 +17,16 @@ export function imageSize(value: string): [number, number] {
 
 /** How every command's --model is described: what resolveModel accepts. */
 export const MODEL_HELP = "run folder, model directory, .safetensors/.pth/.npz file, preset, or Hugging Face Hub id owner/name[@revision]";
+
+/** A non-negative number for the flag `name`. */
+export const num = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative number for ${name}`);
+  return n;
+};
+
+export const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError("expected a fraction in [0, 1)");
+  return n;
+};

@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { resolveModel } from "./resolve-run.js";
 import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
+import { expandImages } from "../data/image-files.js";
 import { loadBatch } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
 import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
@@ -62,19 +63,4 @@ export function predictCommand(): Command {
         process.stderr.write(`vitlens: wrote ${images.length} predictions to ${opts.csv}\n`);
       }
     });
-}
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
-
-/** Files as given; folders expanded to their image files, sorted. */
-function expandImages(args: string[]): string[] {
-  const out: string[] = [];
-  for (const a of args) {
-    if (existsSync(a) && statSync(a).isDirectory()) {
-      const files = readdirSync(a).filter((f) => IMAGE_EXT.test(f)).sort();
-      if (files.length === 0) throw new VitlensError(`${a}: folder holds no images`);
-      out.push(...files.map((f) => join(a, f)));
-    } else out.push(a);
-  }
-  return out;
 }

@@ -1,21 +1,10 @@
 import { resolveModel } from "./resolve-run.js";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
-import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
+import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
 import { progressReporter } from "./progress.js";
-
-const num = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative number for ${name}`);
-  return n;
-};
-const fraction = (v: string) => {
-  const n = Number(v);
-  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError("expected a fraction in [0, 1)");
-  return n;
-};
 
 interface Flags {
   model?: string; data?: string; val?: string; valSplit: number; out?: string; resume?: string; force?: boolean;

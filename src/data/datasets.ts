@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
+import { IMAGE_EXT } from "./image-files.js";
 import { VitlensError } from "../errors.js";
 import { readIdx } from "./idx.js";
 import { decodeRaw, grayToRaw, type RawImage } from "./raw-image.js";
@@ -15,7 +16,6 @@ export interface Dataset {
   raw(i: number): Promise<RawImage>;
 }
 
-const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
 const FASHION_MNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 /**

@@ -62,3 +62,12 @@ export async function tileGrid(tiles: Tile[], columns: number, tileSize: number,
   if (caption) layers.push({ input: textStrip(caption, width, captionH, 15), left: 0, top: height - captionH });
   return sharp({ create: { width, height, channels: 3, background: "#ffffff" } }).composite(layers).png().toBuffer();
 }
+
+/** The image as the model saw it (resized to its input size), enlarged to >= 224 px wide for viewing. */
+export async function displayImage(path: string, size: [number, number]): Promise<RawImage> {
+  const scale = Math.max(1, Math.ceil(224 / size[1]));
+  const [h, w] = [size[0] * scale, size[1] * scale];
+  const small = await sharp(path).removeAlpha().toColourspace("srgb").resize(size[1], size[0], { fit: "fill" }).raw().toBuffer();
+  const data = await sharp(small, { raw: { width: size[1], height: size[0], channels: 3 } }).resize(w, h, { kernel: scale > 2 ? "nearest" : "lanczos3" }).raw().toBuffer();
+  return { data: new Uint8Array(data), height: h, width: w };
+}

@@ -136,7 +136,7 @@ function paramGroups(names: string[], frozen: Set<string>, o: TrainOptions): Par
   return groups;
 }
 
-function ensureFreshRunFolder(out: string, force: boolean): void {
+export function ensureFreshRunFolder(out: string, force: boolean): void {
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new VitlensError(`--out ${out}: exists and is a file`);
     if (readdirSync(out).length > 0 && !force) {

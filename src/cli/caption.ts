@@ -1,0 +1,117 @@
+import { basename, extname, join } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { getBackend } from "../backend/index.js";
+import { loadCaptioner } from "../caption/captioner.js";
+import { readCocoCaptions } from "../caption/coco.js";
+import { captionImages, scoreCaptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
+import { captionStrip } from "../caption/strip.js";
+import { gridCell } from "../caption/trainer.js";
+import { writeSafetensors } from "../checkpoint/safetensors.js";
+import { VitlensError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { expandImages } from "../data/image-files.js";
+import { num, positiveInt } from "./options.js";
+import { checkOverwrite, outputFolder } from "./outputs.js";
+import { resolveModelPath } from "./resolve-run.js";
+
+const layerFlag = (v: string): number | "last" => {
+  if (v === "last") return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a layer index (0, 1, ...) or "last"');
+  return n;
+};
+const headFlag = (v: string): number | "mean" => {
+  if (v === "mean") return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a head index (0, 1, ...) or "mean"');
+  return n;
+};
+const beamFlag = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a beam width >= 1 (1 is greedy)");
+  return n;
+};
+
+interface DecodeFlags { beam: number; maxLen?: number; lengthPenalty: number; layer: number | "last"; head: number | "mean" }
+
+function decodeOptions(cmd: Command): Command {
+  return cmd
+    .option("--beam <k>", "beam width (1: greedy)", beamFlag, 1)
+    .option("--max-len <n>", "most words generated (default: the model's limit)", positiveInt)
+    .option("--length-penalty <a>", "beam score = log-probability / length^a", num("--length-penalty"), 1)
+    .option("--layer <L|last>", "decoder layer whose cross-attention is drawn", layerFlag, "last" as const)
+    .option("--head <H|mean>", "one head or the mean of the heads", headFlag, "mean" as const);
+}
+
+export function captionCommand(): Command {
+  return decodeOptions(new Command("caption"))
+    .description("caption images with a trained captioner; one strip per image: the image and each word's cross-attention map")
+    .requiredOption("--model <run|dir>", "a train-captioner run (its best/) or captioner folder")
+    .requiredOption("--out <dir>", "folder for <image>.caption.png strips and captions.json")
+    .option("--json", "print one JSON line per image: image, caption, tokens, score")
+    .option("--raw", "also write <image>.caption.safetensors with the maps (T, gh, gw)")
+    .option("--force", "overwrite existing outputs")
+    .argument("<images...>", "image files or folders")
+    .action(async (inputs: string[], o: DecodeFlags & { model: string; out: string; json?: boolean; raw?: boolean; force?: boolean }) => {
+      const cap = loadCaptioner(resolveModelPath(o.model));
+      const files = expandImages(inputs);
+      outputFolder(o.out);
+      const stems = files.map((f) => basename(f, extname(f)));
+      if (new Set(stems).size !== stems.length) throw new VitlensError("two input images share a file name; their strips would overwrite each other");
+      for (const s of stems) checkOverwrite(join(o.out, `${s}.caption.png`), o.force);
+      const results = await captionImages(cap, files, decodeSettings(o, cap.decoderConfig.maxLength), getBackend());
+      for (const [i, r] of results.entries()) {
+        writeFileAtomic(join(o.out, `${stems[i]}.caption.png`), [await captionStrip(r, cap.encoder.config.imageSize)]);
+        if (o.raw) writeSafetensors(join(o.out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.tokens) });
+        if (o.json) process.stdout.write(JSON.stringify({ image: r.image, caption: r.caption, tokens: r.tokens, score: r.score }) + "\n");
+        else process.stdout.write(`${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);
+      }
+      writeFileAtomic(join(o.out, "captions.json"), [JSON.stringify(results.map((r, i) => ({
+        image: r.image, caption: r.caption, tokens: r.tokens, score: r.score, strip: `${stems[i]}.caption.png`,
+      })), null, 2) + "\n"]);
+    });
+}
+
+export function evalCaptionerCommand(): Command {
+  return decodeOptions(new Command("eval-captioner"))
+    .description("caption a held-out COCO split: exact match, BLEU-4 and, on grounded data, grounding of each item word's map")
+    .requiredOption("--model <run|dir>", "a train-captioner run (its best/) or captioner folder")
+    .requiredOption("--captions <json>", "COCO captions of the held-out images")
+    .requiredOption("--images <dir>", "folder the file_names are relative to")
+    .option("--limit <n>", "only the first n images", positiveInt)
+    .option("--json", "print the metrics as JSON")
+    .action(async (o: DecodeFlags & { model: string; captions: string; images: string; limit?: number; json?: boolean }) => {
+      const cap = loadCaptioner(resolveModelPath(o.model));
+      const data = readCocoCaptions(o.captions, o.images, false);
+      const images = data.images.slice(0, o.limit ?? data.images.length);
+      const results = await captionImages(cap, images.map((i) => i.file), decodeSettings(o, cap.decoderConfig.maxLength), getBackend(), (done) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rcaptioned ${done}/${images.length}`);
+      });
+      if (process.stderr.isTTY) process.stderr.write("\n");
+      const grounded = images.every((i) => i.items.length > 0);
+      const m = scoreCaptions(results, images, grounded ? gridCell(o.captions) : null);
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ ...m, beam: o.beam, layer: o.layer, head: o.head, skipped_missing: data.skippedMissing, skipped_empty: data.skippedEmpty }) + "\n");
+        return;
+      }
+      const lines = [
+        `images          ${m.images}${data.skippedMissing ? ` (${data.skippedMissing} annotations skipped: missing images)` : ""}`,
+        `exact match     ${(100 * m.exactMatch).toFixed(2)}%`,
+        `BLEU-4          ${m.bleu4.toFixed(4)}`,
+      ];
+      if (m.grounding) lines.push(`grounding       ${(100 * m.grounding.share).toFixed(2)}% (${m.grounding.hits}/${m.grounding.total} item words whose map peaks in the item's cell; decoder layer ${o.layer}, head ${o.head})`);
+      process.stdout.write(lines.join("\n") + "\n");
+    });
+}
+
+function decodeSettings(o: DecodeFlags, modelLimit: number): Parameters<typeof captionImages>[2] {
+  const selection: MapSelection = { layer: o.layer, head: o.head };
+  return { beam: o.beam, maxLength: o.maxLen ?? modelLimit, lengthPenalty: o.lengthPenalty, ...selection };
+}
+
+function rawMaps(r: CaptionResult): Map<string, { data: Float32Array; shape: number[] }> {
+  const [gh, gw] = r.grid;
+  const data = new Float32Array(r.maps.length * gh * gw);
+  r.maps.forEach((m, t) => data.set(m, t * gh * gw));
+  return new Map([["maps", { data, shape: [r.maps.length, gh, gw] }]]);
+}
