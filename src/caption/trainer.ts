@@ -14,7 +14,7 @@ import { learningRate, type Schedule } from "../train/schedule.js";
 import { ensureFreshRunFolder, type TrainReporter } from "../train/trainer.js";
 import { readJson } from "../checkpoint/config.js";
 import { Captioner, loadCaptioner } from "./captioner.js";
-import { readCocoCaptions, type CaptionedImage } from "./coco.js";
+import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
 import { captionImages, scoreCaptions, type CaptionMetrics } from "./evaluate.js";
@@ -77,17 +77,7 @@ export async function trainCaptioner(
     rmSync(join(run, "metrics.jsonl"), { force: true }); // --force starts the curves over
   }
 
-  const train = readCocoCaptions(o.captions, o.images, o.strict);
-  let valImages: CaptionedImage[];
-  let trainImages: CaptionedImage[];
-  if (o.val) {
-    trainImages = train.images;
-    valImages = readCocoCaptions(o.val, o.valImages ?? o.images, o.strict).images;
-  } else {
-    const order = shuffled(train.images, new Rng(deriveSeed(o.seed, 17)));
-    const nVal = Math.round(order.length * o.valSplit);
-    [valImages, trainImages] = [order.slice(0, nVal), order.slice(nVal)];
-  }
+  const { train, trainImages, valImages } = captionSplits(o);
   if (train.skippedMissing || train.skippedEmpty) {
     reporter.log(`warning: skipped ${train.skippedMissing} annotation(s) whose image is missing and ${train.skippedEmpty} empty caption(s) (--strict fails instead)`);
   }
@@ -194,6 +184,15 @@ export async function trainCaptioner(
   }
   reporter.log(`done: best epoch ${progress.bestEpoch} (${valImages.length ? "val BLEU-4" : "train"} ${progress.bestValAccuracy.toFixed(3)}); model in ${join(run, "best")}`);
   return { run, interrupted: false, last };
+}
+
+/** Training and held-out images: --val, or a seeded --val-split share of --captions. */
+export function captionSplits(o: CaptionerTrainOptions): { train: CocoCaptions; trainImages: CaptionedImage[]; valImages: CaptionedImage[] } {
+  const train = readCocoCaptions(o.captions, o.images, o.strict);
+  if (o.val) return { train, trainImages: train.images, valImages: readCocoCaptions(o.val, o.valImages ?? o.images, o.strict).images };
+  const order = shuffled(train.images, new Rng(deriveSeed(o.seed, 17)));
+  const nVal = Math.round(order.length * o.valSplit);
+  return { train, trainImages: order.slice(nVal), valImages: order.slice(0, nVal) };
 }
 
 function newCaptioner(o: CaptionerTrainOptions, trainImages: CaptionedImage[]): Captioner {

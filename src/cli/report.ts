@@ -1,4 +1,9 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { readJson } from "../checkpoint/config.js";
+import { VitlensError } from "../errors.js";
+import { collectCaptionerReport } from "../report/collect-captioner.js";
+import { captionerReportHtml } from "../render/captioner-report-html.js";
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
@@ -9,16 +14,21 @@ import { checkOverwrite } from "./outputs.js";
 
 export function reportCommand(): Command {
   return new Command("report")
-    .description("one self-contained HTML report of a training run")
-    .argument("<run>", "a run folder written by `vitlens train`")
+    .description("one self-contained HTML report of a training run (vitlens train or train-captioner)")
+    .argument("<run>", "a run folder written by `vitlens train` or `vitlens train-captioner`")
     .option("--out <file.html>", "where to write it (default: RUN/report.html)")
-    .option("--gallery <n>", "correct and wrong validation images to show, each", positiveInt, 6)
+    .option("--gallery <n>", "gallery size: correct and wrong validation images each (a captioner run: held-out images captioned)", positiveInt, 6)
+    .option("--captions <dir>", "also show captions and per-word strips from `vitlens caption --out DIR`")
     .option("--force", "overwrite an existing report")
-    .action(async (run: string, o: { out?: string; gallery: number; force?: boolean }) => {
+    .action(async (run: string, o: { out?: string; gallery: number; captions?: string; force?: boolean }) => {
       const out = o.out ?? join(run, "report.html");
       checkOverwrite(out, o.force);
-      const data = await collectReport(run, getBackend(), o.gallery);
-      writeFileAtomic(out, [await reportHtml(data)]);
+      if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
+      if (readJson(join(run, "run.json")).kind === "captioner") {
+        writeFileAtomic(out, [captionerReportHtml(await collectCaptionerReport(run, getBackend(), o.gallery))]);
+      } else {
+        writeFileAtomic(out, [await reportHtml(await collectReport(run, getBackend(), o.gallery, o.captions ?? null))]);
+      }
       process.stdout.write(`${out}\n`);
     });
 }

@@ -1,21 +1,41 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { ReportData } from "../report/collect.js";
+import type { ReportCaption, ReportData } from "../report/collect.js";
 import { blendHeat, rawToPng } from "./overlay.js";
 import { positionSimilarityFigure } from "./posemb-figure.js";
 import { xml } from "./text.js";
 
 const require = createRequire(import.meta.url);
 
+/** The reports' shared look (classification and captioner runs). */
+export const REPORT_CSS = `body{font-family:system-ui,DejaVu Sans,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.summary{display:flex;gap:24px;flex-wrap:wrap}.summary div{background:#f4f6f8;padding:10px 14px;border-radius:6px}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}.charts div{height:260px}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:4px 7px;text-align:right}th{background:#fafafa}
+.options td{text-align:left;font-family:monospace}
+.gallery{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:2px solid #ccc;border-radius:6px;padding:6px}
+figure.right{border-color:#5a5}figure.wrong{border-color:#c44}.pair img{width:112px;height:112px;image-rendering:pixelated}
+figcaption{font-size:12px;text-align:center}pre{background:#f7f7f7;padding:10px;font-size:12px;overflow:auto;max-height:420px}
+.strips{display:flex;flex-direction:column;gap:14px}figure.strip img{max-width:100%}figure.strip figcaption{text-align:left}
+`;
+
 /** Chart.js inlined, so the report opens without a network. */
-function chartJsSource(): string {
+export function chartJsSource(): string {
   // The package exports only its module entry (in dist/); the UMD bundle sits beside it.
   return readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.min.js"), "utf8").replace(/<\/script/gi, "<\\/script");
 }
 
-const dataUri = (png: Buffer) => `data:image/png;base64,${png.toString("base64")}`;
+export const dataUri = (png: Buffer) => `data:image/png;base64,${png.toString("base64")}`;
 const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? "–" : `${(100 * x).toFixed(2)}%`);
+
+/** Captions with their per-word strips (from `vitlens caption --out DIR`), or nothing. */
+export function captionsSection(captions: ReportCaption[] | null, title = "Captions: one cross-attention map per generated word"): string {
+  if (!captions) return "";
+  const items = captions.map((c) => `<figure class="strip"><img src="${dataUri(c.strip)}" alt="${xml(c.caption)}"><figcaption><b>${xml(c.caption)}</b> — ${xml(c.image)} (score ${c.score.toFixed(3)})</figcaption></figure>`);
+  return `<h2>${xml(title)}</h2><div class="strips">${items.join("")}</div>`;
+}
 
 /** One self-contained HTML file: config and recipe, curves, confusion matrix, gallery, Fig. 7, architecture. */
 export async function reportHtml(d: ReportData): Promise<string> {
@@ -49,16 +69,7 @@ export async function reportHtml(d: ReportData): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vitlens report — ${xml(d.run)}</title>
 <style>
-body{font-family:system-ui,DejaVu Sans,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
-h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.summary{display:flex;gap:24px;flex-wrap:wrap}.summary div{background:#f4f6f8;padding:10px 14px;border-radius:6px}
-.charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}.charts div{height:260px}
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ddd;padding:4px 7px;text-align:right}th{background:#fafafa}
-.options td{text-align:left;font-family:monospace}
-.gallery{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;border:2px solid #ccc;border-radius:6px;padding:6px}
-figure.right{border-color:#5a5}figure.wrong{border-color:#c44}.pair img{width:112px;height:112px;image-rendering:pixelated}
-figcaption{font-size:12px;text-align:center}pre{background:#f7f7f7;padding:10px;font-size:12px;overflow:auto;max-height:420px}
-</style></head><body>
+${REPORT_CSS}</style></head><body>
 <h1>vitlens run <code>${xml(d.run)}</code></h1>
 <div class="summary">
 <div>validation accuracy<br><b id="val-accuracy">${pct(ev?.accuracy)}</b></div>
@@ -72,6 +83,7 @@ figcaption{font-size:12px;text-align:center}pre{background:#f7f7f7;padding:10px;
 <div><canvas id="chart-lr"></canvas></div><div><canvas id="chart-epochs"></canvas></div></div>
 <h2>Confusion matrix (validation)</h2>${confusion}
 <h2>Validation gallery: input and attention rollout</h2><div class="gallery">${gallery.join("")}</div>
+${captionsSection(d.captions)}
 <h2>Position embeddings</h2><img id="posemb" src="${dataUri(posemb)}" alt="position embedding similarity">
 <h2>Architecture</h2><pre>${xml(d.architecture)}</pre>
 <h2>Options</h2><table class="options">${options}</table>

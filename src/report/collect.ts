@@ -25,6 +25,26 @@ export interface GalleryItem {
   map: { values: Float32Array; rows: number; cols: number; title: string };
 }
 
+/** A captioned image for the report: what `vitlens caption` wrote (captions.json + strip PNGs). */
+export interface ReportCaption {
+  image: string;
+  caption: string;
+  score: number;
+  strip: Buffer;
+}
+
+/** Reads the output folder of `vitlens caption --out DIR`. */
+export function readCaptionOutputs(dir: string): ReportCaption[] {
+  const path = join(dir, "captions.json");
+  if (!existsSync(path)) throw new VitlensError(`--captions ${dir}: no captions.json (expected the --out folder of vitlens caption)`);
+  const entries = JSON.parse(readFileSync(path, "utf8")) as Array<{ image: string; caption: string; score: number; strip: string }>;
+  return entries.map((e) => {
+    const strip = join(dir, e.strip);
+    if (!existsSync(strip)) throw new VitlensError(`${path}: strip ${e.strip} is missing`);
+    return { image: e.image, caption: e.caption, score: e.score, strip: readFileSync(strip) };
+  });
+}
+
 /** Everything the HTML report shows, gathered from a run folder. */
 export interface ReportData {
   run: string;
@@ -39,13 +59,14 @@ export interface ReportData {
   numParameters: number;
   similarity: { sim: Tensor; rows: number; cols: number };
   gallery: GalleryItem[];
+  captions: ReportCaption[] | null;
 }
 
 /**
  * Reads RUN (run.json, metrics.jsonl, best/), evaluates the best model on the run's validation
  * data and picks a gallery of correct and wrong validation images with their rollout maps.
  */
-export async function collectReport(run: string, be: Backend, perKind = 6): Promise<ReportData> {
+export async function collectReport(run: string, be: Backend, perKind = 6, captionsDir: string | null = null): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
   const info = readJson(join(run, "run.json")) as { options: TrainOptions; recipe: string; model_source: string; train: string; val: string | null };
   const metricsPath = join(run, "metrics.jsonl");
@@ -90,5 +111,6 @@ export async function collectReport(run: string, be: Backend, perKind = 6): Prom
     dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
     metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
     numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!), rows, cols }, gallery,
+    captions: captionsDir ? readCaptionOutputs(captionsDir) : null,
   };
 }

@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Backend } from "../backend/backend.js";
+import { loadCaptioner } from "../caption/captioner.js";
+import { captionImages } from "../caption/evaluate.js";
+import { captionStrip } from "../caption/strip.js";
+import { captionSplits, type CaptionerTrainOptions } from "../caption/trainer.js";
+import { readJson } from "../checkpoint/config.js";
+import { VitlensError } from "../errors.js";
+import type { ReportCaption } from "./collect.js";
+
+/** What the report of a train-captioner run shows. */
+export interface CaptionerReportData {
+  run: string;
+  options: Record<string, unknown>;
+  encoderSource: string;
+  dataDescription: string;
+  metrics: Array<Record<string, number | string | null>>;
+  decoder: Record<string, unknown>;
+  numParameters: number;
+  vocabulary: string[];
+  captions: ReportCaption[];
+}
+
+/** Reads RUN (run.json, metrics.jsonl, best/) and captions the first `count` held-out images (beam 3). */
+export async function collectCaptionerReport(run: string, be: Backend, count = 8): Promise<CaptionerReportData> {
+  const info = readJson(join(run, "run.json")) as { options: CaptionerTrainOptions; encoder_source: string; train: string; val: string };
+  const metricsPath = join(run, "metrics.jsonl");
+  const metrics = existsSync(metricsPath) ? readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
+  const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
+  if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ captioner yet`);
+  const cap = loadCaptioner(modelDir);
+  const held = captionSplits({ ...info.options, strict: false }).valImages.slice(0, count);
+  const results = await captionImages(cap, held.map((i) => i.file), { beam: 3, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean" }, be);
+  const captions: ReportCaption[] = [];
+  for (const r of results) captions.push({ image: r.image, caption: r.caption, score: r.score, strip: await captionStrip(r, cap.encoder.config.imageSize) });
+  let numParameters = 0;
+  for (const t of cap.allParams().values()) numParameters += t.data.length;
+  return {
+    run, options: info.options as unknown as Record<string, unknown>, encoderSource: info.encoder_source,
+    dataDescription: `${info.train}; held out: ${info.val}`, metrics, decoder: cap.decoderConfig as unknown as Record<string, unknown>,
+    numParameters, vocabulary: cap.vocab.tokens, captions,
+  };
+}
