@@ -194,6 +194,12 @@ describe("grounded grids and train-captioner", () => {
     for (const k of ["exactMatch", "bleu4"]) assert.ok(m[k] >= 0 && m[k] <= 1, k);
     assert.ok(m.grounding.total > 0 && m.grounding.hits <= m.grounding.total);
 
+    const report = vitlens("report", run, "--gallery", "2");
+    assert.equal(report.status, 0, report.stderr);
+    const html = readFileSync(join(run, "report.html"), "utf8");
+    assert.match(html, /held-out BLEU-4<br><b id="val-bleu4">\d\.\d{3}<\/b>/);
+    assert.equal((html.match(/<figure class="strip">/g) ?? []).length, 2, "two held-out images with strips");
+
     const beam0 = vitlens("caption", "--model", run, "--out", out, "--beam", "0", images[0]);
     assert.equal(beam0.status, 1);
     assert.match(beam0.stderr, /--beam.*expected a beam width >= 1/);

@@ -2,12 +2,12 @@
 // images decoded. Chromium comes from Debian (scripts/setup.sh installs it).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { chromium } from "playwright-core";
-import { root, writeIdxPair } from "./helpers.js";
+import { fixture, root, writeIdxPair } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -70,5 +70,20 @@ describe("vitlens report", { skip: haveChromium ? false : "chromium not installe
     } finally {
       await browser.close();
     }
+  });
+
+  it("--captions adds the captions and per-word strips written by vitlens caption", () => {
+    const run = join(dir, "run");
+    const captions = join(dir, "captions");
+    const c = cli("caption", "--model", fixture("captioner-tiny"), "--out", captions, "--max-len", "3", fixture("hf-tiny-0.png"), fixture("timm-tiny-0.png"));
+    assert.equal(c.status, 0, c.stderr);
+    const out = join(dir, "with-captions.html");
+    const r = cli("report", run, "--captions", captions, "--out", out);
+    assert.equal(r.status, 0, r.stderr);
+    const html = readFileSync(out, "utf8");
+    assert.match(html, /<h2>Captions: one cross-attention map per generated word<\/h2>/);
+    assert.equal((html.match(/<figure class="strip"><img src="data:image\/png;base64,/g) ?? []).length, 2);
+    const missing = cli("report", run, "--captions", dir, "--out", join(dir, "x.html"));
+    assert.match(missing.stderr, /--captions .*: no captions\.json \(expected the --out folder of vitlens caption\)/);
   });
 });
