@@ -134,6 +134,12 @@ describe("grounded grids and train-captioner", () => {
     assert.ok(existsSync(join(straight, "best", "vocab.json")));
     loadCaptioner(join(straight, "best"));
 
+    const frozen = join(dir, "frozen");
+    await trainCaptioner(options(frozen, { freezeEncoder: true, epochs: 1 }), jsBackend, quiet, () => false);
+    const encoderBefore = readSafetensors(fixture("hf-tiny", "model.safetensors")).tensors.get("vit.embeddings.patch_embeddings.projection.weight")!.data;
+    const encoderAfter = readSafetensors(join(frozen, "last", "model.safetensors")).tensors.get("encoder.patch_embed.proj.weight")!.data;
+    assert.deepEqual(encoderAfter, encoderBefore, "--freeze-encoder leaves the encoder as loaded");
+
     const broken = join(dir, "broken");
     let steps = 0;
     const first = await trainCaptioner(options(broken), jsBackend, { ...quiet, step: () => steps++ }, () => steps === 4);
@@ -210,6 +216,12 @@ describe("grounded grids and train-captioner", () => {
     const mismatch = vitlens("caption", "--model", bad, "--out", out, "--force", images[0]);
     assert.equal(mismatch.status, 1);
     assert.match(mismatch.stderr, /vocab\.json: \d+ tokens, but the model was trained with a vocabulary of \d+: this vocabulary does not belong to it/);
+    const cfg = JSON.parse(readFileSync(join(bad, "config.json"), "utf8"));
+    writeFileSync(join(bad, "vocab.json"), JSON.stringify(vocab));
+    writeFileSync(join(bad, "config.json"), JSON.stringify({ ...cfg, decoder: { ...cfg.decoder, encoderHiddenSize: 48 } }));
+    assert.match(vitlens("caption", "--model", bad, "--out", out, "--force", images[0]).stderr,
+      /vitlens: error: .*model\.safetensors: key decoder\.layers\.0\.cross_attn\.kv\.weight has shape \(32, 32\), expected \(32, 48\) from config\.json/);
+    writeFileSync(join(bad, "config.json"), JSON.stringify(cfg));
     rmSync(join(bad, "vocab.json"));
     assert.match(vitlens("caption", "--model", bad, "--out", out, images[0]).stderr, /no vocab\.json beside the captioner/);
   });
