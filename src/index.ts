@@ -25,3 +25,13 @@ export { resamplePosEmbed } from "./checkpoint/posemb.js";
 export { loadImage, loadBatch } from "./data/preprocess.js";
 export { defaultPreprocess, type PreprocessConfig } from "./data/preprocess-config.js";
 export { ForwardWorker } from "./worker/forward-worker.js";
+
+export { downloadModel, parseHubId } from "./hub/snapshot.js";
+export { hubOptionsFromEnv, type HubOptions } from "./hub/download.js";
+
+export { Captioner, loadCaptioner } from "./caption/captioner.js";
+export { Vocabulary, tokenize } from "./caption/vocabulary.js";
+export { generateCaption, type GeneratedCaption, type DecodeOptions } from "./caption/decode.js";
+export { captionImages, scoreCaptions, type CaptionResult, type CaptionMetrics } from "./caption/evaluate.js";
+export { trainCaptioner, type CaptionerTrainOptions } from "./caption/trainer.js";
+export { corpusBleu } from "./caption/bleu.js";

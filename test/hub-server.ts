@@ -86,7 +86,7 @@ export class FakeHub {
     else res.writeHead(200, headers);
     const cut = this.faults.cutFirstDownloadAfter;
     if (this.downloads++ === 0 && cut !== undefined) {
-      res.write(body.subarray(from, from + cut), () => res.destroy());
+      res.write(body.subarray(from, from + cut), () => res.socket?.end()); // FIN after the bytes, not a reset that may drop them
       return;
     }
     res.end(body.subarray(from));

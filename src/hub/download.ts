@@ -1,9 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, relative } from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream } from "node:stream/web";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { cachedCommit, cachedFile, COMMIT_HASH, hubCacheDir, repoFolder } from "./cache.js";
@@ -212,18 +209,18 @@ async function fetchInto(url: string, partial: string, have: number, meta: FileM
   }
   if (!res.ok || !res.body) throw hubError(res.status, res.headers.get("x-error-code"), "download", "", filename, opts);
   const resumed = res.status === 206 ? have : 0; // a server that ignores Range sends it all again
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      opts.progress?.advance(chunk.length);
-      done(null, chunk);
-    },
-  });
   opts.progress?.start(filename, meta.size ?? 0, resumed);
+  // Synchronous writes per chunk: whatever arrived before a broken connection is on disk for the resume.
+  const fd = openSync(partial, resumed ? "a" : "w");
   try {
-    await pipeline(Readable.fromWeb(res.body as ReadableStream), counter, createWriteStream(partial, { flags: resumed ? "a" : "w" }));
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      writeSync(fd, chunk);
+      opts.progress?.advance(chunk.length);
+    }
   } catch (e) {
-    throw new NetworkError((e as Error).message);
+    throw new NetworkError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
   } finally {
+    closeSync(fd);
     opts.progress?.stop();
   }
 }
