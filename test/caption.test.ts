@@ -10,6 +10,7 @@ import { jsBackend } from "../src/backend/index.js";
 import { corpusBleu } from "../src/caption/bleu.js";
 import { loadCaptioner } from "../src/caption/captioner.js";
 import { readCocoCaptions } from "../src/caption/coco.js";
+import { scoreCaptions } from "../src/caption/evaluate.js";
 import { generateCaption } from "../src/caption/decode.js";
 import { decoderForward } from "../src/caption/decoder.js";
 import { IGNORE } from "../src/caption/train-step.js";
@@ -43,6 +44,22 @@ describe("captioning building blocks", () => {
     // Brevity penalty: a 3-word hypothesis against a 6-word reference.
     const short = corpusBleu([["a", "b", "c", "d"]], [[["a", "b", "c", "d", "e", "f"]]]);
     assert.ok(Math.abs(short - Math.exp(1 - 6 / 4)) < 1e-12);
+  });
+
+  it("grounding: a named item's map maximum in its cell is a hit; an item the image lacks is a strict miss", () => {
+    const grid: [number, number] = [2, 2]; // a 2x2 patch grid over a 56x56 image of 28-px cells
+    const map = (peak: number) => Float32Array.from([0, 1, 2, 3], (j) => (j === peak ? 1 : 0));
+    const result = { image: "x.png", caption: "", tokens: ["a", "bag", "above", "a", "coat", "coat"], score: 0, maps: [0, 3, 0, 0, 2, 1].map(map), layerMaps: [], heads: 1, grid };
+    const image = {
+      imageId: 0, file: "x.png", width: 56, height: 56, captions: ["a bag above a boot"],
+      items: [{ image_id: 0, label: 8, word: "bag", cell: [1, 1] as [number, number], box: [28, 28, 28, 28] as [number, number, number, number] },
+        { image_id: 0, label: 9, word: "boot", cell: [0, 0] as [number, number], box: [0, 0, 28, 28] as [number, number, number, number] }],
+    };
+    const other = { ...image, items: [{ ...image.items[0], word: "coat" }] }; // makes "coat" an item word of the dataset
+    const m = scoreCaptions([result], [image], 28);
+    assert.deepEqual(m.grounding, { hits: 1, named: 1, misnamed: 0, share: 1, strictShare: 1 }, "bag peaks in (1,1): a hit; coat names no item of the data: not counted");
+    const g = scoreCaptions([result, { ...result, tokens: [] }], [image, other], 28).grounding!;
+    assert.deepEqual(g, { hits: 1, named: 1, misnamed: 2, share: 1, strictShare: 1 / 3 }, "with coat an item word elsewhere, the two coats this image lacks are strict misses");
   });
 
   it("teacher forcing: <bos> + words in, words + <eos> out, padding ignored", () => {
@@ -176,7 +193,7 @@ describe("grounded grids and train-captioner", () => {
     const t = vitlens("train-captioner", "--captions", join(data, "train.json"), "--images", data, "--val", join(data, "val.json"),
       "--encoder", fixture("hf-tiny"), "--out", run, "--epochs", "1", "--batch-size", "8", "--decoder-hidden", "16", "--decoder-layers", "1", "--eval-images", "3");
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stderr, /epoch 1: train loss \d\.\d{4}; val loss \d\.\d{4}, token acc [\d.]+%, BLEU-4 [\d.]+, exact [\d.]+% on 3 images, grounding [\d.]+%/);
+    assert.match(t.stderr, /epoch 1: train loss \d\.\d{4}; val loss \d\.\d{4}, token acc [\d.]+%, BLEU-4 [\d.]+, exact [\d.]+% on 3 images, grounding [\d.]+% \(strict [\d.]+%; per layer [\d.]+%\)/);
 
     const out = join(dir, "captions");
     const images = [join(data, "val", "00000.png"), join(data, "val", "00001.png")];
@@ -198,7 +215,8 @@ describe("grounded grids and train-captioner", () => {
     const m = JSON.parse(e.stdout);
     assert.equal(m.images, 6);
     for (const k of ["exactMatch", "bleu4"]) assert.ok(m[k] >= 0 && m[k] <= 1, k);
-    assert.ok(m.grounding.total > 0 && m.grounding.hits <= m.grounding.total);
+    assert.ok(m.grounding.named + m.grounding.misnamed > 0 && m.grounding.hits <= m.grounding.named);
+    assert.equal(m.grounding_per_layer.length, 1);
 
     const report = vitlens("report", run, "--gallery", "2");
     assert.equal(report.status, 0, report.stderr);

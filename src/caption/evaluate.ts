@@ -21,7 +21,16 @@ export interface CaptionResult {
   score: number;
   /** Per generated word: the selected cross-attention over the patch grid (gh * gw), CLS left out. */
   maps: Float32Array[];
+  /** Per generated word, per decoder layer: every head's cross-attention (heads, N), CLS included. */
+  layerMaps: Float32Array[][];
+  heads: number;
   grid: [number, number];
+}
+
+/** The same captions with the maps of another layer / head. */
+export function reselect(r: CaptionResult, layer: number, head: number | "mean"): CaptionResult {
+  const N = r.grid[0] * r.grid[1] + 1;
+  return { ...r, maps: r.layerMaps.map((m) => selectMap(m, layer, head, r.heads, N)) };
 }
 
 /** Checks --layer / --head against the model and resolves "last". */
@@ -56,7 +65,7 @@ export async function captionImages(cap: Captioner, files: string[], o: DecodeOp
     const words = gen.tokens.map((id) => cap.vocab.word(id));
     results.push({
       image: file, caption: cap.vocab.decode(gen.tokens), tokens: words, score: gen.score,
-      maps: gen.maps.map((m) => selectMap(m, layer, head, cap.decoderConfig.numHeads, N)), grid,
+      maps: gen.maps.map((m) => selectMap(m, layer, head, cap.decoderConfig.numHeads, N)), layerMaps: gen.maps, heads: cap.decoderConfig.numHeads, grid,
     });
     onImage?.(results.length);
   }
@@ -67,8 +76,12 @@ export interface CaptionMetrics {
   images: number;
   exactMatch: number; // share of images whose caption equals one of its references (after tokenization)
   bleu4: number;
-  /** For each generated word naming an item in the image: its map's maximum lies in that item's cell. */
-  grounding: { hits: number; total: number; share: number } | null;
+  /**
+   * For each generated word naming an item the image holds: its map's maximum lies in that
+   * item's cell (share = hits / named). `misnamed` counts item words for items the image does not
+   * hold (recognition errors: no cell to check); `strictShare` counts them as misses.
+   */
+  grounding: { hits: number; named: number; misnamed: number; share: number; strictShare: number } | null;
 }
 
 /**
@@ -80,14 +93,17 @@ export function scoreCaptions(results: CaptionResult[], images: CaptionedImage[]
   const hyps = results.map((r) => r.tokens);
   const exact = hyps.filter((h, i) => refs[i].some((r) => r.join(" ") === h.join(" "))).length;
   const itemWords = new Set(images.flatMap((img) => img.items.map((it) => it.word)));
-  let hits = 0;
-  let total = 0;
+  let [hits, named, misnamed] = [0, 0, 0];
   if (cell !== null) {
     results.forEach((r, i) => {
       const img = images[i];
       r.tokens.forEach((word, t) => {
         if (!itemWords.has(word)) return;
-        total++; // naming an item the image does not hold counts as a miss
+        if (!img.items.some((it) => it.word === word)) {
+          misnamed++;
+          return;
+        }
+        named++;
         const [row, col] = argmaxCell(r.maps[t], r.grid, [img.height, img.width], cell);
         if (img.items.some((it) => it.word === word && it.cell[0] === row && it.cell[1] === col)) hits++;
       });
@@ -95,7 +111,7 @@ export function scoreCaptions(results: CaptionResult[], images: CaptionedImage[]
   }
   return {
     images: results.length, exactMatch: results.length ? exact / results.length : 0, bleu4: corpusBleu(hyps, refs),
-    grounding: cell === null ? null : { hits, total, share: total ? hits / total : 0 },
+    grounding: cell === null ? null : { hits, named, misnamed, share: named ? hits / named : 0, strictShare: named + misnamed ? hits / (named + misnamed) : 0 },
   };
 }
 

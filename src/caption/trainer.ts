@@ -17,7 +17,7 @@ import { Captioner, loadCaptioner } from "./captioner.js";
 import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
-import { captionImages, scoreCaptions, type CaptionMetrics } from "./evaluate.js";
+import { captionImages, reselect, scoreCaptions, type CaptionMetrics } from "./evaluate.js";
 import { captionerStep, captionLoss, IGNORE } from "./train-step.js";
 import { BOS, EOS, PAD, Vocabulary } from "./vocabulary.js";
 
@@ -166,11 +166,12 @@ export async function trainCaptioner(
     metric({
       type: "epoch", epoch: epoch + 1, train_loss: counted ? lossSum / counted : null, train_token_accuracy: counted ? correct / counted : null,
       val_loss: val.loss, val_token_accuracy: val.tokenAccuracy, val_bleu4: val.metrics?.bleu4 ?? null, val_exact_match: val.metrics?.exactMatch ?? null,
-      val_grounding: val.metrics?.grounding?.share ?? null, lr: lr(), time: new Date().toISOString(),
+      val_grounding: val.metrics?.grounding?.share ?? null, val_grounding_strict: val.metrics?.grounding?.strictShare ?? null,
+      val_grounding_per_layer: val.groundingPerLayer, lr: lr(), time: new Date().toISOString(),
     });
     reporter.log(`epoch ${epoch + 1}: train loss ${(lossSum / Math.max(counted, 1)).toFixed(4)}; val loss ${val.loss?.toFixed(4) ?? "-"}, token acc ${pct(val.tokenAccuracy)}` +
       (val.metrics ? `, BLEU-4 ${val.metrics.bleu4.toFixed(3)}, exact ${pct(val.metrics.exactMatch)} on ${val.metrics.images} images` +
-        (val.metrics.grounding ? `, grounding ${pct(val.metrics.grounding.share)}` : "") : ""));
+        (val.metrics.grounding ? `, grounding ${pct(val.metrics.grounding.share)} (strict ${pct(val.metrics.grounding.strictShare)}; per layer ${val.groundingPerLayer.map(pct).join(" ")})` : "") : ""));
     progress.epoch++;
     progress.stepInEpoch = 0;
     cap.save(join(run, "last"));
@@ -230,7 +231,7 @@ export function teacherForcing(captions: number[][], maxWords: number): { ids: I
 
 /** Held-out loss and token accuracy (teacher forcing), then greedy captions for BLEU-4 / exact match / grounding. */
 async function validate(cap: Captioner, images: CaptionedImage[], o: CaptionerTrainOptions, be: Backend) {
-  if (images.length === 0) return { loss: null, tokenAccuracy: null, metrics: null };
+  if (images.length === 0) return { loss: null, tokenAccuracy: null, metrics: null, groundingPerLayer: [] };
   const samples = images.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: cap.vocab.encode(c) })));
   const ds = imageDataset(images, samples);
   let [lossSum, correct, count] = [0, 0, 0];
@@ -245,12 +246,16 @@ async function validate(cap: Captioner, images: CaptionedImage[], o: CaptionerTr
   }
   const subset = images.slice(0, o.evalImages);
   let metrics: CaptionMetrics | null = null;
+  let groundingPerLayer: number[] = [];
   if (subset.length) {
     const results = await captionImages(cap, subset.map((i) => i.file), { beam: 1, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean" }, be);
     const cell = subset.every((i) => i.items.length > 0) ? gridCell(o.captions) : null;
     metrics = scoreCaptions(results, subset, cell);
+    if (cell !== null) {
+      groundingPerLayer = Array.from({ length: cap.decoderConfig.numLayers }, (_, l) => scoreCaptions(results.map((r) => reselect(r, l, "mean")), subset, cell).grounding!.share);
+    }
   }
-  return { loss: lossSum / Math.max(count, 1), tokenAccuracy: correct / Math.max(count, 1), metrics };
+  return { loss: lossSum / Math.max(count, 1), tokenAccuracy: correct / Math.max(count, 1), metrics, groundingPerLayer };
 }
 
 /** The grid cell size recorded by `vitlens data grids` (info.cell), or null. */

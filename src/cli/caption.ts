@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { getBackend } from "../backend/index.js";
 import { loadCaptioner } from "../caption/captioner.js";
 import { readCocoCaptions } from "../caption/coco.js";
-import { captionImages, scoreCaptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
+import { captionImages, reselect, scoreCaptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
 import { captionStrip } from "../caption/strip.js";
 import { gridCell } from "../caption/trainer.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
@@ -89,9 +89,16 @@ export function evalCaptionerCommand(): Command {
       });
       if (process.stderr.isTTY) process.stderr.write("\n");
       const grounded = images.every((i) => i.items.length > 0);
-      const m = scoreCaptions(results, images, grounded ? gridCell(o.captions) : null);
+      const cell = grounded ? gridCell(o.captions) : null;
+      const m = scoreCaptions(results, images, cell);
+      // Grounding of every decoder layer (mean of heads), besides the selected layer/head.
+      const perLayer = cell === null ? [] : Array.from({ length: cap.decoderConfig.numLayers }, (_, l) =>
+        scoreCaptions(results.map((r) => reselect(r, l, "mean")), images, cell).grounding!);
       if (o.json) {
-        process.stdout.write(JSON.stringify({ ...m, beam: o.beam, layer: o.layer, head: o.head, skipped_missing: data.skippedMissing, skipped_empty: data.skippedEmpty }) + "\n");
+        process.stdout.write(JSON.stringify({
+          ...m, grounding_per_layer: perLayer.map((g, l) => ({ layer: l, head: "mean", ...g })),
+          beam: o.beam, layer: o.layer, head: o.head, skipped_missing: data.skippedMissing, skipped_empty: data.skippedEmpty,
+        }) + "\n");
         return;
       }
       const lines = [
@@ -99,7 +106,14 @@ export function evalCaptionerCommand(): Command {
         `exact match     ${(100 * m.exactMatch).toFixed(2)}%`,
         `BLEU-4          ${m.bleu4.toFixed(4)}`,
       ];
-      if (m.grounding) lines.push(`grounding       ${(100 * m.grounding.share).toFixed(2)}% (${m.grounding.hits}/${m.grounding.total} item words whose map peaks in the item's cell; decoder layer ${o.layer}, head ${o.head})`);
+      const g = m.grounding;
+      if (g) {
+        lines.push(
+          `grounding       ${(100 * g.share).toFixed(2)}% of ${g.named} item words naming an item in the image have their map maximum in its cell (decoder layer ${o.layer}, head ${o.head})`,
+          `                ${g.misnamed} item words name an item the image does not hold; counted as misses: ${(100 * g.strictShare).toFixed(2)}%`,
+          ...perLayer.map((p, l) => `  layer ${l}, mean of heads: ${(100 * p.share).toFixed(2)}% (strict ${(100 * p.strictShare).toFixed(2)}%)`),
+        );
+      }
       process.stdout.write(lines.join("\n") + "\n");
     });
 }
