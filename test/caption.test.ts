@@ -224,6 +224,8 @@ describe("grounded grids and train-captioner", () => {
     assert.match(html, /held-out BLEU-4<br><b id="val-bleu4">\d\.\d{3}<\/b>/);
     assert.equal((html.match(/<figure class="strip">/g) ?? []).length, 2, "two held-out images with strips");
 
+    const layer = vitlens("caption", "--model", run, "--out", out, "--force", "--layer", "3", images[0]);
+    assert.match(layer.stderr, /--layer 3: the decoder has layers 0\.\.0 \(or "last"\)/);
     const beam0 = vitlens("caption", "--model", run, "--out", out, "--beam", "0", images[0]);
     assert.equal(beam0.status, 1);
     assert.match(beam0.stderr, /--beam.*expected a beam width >= 1/);
