@@ -36,7 +36,8 @@ vitlens attention --model "$run" --out "$run/attention" --layer all --force data
 vitlens attention --model "$run" --out "$run/attention" --method attribution --force data/mnist/test/3_0000.png data/mnist/test/7_0000.png
 echo
 echo "== 6. captions with one cross-attention map per word (bundled captioner, held-out grid images)"
-vitlens caption --model models/fashion-grid-captioner --beam 3 --out "$run/captions" --force samples/grids/val
+# --layer 0: the first decoder layer's maps are the best grounded (see models/fashion-grid-captioner/README.md)
+vitlens caption --model models/fashion-grid-captioner --beam 3 --layer 0 --out "$run/captions" --force samples/grids/val
 vitlens eval-captioner --model models/fashion-grid-captioner --captions samples/grids/val.json --images samples/grids
 vitlens report "$run" --captions "$run/captions" --force
 echo

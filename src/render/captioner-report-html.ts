@@ -29,7 +29,8 @@ export function captionerReportHtml(d: CaptionerReportData): string {
 <p><b>Encoder:</b> ${xml(d.encoderSource)}<br><b>Data:</b> ${xml(d.dataDescription)}<br><b>Vocabulary:</b> ${d.vocabulary.length} tokens: ${xml(d.vocabulary.join(" "))}</p>
 <h2>Training curves (per epoch, held-out scores from greedy captions)</h2>
 <div class="charts"><div><canvas id="chart-loss"></canvas></div><div><canvas id="chart-scores"></canvas></div></div>
-${captionsSection(d.captions, "Held-out images: caption (beam 3) and one cross-attention map per word (last decoder layer, mean of heads)")}
+${captionsSection(d.captions, `Held-out images: caption (beam 3) and one cross-attention map per word (decoder layer ${d.mapLayer}, mean of heads)`)}
+<p>Layer ${d.mapLayer}: ${xml(d.mapLayerReason)}.</p>
 <h2>Decoder</h2><table class="options">${table(d.decoder)}</table>
 <h2>Options</h2><table class="options">${table(d.options)}</table>
 <script>${chartJsSource()}</script>

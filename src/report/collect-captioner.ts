@@ -20,6 +20,8 @@ export interface CaptionerReportData {
   numParameters: number;
   vocabulary: string[];
   captions: ReportCaption[];
+  mapLayer: number;
+  mapLayerReason: string;
 }
 
 /** Reads RUN (run.json, metrics.jsonl, best/) and captions the first `count` held-out images (beam 3). */
@@ -31,7 +33,12 @@ export async function collectCaptionerReport(run: string, be: Backend, count = 8
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ captioner yet`);
   const cap = loadCaptioner(modelDir);
   const held = captionSplits({ ...info.options, strict: false }).valImages.slice(0, count);
-  const results = await captionImages(cap, held.map((i) => i.file), { beam: 3, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean" }, be);
+  // Draw the decoder layer whose maps were best grounded on held-out data at the last epoch, if measured.
+  const lastEpoch = metrics.filter((m) => m.type === "epoch").pop() as { val_grounding_per_layer?: number[] } | undefined;
+  const perLayer = lastEpoch?.val_grounding_per_layer ?? [];
+  const best = perLayer.length ? perLayer.indexOf(Math.max(...perLayer)) : cap.decoderConfig.numLayers - 1;
+  const mapLayerReason = perLayer.length ? `best held-out grounding at the last epoch (${perLayer.map((g, l) => `layer ${l}: ${(100 * g).toFixed(1)}%`).join(", ")})` : "the last layer";
+  const results = await captionImages(cap, held.map((i) => i.file), { beam: 3, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: best, head: "mean" }, be);
   const captions: ReportCaption[] = [];
   for (const r of results) captions.push({ image: r.image, caption: r.caption, score: r.score, strip: await captionStrip(r, cap.encoder.config.imageSize) });
   let numParameters = 0;
@@ -39,6 +46,6 @@ export async function collectCaptionerReport(run: string, be: Backend, count = 8
   return {
     run, options: info.options as unknown as Record<string, unknown>, encoderSource: info.encoder_source,
     dataDescription: `${info.train}; held out: ${info.val}`, metrics, decoder: cap.decoderConfig as unknown as Record<string, unknown>,
-    numParameters, vocabulary: cap.vocab.tokens, captions,
+    numParameters, vocabulary: cap.vocab.tokens, captions, mapLayer: best, mapLayerReason,
   };
 }
