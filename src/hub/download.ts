@@ -207,7 +207,8 @@ async function fetchInto(url: string, partial: string, have: number, meta: FileM
     rmSync(partial);
     throw new NetworkError("range not satisfiable, restarting");
   }
-  if (!res.ok || !res.body) throw hubError(res.status, res.headers.get("x-error-code"), "download", "", filename, opts);
+  if (res.status >= 500) throw new NetworkError(`HTTP ${res.status}`); // transient: retried, then resumed
+  if (!res.ok || !res.body) throw new VitlensError(`${filename}: the download from ${new URL(url).host} answered HTTP ${res.status}${res.headers.get("x-error-code") ? ` (${res.headers.get("x-error-code")})` : ""}`);
   const resumed = res.status === 206 ? have : 0; // a server that ignores Range sends it all again
   opts.progress?.start(filename, meta.size ?? 0, resumed);
   // Synchronous writes per chunk: whatever arrived before a broken connection is on disk for the resume.
