@@ -3,6 +3,7 @@ import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
 import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 import { resolveModel } from "./resolve-run.js";
 
@@ -51,18 +52,9 @@ export function trainCaptionerCommand(): Command {
     .option("--strict", "fail on a missing image or an empty caption instead of skipping it")
     .action(async (f: Flags) => {
       const be = getBackend();
-      let interrupted = false;
-      const onSigint = () => {
-        if (interrupted) process.exit(130);
-        interrupted = true;
-        process.stderr.write("\nvitlens: interrupt: saving a resumable state after this step (Ctrl-C again to quit now)\n");
-      };
-      process.on("SIGINT", onSigint);
-      try {
+      await withInterrupt(async (interrupted) => {
         if (f.resume) {
-          const r = await trainCaptioner({ resume: f.resume }, be, progressReporter(), () => interrupted);
-          if (r.interrupted) process.exitCode = 130;
-          return;
+          return trainCaptioner({ resume: f.resume }, be, progressReporter(), interrupted);
         }
         if (!f.captions || !f.images || !f.encoder || !f.out) throw new VitlensError("train-captioner needs --captions, --images, --encoder and --out (or --resume RUN)");
         if (f.optimizer !== "sgd" && f.optimizer !== "adamw") throw new VitlensError(`--optimizer ${f.optimizer}: expected sgd or adamw`);
@@ -75,10 +67,7 @@ export function trainCaptionerCommand(): Command {
           decoderLayers: f.decoderLayers, decoderHidden: f.decoderHidden ?? null, decoderHeads: f.decoderHeads, decoderMlp: f.decoderMlp ?? null,
           maxLength: f.maxLen ?? null, minFrequency: f.minFreq, tieEmbeddings: f.tie, evalImages: f.evalImages, strict: f.strict ?? false,
         };
-        const r = await trainCaptioner(options, be, progressReporter(), () => interrupted, f.force ?? false);
-        if (r.interrupted) process.exitCode = 130;
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
+        return trainCaptioner(options, be, progressReporter(), interrupted, f.force ?? false);
+      });
     });
 }

@@ -4,6 +4,7 @@ import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
 import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 
 interface Flags {
@@ -57,18 +58,9 @@ export function trainCommand(): Command {
     .option("--mlp-size <n>", "preset override (from scratch)", positiveInt)
     .action(async (f: Flags) => {
       const be = getBackend();
-      let interrupted = false;
-      const onSigint = () => {
-        if (interrupted) process.exit(130); // second Ctrl-C: leave now (the state on disk is still whole)
-        interrupted = true;
-        process.stderr.write("\nvitlens: interrupt: saving a resumable state after this step (Ctrl-C again to quit now)\n");
-      };
-      process.on("SIGINT", onSigint);
-      try {
+      await withInterrupt(async (interrupted) => {
         if (f.resume) {
-          const result = await train({ resume: f.resume }, be, progressReporter(), () => interrupted);
-          if (result.interrupted) process.exitCode = 130;
-          return;
+          return train({ resume: f.resume }, be, progressReporter(), interrupted);
         }
         if (!f.model || !f.data || !f.out) throw new VitlensError("train needs --model, --data and --out (or --resume RUN)");
         const recipe = f.recipe === undefined ? {} : f.recipe === "seed" ? SEED_RECIPE : null;
@@ -91,10 +83,7 @@ export function trainCommand(): Command {
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
           attentionDropout: f.attentionDropout ?? null, architecture, newHead: f.newHead ?? false, strict: f.strict ?? false, recipe: f.recipe ?? null,
         };
-        const result = await train(options, be, progressReporter(), () => interrupted, f.force ?? false);
-        if (result.interrupted) process.exitCode = 130;
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
+        return train(options, be, progressReporter(), interrupted, f.force ?? false);
+      });
     });
 }
