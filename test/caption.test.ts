@@ -221,7 +221,7 @@ describe("grounded grids and train-captioner", () => {
     const report = vitlens("report", run, "--gallery", "2");
     assert.equal(report.status, 0, report.stderr);
     const html = readFileSync(join(run, "report.html"), "utf8");
-    assert.match(html, /held-out BLEU-4<br><b id="val-bleu4">\d\.\d{3}<\/b>/);
+    assert.match(html, /held-out BLEU-4, epoch 1<br><b id="val-bleu4">\d\.\d{3}<\/b>/);
     assert.equal((html.match(/<figure class="strip">/g) ?? []).length, 2, "two held-out images with strips");
 
     const layer = vitlens("caption", "--model", run, "--out", out, "--force", "--layer", "3", images[0]);

@@ -20,7 +20,7 @@ export function captionerReportHtml(d: CaptionerReportData): string {
 <style>${REPORT_CSS}</style></head><body>
 <h1>vitlens captioner run <code>${xml(d.run)}</code></h1>
 <div class="summary">
-<div>held-out BLEU-4<br><b id="val-bleu4">${fixed(last.val_bleu4, 3)}</b></div>
+<div>held-out BLEU-4, epoch ${xml(String(last.epoch ?? "–"))}<br><b id="val-bleu4">${fixed(last.val_bleu4, 3)}</b></div>
 <div>exact match<br><b>${fixed(last.val_exact_match, 1, 100)}%</b></div>
 <div>grounding<br><b>${fixed(last.val_grounding, 1, 100)}%</b></div>
 <div>token accuracy<br><b>${fixed(last.val_token_accuracy, 1, 100)}%</b></div>
