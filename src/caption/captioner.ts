@@ -52,11 +52,6 @@ export class Captioner {
   }
 }
 
-export function isCaptionerDir(dir: string): boolean {
-  const cfg = join(dir, "config.json");
-  return existsSync(cfg) && readJson(cfg).model_type === CAPTIONER_TYPE;
-}
-
 export function loadCaptioner(dir: string): Captioner {
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new VitlensError(`${dir}: no config.json (expected a captioner folder written by vitlens train-captioner)`);

@@ -3,7 +3,6 @@ import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { layernorm } from "../nn/layernorm.js";
 import { linear } from "../nn/linear.js";
-import type { Tensor } from "../tensor.js";
 import type { Captioner } from "./captioner.js";
 import { embedTokens, lmHeadWeight } from "./decoder.js";
 import { BOS, EOS } from "./vocabulary.js";
@@ -206,9 +205,4 @@ export function generateCaption(cap: Captioner, encoded: Float32Array, N: number
   finished.sort((a, b) => b.score - a.score);
   const best = finished[0];
   return { tokens: best.tokens, score: best.score, logProb: best.logProb, maps: best.maps };
-}
-
-/** Encoder tokens for a batch of images: (B, N, E). */
-export function encodeImages(cap: Captioner, pixels: Tensor, be: Backend = getBackend()): Tensor {
-  return cap.encoder.encode(pixels, be).tokens;
 }

@@ -8,9 +8,9 @@ import { decodeRaw, type RawImage } from "../data/raw-image.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
-import { clipGradNorm, Optimizer, type ParamGroup } from "../train/optimizer.js";
+import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "../train/optimizer.js";
 import { loadState, saveState, type Progress } from "../train/run-state.js";
-import { learningRate, type Schedule } from "../train/schedule.js";
+import { learningRate, scheduleFor } from "../train/schedule.js";
 import { ensureFreshRunFolder, type TrainReporter } from "../train/trainer.js";
 import { readJson } from "../checkpoint/config.js";
 import { Captioner, loadCaptioner } from "./captioner.js";
@@ -98,18 +98,12 @@ export async function trainCaptioner(
     }
   }
   const names = [...params.keys()].filter((n) => !(o.freezeEncoder && n.startsWith("encoder.")));
-  const noDecay = (n: string) => n.endsWith(".bias") || n.includes("norm") || n.includes("embed_positions") || n.endsWith("cls_token") || n.endsWith("pos_embed");
-  const groups: ParamGroup[] = [true, false].map((decay) => ({ names: names.filter((n) => noDecay(n) !== decay), lrScale: 1, weightDecay: decay ? o.weightDecay : 0 }));
-  const optimizer = new Optimizer(o.optimizer === "sgd" ? { kind: "sgd", momentum: o.momentum, dampening: 0, nesterov: false } : { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8 }, groups);
+  const groups: ParamGroup[] = [true, false].map((decay) => ({ names: names.filter((n) => noWeightDecay(n) !== decay), lrScale: 1, weightDecay: decay ? o.weightDecay : 0 }));
+  const optimizer = new Optimizer(optimizerFor(o), groups);
   const progress: Progress = resumed?.progress ?? { epoch: 0, stepInEpoch: 0, globalStep: 0, optimizerStep: 0, bestValAccuracy: -1, bestEpoch: -1, skipped: 0, elapsedSeconds: 0 };
-  if (resumed) {
-    optimizer.step = progress.optimizerStep;
-    for (const [k, v] of resumed.optimizerState) optimizer.state.set(k, v);
-  }
+  if (resumed) optimizer.restore(progress.optimizerStep, resumed.optimizerState);
   const stepsPerEpoch = Math.ceil(samples.length / o.batchSize);
-  const schedule: Schedule = o.schedule === "step" ? { kind: "step", stepSize: o.stepSize, gamma: o.gamma }
-    : o.schedule === "cosine" ? { kind: "cosine", warmupSteps: o.warmupSteps, totalSteps: o.epochs * stepsPerEpoch, minLr: 0 }
-    : { kind: "constant" };
+  const schedule = scheduleFor(o, stepsPerEpoch);
 
   const metric = (obj: Record<string, unknown>) => appendFileSync(join(run, "metrics.jsonl"), JSON.stringify(obj) + "\n");
   if (!resumed) {

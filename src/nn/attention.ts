@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { attend } from "./attend.js";
 
 export interface AttentionBuffers {
   heads: Float32Array; // (3, B, H, N, hd) q, k, v with heads split
@@ -23,9 +24,7 @@ export function attention(
   const q = buf.heads.subarray(0, block);
   const k = buf.heads.subarray(block, 2 * block);
   const v = buf.heads.subarray(2 * block, 3 * block);
-  be.batchMatmul(q, k, probs, B * H, N, N, hd, false, true, 1 / Math.sqrt(hd), false); // (B*H, N, N) scores
-  be.softmaxForward(probs, probs, B * H * N, N);
-  be.batchMatmul(probs, v, buf.contextHeads, B * H, N, hd, N, false, false, 1, false); // (B*H, N, hd)
+  attend(be, q, k, v, B * H, N, N, hd, probs, buf.contextHeads, false); // probs (B*H, N, N), context heads (B*H, N, hd)
   be.mergeHeads(buf.contextHeads, context, B, N, 1, H, hd); // -> (B, N, D)
 }
 

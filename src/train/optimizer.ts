@@ -39,6 +39,12 @@ export class Optimizer {
     readonly groups: ParamGroup[],
   ) {}
 
+  /** Continues from a saved state (resume): the step count and every moment buffer. */
+  restore(step: number, state: Map<string, Float32Array[]>): void {
+    this.step = step;
+    for (const [k, v] of state) this.state.set(k, v);
+  }
+
   /** One update with learning rate `lr` (before each group's scale). Frozen params are in no group. */
   update(params: Params, grads: Params, lr: number, be: Backend = getBackend()): void {
     this.step++;
@@ -61,6 +67,18 @@ export class Optimizer {
       }
     }
   }
+}
+
+/** The optimizer a run's options name (PyTorch's defaults for AdamW's betas and eps). */
+export function optimizerFor(o: { optimizer: "sgd" | "adamw"; momentum: number; nesterov?: boolean }): OptimizerOptions {
+  return o.optimizer === "sgd"
+    ? { kind: "sgd", momentum: o.momentum, dampening: 0, nesterov: o.nesterov ?? false }
+    : { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+}
+
+/** timm's rule: no weight decay on biases, norms and embeddings (position, class token, decoder positions). */
+export function noWeightDecay(name: string): boolean {
+  return name.endsWith(".bias") || name.includes("norm") || name.endsWith("cls_token") || name.endsWith("pos_embed") || name.includes("embed_positions");
 }
 
 /** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before. */

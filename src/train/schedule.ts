@@ -4,6 +4,15 @@ export type Schedule =
   | { kind: "cosine"; warmupSteps: number; totalSteps: number; minLr: number } // per step
   | { kind: "constant" };
 
+/** The schedule a run's options name: StepLR per epoch, cosine over every step of the run, or constant. */
+export function scheduleFor(
+  o: { schedule: "step" | "cosine" | "constant"; stepSize: number; gamma: number; warmupSteps: number; epochs: number }, stepsPerEpoch: number,
+): Schedule {
+  if (o.schedule === "step") return { kind: "step", stepSize: o.stepSize, gamma: o.gamma };
+  if (o.schedule === "cosine") return { kind: "cosine", warmupSteps: o.warmupSteps, totalSteps: o.epochs * stepsPerEpoch, minLr: 0 };
+  return { kind: "constant" };
+}
+
 /** The learning rate for (epoch, global step), PyTorch StepLR / linear-warmup cosine semantics. */
 export function learningRate(s: Schedule, baseLr: number, epoch: number, step: number): number {
   switch (s.kind) {

@@ -13,9 +13,9 @@ import { deriveSeed, Rng, shuffled } from "../random.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { frozenNames } from "./freeze.js";
 import { crossEntropy } from "./loss.js";
-import { clipGradNorm, Optimizer, type OptimizerOptions, type ParamGroup } from "./optimizer.js";
+import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "./optimizer.js";
 import { loadState, saveState, type Progress } from "./run-state.js";
-import { learningRate, type Schedule } from "./schedule.js";
+import { learningRate, scheduleFor } from "./schedule.js";
 
 /** Everything that defines a run; saved with its state so `--resume` rebuilds it exactly. */
 export interface TrainOptions {
@@ -116,20 +116,13 @@ function buildModel(o: TrainOptions, classNames: string[]): LoadedModel {
   return loaded;
 }
 
-function optimizerOptions(o: TrainOptions): OptimizerOptions {
-  return o.optimizer === "sgd"
-    ? { kind: "sgd", momentum: o.momentum, dampening: 0, nesterov: o.nesterov }
-    : { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-}
-
 /** Head parameters get `headLrScale`; norms, biases and embeddings get no weight decay (timm's rule). */
 function paramGroups(names: string[], frozen: Set<string>, o: TrainOptions): ParamGroup[] {
   const trainable = names.filter((n) => !frozen.has(n));
-  const noDecay = (n: string) => n.endsWith(".bias") || n.includes("norm") || n === "cls_token" || n === "pos_embed";
   const groups: ParamGroup[] = [];
   for (const head of [false, true]) {
     for (const decay of [true, false]) {
-      const members = trainable.filter((n) => n.startsWith("head.") === head && !noDecay(n) === decay);
+      const members = trainable.filter((n) => n.startsWith("head.") === head && !noWeightDecay(n) === decay);
       if (members.length) groups.push({ names: members, lrScale: head ? o.headLrScale : 1, weightDecay: decay ? o.weightDecay : 0 });
     }
   }
@@ -183,16 +176,11 @@ export async function train(
   }
   const names = [...model.params.keys()];
   const frozen = frozenNames(o.freeze, names);
-  const optimizer = new Optimizer(optimizerOptions(o), paramGroups(names, frozen, o));
+  const optimizer = new Optimizer(optimizerFor(o), paramGroups(names, frozen, o));
   const trainable = names.filter((n) => !frozen.has(n));
-  if (resumed) {
-    optimizer.step = progress.optimizerStep;
-    for (const [k, v] of resumed.optimizerState) optimizer.state.set(k, v);
-  }
+  if (resumed) optimizer.restore(progress.optimizerStep, resumed.optimizerState);
   const stepsPerEpoch = Math.ceil(trainSet.size / o.batchSize);
-  const schedule: Schedule = o.schedule === "step" ? { kind: "step", stepSize: o.stepSize, gamma: o.gamma }
-    : o.schedule === "cosine" ? { kind: "cosine", warmupSteps: o.warmupSteps, totalSteps: o.epochs * stepsPerEpoch, minLr: 0 }
-    : { kind: "constant" };
+  const schedule = scheduleFor(o, stepsPerEpoch);
 
   const metricsPath = join(run, "metrics.jsonl");
   const metric = (obj: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(obj) + "\n");
