@@ -7,7 +7,8 @@ export { numel, zeros } from "./tensor.js";
 
 export { ViT, type ViTOutput } from "./models/vit.js";
 export { defaultConfig, presetConfig, gridSize, numTokens, VIT_PRESETS, type ViTConfig } from "./models/vit-config.js";
-export { initParams, vitParameterShapes, countParameters, type Params } from "./models/vit-params.js";
+export { initParams, vitParameterShapes, countParameters } from "./models/vit-params.js";
+export type { Params } from "./tensor.js";
 export { forwardFlops } from "./models/flops.js";
 export { softmax, topK } from "./models/scores.js";
 export { hfModuleTree, timmModuleTree, formatModuleTree } from "./models/module-tree.js";

@@ -4,6 +4,9 @@ export interface Tensor {
   shape: number[];
 }
 
+/** Named tensors: a model's parameters, their gradients, or optimizer state. */
+export type Params = Map<string, Tensor>;
+
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

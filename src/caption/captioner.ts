@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { validateConfig, type ViTConfig } from "../models/vit-config.js";
-import { vitParameterShapes, type Params } from "../models/vit-params.js";
+import { vitParameterShapes } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 import { ViT } from "../models/vit.js";
 import { sameShape, shapeString } from "../tensor.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";

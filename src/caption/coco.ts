@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import type { GridItem } from "../data/grids.js";
 import { tokenize } from "./vocabulary.js";

@@ -1,5 +1,6 @@
 import { VitlensError } from "../errors.js";
-import { initParameter, type Params } from "../models/vit-params.js";
+import { initParameter } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 import { Rng } from "../random.js";
 
 /** The caption decoder: a pre-norm Transformer decoder over the encoder's tokens. */

@@ -2,7 +2,7 @@ import type { Backend } from "../backend/backend.js";
 import { attend, attendBackward } from "../nn/attend.js";
 import { layernorm, type LayernormOutput } from "../nn/layernorm.js";
 import { linear, linearBackward } from "../nn/linear.js";
-import type { Params } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 import type { Tensor } from "../tensor.js";
 import type { DecoderConfig } from "./decoder-config.js";
 

@@ -1,6 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { backwardTokens, forwardTokensTrain, zeroGrads } from "../models/vit-train.js";
-import type { Params } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 import type { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import type { Captioner } from "./captioner.js";

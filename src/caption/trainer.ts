@@ -12,7 +12,7 @@ import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup }
 import { loadState, saveState, type Progress } from "../train/run-state.js";
 import { learningRate, scheduleFor } from "../train/schedule.js";
 import { ensureFreshRunFolder, type TrainReporter } from "../train/trainer.js";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { Captioner, loadCaptioner } from "./captioner.js";
 import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";

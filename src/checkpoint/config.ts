@@ -1,20 +1,10 @@
 import { existsSync } from "node:fs";
-import { readFileOrFail } from "../io/read-file.js";
+import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-config.js";
 import { defaultConfig, type ViTConfig } from "../models/vit-config.js";
-import type { Params } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 
-export function readJson(path: string): Record<string, unknown> {
-  const text = readFileOrFail(path).toString("utf8");
-  try {
-    const value = JSON.parse(text);
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not an object");
-    return value;
-  } catch {
-    throw new VitlensError(`${path}: not a JSON object`);
-  }
-}
 
 /** A config.json from HF transformers (ViTConfig) or from timm (`pretrained_cfg`). */
 export type CheckpointConfig =

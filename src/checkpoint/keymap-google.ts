@@ -1,5 +1,5 @@
 import { VitlensError } from "../errors.js";
-import type { Params } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 import { concatRows, shapeString, type Tensor } from "../tensor.js";
 import type { MappedState } from "./keymap-hf.js";
 

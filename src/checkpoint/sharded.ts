@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, normalize, isAbsolute } from "node:path";
 import { VitlensError } from "../errors.js";
-import { readJson } from "./config.js";
+import { readJson } from "../io/read-json.js";
 import { readSafetensors, type SafetensorsFile } from "./safetensors.js";
 
 export const SHARD_INDEX = "model.safetensors.index.json";

@@ -4,7 +4,7 @@ import { getBackend } from "../backend/index.js";
 import { loadCaptioner } from "../caption/captioner.js";
 import { readCocoCaptions } from "../caption/coco.js";
 import { captionImages, reselect, scoreCaptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
-import { captionStrip } from "../caption/strip.js";
+import { captionStrip } from "../render/caption-strip.js";
 import { gridCell } from "../caption/trainer.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { VitlensError } from "../errors.js";

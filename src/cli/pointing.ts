@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { loadModel } from "../checkpoint/load.js";
 import { evalPixels } from "../data/augment.js";
 import { openDataset } from "../data/datasets.js";

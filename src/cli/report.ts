@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import { collectCaptionerReport } from "../report/collect-captioner.js";
 import { captionerReportHtml } from "../render/captioner-report-html.js";

@@ -3,7 +3,7 @@ import { VitlensError } from "../errors.js";
 import { linear } from "../nn/linear.js";
 import { shapeString, type Tensor } from "../tensor.js";
 import { gridSize, numTokens, type ViTConfig } from "./vit-config.js";
-import type { Params } from "./vit-params.js";
+import type { Params } from "../tensor.js";
 
 /** The sizes every ViT pass works with. */
 export interface ViTDims {

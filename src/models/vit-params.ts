@@ -1,5 +1,5 @@
 import { Rng } from "../random.js";
-import type { Tensor } from "../tensor.js";
+import type { Params, Tensor } from "../tensor.js";
 import { numel } from "../tensor.js";
 import { numTokens, type ViTConfig } from "./vit-config.js";
 
@@ -7,7 +7,6 @@ import { numTokens, type ViTConfig } from "./vit-config.js";
  * vitlens' own parameter names (timm's layout: one fused qkv per block, PyTorch (out, in)
  * weights). Checkpoint key maps translate HF, timm, ... names to and from these.
  */
-export type Params = Map<string, Tensor>;
 
 export function vitParameterShapes(c: ViTConfig): Array<[string, number[]]> {
   const D = c.hiddenSize;

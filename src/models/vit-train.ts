@@ -6,7 +6,7 @@ import { layernorm, type LayernormOutput } from "../nn/layernorm.js";
 import { linear, linearBackward } from "../nn/linear.js";
 import type { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
-import type { Params } from "./vit-params.js";
+import type { Params } from "../tensor.js";
 import type { ViT } from "./vit.js";
 import { embed, vitDims, type ViTDims } from "./vit-embed.js";
 

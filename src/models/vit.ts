@@ -6,7 +6,8 @@ import { linear } from "../nn/linear.js";
 import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "./vit-config.js";
 import { embed, vitDims } from "./vit-embed.js";
-import { countParameters, type Params } from "./vit-params.js";
+import { countParameters } from "./vit-params.js";
+import type { Params } from "../tensor.js";
 
 export interface ViTOutput {
   logits: Tensor | null; // (B, classes); null when the model has no head

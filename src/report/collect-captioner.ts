@@ -3,9 +3,9 @@ import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { loadCaptioner } from "../caption/captioner.js";
 import { captionImages } from "../caption/evaluate.js";
-import { captionStrip } from "../caption/strip.js";
+import { captionStrip } from "../render/caption-strip.js";
 import { captionSplits, type CaptionerTrainOptions } from "../caption/trainer.js";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import type { ReportCaption } from "./collect.js";
 

@@ -1,6 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
-import type { Params } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 
 /** A parameter group: names sharing a learning-rate multiplier and weight decay. */
 export interface ParamGroup {

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { readJson } from "../checkpoint/config.js";
+import { readJson } from "../io/read-json.js";
 import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import type { Params } from "../models/vit-params.js";
+import type { Params } from "../tensor.js";
 import type { Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
 

@@ -1,11 +1,20 @@
-import { blendHeat, displayImage, tileGrid, type Tile } from "../render/overlay.js";
-import type { CaptionResult } from "./evaluate.js";
+import { blendHeat, displayImage, tileGrid, type Tile } from "./overlay.js";
+
+/** What a strip shows: the image file, its words, one map per word over the patch grid. */
+export interface StripInput {
+  image: string;
+  caption: string;
+  tokens: string[];
+  score: number;
+  maps: Float32Array[]; // per word: (gh * gw)
+  grid: [number, number];
+}
 
 /**
  * One PNG per image: the image, then one overlay per generated word with the word as its title,
  * in order (wrapping after `columns` tiles), and the whole caption underneath.
  */
-export async function captionStrip(result: CaptionResult, modelSize: [number, number], columns = 8): Promise<Buffer> {
+export async function captionStrip(result: StripInput, modelSize: [number, number], columns = 8): Promise<Buffer> {
   const display = await displayImage(result.image, modelSize);
   const [rows, cols] = result.grid;
   const tiles: Tile[] = [
