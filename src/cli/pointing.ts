@@ -5,7 +5,7 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { readJson } from "../io/read-json.js";
 import { loadModel } from "../checkpoint/load.js";
-import { evalPixels } from "../data/augment.js";
+import { imagePixels } from "../data/preprocess.js";
 import { openDataset } from "../data/datasets.js";
 import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, rollout } from "../explain/attention-maps.js";
@@ -42,7 +42,7 @@ export function pointingCommand(): Command {
       for (let i = 0; i < n; i++) {
         const box = boxes[basename(ds.name(i))];
         if (!box) throw new VitlensError(`${ds.name(i)}: no box in ${boxesPath}`);
-        evalPixels(await ds.raw(i), preprocess, pixels);
+        await imagePixels(await ds.raw(i), preprocess, {}, pixels);
         const fwd = forwardTrain(model, { data: pixels, shape: [1, 3, H, W] }, be, new Rng(0), false);
         const logits = Array.from(fwd.logits.data);
         if (logits.indexOf(Math.max(...logits)) === ds.labels[i]) correct++;

@@ -6,7 +6,7 @@ import { loadModel } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { rollout } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
-import { evalPixels } from "../data/augment.js";
+import { imagePixels } from "../data/preprocess.js";
 import type { RawImage } from "../data/raw-image.js";
 import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
 import { gridSize } from "../models/vit-config.js";
@@ -92,7 +92,7 @@ export async function collectReport(run: string, be: Backend, perKind = 6, capti
     for (let i = 0; i < val.size && (right < perKind || wrong < perKind); i++) {
       const img = await val.raw(i).catch(() => null);
       if (!img) continue;
-      evalPixels(img, preprocess, pixels);
+      await imagePixels(img, preprocess, {}, pixels);
       const out = model.forward({ data: pixels, shape: [1, 3, H, W] }, be);
       const probs = softmax(Array.from(out.logits!.data));
       const pred = probs.indexOf(Math.max(...probs));
