@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import sharp, { type Sharp } from "sharp";
+import sharp from "sharp";
 import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import type { PreprocessConfig, ResizePolicy } from "./preprocess-config.js";
@@ -88,10 +88,9 @@ export async function imagePixels(img: RawImage, pre: PreprocessConfig, view: Pi
   if (unchanged) {
     rgb = img.data; // already the model size: no resampling at all (bit-exact pixels)
   } else {
-    const { data: buf, info } = await resample(img, src, rh, rw, pre.resample).raw().toBuffer({ resolveWithObject: true });
-    if (info.height < rh || info.width < rw) throw new VitlensError(`resize produced ${info.height}x${info.width}, expected ${rh}x${rw}`);
-    const needsCut = plan.crop || view.flip || info.height !== rh || info.width !== rw;
-    rgb = needsCut ? cropAndFlip(buf, info.width, plan.crop ?? { top: 0, left: 0, height: rh, width: rw }, view.flip ?? false) : buf;
+    const resized = await resample(img, src, rh, rw, pre.resample);
+    const needsCut = plan.crop || view.flip || resized.width !== rw || resized.data.length !== rh * rw * 3;
+    rgb = needsCut ? cropAndFlip(resized.data, resized.width, plan.crop ?? { top: 0, left: 0, height: rh, width: rw }, view.flip ?? false) : resized.data;
   }
   if (rgb.length !== h * w * 3) throw new VitlensError(`resize produced ${rgb.length} bytes, expected ${h}x${w}x3 RGB`);
   const data = out ?? new Float32Array(3 * h * w);
@@ -101,21 +100,48 @@ export async function imagePixels(img: RawImage, pre: PreprocessConfig, view: Pi
 }
 
 /**
- * The source box resampled to (rh, rw). Shrinking: libvips' resize (antialiased, as PIL's).
- * Enlarging: libvips' resize aligns pixel corners where PIL aligns pixel centres (a half-pixel
- * shift, up to 76 levels apart on a 20 -> 28 digit), so an affine map with PIL's centre
- * convention, out = s * (in + 0.5) - 0.5, is used instead.
+ * The source box resampled to (rh, rw): RGB rows of `width` pixels whose top-left (rh, rw) is the
+ * result. Shrinking: libvips' resize (antialiased, as PIL's). Enlarging: libvips' resize aligns
+ * pixel corners where PIL aligns pixel centres (a half-pixel shift, up to 76 levels apart on a
+ * 20 -> 28 digit), so an affine map with PIL's centre convention, out = s * (in + 0.5) - 0.5, is
+ * used instead, on a copy padded with repeated edge pixels (the affine would blend the border
+ * with black; PIL clamps its kernel to the image).
  */
-function resample(img: RawImage, src: CropBox, rh: number, rw: number, kernel: PreprocessConfig["resample"]): Sharp {
-  let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
-  if (src.top !== 0 || src.left !== 0 || src.height !== img.height || src.width !== img.width) {
-    pipeline = pipeline.extract({ top: src.top, left: src.left, width: src.width, height: src.height });
+async function resample(img: RawImage, src: CropBox, rh: number, rw: number, kernel: PreprocessConfig["resample"]): Promise<{ data: Uint8Array; width: number }> {
+  const whole = src.top === 0 && src.left === 0 && src.height === img.height && src.width === img.width;
+  const enlarge = rh >= src.height && rw >= src.width && (rh > src.height || rw > src.width) && kernel !== "lanczos";
+  if (enlarge) {
+    const pad = 2; // the bicubic kernel's support
+    const padded = padEdges(img, src, pad);
+    const [sy, sx] = [rh / src.height, rw / src.width];
+    const interpolator = kernel === "nearest" ? "nearest" : kernel === "bicubic" ? "bicubic" : "bilinear";
+    // With these offsets output pixel (0, 0) is the source's first centre-aligned sample (libvips starts the output at 0).
+    const { data, info } = await sharp(padded.data, { raw: { width: padded.width, height: padded.height, channels: 3 } })
+      .affine([[sx, 0], [0, sy]], { interpolator, odx: (sx - 1) / 2 - sx * pad, ody: (sy - 1) / 2 - sy * pad })
+      .raw().toBuffer({ resolveWithObject: true });
+    if (info.height < rh || info.width < rw) throw new VitlensError(`resize produced ${info.height}x${info.width}, expected ${rh}x${rw}`);
+    return { data, width: info.width };
   }
-  if (rh === src.height && rw === src.width) return pipeline;
-  if (rh < src.height || rw < src.width || kernel === "lanczos") return pipeline.resize(rw, rh, { fit: "fill", kernel: KERNELS[kernel] });
-  const [sy, sx] = [rh / src.height, rw / src.width];
-  const interpolator = kernel === "nearest" ? "nearest" : kernel === "bicubic" ? "bicubic" : "bilinear";
-  return pipeline.affine([[sx, 0], [0, sy]], { interpolator, odx: (sx - 1) / 2, ody: (sy - 1) / 2 });
+  let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
+  if (!whole) pipeline = pipeline.extract({ top: src.top, left: src.left, width: src.width, height: src.height });
+  if (rh !== src.height || rw !== src.width) pipeline = pipeline.resize(rw, rh, { fit: "fill", kernel: KERNELS[kernel] });
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  if (info.height !== rh || info.width !== rw) throw new VitlensError(`resize produced ${info.height}x${info.width}, expected ${rh}x${rw}`);
+  return { data, width: info.width };
+}
+
+/** The source box with `pad` repeated edge pixels on every side: (h + 2 pad, w + 2 pad, 3). */
+function padEdges(img: RawImage, src: CropBox, pad: number): RawImage {
+  const [height, width] = [src.height + 2 * pad, src.width + 2 * pad];
+  const data = new Uint8Array(height * width * 3);
+  for (let y = 0; y < height; y++) {
+    const sy = src.top + Math.min(Math.max(y - pad, 0), src.height - 1);
+    for (let x = 0; x < width; x++) {
+      const sx = src.left + Math.min(Math.max(x - pad, 0), src.width - 1);
+      data.set(img.data.subarray((sy * img.width + sx) * 3, (sy * img.width + sx) * 3 + 3), (y * width + x) * 3);
+    }
+  }
+  return { data, height, width };
 }
 
 /** Rows of `rowWidth` RGB pixels -> the box of them, mirrored left-right when `flip`. Done in JS: exact, no resampling. */

@@ -13,7 +13,9 @@ import { gridSize } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import type { Tensor } from "../tensor.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
-import { openDatasets, type TrainOptions } from "../train/trainer.js";
+import { openDatasets } from "../train/trainer.js";
+import { readMetrics } from "../train/metrics.js";
+import { parseSavedOptions, trainOptionsSchema } from "../train/run-options.js";
 
 export interface GalleryItem {
   image: RawImage;
@@ -68,11 +70,9 @@ export interface ReportData {
  */
 export async function collectReport(run: string, be: Backend, perKind = 6, captionsDir: string | null = null): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
-  const info = readJson(join(run, "run.json")) as { options: TrainOptions; recipe: string; model_source: string; train: string; val: string | null };
-  const metricsPath = join(run, "metrics.jsonl");
-  const metrics = existsSync(metricsPath)
-    ? readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l))
-    : [];
+  const info = readJson(join(run, "run.json")) as { options: unknown; recipe: string; model_source: string; train: string; val: string | null };
+  const options = parseSavedOptions(trainOptionsSchema, info.options, join(run, "run.json"));
+  const metrics = readMetrics(join(run, "metrics.jsonl")) as Array<Record<string, number | string | null>>;
   const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ model yet (has an epoch finished?)`);
   const { model, preprocess, labels } = loadModel(modelDir);
@@ -80,7 +80,7 @@ export async function collectReport(run: string, be: Backend, perKind = 6, capti
 
   let evaluation: EvalResult | null = null;
   const gallery: GalleryItem[] = [];
-  const { val } = openDatasets(info.options);
+  const { val } = openDatasets(options);
   if (val) {
     val.classNames = labels;
     evaluation = await evaluate(model, val, preprocess, be, 64);
@@ -107,7 +107,7 @@ export async function collectReport(run: string, be: Backend, perKind = 6, capti
     }
   }
   return {
-    run, recipe: info.recipe, options: info.options as unknown as Record<string, unknown>,
+    run, recipe: info.recipe, options,
     dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
     metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
     numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!), rows, cols }, gallery,
