@@ -92,7 +92,8 @@ export const LUKEMELAS_DROPOUT_RATE = 0.1;
  * classifier "token", 1-D positional embedding and no pre-logits layer (load_repr_layer=False,
  * the library's default). Its dropouts all take the library's `dropout_rate` (0.1 in every one
  * of its configs; a .pth does not record it): the attention's `drop` too, since the library
- * passes dropout_rate there and ignores attention_dropout_rate. LayerNorm eps is fixed at 1e-6.
+ * passes dropout_rate there and ignores attention_dropout_rate. LayerNorm eps is the model's
+ * (the library fixes 1e-6, which is what loading its .pth files sets).
  */
 export function lukemelasModuleTree(c: ViTConfig, { dropoutRate = LUKEMELAS_DROPOUT_RATE } = {}): ModuleNode {
   const D = c.hiddenSize;
