@@ -65,8 +65,32 @@ export interface ReportData {
 }
 
 /**
+ * Which validation images the gallery shows (dataset indices): the classes in turn, each giving
+ * its next correct and its next wrong image (in dataset order) when it has one, until `size` are
+ * picked. A validation set sorted by class thus still shows every class, right and wrong.
+ * `predicted` holds the evaluated images' top-1 classes; images it lacks (skipped) are not shown.
+ */
+export function pickGallery(labels: ArrayLike<number>, predicted: ReadonlyMap<number, number>, size: number): number[] {
+  const byClass = new Map<number, { right: number[]; wrong: number[] }>();
+  for (const i of [...predicted.keys()].sort((a, b) => a - b)) {
+    const c = labels[i];
+    if (!byClass.has(c)) byClass.set(c, { right: [], wrong: [] });
+    byClass.get(c)![predicted.get(i) === c ? "right" : "wrong"].push(i);
+  }
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  const picks: number[] = [];
+  for (let round = 0; picks.length < size; round++) {
+    const next = classes.flatMap((c) => [byClass.get(c)!.right[round], byClass.get(c)!.wrong[round]]).filter((i) => i !== undefined);
+    if (next.length === 0) break;
+    picks.push(...next.slice(0, size - picks.length));
+  }
+  return picks;
+}
+
+/**
  * Reads RUN (run.json, metrics.jsonl, best/), evaluates the best model on the run's validation
- * data and picks a gallery of correct and wrong validation images with their rollout maps.
+ * data and picks a gallery of `2 * perKind` correct and wrong validation images across the
+ * classes (see pickGallery) with their rollout maps.
  */
 export async function collectReport(run: string, be: Backend, perKind = 6, captionsDir: string | null = null): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
@@ -83,25 +107,19 @@ export async function collectReport(run: string, be: Backend, perKind = 6, capti
   const { val } = openDatasets(options);
   if (val) {
     val.classNames = labels;
-    evaluation = await evaluate(model, val, preprocess, be, 64);
-    // Gallery: the first `perKind` correct and wrong images, in dataset order.
+    const predicted = new Map<number, number>(); // dataset index -> top-1 class
+    evaluation = await evaluate(model, val, preprocess, be, 64, (_, b) => b.indices.forEach((i, k) => predicted.set(i, b.predicted[k])));
     const [H, W] = preprocess.size;
     const pixels = new Float32Array(3 * H * W);
-    let right = 0;
-    let wrong = 0;
-    for (let i = 0; i < val.size && (right < perKind || wrong < perKind); i++) {
+    for (const i of pickGallery(val.labels, predicted, 2 * perKind)) {
       const img = await val.raw(i).catch(() => null);
       if (!img) continue;
       await imagePixels(img, preprocess, {}, pixels);
       const out = model.forward({ data: pixels, shape: [1, 3, H, W] }, be);
       const probs = softmax(Array.from(out.logits!.data));
       const pred = probs.indexOf(Math.max(...probs));
-      const correct = pred === val.labels[i];
-      if (correct ? right >= perKind : wrong >= perKind) continue;
-      if (correct) right++;
-      else wrong++;
       gallery.push({
-        image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct,
+        image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct: pred === val.labels[i],
         map: { values: rollout(out.attentions, 0, "mean"), rows, cols, title: "attention rollout" },
       });
     }
