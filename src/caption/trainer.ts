@@ -1,7 +1,7 @@
 import { appendFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { loadModel } from "../checkpoint/load.js";
+import { loadModel, type CheckpointFlags } from "../checkpoint/load.js";
 import type { Dataset } from "../data/datasets.js";
 import { batches } from "../data/loader.js";
 import { decodeRaw, type RawImage } from "../data/raw-image.js";
@@ -28,6 +28,8 @@ export interface CaptionerTrainOptions {
   valImages: string | null;
   valSplit: number; // without --val: this share of the training images is held out
   encoder: string;
+  /** --heads / --labels / --crop-pct for the encoder checkpoint (absent in runs from before these flags). */
+  checkpoint?: CheckpointFlags;
   freezeEncoder: boolean;
   out: string;
   epochs: number;
@@ -192,7 +194,7 @@ export function captionSplits(o: CaptionerTrainOptions): { train: CocoCaptions; 
 
 function newCaptioner(o: CaptionerTrainOptions, trainImages: CaptionedImage[]): Captioner {
   const vocab = Vocabulary.build(trainImages.flatMap((img) => img.captions), o.minFrequency);
-  const loaded = loadModel(o.encoder, { numClasses: 0, ...(o.imageSize ? { imageSize: o.imageSize } : {}), seed: o.seed });
+  const loaded = loadModel(o.encoder, { ...o.checkpoint, numClasses: 0, ...(o.imageSize ? { imageSize: o.imageSize } : {}), seed: o.seed });
   const E = loaded.model.config.hiddenSize;
   const D = o.decoderHidden ?? E;
   const longest = Math.max(...trainImages.flatMap((img) => img.captions.map((c) => vocab.encode(c).length)));

@@ -2,16 +2,16 @@ import { Command } from "commander";
 import { loadModel } from "../checkpoint/load.js";
 import { resolveModel } from "./resolve-run.js";
 import { formatModuleTree, hfModuleTree, parameterTable, timmModuleTree, totalParams } from "../models/module-tree.js";
-import { imageSize, MODEL_HELP } from "./options.js";
+import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 export function inspectCommand(): Command {
-  return new Command("inspect")
+  return withCheckpointFlags(new Command("inspect"))
     .description("print the model's module tree like PyTorch's print(model), with parameter counts")
     .requiredOption("--model <spec>", MODEL_HELP)
     .option("--layout <hf|timm>", "module names to print (default: the checkpoint's own)")
     .option("--image-size <HxW>", "run at this image size", imageSize)
-    .action(async (opts: { model: string; layout?: string; imageSize?: [number, number] }) => {
-      const loaded = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize });
+    .action(async (opts: { model: string; layout?: string; imageSize?: [number, number] } & CheckpointFlagValues) => {
+      const loaded = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       const c = loaded.model.config;
       const layout = opts.layout ?? (loaded.format === "hf" ? "hf" : "timm");
       if (layout !== "hf" && layout !== "timm") throw new Error(`--layout ${layout}: expected "hf" or "timm"`);

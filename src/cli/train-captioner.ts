@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
-import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 import { resolveModel } from "./resolve-run.js";
@@ -16,7 +16,7 @@ interface Flags {
 }
 
 export function trainCaptionerCommand(): Command {
-  return new Command("train-captioner")
+  return withCheckpointFlags(new Command("train-captioner"), "the --encoder")
     .description("train a captioner (ViT encoder + Transformer decoder) on COCO-format captions")
     .option("--captions <json>", "COCO captions: images[{id, file_name}], annotations[{image_id, caption}]")
     .option("--images <dir>", "folder the file_names are relative to")
@@ -50,7 +50,7 @@ export function trainCaptionerCommand(): Command {
     .option("--no-tie", "a separate output projection instead of the token embedding")
     .option("--eval-images <n>", "held-out images captioned after each epoch (BLEU-4, exact match, grounding)", (v) => Math.floor(num("--eval-images")(v)), 200)
     .option("--strict", "fail on a missing image or an empty caption instead of skipping it")
-    .action(async (f: Flags) => {
+    .action(async (f: Flags & CheckpointFlagValues) => {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
@@ -61,7 +61,7 @@ export function trainCaptionerCommand(): Command {
         if (!["step", "cosine", "constant"].includes(f.schedule)) throw new VitlensError(`--schedule ${f.schedule}: expected step, cosine or constant`);
         const options: CaptionerTrainOptions = {
           captions: f.captions, images: f.images, val: f.val ?? null, valImages: f.valImages ?? null, valSplit: f.valSplit,
-          encoder: await resolveModel(f.encoder), freezeEncoder: f.freezeEncoder ?? false, out: f.out, epochs: f.epochs, batchSize: f.batchSize,
+          encoder: await resolveModel(f.encoder), checkpoint: checkpointFlags(f), freezeEncoder: f.freezeEncoder ?? false, out: f.out, epochs: f.epochs, batchSize: f.batchSize,
           optimizer: f.optimizer, lr: f.lr, momentum: f.momentum, weightDecay: f.weightDecay, schedule: f.schedule as CaptionerTrainOptions["schedule"],
           stepSize: f.stepSize, gamma: f.gamma, warmupSteps: f.warmupSteps, clipGrad: f.clipGrad, seed: f.seed, imageSize: f.imageSize ?? null,
           decoderLayers: f.decoderLayers, decoderHidden: f.decoderHidden ?? null, decoderHeads: f.decoderHeads, decoderMlp: f.decoderMlp ?? null,

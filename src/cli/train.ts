@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
-import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 
@@ -13,11 +13,12 @@ interface Flags {
   schedule?: string; stepSize?: number; gamma?: number; warmupSteps: number; epochs: number; batchSize: number;
   imageSize?: [number, number]; seed: number; labelSmoothing: number; clipGrad: number; freeze: string; headLrScale: number;
   augment: boolean; flip: boolean; cropScale: number; hiddenDropout?: number; attentionDropout?: number; strict?: boolean;
-  patchSize?: number; hiddenSize?: number; layers?: number; heads?: number; mlpSize?: number; newHead?: boolean;
+  patchSize?: number; hiddenSize?: number; layers?: number; mlpSize?: number; newHead?: boolean;
 }
 
 export function trainCommand(): Command {
-  return new Command("train")
+  // --heads (from withCheckpointFlags) also sets a preset's heads when training from scratch
+  return withCheckpointFlags(new Command("train"))
     .description("fine-tune a ViT (or train one from a preset) on an image dataset")
     .option("--model <spec>", MODEL_HELP)
     .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, or *-images-idx3-ubyte[.gz]")
@@ -54,9 +55,8 @@ export function trainCommand(): Command {
     .option("--patch-size <p>", "preset override (from scratch)", positiveInt)
     .option("--hidden-size <d>", "preset override (from scratch)", positiveInt)
     .option("--layers <n>", "preset override (from scratch)", positiveInt)
-    .option("--heads <n>", "preset override (from scratch)", positiveInt)
     .option("--mlp-size <n>", "preset override (from scratch)", positiveInt)
-    .action(async (f: Flags) => {
+    .action(async (f: Flags & CheckpointFlagValues) => {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
@@ -70,7 +70,7 @@ export function trainCommand(): Command {
         const schedule = f.schedule ?? recipe.schedule ?? "step";
         if (!["step", "cosine", "constant"].includes(schedule)) throw new VitlensError(`--schedule ${schedule}: expected step, cosine or constant`);
         const architecture = Object.fromEntries(Object.entries({
-          patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, numHeads: f.heads, mlpSize: f.mlpSize,
+          patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, mlpSize: f.mlpSize,
         }).filter(([, v]) => v !== undefined));
         const options: TrainOptions = {
           model: await resolveModel(f.model), data: f.data, val: f.val ?? null, valSplit: f.valSplit, out: f.out,
@@ -81,7 +81,7 @@ export function trainCommand(): Command {
           warmupSteps: f.warmupSteps, epochs: f.epochs, batchSize: f.batchSize, imageSize: f.imageSize ?? null, seed: f.seed,
           labelSmoothing: f.labelSmoothing, clipGrad: f.clipGrad, freeze: f.freeze, headLrScale: f.headLrScale,
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
-          attentionDropout: f.attentionDropout ?? null, architecture, newHead: f.newHead ?? false, strict: f.strict ?? false, recipe: f.recipe ?? null,
+          attentionDropout: f.attentionDropout ?? null, architecture, checkpoint: checkpointFlags(f), newHead: f.newHead ?? false, strict: f.strict ?? false, recipe: f.recipe ?? null,
         };
         return train(options, be, progressReporter(), interrupted, f.force ?? false);
       });

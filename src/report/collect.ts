@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { readJson } from "../io/read-json.js";
-import { loadModel } from "../checkpoint/load.js";
+import { loadModel, type CheckpointFlags } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { rollout } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
@@ -66,7 +66,9 @@ export interface ReportData {
  * Reads RUN (run.json, metrics.jsonl, best/), evaluates the best model on the run's validation
  * data and picks a gallery of correct and wrong validation images with their rollout maps.
  */
-export async function collectReport(run: string, be: Backend, perKind = 6, captionsDir: string | null = null): Promise<ReportData> {
+export async function collectReport(
+  run: string, be: Backend, perKind = 6, captionsDir: string | null = null, checkpoint: CheckpointFlags = {},
+): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
   const info = readJson(join(run, "run.json")) as { options: TrainOptions; recipe: string; model_source: string; train: string; val: string | null };
   const metricsPath = join(run, "metrics.jsonl");
@@ -75,7 +77,7 @@ export async function collectReport(run: string, be: Backend, perKind = 6, capti
     : [];
   const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ model yet (has an epoch finished?)`);
-  const { model, preprocess, labels } = loadModel(modelDir);
+  const { model, preprocess, labels } = loadModel(modelDir, checkpoint);
   const [rows, cols] = gridSize(model.config);
 
   let evaluation: EvalResult | null = null;

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { loadModel, type LoadedModel } from "../checkpoint/load.js";
+import { loadModel, type CheckpointFlags, type LoadedModel } from "../checkpoint/load.js";
 import { saveHfModel } from "../checkpoint/save-hf.js";
 import { openDataset, subset, type Dataset } from "../data/datasets.js";
 import { batches } from "../data/loader.js";
@@ -47,6 +47,7 @@ export interface TrainOptions {
   hiddenDropout: number | null;
   attentionDropout: number | null;
   architecture: Partial<ViTConfig>; // preset overrides for training from scratch
+  checkpoint?: CheckpointFlags; // --heads / --labels / --crop-pct (absent in runs from before these flags)
   newHead: boolean; // replace the head even if the class count matches
   strict: boolean;
   recipe: string | null;
@@ -96,7 +97,7 @@ export function openDatasets(o: Pick<TrainOptions, "data" | "val" | "valSplit" |
 }
 
 function buildModel(o: TrainOptions, classNames: string[]): LoadedModel {
-  const base = { imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture };
+  const base = { ...o.checkpoint, imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture };
   let loaded = loadModel(o.model, { ...base, newHead: o.newHead });
   const old = loaded.model.config.id2label;
   // Data without class names (IDX, <label>_ files) keep the checkpoint's names and head; named
