@@ -85,6 +85,14 @@ describe("torchvision VisionTransformer checkpoints", () => {
     assert.deepEqual(loadModel(out).model.forward(ref.get("pixels")!, be).logits!.data, a);
   });
 
+  it("convert --to timm --crop-pct 0.875 writes timm's crop_pct", () => {
+    const out = join(dir, "timm");
+    const r = cli("convert", "--model", tv, "--heads", "4", "--crop-pct", "0.875", "--to", "timm", "--out", out);
+    assert.equal(r.status, 0, r.stderr);
+    const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    assert.deepEqual([cfg.model_args.num_heads, cfg.pretrained_cfg.crop_pct, cfg.pretrained_cfg.interpolation], [4, 0.875, "bilinear"]);
+  });
+
   it("fine-tunes one step with train --heads 4 on a tiny folder; the run's model records the heads", async () => {
     const data = join(dir, "data");
     for (const [c, cls] of ["dark", "light"].entries()) {
