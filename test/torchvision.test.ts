@@ -91,6 +91,7 @@ describe("torchvision VisionTransformer checkpoints", () => {
     assert.equal(r.status, 0, r.stderr);
     const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     assert.deepEqual([cfg.model_args.num_heads, cfg.pretrained_cfg.crop_pct, cfg.pretrained_cfg.interpolation], [4, 0.875, "bilinear"]);
+    assert.deepEqual(loadModel(out).preprocess.resize, { kind: "shorter-then-crop", cropPct: 0.875 }); // and reads it back
   });
 
   it("fine-tunes one step with train --heads 4 on a tiny folder; the run's model records the heads", async () => {

@@ -136,6 +136,9 @@ export function preprocessFrom(
     p.mean = triple(pc.mean) ?? [0.485, 0.456, 0.406];
     p.std = triple(pc.std) ?? [0.229, 0.224, 0.225];
     p.resample = pc.interpolation === "bilinear" ? "bilinear" : "bicubic";
+    // timm's eval transform: shorter side to size / crop_pct, centre crop ("squash" resizes straight)
+    const crop = num(pc.crop_pct);
+    if (crop !== undefined && crop > 0 && crop < 1 && (pc.crop_mode ?? "center") === "center") p.resize = { kind: "shorter-then-crop", cropPct: crop };
   }
   return p;
 }
