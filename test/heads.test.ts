@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { jsBackend } from "../src/backend/index.js";
+import { trainCaptioner, type CaptionerTrainOptions } from "../src/caption/trainer.js";
 import { inferConfig } from "../src/checkpoint/config.js";
 import { loadModel } from "../src/checkpoint/load.js";
 import { VitlensError } from "../src/errors.js";
@@ -115,6 +117,28 @@ describe("attention heads are never guessed silently", () => {
     writeFileSync(short, "ant\nbee\n");
     assert.throws(() => loadModel(fixture("hf-tiny"), { labelsFile: short }),
       (e: unknown) => e instanceof VitlensError && e.message === `--labels ${short}: 2 name(s), but the checkpoint has 5 classes (one name per line expected)`);
+  });
+
+  it("train-captioner: the --encoder's heads come from --heads too, and the captioner folder records them", async () => {
+    const images = join(dir, "captions");
+    const { mkdirSync, copyFileSync } = await import("node:fs");
+    mkdirSync(images, { recursive: true });
+    for (const i of [0, 1]) copyFileSync(fixture(`torchvision-tiny-${i}.png`), join(images, `${i}.png`));
+    const coco = join(images, "captions.json");
+    writeFileSync(coco, JSON.stringify({
+      images: [{ id: 0, file_name: "0.png" }, { id: 1, file_name: "1.png" }],
+      annotations: [{ image_id: 0, caption: "a red thing" }, { image_id: 1, caption: "a blue thing" }],
+    }));
+    const options = (out: string, extra: Partial<CaptionerTrainOptions> = {}): CaptionerTrainOptions => ({
+      captions: coco, images, val: null, valImages: null, valSplit: 0, encoder: fixture("heads-48x3.lukemelas.pth"),
+      freezeEncoder: false, out, epochs: 1, batchSize: 2, optimizer: "adamw", lr: 1e-3, momentum: 0.9, weightDecay: 0, schedule: "constant",
+      stepSize: 10, gamma: 0.5, warmupSteps: 0, clipGrad: 1, seed: 0, imageSize: null, decoderLayers: 1, decoderHidden: 8, decoderHeads: 2,
+      decoderMlp: null, maxLength: null, minFrequency: 1, tieEmbeddings: true, evalImages: 0, strict: false, ...extra,
+    });
+    const quiet = { log: () => {}, startEpoch: () => {}, step: () => {}, endEpoch: () => {} };
+    await assert.rejects(trainCaptioner(options(join(dir, "cap-no-heads")), jsBackend, quiet, () => false), refusesHeads("heads-48x3.lukemelas.pth", 48));
+    await trainCaptioner(options(join(dir, "cap"), { checkpoint: { heads: 3 } }), jsBackend, quiet, () => false);
+    assert.equal(JSON.parse(readFileSync(join(dir, "cap", "last", "config.json"), "utf8")).encoder.numHeads, 3);
   });
 
   it("every command that loads a ViT takes --heads, --labels and --crop-pct", () => {
