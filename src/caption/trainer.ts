@@ -132,7 +132,7 @@ export function captionSplits(o: ResolvedCaptionerTrainOptions): { train: CocoCa
 
 function newCaptioner(o: ResolvedCaptionerTrainOptions, trainImages: CaptionedImage[]): Captioner {
   const vocab = Vocabulary.build(trainImages.flatMap((img) => img.captions), o.minFrequency);
-  const loaded = loadModel(o.encoder, { numClasses: 0, ...(o.imageSize ? { imageSize: o.imageSize } : {}), seed: o.seed });
+  const loaded = loadModel(o.encoder, { ...o.checkpoint, numClasses: 0, ...(o.imageSize ? { imageSize: o.imageSize } : {}), seed: o.seed });
   const E = loaded.model.config.hiddenSize;
   const D = o.decoderHidden ?? E;
   const longest = Math.max(...trainImages.flatMap((img) => img.captions.map((c) => vocab.encode(c).length)));

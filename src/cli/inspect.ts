@@ -3,17 +3,17 @@ import { loadModel } from "../checkpoint/load.js";
 import { resolveModel } from "./resolve-run.js";
 import { VitlensError } from "../errors.js";
 import { formatModuleTree, hfModuleTree, LUKEMELAS_DROPOUT_RATE, lukemelasModuleTree, parameterTable, timmModuleTree, totalParams } from "../models/module-tree.js";
-import { imageSize, MODEL_HELP } from "./options.js";
+import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 export function inspectCommand(): Command {
-  return new Command("inspect")
+  return withCheckpointFlags(new Command("inspect"))
     .description("print the model's module tree like PyTorch's print(model), with parameter counts")
     .requiredOption("--model <spec>", MODEL_HELP)
     .option("--layout <hf|timm|lukemelas>", "module names to print: HF transformers, timm or PyTorch-Pretrained-ViT (default: the checkpoint's own)")
     .option("--expand", "list every block, (0) ... (11), as PyTorch before 2.0 prints (default: folded as PyTorch 2 prints a ModuleList)")
     .option("--image-size <HxW>", "run at this image size", imageSize)
-    .action(async (opts: { model: string; layout?: string; expand?: boolean; imageSize?: [number, number] }) => {
-      const loaded = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize });
+    .action(async (opts: { model: string; layout?: string; expand?: boolean; imageSize?: [number, number] } & CheckpointFlagValues) => {
+      const loaded = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       const c = loaded.model.config;
       const layout = opts.layout ?? (loaded.format === "hf" || loaded.format === "lukemelas" ? loaded.format : "timm");
       const trees = { hf: hfModuleTree, timm: timmModuleTree, lukemelas: lukemelasModuleTree };

@@ -1,4 +1,4 @@
-import { MODEL_HELP } from "./options.js";
+import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
@@ -18,17 +18,17 @@ import { resolveModel } from "./resolve-run.js";
 type Box = [number, number, number, number];
 
 export function pointingCommand(): Command {
-  return new Command("pointing")
+  return withCheckpointFlags(new Command("pointing"))
     .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")
     .option("--limit <n>", "use the first n images", (v) => Number(v))
     .option("--json", "print one JSON object")
-    .action(async (o: { model: string; data: string; limit?: number; json?: boolean }) => {
+    .action(async (o: { model: string; data: string; limit?: number; json?: boolean } & CheckpointFlagValues) => {
       const boxesPath = join(o.data, "boxes.json");
       if (!existsSync(boxesPath)) throw new VitlensError(`--data ${o.data}: no boxes.json (make one with \`vitlens data objects\`)`);
       const { canvas, boxes } = readJson(boxesPath) as { canvas: [number, number]; boxes: Record<string, Box> };
-      const { model, preprocess } = loadModel(await resolveModel(o.model));
+      const { model, preprocess } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       if (model.config.numClasses === 0) throw new VitlensError(`${o.model}: no classification head (attribution needs one)`);
       const ds = openDataset(o.data);
       const be = getBackend();

@@ -2,14 +2,14 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
-import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 import { resolveModel } from "./resolve-run.js";
 
 interface Flags extends OptimizationFlags {
-  captions?: string; images?: string; val?: string; valImages?: string; valSplit: number; encoder?: string; heads?: number; freezeEncoder?: boolean;
+  captions?: string; images?: string; val?: string; valImages?: string; valSplit: number; encoder?: string; freezeEncoder?: boolean;
   out?: string; resume?: string; force?: boolean; imageSize?: [number, number]; decoderLayers: number; decoderHidden?: number;
   decoderHeads: number; decoderMlp?: number; maxLen?: number; minFreq: number; tie: boolean; evalImages: number;
 }
@@ -21,7 +21,7 @@ const DEFAULTS: OptimizationDefaults = {
 };
 
 export function trainCaptionerCommand(): Command {
-  const cmd = new Command("train-captioner")
+  const cmd = withCheckpointFlags(new Command("train-captioner"), "the --encoder")
     .description("train a captioner (ViT encoder + Transformer decoder) on COCO-format captions")
     .option("--captions <json>", "COCO captions: images[{id, file_name}], annotations[{image_id, caption}]")
     .option("--images <dir>", "folder the file_names are relative to")
@@ -29,7 +29,6 @@ export function trainCaptionerCommand(): Command {
     .option("--val-images <dir>", "folder for --val's images (default: --images)")
     .option("--val-split <f>", "hold out this fraction of the images when no --val", fraction, 0.05)
     .option("--encoder <spec>", `the image encoder: ${MODEL_HELP}`)
-    .option("--heads <n>", "attention heads of the encoder (when its files do not say)", positiveInt)
     .option("--freeze-encoder", "train only the decoder")
     .option("--out <run>", "run folder: metrics.jsonl, best/ and last/ captioners, resumable state")
     .option("--resume <run>", "continue a run exactly where it stopped")
@@ -44,7 +43,7 @@ export function trainCaptionerCommand(): Command {
     .option("--min-freq <n>", "words seen fewer times become <unk>", positiveInt, 1)
     .option("--no-tie", "a separate output projection instead of the token embedding")
     .option("--eval-images <n>", "held-out images captioned after each epoch (BLEU-4, exact match, grounding)", (v) => Math.floor(num("--eval-images")(v)), 200)
-    .action(async (f: Flags) => {
+    .action(async (f: Flags & CheckpointFlagValues) => {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
@@ -54,7 +53,7 @@ export function trainCaptionerCommand(): Command {
         const options: CaptionerTrainOptions = {
           ...resolveOptimization(f, {}, DEFAULTS),
           captions: f.captions, images: f.images, val: f.val ?? null, valImages: f.valImages ?? null, valSplit: f.valSplit,
-          encoder: await resolveModel(f.encoder), heads: f.heads ?? null, freezeEncoder: f.freezeEncoder ?? false, out: f.out, imageSize: f.imageSize ?? null,
+          encoder: await resolveModel(f.encoder), checkpoint: checkpointFlags(f), freezeEncoder: f.freezeEncoder ?? false, out: f.out, imageSize: f.imageSize ?? null,
           decoderLayers: f.decoderLayers, decoderHidden: f.decoderHidden ?? null, decoderHeads: f.decoderHeads, decoderMlp: f.decoderMlp ?? null,
           maxLength: f.maxLen ?? null, minFrequency: f.minFreq, tieEmbeddings: f.tie, evalImages: f.evalImages,
         };

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
-import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
@@ -12,7 +12,7 @@ interface Flags extends OptimizationFlags {
   model?: string; data?: string; val?: string; valSplit: number; out?: string; resume?: string; force?: boolean;
   recipe?: string; imageSize?: [number, number]; labelSmoothing: number; freeze: string; headLrScale: number;
   augment: boolean; flip: boolean; cropScale: number; hiddenDropout?: number; attentionDropout?: number;
-  patchSize?: number; hiddenSize?: number; layers?: number; heads?: number; mlpSize?: number; newHead?: boolean;
+  patchSize?: number; hiddenSize?: number; layers?: number; mlpSize?: number; newHead?: boolean;
 }
 
 /** The classifier's defaults (the seed recipe's SGD + StepLR shape). */
@@ -22,7 +22,8 @@ const DEFAULTS: OptimizationDefaults = {
 };
 
 export function trainCommand(): Command {
-  const cmd = new Command("train")
+  // --heads (from withCheckpointFlags) also sets a preset's heads when training from scratch
+  const cmd = withCheckpointFlags(new Command("train"))
     .description("fine-tune a ViT (or train one from a preset) on an image dataset")
     .option("--model <spec>", MODEL_HELP)
     .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, or *-images-idx3-ubyte[.gz]")
@@ -46,9 +47,8 @@ export function trainCommand(): Command {
     .option("--patch-size <p>", "preset override (from scratch)", positiveInt)
     .option("--hidden-size <d>", "preset override (from scratch)", positiveInt)
     .option("--layers <n>", "preset override (from scratch)", positiveInt)
-    .option("--heads <n>", "attention heads of the model loaded (when its files do not say) or built from a preset", positiveInt)
     .option("--mlp-size <n>", "preset override (from scratch)", positiveInt)
-    .action(async (f: Flags) => {
+    .action(async (f: Flags & CheckpointFlagValues) => {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
@@ -58,7 +58,7 @@ export function trainCommand(): Command {
         const recipe = f.recipe === undefined ? {} : f.recipe === "seed" ? SEED_RECIPE : null;
         if (!recipe) throw new VitlensError(`--recipe ${f.recipe}: unknown (expected "seed")`);
         const architecture: Record<string, number> = {};
-        for (const [k, v] of Object.entries({ patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, numHeads: f.heads, mlpSize: f.mlpSize })) {
+        for (const [k, v] of Object.entries({ patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, mlpSize: f.mlpSize })) {
           if (v !== undefined) architecture[k] = v;
         }
         const options: TrainOptions = {
@@ -66,7 +66,7 @@ export function trainCommand(): Command {
           model: await resolveModel(f.model), data: f.data, val: f.val ?? null, valSplit: f.valSplit, out: f.out,
           imageSize: f.imageSize ?? null, labelSmoothing: f.labelSmoothing, freeze: f.freeze, headLrScale: f.headLrScale,
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
-          attentionDropout: f.attentionDropout ?? null, architecture, heads: f.heads ?? null, newHead: f.newHead ?? false, recipe: f.recipe ?? null,
+          attentionDropout: f.attentionDropout ?? null, architecture, checkpoint: checkpointFlags(f), newHead: f.newHead ?? false, recipe: f.recipe ?? null,
         };
         return train(options, be, progressReporter(), interrupted, f.force ?? false);
       });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { readJson } from "../io/read-json.js";
-import { loadModel } from "../checkpoint/load.js";
+import { loadModel, type CheckpointFlags } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { rollout } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
@@ -92,14 +92,16 @@ export function pickGallery(labels: ArrayLike<number>, predicted: ReadonlyMap<nu
  * data and picks a gallery of `2 * perKind` correct and wrong validation images across the
  * classes (see pickGallery) with their rollout maps.
  */
-export async function collectReport(run: string, be: Backend, perKind = 6, captionsDir: string | null = null): Promise<ReportData> {
+export async function collectReport(
+  run: string, be: Backend, perKind = 6, captionsDir: string | null = null, checkpoint: CheckpointFlags = {},
+): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
   const info = readJson(join(run, "run.json")) as { options: unknown; recipe: string; model_source: string; train: string; val: string | null };
   const options = parseSavedOptions(trainOptionsSchema, info.options, join(run, "run.json"));
   const metrics = readMetrics(join(run, "metrics.jsonl")) as Array<Record<string, number | string | null>>;
   const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ model yet (has an epoch finished?)`);
-  const { model, preprocess, labels } = loadModel(modelDir);
+  const { model, preprocess, labels } = loadModel(modelDir, checkpoint);
   const [rows, cols] = gridSize(model.config);
 
   let evaluation: EvalResult | null = null;

@@ -9,6 +9,13 @@ import { VitlensError } from "../errors.js";
 
 const size = z.tuple([z.number().int().positive(), z.number().int().positive()]);
 
+/** What a checkpoint may not record (--heads, --labels, --crop-pct): CheckpointFlags in checkpoint/load.ts. */
+const checkpointFlags = z.object({
+  heads: z.number().int().positive().optional(),
+  labelsFile: z.string().optional(),
+  cropPct: z.number().positive().max(1).optional(),
+});
+
 /** What every trainer shares: optimizer, schedule, length, batch, seed. One flag builder (cli/optimizer-flags.ts) fills it. */
 export const optimizationSchema = z.object({
   optimizer: z.enum(["sgd", "adamw"]),
@@ -45,8 +52,8 @@ export const trainOptionsSchema = optimizationSchema.extend({
   attentionDropout: z.number().min(0).max(1).nullable(),
   /** Preset overrides for training from scratch (patchSize, hiddenSize, numLayers, numHeads, mlpSize). */
   architecture: z.record(z.string(), z.number()),
-  /** Attention heads of the loaded checkpoint (--heads), when its files do not say. */
-  heads: z.number().int().positive().nullable().default(null),
+  /** --heads / --labels / --crop-pct for the checkpoint (absent in runs from before these flags). */
+  checkpoint: checkpointFlags.optional(),
   newHead: z.boolean(),
   recipe: z.string().nullable(),
 });
@@ -61,7 +68,7 @@ export const captionerTrainOptionsSchema = optimizationSchema.extend({
   valImages: z.string().nullable(),
   valSplit: z.number().min(0).max(1), // without --val: this share of the training images is held out
   encoder: z.string(),
-  heads: z.number().int().positive().nullable().default(null), // the encoder's attention heads (--heads)
+  checkpoint: checkpointFlags.optional(), // --heads / --labels / --crop-pct for the --encoder checkpoint
   freezeEncoder: z.boolean(),
   out: z.string(),
   imageSize: size.nullable(),

@@ -65,10 +65,7 @@ const unnamed = (labels: string[]) => labels.every((name, i) => name === String(
  * it, as the reference workflow replaces `fc`. The run's log says which happened and why.
  */
 function buildModel(o: ResolvedTrainOptions, classNames: string[]): LoadedModel {
-  const base = {
-    imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed,
-    overrides: o.architecture, heads: o.heads ?? undefined,
-  };
+  const base = { ...o.checkpoint, imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture };
   const forced = o.newHead || o.recipe === "seed";
   let loaded = loadModel(o.model, { ...base, newHead: forced });
   const replaced = loaded.notes.some((n) => n.startsWith("new head"));
