@@ -4,7 +4,7 @@ import type { Backend } from "./backend.js";
 export const jsBackend: Backend = {
   name: "js",
 
-  matmul(a, b, c, m, n, k, transA, transB, bias, accumulate) {
+  matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false }) {
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
       row.fill(0);
@@ -20,11 +20,11 @@ export const jsBackend: Backend = {
     }
   },
 
-  batchMatmul(a, b, c, batch, m, n, k, transA, transB, alpha, accumulate) {
+  batchMatmul(a, b, c, { batch, m, n, k, transA, transB, alpha = 1, accumulate = false }) {
     const out = new Float32Array(m * n);
     for (let t = 0; t < batch; t++) {
       const cv = c.subarray(t * m * n, (t + 1) * m * n);
-      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, m, n, k, transA, transB, null, false);
+      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, { m, n, k, transA, transB });
       for (let i = 0; i < m * n; i++) cv[i] = alpha * out[i] + (accumulate ? cv[i] : 0);
     }
   },
