@@ -1,6 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { VitlensError } from "../errors.js";
-import { layerGrads, layerWeights } from "../nn/from-params.js";
+import { linearGrads, linearWeights } from "../nn/from-params.js";
 import { linear, linearBackward } from "../nn/linear.js";
 import { shapeString, type Tensor } from "../tensor.js";
 import { gridSize, numTokens, type ViTConfig } from "./vit-config.js";
@@ -36,7 +36,7 @@ export function embed(be: Backend, params: Params, c: ViTConfig, pixels: Tensor,
   const p = (name: string) => params.get(name)!.data;
   const patches = new Float32Array(B * P * rowLen);
   be.patchify(pixels.data, patches, B, c.numChannels, c.imageSize[0], c.imageSize[1], c.patchSize); // (B*P, C*p*p)
-  const embedded = linear(be, layerWeights(params, c.layerNormEps).linear("patch_embed.proj"), patches, B * P); // (B*P, D)
+  const embedded = linear(be, linearWeights(params, "patch_embed.proj"), patches, B * P); // (B*P, D)
   const x = new Float32Array(B * N * D); // (B, N, D)
   for (let b = 0; b < B; b++) {
     x.set(p("cls_token"), b * N * D);
@@ -59,5 +59,5 @@ export function embedBackward(be: Backend, params: Params, grads: Params, d: ViT
     be.add(dcls, tokens.subarray(0, D), dcls, D);
     dembedded.set(tokens.subarray(D), b * P * D);
   }
-  linearBackward(be, layerWeights(params, 0).linear("patch_embed.proj"), layerGrads(grads).linear("patch_embed.proj"), { x: patches, rows: B * P, dy: dembedded });
+  linearBackward(be, linearWeights(params, "patch_embed.proj"), linearGrads(grads, "patch_embed.proj"), { x: patches, rows: B * P, dy: dembedded });
 }

@@ -1,4 +1,4 @@
-import type { Params } from "../tensor.js";
+import type { Params, Tensor } from "../tensor.js";
 import type { Linear, LinearGrads } from "./linear.js";
 import type { Norm, NormGrads } from "./layernorm.js";
 
@@ -8,20 +8,29 @@ export interface LayerSource<L, N> {
   norm(name: string): N;
 }
 
-/** Weights: sizes from the (out, in...) weight shapes; a missing weight is a bug, a missing bias means none. */
+function need(params: Params, name: string): Tensor {
+  const t = params.get(name);
+  if (!t) throw new Error(`parameter ${name} is missing`);
+  return t;
+}
+
+/** `${name}.weight` (out, in...) and `${name}.bias` as a Linear, sizes from the weight's shape; no bias tensor means none. */
+export function linearWeights(params: Params, name: string): Linear {
+  const w = need(params, `${name}.weight`);
+  const outFeatures = w.shape[0];
+  return { weight: w.data, bias: params.get(`${name}.bias`)?.data ?? null, inFeatures: w.data.length / outFeatures, outFeatures };
+}
+
+/** A linear layer's gradient buffers under the same names; absent ones are not computed. */
+export function linearGrads(grads: Params, name: string): LinearGrads {
+  return { weight: grads.get(`${name}.weight`)?.data ?? null, bias: grads.get(`${name}.bias`)?.data ?? null };
+}
+
+/** Weights: a missing weight is a bug, a missing bias means none. */
 export function layerWeights(params: Params, eps: number): LayerSource<Linear, Norm> {
-  const need = (name: string) => {
-    const t = params.get(name);
-    if (!t) throw new Error(`parameter ${name} is missing`);
-    return t;
-  };
   return {
-    linear(name) {
-      const w = need(`${name}.weight`);
-      const outFeatures = w.shape[0];
-      return { weight: w.data, bias: params.get(`${name}.bias`)?.data ?? null, inFeatures: w.data.length / outFeatures, outFeatures };
-    },
-    norm: (name) => ({ weight: need(`${name}.weight`).data, bias: need(`${name}.bias`).data, eps }),
+    linear: (name) => linearWeights(params, name),
+    norm: (name) => ({ weight: need(params, `${name}.weight`).data, bias: need(params, `${name}.bias`).data, eps }),
   };
 }
 
@@ -29,7 +38,7 @@ export function layerWeights(params: Params, eps: number): LayerSource<Linear, N
 export function layerGrads(grads: Params): LayerSource<LinearGrads, NormGrads> {
   const get = (name: string) => grads.get(name)?.data ?? null;
   return {
-    linear: (name) => ({ weight: get(`${name}.weight`), bias: get(`${name}.bias`) }),
+    linear: (name) => linearGrads(grads, name),
     norm(name) {
       const weight = get(`${name}.weight`);
       const bias = get(`${name}.bias`);

@@ -7,12 +7,12 @@ import type { Scratch } from "./scratch.js";
 export interface ResidualOutput {
   x: Float32Array; // (rows, D) the stream entering the branch (a reference, kept for backward)
   out: Float32Array; // (rows, D) the stream after it; `x` itself when the pass updates in place
-  projected: Float32Array; // (rows, D) layer(input) before dropout: written only with a mask
+  projected: Float32Array | null; // (rows, D) layer(input) masked: allocated only when there is a mask
   mask: Float32Array | null; // hidden dropout on the branch's output
 }
 
 export function residualOutput(rows: number, D: number, out: Float32Array = new Float32Array(rows * D)): ResidualOutput {
-  return { x: out, out, projected: new Float32Array(rows * D), mask: null };
+  return { x: out, out, projected: null, mask: null };
 }
 
 /**
@@ -30,6 +30,7 @@ export function residualForward(
     linear(be, layer, input, rows, { out: r.out, accumulate: true });
     return;
   }
+  r.projected ??= new Float32Array(r.out.length);
   linear(be, layer, input, rows, { out: r.projected });
   applyMask(r.projected, r.mask);
   be.add(x, r.projected, r.out, r.out.length);

@@ -66,15 +66,16 @@ export interface SelfAttentionOptions {
   dropout?: Dropout | null;
 }
 
+function sizesOf(w: SelfAttention, s: SeqShape) {
+  const D = w.qkv.inFeatures;
+  return { B: s.B, T: s.T, D, H: w.heads, hd: D / w.heads, rows: s.B * s.T };
+}
+
 /** out = x + drop(proj(attention(norm(x)))) for x (B*T, D); writes every activation into `acts`. */
 export function selfAttentionForward(
   be: Backend, w: SelfAttention, x: Float32Array, s: SeqShape, acts: SelfAttentionActs, o: SelfAttentionOptions = {},
 ): void {
-  const { B, T } = s;
-  const D = w.qkv.inFeatures;
-  const H = w.heads;
-  const hd = D / H;
-  const rows = B * T;
+  const { B, T, H, hd, rows } = sizesOf(w, s);
   layernorm(be, w.norm, x, rows, acts.ln);
   linear(be, w.qkv, acts.ln.out, rows, { out: acts.qkv }); // (B*T, 3D)
   be.splitHeads(acts.qkv, acts.heads, B, T, 3, H, hd); // (B, T, 3, H, hd) -> (3, B, H, T, hd)
@@ -104,11 +105,7 @@ export function selfAttentionBackward(
   be: Backend, w: SelfAttention, g: SelfAttentionGrads, s: SeqShape, acts: SelfAttentionActs,
   grad: { dout: Float32Array; dx: Float32Array }, scratch: Scratch,
 ): Float32Array {
-  const { B, T } = s;
-  const D = w.qkv.inFeatures;
-  const H = w.heads;
-  const hd = D / H;
-  const rows = B * T;
+  const { B, T, D, H, hd, rows } = sizesOf(w, s);
   const dcontext = scratch.get("attn.dcontext", rows * D);
   residualBackward(be, w.proj, g.proj, acts.res, { input: acts.context, dout: grad.dout, dinput: dcontext }, scratch);
   const dcontextHeads = scratch.get("attn.dcontextHeads", rows * D);
