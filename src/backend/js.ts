@@ -143,23 +143,11 @@ export const jsBackend: Backend = {
   },
 
   splitHeads(src, dst, b, n, s, h, hd) {
-    for (let i = 0; i < b; i++)
-      for (let t = 0; t < n; t++)
-        for (let part = 0; part < s; part++)
-          for (let head = 0; head < h; head++) {
-            const from = (((i * n + t) * s + part) * h + head) * hd;
-            dst.set(src.subarray(from, from + hd), (((part * b + i) * h + head) * n + t) * hd);
-          }
+    permuteHeads(src, dst, [b, n, s, h, hd], "toHeads");
   },
 
   mergeHeads(src, dst, b, n, s, h, hd) {
-    for (let i = 0; i < b; i++)
-      for (let t = 0; t < n; t++)
-        for (let part = 0; part < s; part++)
-          for (let head = 0; head < h; head++) {
-            const from = (((part * b + i) * h + head) * n + t) * hd;
-            dst.set(src.subarray(from, from + hd), (((i * n + t) * s + part) * h + head) * hd);
-          }
+    permuteHeads(src, dst, [b, n, s, h, hd], "toTokens");
   },
 
   patchify(img, out, b, c, h, w, p) {
@@ -179,6 +167,22 @@ export const jsBackend: Backend = {
         }
   },
 };
+
+/**
+ * Copies every hd-long row between the token-major (B, N, S, H, hd) and the head-major
+ * (S, B, H, N, hd) layouts, in the direction named.
+ */
+function permuteHeads(src: Float32Array, dst: Float32Array, [b, n, s, h, hd]: number[], direction: "toHeads" | "toTokens"): void {
+  for (let i = 0; i < b; i++)
+    for (let t = 0; t < n; t++)
+      for (let part = 0; part < s; part++)
+        for (let head = 0; head < h; head++) {
+          const tokenMajor = (((i * n + t) * s + part) * h + head) * hd;
+          const headMajor = (((part * b + i) * h + head) * n + t) * hd;
+          const [from, to] = direction === "toHeads" ? [tokenMajor, headMajor] : [headMajor, tokenMajor];
+          dst.set(src.subarray(from, from + hd), to);
+        }
+}
 
 /** erf to ~1e-15 (Abramowitz-Stegun is too coarse for a float32 reference): series near 0, continued fraction outside. */
 export function erf(x: number): number {
