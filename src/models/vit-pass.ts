@@ -67,7 +67,10 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
 
   const s = { B, T: N };
   const sizes = { D, H, M: c.mlpSize };
-  const act = o.keep ? new Float32Array(rows * c.mlpSize) : undefined; // GELU output, recomputed in backward
+  if (o.reuse && (o.reuse.dims.B !== B || o.reuse.dims.N !== N || o.reuse.dims.D !== D || o.reuse.blocks.length !== c.numLayers)) {
+    throw new Error(`vitForward: cannot reuse the activations of a pass of another shape (batch ${o.reuse.dims.B}, expected ${B})`);
+  }
+  const act = o.keep && !o.reuse ? new Float32Array(rows * c.mlpSize) : undefined; // GELU output, recomputed in backward
   const shared = o.keep ? null : encoderBlockActs(s, sizes, { stream: x });
   const blocks: EncoderBlockActs[] = [];
   const attentions: Tensor[] = [];
