@@ -68,12 +68,12 @@ export function decoderPass(
   const rows = s.B * s.T;
   const start = o.cache?.start ?? 0;
   let x = embedTokens(c, params, ids, s, start); // (B*T, D)
-  const sizes = { D, H, M, N: memory[0]?.N ?? 0 };
+  const sizes = { D, H, M };
   const Tk = o.cache?.kv[0].capacity;
   const layers: DecoderLayerActs[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     // Nothing kept: the stream is updated in place, and a layer's buffers are small (B*T rows).
-    const acts = decoderLayerActs(s, { ...sizes, N: memory[l].N }, o.keep ? { Tk } : { Tk, stream: x });
+    const acts = decoderLayerActs(s, { ...sizes, N: memory[l].N }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
     const cache = o.cache ? { kv: o.cache.kv[l], start } : undefined;
     x = decoderLayerForward(be, decoderLayer(W, l, H), x, s, memory[l], acts, cache);
     layers.push(acts);

@@ -59,7 +59,6 @@ export interface ViTPass {
 export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Tensor, o: ViTPassOptions): ViTPass {
   const dims = vitDims(c, pixels);
   const { B, D, H, N } = dims;
-  const rows = B * N;
   const W = layerWeights(params, c.layerNormEps);
   const { x, patches } = embed(be, params, c, pixels, dims); // (B, N, D)
   const embMask = o.dropout ? dropoutMask(x.length, o.dropout.hidden, o.dropout.rng) : null;
@@ -70,13 +69,12 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
   if (o.reuse && (o.reuse.dims.B !== B || o.reuse.dims.N !== N || o.reuse.dims.D !== D || o.reuse.blocks.length !== c.numLayers)) {
     throw new Error(`vitForward: cannot reuse the activations of a pass of another shape (batch ${o.reuse.dims.B}, expected ${B})`);
   }
-  const act = o.keep && !o.reuse ? new Float32Array(rows * c.mlpSize) : undefined; // GELU output, recomputed in backward
   const shared = o.keep ? null : encoderBlockActs(s, sizes, { stream: x });
   const blocks: EncoderBlockActs[] = [];
   const attentions: Tensor[] = [];
   let stream = x;
   for (let l = 0; l < c.numLayers; l++) {
-    const acts = shared ? withOwnProbs(shared, l) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { act });
+    const acts = shared ? withOwnProbs(shared, l) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
     stream = encoderBlockForward(be, vitBlock(W, l, H), stream, s, acts, o.dropout ?? null);
     attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
     blocks.push(acts);

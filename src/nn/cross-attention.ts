@@ -49,11 +49,16 @@ export interface CrossAttentionActs {
   res: ResidualOutput;
 }
 
-export function crossAttentionActs(s: SeqShape, D: number, H: number, N: number, o: { out?: Float32Array } = {}): CrossAttentionActs {
+/** `out`: the stream to update in place; `shareWith`: another layer's set whose q and context heads (never read by backward) this one may overwrite. */
+export function crossAttentionActs(
+  s: SeqShape, D: number, H: number, N: number, o: { out?: Float32Array; shareWith?: CrossAttentionActs } = {},
+): CrossAttentionActs {
   const rows = s.B * s.T;
+  const att = attendOutput({ BH: s.B * H, Tq: s.T, Tk: N, hd: D / H });
+  if (o.shareWith) att.contextHeads = o.shareWith.att.contextHeads;
   return {
-    ln: layernormOutput(rows, D), q: new Float32Array(rows * D), qHeads: new Float32Array(rows * D),
-    att: attendOutput({ BH: s.B * H, Tq: s.T, Tk: N, hd: D / H }), context: new Float32Array(rows * D), res: residualOutput(rows, D, o.out),
+    ln: layernormOutput(rows, D), q: o.shareWith?.q ?? new Float32Array(rows * D), qHeads: new Float32Array(rows * D),
+    att, context: new Float32Array(rows * D), res: residualOutput(rows, D, o.out),
   };
 }
 

@@ -26,17 +26,17 @@ export interface EncoderBlockActs {
 /**
  * One block's activations. What a pass keeps is decided here: with `stream`, both residual adds
  * update that buffer in place and GELU runs in place (inference: one set serves every layer);
- * without it each branch writes its own output (training: one set per layer, `act` shared
- * because backward recomputes GELU).
+ * without it each branch writes its own output (training: one set per layer), sharing with
+ * `shareWith` (another layer's set) what backward never reads: qkv, context heads, GELU output.
  */
 export function encoderBlockActs(
-  s: SeqShape, sizes: { D: number; H: number; M: number }, o: { stream?: Float32Array; act?: Float32Array } = {},
+  s: SeqShape, sizes: { D: number; H: number; M: number }, o: { stream?: Float32Array; shareWith?: EncoderBlockActs } = {},
 ): EncoderBlockActs {
   const rows = s.B * s.T;
   const { D, H, M } = sizes;
   return {
-    attn: selfAttentionActs(s, D, H, { out: o.stream }),
-    mlp: mlpActs(rows, D, M, { act: o.stream ? "hidden" : o.act, out: o.stream }),
+    attn: selfAttentionActs(s, D, H, { out: o.stream, shareWith: o.shareWith?.attn }),
+    mlp: mlpActs(rows, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
   };
 }
 

@@ -45,13 +45,20 @@ export interface SelfAttentionActs {
   res: ResidualOutput; // x, and out = x + drop(proj(context))
 }
 
-/** Buffers for one branch over `s` with width D and H heads; Tk keys (a cache's capacity, else T). */
-export function selfAttentionActs(s: SeqShape, D: number, H: number, o: { Tk?: number; out?: Float32Array } = {}): SelfAttentionActs {
+/**
+ * Buffers for one branch over `s` with width D and H heads; Tk keys (a cache's capacity, else T).
+ * `out` is the stream to update in place; `shareWith` another layer's set whose buffers backward
+ * never reads (qkv, context heads) this one may overwrite too.
+ */
+export function selfAttentionActs(
+  s: SeqShape, D: number, H: number, o: { Tk?: number; out?: Float32Array; shareWith?: SelfAttentionActs } = {},
+): SelfAttentionActs {
   const rows = s.B * s.T;
+  const att = attendOutput({ BH: s.B * H, Tq: s.T, Tk: o.Tk ?? s.T, hd: D / H });
+  if (o.shareWith) att.contextHeads = o.shareWith.att.contextHeads;
   return {
-    ln: layernormOutput(rows, D), qkv: new Float32Array(rows * 3 * D), heads: new Float32Array(rows * 3 * D),
-    att: attendOutput({ BH: s.B * H, Tq: s.T, Tk: o.Tk ?? s.T, hd: D / H }), context: new Float32Array(rows * D),
-    res: residualOutput(rows, D, o.out),
+    ln: layernormOutput(rows, D), qkv: o.shareWith?.qkv ?? new Float32Array(rows * 3 * D), heads: new Float32Array(rows * 3 * D),
+    att, context: new Float32Array(rows * D), res: residualOutput(rows, D, o.out),
   };
 }
 
