@@ -122,16 +122,16 @@ describe("native backend matches the js reference", { skip: native ? false : "na
     for (const [momentum, nesterov, first] of [[0.9, false, true], [0.9, true, false], [0, false, false]] as const) {
       const [wj, wn] = [randomArray(n, 31), randomArray(n, 31)];
       const [bj, bn] = momentum ? [randomArray(n, 32), randomArray(n, 32)] : [null, null];
-      jsBackend.sgdStep(wj, g, bj, n, 0.1, momentum, 0, nesterov, 1e-3, first);
-      nb.sgdStep(wn, g, bn, n, 0.1, momentum, 0, nesterov, 1e-3, first);
+      jsBackend.sgdStep(wj, g, bj, { n, lr: 0.1, momentum, dampening: 0, nesterov, weightDecay: 1e-3, first });
+      nb.sgdStep(wn, g, bn, { n, lr: 0.1, momentum, dampening: 0, nesterov, weightDecay: 1e-3, first });
       close(wn, wj, 1e-6, `sgd momentum=${momentum} nesterov=${nesterov}`);
       if (bj && bn) close(bn, bj, 1e-6, "momentum buffer");
     }
     const [wj, wn] = [randomArray(n, 33), randomArray(n, 33)];
     const [mj, mn] = [randomArray(n, 34, 0.1), randomArray(n, 34, 0.1)];
     const [vj, vn] = [randomArray(n, 35, 0.1).map(Math.abs), randomArray(n, 35, 0.1).map(Math.abs)];
-    jsBackend.adamwStep(wj, g, mj, vj, n, 1e-3, 0.9, 0.999, 1e-8, 0.05, 3);
-    nb.adamwStep(wn, g, mn, vn, n, 1e-3, 0.9, 0.999, 1e-8, 0.05, 3);
+    jsBackend.adamwStep(wj, g, mj, vj, { n, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, t: 3 });
+    nb.adamwStep(wn, g, mn, vn, { n, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05, t: 3 });
     close(wn, wj, 1e-6, "adamw weights");
     close(mn, mj, 1e-7, "adamw m");
     close(vn, vj, 1e-7, "adamw v");

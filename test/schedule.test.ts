@@ -1,6 +1,7 @@
 // Learning-rate schedules, freeze specs, SGD details (nesterov, no momentum).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { jsBackend } from "../src/backend/index.js";
 import { frozenNames } from "../src/train/freeze.js";
 import { Optimizer } from "../src/train/optimizer.js";
 import { learningRate } from "../src/train/schedule.js";
@@ -37,8 +38,8 @@ describe("SGD variants", () => {
     const params = new Map([["w", { data: Float32Array.from([1]), shape: [1] }]]);
     const grads = new Map([["w", { data: Float32Array.from([0.5]), shape: [1] }]]);
     const opt = new Optimizer({ kind: "sgd", momentum, dampening: 0, nesterov }, [{ names: ["w"], lrScale: 1, weightDecay: 0 }]);
-    opt.update(params, grads, 0.1);
-    opt.update(params, grads, 0.1);
+    opt.update(params, grads, 0.1, jsBackend);
+    opt.update(params, grads, 0.1, jsBackend);
     return params.get("w")!.data[0];
   };
   it("plain, momentum and nesterov match torch.optim.SGD by hand", () => {

@@ -30,6 +30,28 @@ export interface BatchProduct extends MatmulShape {
   alpha?: number;
 }
 
+export interface SgdStep {
+  n: number;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** The momentum buffer's first step: it starts as the gradient (PyTorch). */
+  first: boolean;
+}
+
+export interface AdamwStep {
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** The optimizer's step count, from 1 (bias correction). */
+  t: number;
+}
+
 export interface Backend {
   readonly name: "native" | "js";
 
@@ -64,15 +86,10 @@ export interface Backend {
   sumSquares(x: Float32Array, n: number): number;
 
   /** torch.optim.SGD on one tensor (buf: momentum buffer, null when momentum is 0; `first` copies d into it). */
-  sgdStep(
-    w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, dampening: number,
-    nesterov: boolean, weightDecay: number, first: boolean,
-  ): void;
-  /** torch.optim.AdamW on one tensor at step t (1-based): decoupled decay, bias-corrected moments. */
-  adamwStep(
-    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
-    eps: number, weightDecay: number, t: number,
-  ): void;
+  /** One SGD update of n weights in place (PyTorch's rule); `momentumBuffer` null without momentum. */
+  sgdStep(w: Float32Array, g: Float32Array, momentumBuffer: Float32Array | null, p: SgdStep): void;
+  /** One AdamW update of n weights in place (PyTorch's rule, bias-corrected at step t). */
+  adamwStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, p: AdamwStep): void;
 
   /** (B, N, S, H, hd) -> (S, B, H, N, hd): a fused projection (S=3 for qkv) into contiguous heads. */
   splitHeads(src: Float32Array, dst: Float32Array, b: number, n: number, s: number, h: number, hd: number): void;

@@ -120,7 +120,7 @@ export const jsBackend: Backend = {
     return s;
   },
 
-  sgdStep(w, g, buf, n, lr, momentum, dampening, nesterov, weightDecay, first) {
+  sgdStep(w, g, buf, { n, lr, momentum, dampening, nesterov, weightDecay, first }) {
     for (let i = 0; i < n; i++) {
       let d = g[i] + weightDecay * w[i];
       if (buf) {
@@ -131,7 +131,7 @@ export const jsBackend: Backend = {
     }
   },
 
-  adamwStep(w, g, m, v, n, lr, beta1, beta2, eps, weightDecay, t) {
+  adamwStep(w, g, m, v, { n, lr, beta1, beta2, eps, weightDecay, t }) {
     const c1 = 1 - beta1 ** t;
     const c2 = Math.sqrt(1 - beta2 ** t);
     for (let i = 0; i < n; i++) {

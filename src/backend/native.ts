@@ -8,11 +8,15 @@ import type { Backend } from "./backend.js";
  * The addon's own surface: Backend's functions with every argument positional (N-API reads them
  * by index), so the products take their shape as flat numbers and flags.
  */
-type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul"> & {
+type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep"> & {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean): void;
   batchMatmul(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, alpha: number, accumulate: boolean): void;
+  sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, dampening: number,
+    nesterov: boolean, weightDecay: number, first: boolean): void;
+  adamwStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, t: number): void;
   setThreads(n: number): void;
   getThreads(): number;
 };
@@ -36,5 +40,7 @@ export function loadNativeBackend(): Backend & { setThreads(n: number): void; ge
       addon.matmul(a, b, c, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.bias ?? null, p.accumulate ?? false),
     batchMatmul: (a, b, c, p) =>
       addon.batchMatmul(a, b, c, p.batch, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.alpha ?? 1, p.accumulate ?? false),
-  } satisfies Pick<Backend, "name" | "matmul" | "batchMatmul">);
+    sgdStep: (w, g, buf, p) => addon.sgdStep(w, g, buf, p.n, p.lr, p.momentum, p.dampening, p.nesterov, p.weightDecay, p.first),
+    adamwStep: (w, g, m, v, p) => addon.adamwStep(w, g, m, v, p.n, p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, p.t),
+  } satisfies Pick<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep">);
 }

@@ -6,9 +6,8 @@ import { batches, type Batch } from "../data/loader.js";
 import { decodeRaw, type RawImage } from "../data/raw-image.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
 import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "../train/optimizer.js";
-import { captionerTrainOptionsSchema, parseSavedOptions, type CaptionerTrainOptions, type ResolvedCaptionerTrainOptions } from "../train/run-options.js";
-import { ensureFreshRunFolder, runLoop, writeRunInfo, type TrainReporter } from "../train/run-loop.js";
-import { loadState } from "../train/run-state.js";
+import { captionerTrainOptionsSchema, type CaptionerTrainOptions, type ResolvedCaptionerTrainOptions } from "../train/run-options.js";
+import { openRun, runLoop, writeRunInfo, type TrainReporter } from "../train/run-loop.js";
 import { learningRate, scheduleFor } from "../train/schedule.js";
 import { restoreParams } from "../train/trainer.js";
 import { readJson } from "../io/read-json.js";
@@ -38,12 +37,8 @@ interface Sample { image: number; caption: number[] } // word ids, no <bos>/<eos
 export async function trainCaptioner(
   opts: CaptionerTrainOptions | { resume: string }, be: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
 ): Promise<CaptionerTrainResult> {
-  const resumed = "resume" in opts ? loadState(opts.resume, "captioner") : null;
-  const o: ResolvedCaptionerTrainOptions = "resume" in opts
-    ? { ...parseSavedOptions(captionerTrainOptionsSchema, resumed!.options, `--resume ${opts.resume}`), out: opts.resume }
-    : captionerTrainOptionsSchema.parse(opts);
+  const { o, resumed } = openRun(opts, "captioner", captionerTrainOptionsSchema, force);
   const run = o.out;
-  if (!resumed) ensureFreshRunFolder(run, force);
 
   const { train, trainImages, valImages } = captionSplits(o);
   if (train.skippedMissing || train.skippedEmpty) {

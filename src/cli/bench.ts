@@ -36,7 +36,7 @@ function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptio
     const fwd = forwardTrain(model, pixels, be, rng, true);
     const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
     backward(model, fwd, dlogits, grads, be);
-    optimizer.update(model.params, grads, 1e-5);
+    optimizer.update(model.params, grads, 1e-5, be);
   };
   for (let i = 0; i < opts.warmup; i++) step();
   const times: number[] = [];

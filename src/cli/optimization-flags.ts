@@ -25,6 +25,14 @@ export interface OptimizationFlags {
   seed?: number; strict?: boolean;
 }
 
+/** --out / --resume / --force: where a trainer's run lives (`what`: what best/ and last/ hold). */
+export function addRunFolderFlags(cmd: Command, what: string): Command {
+  return cmd
+    .option("--out <run>", `run folder: metrics.jsonl, best/ and last/ ${what}, resumable state`)
+    .option("--resume <run>", "continue a run exactly where it stopped")
+    .option("--force", "start over in a non-empty --out folder");
+}
+
 /** The optimizer, schedule, length, batch and seed flags every trainer takes, with its defaults in the help. */
 export function addOptimizationFlags(cmd: Command, d: OptimizationDefaults, strictHelp: string): Command {
   return cmd

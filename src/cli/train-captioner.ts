@@ -3,7 +3,7 @@ import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
 import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
-import { addOptimizationFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
+import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 import { resolveModel } from "./resolve-run.js";
@@ -29,11 +29,8 @@ export function trainCaptionerCommand(): Command {
     .option("--val-images <dir>", "folder for --val's images (default: --images)")
     .option("--val-split <f>", "hold out this fraction of the images when no --val", fraction, 0.05)
     .option("--encoder <spec>", `the image encoder: ${MODEL_HELP}`)
-    .option("--freeze-encoder", "train only the decoder")
-    .option("--out <run>", "run folder: metrics.jsonl, best/ and last/ captioners, resumable state")
-    .option("--resume <run>", "continue a run exactly where it stopped")
-    .option("--force", "start over in a non-empty --out folder");
-  return addOptimizationFlags(cmd, DEFAULTS, "fail on a missing image or an empty caption instead of skipping it")
+    .option("--freeze-encoder", "train only the decoder");
+  return addOptimizationFlags(addRunFolderFlags(cmd, "captioners"), DEFAULTS, "fail on a missing image or an empty caption instead of skipping it")
     .option("--image-size <HxW>", "encoder input size (position embeddings are resampled)", imageSize)
     .option("--decoder-layers <n>", "decoder layers", positiveInt, 2)
     .option("--decoder-hidden <d>", "decoder width (default: the encoder's)", positiveInt)

@@ -4,7 +4,7 @@ import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
 import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
-import { addOptimizationFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
+import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 
@@ -29,11 +29,8 @@ export function trainCommand(): Command {
     .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, or *-images-idx3-ubyte[.gz]")
     .option("--val <path>", "separate validation data (same forms as --data)")
     .option("--val-split <f>", "hold out this fraction of --data for validation when no --val", fraction, 0.1)
-    .option("--out <run>", "run folder: metrics.jsonl, best/ and last/ models (HF layout), resumable state")
-    .option("--resume <run>", "continue a run exactly where it stopped")
-    .option("--force", "start over in a non-empty --out folder")
     .option("--recipe <name>", "seed: SGD lr 1e-5, momentum 0.9, StepLR(10, 0.5), all layers trainable, a new head");
-  return addOptimizationFlags(cmd, DEFAULTS, "fail on a corrupt image instead of skipping it")
+  return addOptimizationFlags(addRunFolderFlags(cmd, "models (HF layout)"), DEFAULTS, "fail on a corrupt image instead of skipping it")
     .option("--image-size <HxW>", "train at this size (position embeddings resampled)", imageSize)
     .option("--label-smoothing <e>", "cross-entropy label smoothing", fraction, 0)
     .option("--freeze <spec>", "freeze parameters: backbone, or e.g. patch_embed,blocks.0-5", "")

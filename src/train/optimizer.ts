@@ -1,5 +1,4 @@
 import type { Backend } from "../backend/backend.js";
-import { getBackend } from "../backend/index.js";
 import type { Params } from "../tensor.js";
 
 /** A parameter group: names sharing a learning-rate multiplier and weight decay. */
@@ -45,8 +44,8 @@ export class Optimizer {
     for (const [k, v] of state) this.state.set(k, v);
   }
 
-  /** One update with learning rate `lr` (before each group's scale). Frozen params are in no group. */
-  update(params: Params, grads: Params, lr: number, be: Backend = getBackend()): void {
+  /** One update with learning rate `lr` (before each group's scale), on the trainer's backend. Frozen params are in no group. */
+  update(params: Params, grads: Params, lr: number, be: Backend): void {
     this.step++;
     const o = this.options;
     for (const group of this.groups) {
@@ -58,11 +57,11 @@ export class Optimizer {
         if (o.kind === "sgd") {
           if (first && o.momentum !== 0) this.state.set(name, [new Float32Array(w.length)]);
           const buf = o.momentum !== 0 ? this.state.get(name)![0] : null;
-          be.sgdStep(w, g, buf, w.length, glr, o.momentum, o.dampening, o.nesterov, group.weightDecay, first);
+          be.sgdStep(w, g, buf, { n: w.length, lr: glr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov, weightDecay: group.weightDecay, first });
         } else {
           if (first) this.state.set(name, [new Float32Array(w.length), new Float32Array(w.length)]);
           const [m, v] = this.state.get(name)!;
-          be.adamwStep(w, g, m, v, w.length, glr, o.beta1, o.beta2, o.eps, group.weightDecay, this.step);
+          be.adamwStep(w, g, m, v, { n: w.length, lr: glr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: group.weightDecay, t: this.step });
         }
       }
     }

@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import type { z } from "zod";
 import { join } from "node:path";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Params } from "../tensor.js";
 import { appendMetric, truncateMetrics, type MetricRecord } from "./metrics.js";
 import type { Optimizer } from "./optimizer.js";
-import { freshProgress, saveState, type LoadedState, type Progress } from "./run-state.js";
+import { freshProgress, loadState, saveState, type LoadedState, type Progress } from "./run-state.js";
+import { parseSavedOptions } from "./run-options.js";
 
 /*
  * The run machinery both trainers share: the run folder, resume, state files, metrics.jsonl,
@@ -32,6 +34,23 @@ export function ensureFreshRunFolder(out: string, force: boolean): void {
     for (const f of readdirSync(out)) if (f === "metrics.jsonl" || f === "state.json" || /^state-\d+$/.test(f)) rmSync(join(out, f), { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
+}
+
+/**
+ * A trainer's run: a new one in a fresh `out` folder, or `--resume RUN` with its saved state and
+ * its saved options checked against the trainer's schema. A resumed run lives where --resume
+ * points (the folder may have moved since it started).
+ */
+export function openRun<S extends z.ZodType<{ out: string }>>(
+  opts: z.input<S> | { resume: string }, kind: "classifier" | "captioner", schema: S, force: boolean,
+): { o: z.output<S>; resumed: LoadedState | null } {
+  if (typeof opts === "object" && opts !== null && "resume" in opts) {
+    const resumed = loadState(opts.resume, kind);
+    return { o: { ...parseSavedOptions(schema, resumed.options, `--resume ${opts.resume}`), out: opts.resume }, resumed };
+  }
+  const o = schema.parse(opts);
+  ensureFreshRunFolder(o.out, force);
+  return { o, resumed: null };
 }
 
 /** What one optimisation step reports; null when the batch had nothing to train on (all skipped). */

@@ -12,9 +12,8 @@ import { evaluate, type EvalResult } from "./evaluate.js";
 import { frozenNames } from "./freeze.js";
 import { crossEntropy } from "./loss.js";
 import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "./optimizer.js";
-import { trainOptionsSchema, parseSavedOptions, type ResolvedTrainOptions, type TrainOptions } from "./run-options.js";
-import { ensureFreshRunFolder, pct, runLoop, writeRunInfo, type EpochValidation, type TrainReporter } from "./run-loop.js";
-import { loadState } from "./run-state.js";
+import { trainOptionsSchema, type ResolvedTrainOptions, type TrainOptions } from "./run-options.js";
+import { openRun, pct, runLoop, writeRunInfo, type EpochValidation, type TrainReporter } from "./run-loop.js";
 import { learningRate, scheduleFor } from "./schedule.js";
 
 export type { TrainOptions } from "./run-options.js";
@@ -114,13 +113,8 @@ export interface TrainResult {
 export async function train(
   opts: TrainOptions | { resume: string }, be: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
 ): Promise<TrainResult> {
-  const resumed = "resume" in opts ? loadState(opts.resume, "classifier") : null;
-  // A resumed run lives where --resume points (the folder may have moved since it started).
-  const o: ResolvedTrainOptions = "resume" in opts
-    ? { ...parseSavedOptions(trainOptionsSchema, resumed!.options, `--resume ${opts.resume}`), out: opts.resume }
-    : trainOptionsSchema.parse(opts);
+  const { o, resumed } = openRun(opts, "classifier", trainOptionsSchema, force);
   const run = o.out;
-  if (!resumed) ensureFreshRunFolder(run, force);
   const { train: trainSet, val: valSet } = openDatasets(o);
   const loaded = buildModel(o, trainSet.classNames);
   const { model, preprocess } = loaded;
