@@ -5,7 +5,7 @@ import { numel, type Tensor } from "../tensor.js";
 import { decodeFloats } from "./dtype.js";
 
 /** Bytes per element of every dtype the safetensors format defines. */
-const DTYPE_SIZES: Record<string, number> = {
+export const DTYPE_SIZES: Record<string, number> = {
   BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1,
   I16: 2, U16: 2, F16: 2, BF16: 2,
   I32: 4, U32: 4, F32: 4,
