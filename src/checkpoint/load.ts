@@ -104,7 +104,7 @@ function loadWeightsFile(
   if (isTimmStateDict(keys)) [mapped, format] = [fromTimm(file.tensors, path), "timm"];
   else if (isHfStateDict(keys)) [mapped, format] = [fromHf(file.tensors, path), "hf"];
   else if (isLukemelasStateDict(keys)) [mapped, format] = [fromLukemelas(file.tensors, path), "lukemelas"];
-  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm or PyTorch-Pretrained-ViT naming)`);
+  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm or PyTorch-Pretrained-ViT naming; see what it holds with: vitlens tensors ${path})`);
 
   const hints = { ...(format === "lukemelas" ? { layerNormEps: 1e-6 } : {}), ...(cfg ? configHints(cfg, path) : {}) };
   const stored = inferConfig(mapped.params, path, hints); // the architecture the file holds
