@@ -112,6 +112,13 @@ describe("vitlens tensors", () => {
     ["a .pth that is not a zip", () => (writeFileSync(join(dir, "junk.pth"), "junk"), join(dir, "junk.pth")), /junk\.pth: not a readable torch\.save zip file/],
     ["a truncated safetensors", () => (writeFileSync(join(dir, "t.safetensors"), readFileSync(fixture("timm-tiny", "model.safetensors")).subarray(0, 100)), join(dir, "t.safetensors")), /t\.safetensors: not a valid safetensors file/],
     ["a pickle that calls os.system", () => fixture("evil.pth"), /evil\.pth: refused to load: the pickle references (posix|os)\.system/],
+    ["damaged deflate data in an np.savez_compressed member (found by fuzz/parsers.js)", () => {
+      const b = Buffer.from(readFileSync(fixture("npy-layouts.compressed.npz")));
+      const data = 30 + b.readUInt16LE(26) + b.readUInt16LE(28); // the first member's deflate stream
+      b.fill(0xff, data, data + 8);
+      writeFileSync(join(dir, "deflate.npz"), b);
+      return join(dir, "deflate.npz");
+    }, /deflate\.npz: entry c1\.npy is not valid deflate data/],
     ["an index naming a missing shard", () => (writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ weight_map: { a: "gone.safetensors" } })), join(dir, "model.safetensors.index.json")), /shard gone\.safetensors is missing/],
   ];
   for (const [what, file, message] of bad) {

@@ -35,7 +35,12 @@ export class ZipFile {
   read(entry: ZipEntry): Uint8Array {
     const data = withOpenFile(this.path, (fd) => readAt(fd, this.dataStart(fd, entry), entry.compressedSize));
     if (entry.method === 0) return data;
-    const out = inflateSync(data, { out: new Uint8Array(entry.size) });
+    let out: Uint8Array;
+    try {
+      out = inflateSync(data, { out: new Uint8Array(entry.size) });
+    } catch (e) {
+      throw new VitlensError(`${this.path}: entry ${entry.name} is not valid deflate data (${(e as Error).message})`);
+    }
     if (out.length !== entry.size) throw new VitlensError(`${this.path}: entry ${entry.name} inflates to ${out.length} bytes, its directory says ${entry.size}`);
     return out;
   }
