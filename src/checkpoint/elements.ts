@@ -47,3 +47,20 @@ export function floatsToFloat32(bytes: Uint8Array, dtype: "F32" | "F16" | "BF16"
   for (let i = 0; i < count; i++) out[i] = at(i);
   return out;
 }
+
+const TYPED: Record<string, { new (buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayLike<number>; BYTES_PER_ELEMENT: number }> = {
+  F32: Float32Array, F64: Float64Array, I32: Int32Array, U32: Uint32Array, I16: Int16Array, U16: Uint16Array,
+  I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
+};
+
+/**
+ * The bytes as a typed array without copying (copied once only when misaligned), for the dtypes
+ * JavaScript has an array type for, little-endian (every Node platform); null otherwise. Loops over
+ * it run several times faster than through elementReader's DataView.
+ */
+export function typedElements(bytes: Uint8Array, dtype: string, littleEndian = true): ArrayLike<number> | null {
+  const Typed = TYPED[dtype];
+  if (!Typed || (!littleEndian && Typed.BYTES_PER_ELEMENT > 1)) return null;
+  const aligned = bytes.byteOffset % Typed.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+  return new Typed(aligned.buffer, aligned.byteOffset, Math.floor(aligned.byteLength / Typed.BYTES_PER_ELEMENT));
+}

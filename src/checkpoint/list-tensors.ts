@@ -4,13 +4,13 @@ import { VitlensError } from "../errors.js";
 import { readAt, withOpenFile } from "../io/file-range.js";
 import { ZipFile, type ZipEntry } from "../io/zip-file.js";
 import { numel } from "../tensor.js";
-import { elementReader, type ElementAt } from "./elements.js";
+import { elementReader, typedElements, type ElementAt } from "./elements.js";
 import { npyDataStart, parseNpyHeader } from "./npz.js";
 import { readSafetensorsHeader, type SafetensorsEntry } from "./safetensors.js";
 import { SHARD_INDEX, shardFiles } from "./sharded.js";
-import { tensorStats, type TensorStats } from "./tensor-stats.js";
+import { arrayStats, tensorStats, type TensorStats } from "./tensor-stats.js";
 import { checkView, findPickle, isTensorRef, legacyError, unpickle, type PickleRoot, type PickleValue } from "./torch-pickle.js";
-import type { StridedView } from "./strided.js";
+import { rowMajorStrides, type StridedView } from "./strided.js";
 
 /**
  * What a checkpoint file holds, read one tensor at a time: every tensor's name, dtype (as the file
@@ -188,6 +188,13 @@ function toJson(v: PickleValue): JsonValue {
 
 /** Stats of a tensor's bytes, read in place; null for a dtype with no numeric reading. */
 function reduce(bytes: Uint8Array, dtype: string, count: number, littleEndian = true, view?: StridedView): TensorStats | null {
+  const typed = typedElements(bytes, dtype, littleEndian);
+  if (typed && (!view || isRowMajor(view))) return arrayStats(typed, view?.offset ?? 0, view ? numel(view.size) : count);
   const at: ElementAt | null = elementReader(bytes, dtype, littleEndian);
   return at ? tensorStats(at, count, view) : null;
+}
+
+function isRowMajor(view: StridedView): boolean {
+  const strides = rowMajorStrides(view.size);
+  return view.size.every((d, i) => d === 1 || view.stride[i] === strides[i]);
 }

@@ -30,3 +30,20 @@ export function tensorStats(at: ElementAt, count: number, view?: StridedView): T
   if (n === 0) return null;
   return nan ? { min: NaN, max: NaN, mean: NaN } : { min, max, mean: sum / n };
 }
+
+/** The same over `count` elements of a typed array from `start`: the fast path for contiguous tensors. */
+export function arrayStats(values: ArrayLike<number>, start: number, count: number): TensorStats | null {
+  if (count === 0) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let nan = false;
+  for (let i = start; i < start + count; i++) {
+    const x = values[i];
+    if (x !== x) nan = true; // NaN
+    if (x < min) min = x;
+    if (x > max) max = x;
+    sum += x;
+  }
+  return nan ? { min: NaN, max: NaN, mean: NaN } : { min, max, mean: sum / count };
+}
