@@ -94,6 +94,13 @@ describe("vitlens tensors", () => {
     assert.doesNotMatch(text.stdout, /min|mean/);
   });
 
+  it("stops quietly when its output is piped into head", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${join(root, "bin", "vitlens.js")}" tensors "${fixture("train-checkpoint.pth")}" | head -1`], { encoding: "utf8" });
+    assert.match(r.stdout, /^model\.0\.weight +F32/);
+    assert.equal(r.stdout.split("\n").length, 2);
+    assert.equal(r.stderr, "");
+  });
+
   it("lists a model directory's weights; an empty tensor has no statistics", () => {
     assert.deepEqual(listCheckpoint(fixture("timm-tiny")).map((e) => e.name), EXPECTED["timm-tiny/model.safetensors"].map((r) => r.name));
     const r = vitlens("tensors", fixture("npy-layouts.npz"));

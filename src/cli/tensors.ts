@@ -8,13 +8,18 @@ export function tensorsCommand(): Command {
     .option("--no-stats", "skip min/max/mean (reads no tensor data)")
     .option("--json", "one JSON object per line: {name, dtype, shape, min, max, mean}; non-tensor entries as {name, type, value}")
     .option("--heads <n>", "ignored here (accepted so every command takes it)")
-    .action((file: string, opts: { stats: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { stats: boolean; json?: boolean }) => {
       const entries = listCheckpoint(file);
       const width = Math.max(...entries.map((e) => e.name.length));
+      // Piped into `head`, stdout closes early: stop reading tensors then, quietly.
+      let closed = false;
+      process.stdout.on("error", () => (closed = true));
       for (const entry of entries) {
         // One tensor is read, reduced and dropped before the next.
         const listing = entry.kind === "tensor" ? entry.read(opts.stats) : null;
         process.stdout.write((opts.json ? jsonLine(entry, listing) : textLine(entry, listing, width)) + "\n");
+        await new Promise((resolve) => setImmediate(resolve)); // lets a write error arrive
+        if (closed) break;
       }
     });
 }
