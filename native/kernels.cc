@@ -100,28 +100,31 @@ double sum_squares(const float* x, int64_t n) {
   return s;
 }
 
-void split_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd) {
+namespace {
+// Copies every hd-long row between the token-major (B, N, S, H, hd) and the head-major
+// (S, B, H, N, hd) layouts: split_heads goes one way, merge_heads the other.
+template <bool kToHeads>
+void permute_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd) {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < b; i++)
     for (int64_t t = 0; t < n; t++)
       for (int64_t part = 0; part < s; part++)
         for (int64_t head = 0; head < h; head++) {
-          const float* from = src + (((i * n + t) * s + part) * h + head) * hd;
-          float* to = dst + (((part * b + i) * h + head) * n + t) * hd;
+          const int64_t token_major = (((i * n + t) * s + part) * h + head) * hd;
+          const int64_t head_major = (((part * b + i) * h + head) * n + t) * hd;
+          const float* from = src + (kToHeads ? token_major : head_major);
+          float* to = dst + (kToHeads ? head_major : token_major);
           for (int64_t d = 0; d < hd; d++) to[d] = from[d];
         }
 }
+}  // namespace
+
+void split_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd) {
+  permute_heads<true>(src, dst, b, n, s, h, hd);
+}
 
 void merge_heads(const float* src, float* dst, int64_t b, int64_t n, int64_t s, int64_t h, int64_t hd) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < b; i++)
-    for (int64_t t = 0; t < n; t++)
-      for (int64_t part = 0; part < s; part++)
-        for (int64_t head = 0; head < h; head++) {
-          const float* from = src + (((part * b + i) * h + head) * n + t) * hd;
-          float* to = dst + (((i * n + t) * s + part) * h + head) * hd;
-          for (int64_t d = 0; d < hd; d++) to[d] = from[d];
-        }
+  permute_heads<false>(src, dst, b, n, s, h, hd);
 }
 
 void patchify(const float* img, float* out, int64_t b, int64_t c, int64_t h, int64_t w, int64_t p) {

@@ -26,8 +26,8 @@ describe("native backend matches the js reference", { skip: native ? false : "na
           const start = randomArray(m * n, 4);
           const cj = start.slice();
           const cn = start.slice();
-          jsBackend.matmul(a, b, cj, m, n, k, ta, tb, withBias ? bias : null, acc);
-          nb.matmul(a, b, cn, m, n, k, ta, tb, withBias ? bias : null, acc);
+          jsBackend.matmul(a, b, cj, { m, n, k, transA: ta, transB: tb, bias: withBias ? bias : null, accumulate: acc });
+          nb.matmul(a, b, cn, { m, n, k, transA: ta, transB: tb, bias: withBias ? bias : null, accumulate: acc });
           close(cn, cj, 1e-4 * Math.sqrt(k), `matmul bias=${withBias} acc=${acc}`);
         }
       });
@@ -42,8 +42,8 @@ describe("native backend matches the js reference", { skip: native ? false : "na
         const start = randomArray(batch * m * n, 7);
         const cj = start.slice();
         const cn = start.slice();
-        jsBackend.batchMatmul(a, b, cj, batch, m, n, k, ta, tb, alpha, acc);
-        nb.batchMatmul(a, b, cn, batch, m, n, k, ta, tb, alpha, acc);
+        jsBackend.batchMatmul(a, b, cj, { batch, m, n, k, transA: ta, transB: tb, alpha, accumulate: acc });
+        nb.batchMatmul(a, b, cn, { batch, m, n, k, transA: ta, transB: tb, alpha, accumulate: acc });
         close(cn, cj, 1e-4, `batchMatmul ${batch}x${m}x${n}x${k}`);
       }
     }
@@ -139,9 +139,9 @@ describe("native backend matches the js reference", { skip: native ? false : "na
 
   it("rejects buffers shorter than the shape says, instead of reading past them", () => {
     const small = new Float32Array(4);
-    assert.throws(() => nb.matmul(small, small, small, 3, 3, 3, false, false, null, false), /shorter than the 9 elements/);
+    assert.throws(() => nb.matmul(small, small, small, { m: 3, n: 3, k: 3 }), /shorter than the 9 elements/);
     assert.throws(() => nb.softmaxForward(small, small, 2, 3), /shorter/);
-    assert.throws(() => nb.matmul(new Float64Array(9) as unknown as Float32Array, small, small, 1, 1, 1, false, false, null, false), /Float32Array/);
+    assert.throws(() => nb.matmul(new Float64Array(9) as unknown as Float32Array, small, small, { m: 1, n: 1, k: 1 }), /Float32Array/);
   });
 });
 
@@ -165,7 +165,7 @@ describe("js reference backend, by hand", () => {
   it("matmul with transposes on a 2x3 example", () => {
     const a = Float32Array.from([1, 2, 3, 4, 5, 6]); // (2,3)
     const c = new Float32Array(4);
-    jsBackend.matmul(a, a, c, 2, 2, 3, false, true, Float32Array.from([10, 20]), false); // A A^T + bias
+    jsBackend.matmul(a, a, c, { m: 2, n: 2, k: 3, transB: true, bias: Float32Array.from([10, 20]) }); // A A^T + bias
     assert.deepEqual([...c], [24, 52, 42, 97]);
   });
 });

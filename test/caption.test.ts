@@ -193,7 +193,7 @@ describe("grounded grids and train-captioner", () => {
     const t = vitlens("train-captioner", "--captions", join(data, "train.json"), "--images", data, "--val", join(data, "val.json"),
       "--encoder", fixture("hf-tiny"), "--out", run, "--epochs", "1", "--batch-size", "8", "--decoder-hidden", "16", "--decoder-layers", "1", "--eval-images", "3");
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stderr, /epoch 1: train loss \d\.\d{4}; val loss \d\.\d{4}, token acc [\d.]+%, BLEU-4 [\d.]+, exact [\d.]+% on 3 images, grounding [\d.]+% \(strict [\d.]+%; per layer [\d.]+%\)/);
+    assert.match(t.stderr, /epoch 1\/1: train loss \d\.\d{4} acc [\d.]+%, val loss \d\.\d{4}, token acc [\d.]+%, BLEU-4 [\d.]+, exact [\d.]+% on 3 images, grounding [\d.]+% \(strict [\d.]+%; per layer [\d.]+%\)/);
 
     const out = join(dir, "captions");
     const images = [join(data, "val", "00000.png"), join(data, "val", "00001.png")];

@@ -36,9 +36,10 @@ describe("vitlens convert", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(loadModel(out).model.forward(pixels, jsBackend).logits!.data, source);
     }
-    const r = cli("convert", "--model", fixture("timm-tiny.lukemelas.pth"), "--to", "hf", "--out", join(dir, "lm"));
+    const r = cli("convert", "--model", fixture("timm-tiny.lukemelas.pth"), "--heads", "3", "--to", "hf", "--out", join(dir, "lm"));
     assert.equal(r.status, 0, r.stderr);
-    const again = cli("convert", "--model", fixture("timm-tiny.lukemelas.pth"), "--to", "hf", "--out", join(dir, "lm"));
+    assert.equal(loadModel(join(dir, "lm")).model.config.numHeads, 3); // recorded in config.json
+    const again = cli("convert", "--model", fixture("timm-tiny.lukemelas.pth"), "--heads", "3", "--to", "hf", "--out", join(dir, "lm"));
     assert.match(again.stderr, /exists \(use --force/);
   });
 });

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
 import sharp from "sharp";
-import { augmentedPixels, evalPixels } from "../src/data/augment.js";
+import { augmentedPixels } from "../src/data/augment.js";
+import { imagePixels } from "../src/data/preprocess.js";
 import { openDataset } from "../src/data/datasets.js";
 import { batches } from "../src/data/loader.js";
 import { defaultPreprocess } from "../src/data/preprocess-config.js";
@@ -106,20 +107,20 @@ describe("augmentation and loading", () => {
   const pre = defaultPreprocess([4, 4]);
   const img = { data: Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 7) % 256), height: 8, width: 8 };
 
-  it("the eval view at the native size is the exact normalized image", () => {
+  it("the eval view at the native size is the exact normalized image", async () => {
     const same = { data: img.data.subarray(0, 4 * 4 * 3), height: 4, width: 4 };
     const out = new Float32Array(48);
-    evalPixels(same, pre, out);
+    await imagePixels(same, pre, {}, out);
     for (let i = 0; i < 16; i++) assert.ok(Math.abs(out[i] - (same.data[i * 3] / 255 - 0.5) / 0.5) < 1e-6);
   });
 
-  it("random crops are reproducible from the seed and differ across seeds", () => {
+  it("random crops are reproducible from the seed and differ across seeds", async () => {
     const a = new Float32Array(48);
     const b = new Float32Array(48);
     const c = new Float32Array(48);
-    augmentedPixels(img, pre, { minScale: 0.3, flip: true }, new Rng(5), a);
-    augmentedPixels(img, pre, { minScale: 0.3, flip: true }, new Rng(5), b);
-    augmentedPixels(img, pre, { minScale: 0.3, flip: true }, new Rng(6), c);
+    await augmentedPixels(img, pre, { minScale: 0.3, flip: true }, new Rng(5), a);
+    await augmentedPixels(img, pre, { minScale: 0.3, flip: true }, new Rng(5), b);
+    await augmentedPixels(img, pre, { minScale: 0.3, flip: true }, new Rng(6), c);
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
   });

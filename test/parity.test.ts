@@ -48,13 +48,13 @@ for (const be of backends()) {
     });
 
     it("float16 safetensors without a config: architecture inferred from shapes", () => {
-      const { model } = loadModel(fixture("timm-tiny.f16.safetensors"));
+      const { model } = loadModel(fixture("timm-tiny.f16.safetensors"), { heads: 3 });
       assert.equal(model.config.hiddenSize, 24);
       assert.equal(model.config.numLayers, 2);
       assert.deepEqual(model.config.imageSize, [24, 24]);
-      // 24 wide is not a published width: heads come from the 64-per-head rule, so give them.
-      const withHeads = loadModel(fixture("timm-tiny.f16.safetensors"));
-      withHeads.model.config.numHeads = 3;
+      // 24 wide is not a published width and nothing records the heads: refused without --heads
+      assert.throws(() => loadModel(fixture("timm-tiny.f16.safetensors")), /24-wide ViT .*pass --heads N/);
+      const withHeads = loadModel(fixture("timm-tiny.f16.safetensors"), { heads: 3 });
       const ref = expected("timm-tiny.f16.expected.safetensors");
       const d = maxAbsDiff(withHeads.model.forward(ref.get("pixels")!, be).logits!.data, ref.get("logits")!.data);
       assert.ok(d <= LOGITS_TOL, `logits differ by ${d}`);

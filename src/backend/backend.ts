@@ -6,19 +6,37 @@
  * Convention: activation outputs are overwritten; parameter gradients (layernorm dweight and
  * dbias, `sumRows` with accumulate, `matmul` with accumulate) are added to.
  */
+/**
+ * A matrix product's shape: C (M,N) = op(A) @ op(B), A stored (M,K) or (K,M) when transA,
+ * B stored (K,N) or (N,K) when transB; with `accumulate`, C += the product (a residual, a gradient).
+ */
+export interface MatmulShape {
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  accumulate?: boolean;
+}
+
+/** One product with an optional bias row (N) added to every row of C. */
+export interface Product extends MatmulShape {
+  bias?: Float32Array | null;
+}
+
+/** `batch` independent products on contiguous blocks, each scaled by alpha (1 when omitted). */
+export interface BatchProduct extends MatmulShape {
+  batch: number;
+  alpha?: number;
+}
+
 export interface Backend {
   readonly name: "native" | "js";
 
-  /** C (M,N) = op(A) @ op(B) [+ bias (N)] [+ C if accumulate]; A is (M,K) or (K,M) if transA, B is (K,N) or (N,K) if transB. */
-  matmul(
-    a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean,
-  ): void;
+  /** C (M,N) = op(A) @ op(B) [+ bias (N)] [+ C if accumulate]. */
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: Product): void;
   /** C[i] (M,N) = alpha * op(A[i]) @ op(B[i]) [+ C[i] if accumulate], i < batch, batches contiguous. */
-  batchMatmul(
-    a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, alpha: number, accumulate: boolean,
-  ): void;
+  batchMatmul(a: Float32Array, b: Float32Array, c: Float32Array, p: BatchProduct): void;
 
   /** out = (x - mean) * rstd * weight + bias over rows of `dim`; writes mean and rstd (rows). */
   layernormForward(

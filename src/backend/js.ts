@@ -4,7 +4,7 @@ import type { Backend } from "./backend.js";
 export const jsBackend: Backend = {
   name: "js",
 
-  matmul(a, b, c, m, n, k, transA, transB, bias, accumulate) {
+  matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false }) {
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
       row.fill(0);
@@ -20,11 +20,11 @@ export const jsBackend: Backend = {
     }
   },
 
-  batchMatmul(a, b, c, batch, m, n, k, transA, transB, alpha, accumulate) {
+  batchMatmul(a, b, c, { batch, m, n, k, transA, transB, alpha = 1, accumulate = false }) {
     const out = new Float32Array(m * n);
     for (let t = 0; t < batch; t++) {
       const cv = c.subarray(t * m * n, (t + 1) * m * n);
-      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, m, n, k, transA, transB, null, false);
+      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, { m, n, k, transA, transB });
       for (let i = 0; i < m * n; i++) cv[i] = alpha * out[i] + (accumulate ? cv[i] : 0);
     }
   },
@@ -143,23 +143,11 @@ export const jsBackend: Backend = {
   },
 
   splitHeads(src, dst, b, n, s, h, hd) {
-    for (let i = 0; i < b; i++)
-      for (let t = 0; t < n; t++)
-        for (let part = 0; part < s; part++)
-          for (let head = 0; head < h; head++) {
-            const from = (((i * n + t) * s + part) * h + head) * hd;
-            dst.set(src.subarray(from, from + hd), (((part * b + i) * h + head) * n + t) * hd);
-          }
+    permuteHeads(src, dst, [b, n, s, h, hd], "toHeads");
   },
 
   mergeHeads(src, dst, b, n, s, h, hd) {
-    for (let i = 0; i < b; i++)
-      for (let t = 0; t < n; t++)
-        for (let part = 0; part < s; part++)
-          for (let head = 0; head < h; head++) {
-            const from = (((part * b + i) * h + head) * n + t) * hd;
-            dst.set(src.subarray(from, from + hd), (((i * n + t) * s + part) * h + head) * hd);
-          }
+    permuteHeads(src, dst, [b, n, s, h, hd], "toTokens");
   },
 
   patchify(img, out, b, c, h, w, p) {
@@ -179,6 +167,22 @@ export const jsBackend: Backend = {
         }
   },
 };
+
+/**
+ * Copies every hd-long row between the token-major (B, N, S, H, hd) and the head-major
+ * (S, B, H, N, hd) layouts, in the direction named.
+ */
+function permuteHeads(src: Float32Array, dst: Float32Array, [b, n, s, h, hd]: number[], direction: "toHeads" | "toTokens"): void {
+  for (let i = 0; i < b; i++)
+    for (let t = 0; t < n; t++)
+      for (let part = 0; part < s; part++)
+        for (let head = 0; head < h; head++) {
+          const tokenMajor = (((i * n + t) * s + part) * h + head) * hd;
+          const headMajor = (((part * b + i) * h + head) * n + t) * hd;
+          const [from, to] = direction === "toHeads" ? [tokenMajor, headMajor] : [headMajor, tokenMajor];
+          dst.set(src.subarray(from, from + hd), to);
+        }
+}
 
 /** erf to ~1e-15 (Abramowitz-Stegun is too coarse for a float32 reference): series near 0, continued fraction outside. */
 export function erf(x: number): number {

@@ -86,5 +86,7 @@ export function loadCaptioner(dir: string): Captioner {
     const known = new Set(expected.map(([k]) => k));
     throw new VitlensError(`${weightsPath}: unexpected key ${[...tensors.keys()].find((k) => !known.has(k))}`);
   }
-  return new Captioner(new ViT(encoderConfig, encoderParams), decoderConfig, decoderParams, vocab, cfg.preprocess);
+  // Captioners saved before resize policies existed resized straight to the model size.
+  const preprocess: PreprocessConfig = { ...cfg.preprocess, resize: cfg.preprocess.resize ?? { kind: "exact" } };
+  return new Captioner(new ViT(encoderConfig, encoderParams), decoderConfig, decoderParams, vocab, preprocess);
 }

@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { crossEntropy, type LossResult } from "../train/loss.js";
 import { backwardTokens, forwardTokensTrain, zeroGrads } from "../models/vit-train.js";
 import type { Params } from "../tensor.js";
 import type { Rng } from "../random.js";
@@ -9,35 +10,11 @@ import { decoderBackward, decoderForward } from "./decoder.js";
 /** Marks a target position the loss skips (padding, and everything after <eos>). */
 export const IGNORE = -1;
 
-export interface CaptionLoss {
-  loss: number; // mean over the counted positions
-  dlogits: Float32Array; // (B*T, V)
-  correct: number; // argmax hits among counted positions
-  count: number;
-}
+export type CaptionLoss = LossResult;
 
 /** Token cross-entropy, mean over positions whose target is not IGNORE (PyTorch's ignore_index). */
 export function captionLoss(logits: Float32Array, targets: Int32Array, V: number): CaptionLoss {
-  const dlogits = new Float32Array(logits.length);
-  let count = 0;
-  for (const t of targets) if (t !== IGNORE) count++;
-  let loss = 0;
-  let correct = 0;
-  for (let r = 0; r < targets.length; r++) {
-    const y = targets[r];
-    if (y === IGNORE) continue;
-    const row = logits.subarray(r * V, (r + 1) * V);
-    let max = -Infinity;
-    let arg = 0;
-    for (let i = 0; i < V; i++) if (row[i] > max) [max, arg] = [row[i], i];
-    let sum = 0;
-    for (let i = 0; i < V; i++) sum += Math.exp(row[i] - max);
-    const logZ = max + Math.log(sum);
-    loss -= row[y] - logZ;
-    for (let i = 0; i < V; i++) dlogits[r * V + i] = (Math.exp(row[i] - logZ) - (i === y ? 1 : 0)) / count;
-    if (arg === y) correct++;
-  }
-  return { loss: count ? loss / count : 0, dlogits, correct, count };
+  return crossEntropy(logits, targets, V, 0, IGNORE);
 }
 
 export interface StepResult extends CaptionLoss {

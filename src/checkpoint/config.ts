@@ -4,6 +4,7 @@ import { VitlensError } from "../errors.js";
 import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-config.js";
 import { defaultConfig, type ViTConfig } from "../models/vit-config.js";
 import type { Params } from "../tensor.js";
+import { resolveHeads, type HeadsEvidence } from "./heads.js";
 
 
 /** A config.json from HF transformers (ViTConfig) or from timm (`pretrained_cfg`). */
@@ -19,14 +20,14 @@ const num = (v: unknown): number | undefined => (typeof v === "number" && Number
 const pair = (v: unknown): [number, number] | undefined =>
   typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number") ? [v[0], v[1]] : undefined;
 
-/** Heads are not visible in any tensor shape: the usual count for each published width. */
-const HEADS_BY_WIDTH: Record<number, number> = { 192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16 };
-
 /**
  * Architecture from the weights themselves (what no config says): width, depth, MLP size,
- * patch size, channels, square grid, qkv bias, classes. Heads: from `hint` or the width table.
+ * patch size, channels, square grid, qkv bias, classes. Heads (never in a shape): `--heads`,
+ * then `hint.numHeads` (the config), then the architecture name or published width (heads.ts).
  */
-export function inferConfig(params: Params, file: string, hint: Partial<ViTConfig> = {}): ViTConfig {
+export function inferConfig(
+  params: Params, file: string, hint: Partial<ViTConfig> = {}, heads: Omit<HeadsEvidence, "fromConfig"> = {},
+): ViTConfig {
   const shape = (name: string) => {
     const t = params.get(name);
     if (!t) throw new VitlensError(`${file}: missing key for ${name}; cannot tell the architecture`);
@@ -41,10 +42,11 @@ export function inferConfig(params: Params, file: string, hint: Partial<ViTConfi
   const side = Math.round(Math.sqrt(tokens));
   const imageSize: [number, number] =
     hint.imageSize ?? (side * side === tokens ? [side * patch[2], side * patch[2]] : failGrid(file, tokens));
+  const { numHeads: fromConfig, ...rest } = hint;
   return defaultConfig({
     hiddenSize: D,
     numLayers,
-    numHeads: HEADS_BY_WIDTH[D] ?? Math.max(1, Math.round(D / 64)),
+    numHeads: resolveHeads(D, file, { ...heads, fromConfig }),
     mlpSize: shape("blocks.0.mlp.fc1.weight")[0],
     patchSize: patch[2],
     numChannels: patch[1],
@@ -52,7 +54,7 @@ export function inferConfig(params: Params, file: string, hint: Partial<ViTConfi
     qkvBias: params.has("blocks.0.attn.qkv.bias"),
     numClasses: params.get("head.weight")?.shape[0] ?? 0,
     layerNormEps: 1e-6,
-    ...hint,
+    ...rest,
   });
 }
 
@@ -106,6 +108,12 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
   return dropUndefined(hint);
 }
 
+/** A timm config's architecture name (`vit_base_patch16_224.augreg_in21k`), which can tell the heads. */
+export function architectureName(cfg: CheckpointConfig | null): string | undefined {
+  const a = cfg?.kind === "timm" ? cfg.json.architecture : undefined;
+  return typeof a === "string" ? a : undefined;
+}
+
 /** Preprocessing from preprocessor_config.json (HF) or pretrained_cfg (timm); HF defaults otherwise. */
 export function preprocessFrom(
   cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, size: [number, number],
@@ -128,8 +136,16 @@ export function preprocessFrom(
     p.mean = triple(pc.mean) ?? [0.485, 0.456, 0.406];
     p.std = triple(pc.std) ?? [0.229, 0.224, 0.225];
     p.resample = pc.interpolation === "bilinear" ? "bilinear" : "bicubic";
+    // timm's eval transform: shorter side to size / crop_pct, centre crop ("squash" resizes straight)
+    const crop = num(pc.crop_pct);
+    if (crop !== undefined && crop > 0 && crop < 1 && (pc.crop_mode ?? "center") === "center") p.resize = { kind: "shorter-then-crop", cropPct: crop };
   }
   return p;
+}
+
+/** torchvision's ImageNet transforms (mean/std, bilinear), resized straight to the model's size. */
+export function torchvisionPreprocess(size: [number, number]): PreprocessConfig {
+  return { ...defaultPreprocess(size), resample: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 }
 
 export function readPreprocessorJson(dir: string): Record<string, unknown> | null {

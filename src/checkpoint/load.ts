@@ -9,24 +9,42 @@ import { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
 import { sameShape, shapeString, type Tensor } from "../tensor.js";
 import { readJson } from "../io/read-json.js";
-import { classifyConfig, configHints, inferConfig, preprocessFrom, readPreprocessorJson, type CheckpointConfig } from "./config.js";
+import {
+  architectureName, classifyConfig, configHints, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig,
+} from "./config.js";
 import { fromGoogle } from "./keymap-google.js";
 import { fromHf, isHfStateDict, type MappedState } from "./keymap-hf.js";
 import { fromLukemelas, isLukemelasStateDict } from "./keymap-lukemelas.js";
 import { fromTimm, isTimmStateDict } from "./keymap-timm.js";
+import { fromTorchvision, isTorchvisionStateDict } from "./keymap-torchvision.js";
+import { readLabelsFile } from "./labels-file.js";
 import { resamplePosEmbed } from "./posemb.js";
 import { readNpz } from "./npz.js";
 import { readSafetensors } from "./safetensors.js";
 import { readShardedSafetensors, SHARD_INDEX } from "./sharded.js";
 import { readTorchFile } from "./torch-pickle.js";
 
-export interface LoadOptions {
+/**
+ * What the user can say about a checkpoint that the file may not record itself; the same flags
+ * on every command that loads a ViT (cli/options.ts: --heads, --labels, --crop-pct).
+ */
+export interface CheckpointFlags {
+  /** The number of attention heads (never visible in a shape); overrides the config. For a preset: its heads. */
+  heads?: number;
+  /** A file with one class name per line, as many as the checkpoint's classes. */
+  labelsFile?: string;
+  /** Resize the shorter side to size / cropPct, then centre-crop (torchvision's 256 -> 224 is 0.875). */
+  cropPct?: number;
+}
+
+export interface LoadOptions extends CheckpointFlags {
   /** Run at this (height, width): position embeddings are resampled bicubically. */
   imageSize?: [number, number];
   /** Replace the head when the checkpoint's class count differs (or it has none). */
   numClasses?: number;
   /** Replace the head even when the class count matches (a new task with as many classes). */
   newHead?: boolean;
+  /** Class names for the model's classes (the data's), taking precedence over the checkpoint's. */
   labels?: string[];
   seed?: number;
   /** For a preset: architecture changes (a small ViT trained from scratch). Ignored for files. */
@@ -37,7 +55,7 @@ export interface LoadedModel {
   model: ViT;
   preprocess: PreprocessConfig;
   labels: string[];
-  format: "hf" | "timm" | "google" | "lukemelas" | "preset";
+  format: "hf" | "timm" | "google" | "lukemelas" | "torchvision" | "preset";
   source: string;
   /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
   notes: string[];
@@ -52,12 +70,14 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
   if (spec in VIT_PRESETS) {
     const config = presetConfig(spec, {
       ...opts.overrides,
+      ...(opts.heads ? { numHeads: opts.heads } : {}),
       ...(opts.imageSize ? { imageSize: opts.imageSize } : {}),
       numClasses: opts.numClasses ?? 1000,
     });
+    if (opts.labelsFile) config.id2label = labelMap(readLabelsFile(opts.labelsFile, config.numClasses));
     const model = new ViT(config, initParams(config, opts.seed ?? 0));
     return {
-      model, preprocess: preprocessFrom(null, null, config.imageSize), labels: labelsFor(config, opts.labels),
+      model, preprocess: withCrop(preprocessFrom(null, null, config.imageSize), opts), labels: labelsFor(config, opts.labels),
       format: "preset", source: spec, notes: [`preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
     };
   }
@@ -104,17 +124,21 @@ function loadWeightsFile(
   if (isTimmStateDict(keys)) [mapped, format] = [fromTimm(file.tensors, path), "timm"];
   else if (isHfStateDict(keys)) [mapped, format] = [fromHf(file.tensors, path), "hf"];
   else if (isLukemelasStateDict(keys)) [mapped, format] = [fromLukemelas(file.tensors, path), "lukemelas"];
-  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm or PyTorch-Pretrained-ViT naming; see what it holds with: vitlens tensors ${path})`);
+  else if (isTorchvisionStateDict(keys)) [mapped, format] = [fromTorchvision(file.tensors, path), "torchvision"];
+  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm, torchvision or PyTorch-Pretrained-ViT naming; see what it holds with: vitlens tensors ${path})`);
 
-  const hints = { ...(format === "lukemelas" ? { layerNormEps: 1e-6 } : {}), ...(cfg ? configHints(cfg, path) : {}) };
-  const stored = inferConfig(mapped.params, path, hints); // the architecture the file holds
+  const hints = { ...(format === "lukemelas" || format === "torchvision" ? { layerNormEps: 1e-6 } : {}), ...(cfg ? configHints(cfg, path) : {}) };
+  // the architecture the file holds
+  const stored = inferConfig(mapped.params, path, hints, { explicit: opts.heads, architecture: architectureName(cfg) });
   checkShapes(mapped, stored, path);
+  if (opts.labelsFile) stored.id2label = labelMap(readLabelsFile(opts.labelsFile, stored.numClasses));
   const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
   const skipped = Array.isArray(file.skipped) ? file.skipped : [...file.skipped.keys()];
   if (skipped.length) notes.push(`skipped non-float entries: ${skipped.join(", ")}`);
 
   const config = adapt(stored, mapped.params, opts, notes);
-  const preprocess = preprocessFrom(cfg, preprocessorJson, config.imageSize);
+  // torchvision files record no preprocessing: its ImageNet statistics and bilinear resize
+  const preprocess = withCrop(format === "torchvision" ? torchvisionPreprocess(config.imageSize) : preprocessFrom(cfg, preprocessorJson, config.imageSize), opts);
   preprocess.size = config.imageSize;
   return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, source: path, notes };
 }
@@ -122,11 +146,15 @@ function loadWeightsFile(
 /** Google's original JAX checkpoints (ViT-B_16.npz, ...): architecture from the shapes, eps 1e-6. */
 function loadGoogleNpz(path: string, opts: LoadOptions): LoadedModel {
   const mapped = fromGoogle(readNpz(path), path);
+  if (opts.heads !== undefined && opts.heads !== mapped.numHeads) {
+    throw new VitlensError(`--heads ${opts.heads}: ${path} has ${mapped.numHeads} heads in its attention kernels (per-head shapes)`);
+  }
   const stored = inferConfig(mapped.params, path, { numHeads: mapped.numHeads, layerNormEps: 1e-6 });
   checkShapes(mapped, stored, path);
+  if (opts.labelsFile) stored.id2label = labelMap(readLabelsFile(opts.labelsFile, stored.numClasses));
   const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
   const config = adapt(stored, mapped.params, opts, notes);
-  const preprocess = preprocessFrom(null, null, config.imageSize); // Google's ViTs take [-1, 1] inputs: mean = std = 0.5
+  const preprocess = withCrop(preprocessFrom(null, null, config.imageSize), opts); // Google's ViTs take [-1, 1] inputs: mean = std = 0.5
   return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format: "google", source: path, notes };
 }
 
@@ -171,6 +199,15 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   }
   return config;
 }
+
+/** `--crop-pct P`: shorter side to size / P, then a centre crop, whatever the checkpoint says. */
+function withCrop(p: PreprocessConfig, opts: LoadOptions): PreprocessConfig {
+  if (opts.cropPct === undefined) return p;
+  if (!(opts.cropPct > 0 && opts.cropPct <= 1)) throw new VitlensError(`--crop-pct ${opts.cropPct}: expected a fraction in (0, 1], e.g. 0.875 for torchvision's 256 -> 224`);
+  return { ...p, resize: { kind: "shorter-then-crop", cropPct: opts.cropPct } };
+}
+
+const labelMap = (names: string[]): Record<string, string> => Object.fromEntries(names.map((l, i) => [String(i), l]));
 
 function labelsFor(config: ViTConfig, given?: string[]): string[] {
   return Array.from({ length: config.numClasses }, (_, i) => given?.[i] ?? config.id2label?.[String(i)] ?? `LABEL_${i}`);

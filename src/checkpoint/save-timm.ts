@@ -23,7 +23,8 @@ export function saveTimmModel(dir: string, model: ViT, preprocess: PreprocessCon
     },
     pretrained_cfg: {
       input_size: [c.numChannels, ...c.imageSize], interpolation: preprocess.resample === "bilinear" ? "bilinear" : "bicubic",
-      mean: preprocess.mean, std: preprocess.std, num_classes: c.numClasses, crop_pct: 1.0, label_names: labels,
+      mean: preprocess.mean, std: preprocess.std, num_classes: c.numClasses,
+      crop_pct: preprocess.resize.kind === "shorter-then-crop" ? preprocess.resize.cropPct : 1.0, label_names: labels,
     },
   };
   writeFileAtomic(join(dir, "config.json"), [JSON.stringify(config, null, 2) + "\n"]);

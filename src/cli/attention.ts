@@ -1,4 +1,4 @@
-import { MODEL_HELP } from "./options.js";
+import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { getBackend } from "../backend/index.js";
@@ -30,7 +30,7 @@ const ratio = (v: string) => {
 
 /** The image as the model sees it (resized to its input), at least 224 px wide for display. */
 export function attentionCommand(): Command {
-  return new Command("attention")
+  return withCheckpointFlags(new Command("attention"))
     .description("attention maps over images: CLS attention per layer/head, rollout, or gradient-weighted attribution")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--out <dir>", "folder for the PNGs (and --raw safetensors)")
@@ -47,9 +47,9 @@ export function attentionCommand(): Command {
     .option("--raw", "also write the maps and every layer's attention (heads, N, N) as safetensors")
     .option("--force", "overwrite existing files")
     .argument("<images...>", "image files")
-    .action(async (images: string[], o: Options) => {
+    .action(async (images: string[], o: Options & CheckpointFlagValues) => {
       if (!["cls", "rollout", "attribution"].includes(o.method)) throw new VitlensError(`--method ${o.method}: expected cls, rollout or attribution`);
-      const { model, preprocess, labels } = loadModel(await resolveModel(o.model));
+      const { model, preprocess, labels } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       const c = model.config;
       if (o.method === "attribution" && c.numClasses === 0) throw new VitlensError(`--method attribution: ${o.model} has no classification head to attribute`);
       if (o.class !== undefined && o.class >= c.numClasses) throw new VitlensError(`--class ${o.class} is out of range: the model has ${c.numClasses} classes`);

@@ -10,7 +10,7 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy } from "../train/loss.js";
 import { Optimizer } from "../train/optimizer.js";
-import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 interface BenchOptions {
   model: string;
@@ -49,7 +49,7 @@ function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptio
 }
 
 export function benchCommand(): Command {
-  return new Command("bench")
+  return withCheckpointFlags(new Command("bench"))
     .description("time the forward pass (median of --iters runs after --warmup)")
     .option("--model <spec>", MODEL_HELP, "vit-b16")
     .option("--batch <n>", "batch size", positiveInt, 8)
@@ -58,9 +58,9 @@ export function benchCommand(): Command {
     .option("--image-size <HxW>", "image size", imageSize)
     .option("--train", "also time a full training step: forward, backward, SGD-momentum update")
     .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...}')
-    .action(async (opts: BenchOptions) => {
+    .action(async (opts: BenchOptions & CheckpointFlagValues) => {
       const be = getBackend();
-      const { model } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize });
+      const { model } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       const c = model.config;
       const rng = new Rng(1);
       const pixels = {

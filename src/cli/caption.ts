@@ -47,26 +47,30 @@ export function captionCommand(): Command {
   return decodeOptions(new Command("caption"))
     .description("caption images with a trained captioner; one strip per image: the image and each word's cross-attention map")
     .requiredOption("--model <run|dir>", "a train-captioner run (its best/) or captioner folder")
-    .requiredOption("--out <dir>", "folder for <image>.caption.png strips and captions.json")
-    .option("--json", "print one JSON line per image: image, caption, tokens, score")
+    .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
+    .option("--json", "print one JSON line per image: image, caption, tokens, score (without --out, write nothing)")
     .option("--raw", "also write <image>.caption.safetensors with the maps (T, gh, gw)")
     .option("--force", "overwrite existing outputs")
     .argument("<images...>", "image files or folders")
-    .action(async (inputs: string[], o: DecodeFlags & { model: string; out: string; json?: boolean; raw?: boolean; force?: boolean }) => {
+    .action(async (inputs: string[], o: DecodeFlags & { model: string; out?: string; json?: boolean; raw?: boolean; force?: boolean }) => {
+      if (o.out === undefined && !o.json) throw new VitlensError("--out <dir> is required unless --json prints the captions");
+      if (o.out === undefined && o.raw) throw new VitlensError("--raw writes <image>.caption.safetensors into --out: give --out <dir>");
+      const out = o.out;
       const cap = loadCaptioner(resolveModelPath(o.model));
       const files = expandImages(inputs);
-      outputFolder(o.out);
+      if (out !== undefined) outputFolder(out);
       const stems = files.map((f) => basename(f, extname(f)));
-      if (new Set(stems).size !== stems.length) throw new VitlensError("two input images share a file name; their strips would overwrite each other");
-      for (const s of stems) checkOverwrite(join(o.out, `${s}.caption.png`), o.force);
+      if (out !== undefined && new Set(stems).size !== stems.length) throw new VitlensError("two input images share a file name; their strips would overwrite each other");
+      if (out !== undefined) for (const s of stems) checkOverwrite(join(out, `${s}.caption.png`), o.force);
       const results = await captionImages(cap, files, decodeSettings(o, cap.decoderConfig.maxLength), getBackend());
       for (const [i, r] of results.entries()) {
-        writeFileAtomic(join(o.out, `${stems[i]}.caption.png`), [await captionStrip(r, cap.encoder.config.imageSize)]);
-        if (o.raw) writeSafetensors(join(o.out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.tokens) });
+        if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, cap.encoder.config.imageSize)]);
+        if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.tokens) });
         if (o.json) process.stdout.write(JSON.stringify({ image: r.image, caption: r.caption, tokens: r.tokens, score: r.score }) + "\n");
         else process.stdout.write(`${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);
       }
-      writeFileAtomic(join(o.out, "captions.json"), [JSON.stringify(results.map((r, i) => ({
+      if (out === undefined) return;
+      writeFileAtomic(join(out, "captions.json"), [JSON.stringify(results.map((r, i) => ({
         image: r.image, caption: r.caption, tokens: r.tokens, score: r.score, strip: `${stems[i]}.caption.png`,
       })), null, 2) + "\n"]);
     });

@@ -1,4 +1,4 @@
-import { MODEL_HELP } from "./options.js";
+import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { Command } from "commander";
 import { loadModel } from "../checkpoint/load.js";
 import { saveHfModel } from "../checkpoint/save-hf.js";
@@ -9,15 +9,15 @@ import { join } from "node:path";
 import { resolveModel } from "./resolve-run.js";
 
 export function convertCommand(): Command {
-  return new Command("convert")
+  return withCheckpointFlags(new Command("convert"))
     .description("write a checkpoint (HF, timm, .pth, Google .npz, ...) in the HF or timm layout")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--to <hf|timm>", "target layout")
     .requiredOption("--out <dir>", "output folder")
     .option("--force", "overwrite an existing model in --out")
-    .action(async (o: { model: string; to: string; out: string; force?: boolean }) => {
+    .action(async (o: { model: string; to: string; out: string; force?: boolean } & CheckpointFlagValues) => {
       if (o.to !== "hf" && o.to !== "timm") throw new VitlensError(`--to ${o.to}: expected hf or timm`);
-      const { model, preprocess, labels, format, notes } = loadModel(await resolveModel(o.model));
+      const { model, preprocess, labels, format, notes } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       outputFolder(o.out);
       checkOverwrite(join(o.out, "model.safetensors"), o.force);
       (o.to === "hf" ? saveHfModel : saveTimmModel)(o.out, model, preprocess, labels);

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
+import type { CheckpointFlags } from "../checkpoint/load.js";
 
 /** Commander parsers that reject bad flag values with a message naming what was expected. */
 export function positiveInt(value: string): number {
@@ -30,3 +31,37 @@ export const fraction = (v: string): number => {
   if (!(n >= 0 && n < 1)) throw new InvalidArgumentError("expected a fraction in [0, 1)");
   return n;
 };
+
+/** A crop fraction in (0, 1]. */
+export const cropPct = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("expected a fraction in (0, 1], e.g. 0.875 for torchvision's 256 -> 224");
+  return n;
+};
+
+/** The flags `withCheckpointFlags` adds, as commander parses them. */
+export interface CheckpointFlagValues {
+  heads?: number;
+  labels?: string;
+  cropPct?: number;
+}
+
+/**
+ * What a checkpoint may not record, said the same way on every command that loads a ViT:
+ * --heads N, --labels FILE, --crop-pct P (see CheckpointFlags in checkpoint/load.ts).
+ */
+export function withCheckpointFlags(cmd: Command, what = "the model"): Command {
+  return cmd
+    .option("--heads <n>", `attention heads of ${what} (needed when the checkpoint does not record them; overrides the config)`, positiveInt)
+    .option("--labels <file>", `class names of ${what}, one per line (as many as its classes)`)
+    .option("--crop-pct <p>", "resize the shorter side to size/p, then centre-crop (torchvision's 256 -> 224 is 0.875)", cropPct);
+}
+
+/** The parsed flags as LoadOptions fields. */
+export function checkpointFlags(f: CheckpointFlagValues): CheckpointFlags {
+  return {
+    ...(f.heads !== undefined ? { heads: f.heads } : {}),
+    ...(f.labels !== undefined ? { labelsFile: f.labels } : {}),
+    ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
+  };
+}

@@ -1,11 +1,11 @@
-import { MODEL_HELP } from "./options.js";
+import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { readJson } from "../io/read-json.js";
 import { loadModel } from "../checkpoint/load.js";
-import { evalPixels } from "../data/augment.js";
+import { imagePixels } from "../data/preprocess.js";
 import { openDataset } from "../data/datasets.js";
 import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, rollout } from "../explain/attention-maps.js";
@@ -18,17 +18,17 @@ import { resolveModel } from "./resolve-run.js";
 type Box = [number, number, number, number];
 
 export function pointingCommand(): Command {
-  return new Command("pointing")
+  return withCheckpointFlags(new Command("pointing"))
     .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")
     .option("--limit <n>", "use the first n images", (v) => Number(v))
     .option("--json", "print one JSON object")
-    .action(async (o: { model: string; data: string; limit?: number; json?: boolean }) => {
+    .action(async (o: { model: string; data: string; limit?: number; json?: boolean } & CheckpointFlagValues) => {
       const boxesPath = join(o.data, "boxes.json");
       if (!existsSync(boxesPath)) throw new VitlensError(`--data ${o.data}: no boxes.json (make one with \`vitlens data objects\`)`);
       const { canvas, boxes } = readJson(boxesPath) as { canvas: [number, number]; boxes: Record<string, Box> };
-      const { model, preprocess } = loadModel(await resolveModel(o.model));
+      const { model, preprocess } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       if (model.config.numClasses === 0) throw new VitlensError(`${o.model}: no classification head (attribution needs one)`);
       const ds = openDataset(o.data);
       const be = getBackend();
@@ -42,7 +42,7 @@ export function pointingCommand(): Command {
       for (let i = 0; i < n; i++) {
         const box = boxes[basename(ds.name(i))];
         if (!box) throw new VitlensError(`${ds.name(i)}: no box in ${boxesPath}`);
-        evalPixels(await ds.raw(i), preprocess, pixels);
+        await imagePixels(await ds.raw(i), preprocess, {}, pixels);
         const fwd = forwardTrain(model, { data: pixels, shape: [1, 3, H, W] }, be, new Rng(0), false);
         const logits = Array.from(fwd.logits.data);
         if (logits.indexOf(Math.max(...logits)) === ds.labels[i]) correct++;

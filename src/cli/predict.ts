@@ -9,7 +9,7 @@ import { VitlensError } from "../errors.js";
 import { expandImages } from "../data/image-files.js";
 import { loadBatch } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
-import { imageSize, positiveInt, MODEL_HELP } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 interface PredictOptions {
   model: string;
@@ -22,7 +22,7 @@ interface PredictOptions {
 }
 
 export function predictCommand(): Command {
-  return new Command("predict")
+  return withCheckpointFlags(new Command("predict"))
     .description("classify images; --json prints one object per image per line")
     .requiredOption("--model <spec>", MODEL_HELP)
     .option("--top-k <k>", "how many classes to show", positiveInt, 5)
@@ -32,11 +32,11 @@ export function predictCommand(): Command {
     .option("--csv <file>", "also write filename,label rows (the predicted class index) to this file")
     .option("--force", "overwrite an existing --csv file")
     .argument("<images...>", "image files (JPEG, PNG, WebP, ...) or folders of them")
-    .action(async (args: string[], opts: PredictOptions) => {
+    .action(async (args: string[], opts: PredictOptions & CheckpointFlagValues) => {
       const images = expandImages(args);
       if (opts.csv && existsSync(opts.csv) && !opts.force) throw new VitlensError(`--csv ${opts.csv}: file exists (use --force to overwrite)`);
       const csvRows: string[] = ["filename,label"];
-      const { model, preprocess, labels, notes } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize });
+      const { model, preprocess, labels, notes } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict`);
       if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
       const be = getBackend();

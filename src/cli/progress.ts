@@ -1,6 +1,6 @@
 import cliProgress from "cli-progress";
 import type { DownloadProgress } from "../hub/download.js";
-import type { TrainReporter } from "../train/trainer.js";
+import type { TrainReporter } from "../train/run-loop.js";
 
 /**
  * Training progress on stderr: a live bar on a terminal (epoch, step, loss, running accuracy,

@@ -3,21 +3,27 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
-import { fraction, imageSize, num, positiveInt, MODEL_HELP } from "./options.js";
+import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
+import { addOptimizationFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 
-interface Flags {
+interface Flags extends OptimizationFlags {
   model?: string; data?: string; val?: string; valSplit: number; out?: string; resume?: string; force?: boolean;
-  recipe?: string; optimizer?: string; lr?: number; momentum?: number; nesterov?: boolean; weightDecay?: number;
-  schedule?: string; stepSize?: number; gamma?: number; warmupSteps: number; epochs: number; batchSize: number;
-  imageSize?: [number, number]; seed: number; labelSmoothing: number; clipGrad: number; freeze: string; headLrScale: number;
-  augment: boolean; flip: boolean; cropScale: number; hiddenDropout?: number; attentionDropout?: number; strict?: boolean;
-  patchSize?: number; hiddenSize?: number; layers?: number; heads?: number; mlpSize?: number; newHead?: boolean;
+  recipe?: string; imageSize?: [number, number]; labelSmoothing: number; freeze: string; headLrScale: number;
+  augment: boolean; flip: boolean; cropScale: number; hiddenDropout?: number; attentionDropout?: number;
+  patchSize?: number; hiddenSize?: number; layers?: number; mlpSize?: number; newHead?: boolean;
 }
 
+/** The classifier's defaults (the seed recipe's SGD + StepLR shape). */
+const DEFAULTS: OptimizationDefaults = {
+  optimizer: "sgd", lr: (opt) => (opt === "adamw" ? 1e-3 : 0.01), momentum: 0.9, weightDecay: (opt) => (opt === "adamw" ? 0.05 : 0),
+  schedule: "step", stepSize: 10, gamma: 0.5, warmupSteps: 0, clipGrad: 0, epochs: 10, batchSize: 32,
+};
+
 export function trainCommand(): Command {
-  return new Command("train")
+  // --heads (from withCheckpointFlags) also sets a preset's heads when training from scratch
+  const cmd = withCheckpointFlags(new Command("train"))
     .description("fine-tune a ViT (or train one from a preset) on an image dataset")
     .option("--model <spec>", MODEL_HELP)
     .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, or *-images-idx3-ubyte[.gz]")
@@ -26,22 +32,10 @@ export function trainCommand(): Command {
     .option("--out <run>", "run folder: metrics.jsonl, best/ and last/ models (HF layout), resumable state")
     .option("--resume <run>", "continue a run exactly where it stopped")
     .option("--force", "start over in a non-empty --out folder")
-    .option("--recipe <name>", "seed: SGD lr 1e-5, momentum 0.9, StepLR(10, 0.5), all layers trainable")
-    .option("--optimizer <sgd|adamw>", "optimizer (default sgd)")
-    .option("--lr <lr>", "base learning rate", num("--lr"))
-    .option("--momentum <m>", "SGD momentum", num("--momentum"))
-    .option("--nesterov", "Nesterov momentum")
-    .option("--weight-decay <wd>", "weight decay (decoupled for AdamW); not applied to norms, biases, embeddings", num("--weight-decay"))
-    .option("--schedule <step|cosine|constant>", "learning-rate schedule (default step)")
-    .option("--step-size <epochs>", "StepLR period in epochs", positiveInt)
-    .option("--gamma <g>", "StepLR factor", num("--gamma"))
-    .option("--warmup-steps <n>", "linear warmup steps for cosine", num("--warmup-steps"), 0)
-    .option("--epochs <n>", "epochs", positiveInt, 10)
-    .option("--batch-size <n>", "batch size", positiveInt, 32)
+    .option("--recipe <name>", "seed: SGD lr 1e-5, momentum 0.9, StepLR(10, 0.5), all layers trainable, a new head");
+  return addOptimizationFlags(cmd, DEFAULTS, "fail on a corrupt image instead of skipping it")
     .option("--image-size <HxW>", "train at this size (position embeddings resampled)", imageSize)
-    .option("--seed <n>", "seed for init, data order, augmentation, dropout", num("--seed"), 0)
     .option("--label-smoothing <e>", "cross-entropy label smoothing", fraction, 0)
-    .option("--clip-grad <norm>", "clip the global gradient norm (0: off)", num("--clip-grad"), 0)
     .option("--freeze <spec>", "freeze parameters: backbone, or e.g. patch_embed,blocks.0-5", "")
     .option("--head-lr-scale <k>", "learning-rate multiplier for the head", num("--head-lr-scale"), 1)
     .option("--new-head", "replace the head even if the class count and labels match")
@@ -50,13 +44,11 @@ export function trainCommand(): Command {
     .option("--crop-scale <s>", "smallest random-resized-crop area share", fraction, 0.6)
     .option("--hidden-dropout <p>", "override the config's hidden dropout", fraction)
     .option("--attention-dropout <p>", "override the config's attention dropout", fraction)
-    .option("--strict", "fail on a corrupt image instead of skipping it")
     .option("--patch-size <p>", "preset override (from scratch)", positiveInt)
     .option("--hidden-size <d>", "preset override (from scratch)", positiveInt)
     .option("--layers <n>", "preset override (from scratch)", positiveInt)
-    .option("--heads <n>", "preset override (from scratch)", positiveInt)
     .option("--mlp-size <n>", "preset override (from scratch)", positiveInt)
-    .action(async (f: Flags) => {
+    .action(async (f: Flags & CheckpointFlagValues) => {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
@@ -65,23 +57,16 @@ export function trainCommand(): Command {
         if (!f.model || !f.data || !f.out) throw new VitlensError("train needs --model, --data and --out (or --resume RUN)");
         const recipe = f.recipe === undefined ? {} : f.recipe === "seed" ? SEED_RECIPE : null;
         if (!recipe) throw new VitlensError(`--recipe ${f.recipe}: unknown (expected "seed")`);
-        const optimizer = f.optimizer ?? recipe.optimizer ?? "sgd";
-        if (optimizer !== "sgd" && optimizer !== "adamw") throw new VitlensError(`--optimizer ${optimizer}: expected sgd or adamw`);
-        const schedule = f.schedule ?? recipe.schedule ?? "step";
-        if (!["step", "cosine", "constant"].includes(schedule)) throw new VitlensError(`--schedule ${schedule}: expected step, cosine or constant`);
-        const architecture = Object.fromEntries(Object.entries({
-          patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, numHeads: f.heads, mlpSize: f.mlpSize,
-        }).filter(([, v]) => v !== undefined));
+        const architecture: Record<string, number> = {};
+        for (const [k, v] of Object.entries({ patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, mlpSize: f.mlpSize })) {
+          if (v !== undefined) architecture[k] = v;
+        }
         const options: TrainOptions = {
+          ...resolveOptimization(f, recipe, DEFAULTS),
           model: await resolveModel(f.model), data: f.data, val: f.val ?? null, valSplit: f.valSplit, out: f.out,
-          optimizer, lr: f.lr ?? recipe.lr ?? (optimizer === "adamw" ? 1e-3 : 0.01),
-          momentum: f.momentum ?? recipe.momentum ?? 0.9, nesterov: f.nesterov ?? false,
-          weightDecay: f.weightDecay ?? recipe.weightDecay ?? (optimizer === "adamw" ? 0.05 : 0),
-          schedule: schedule as TrainOptions["schedule"], stepSize: f.stepSize ?? recipe.stepSize ?? 10, gamma: f.gamma ?? recipe.gamma ?? 0.5,
-          warmupSteps: f.warmupSteps, epochs: f.epochs, batchSize: f.batchSize, imageSize: f.imageSize ?? null, seed: f.seed,
-          labelSmoothing: f.labelSmoothing, clipGrad: f.clipGrad, freeze: f.freeze, headLrScale: f.headLrScale,
+          imageSize: f.imageSize ?? null, labelSmoothing: f.labelSmoothing, freeze: f.freeze, headLrScale: f.headLrScale,
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
-          attentionDropout: f.attentionDropout ?? null, architecture, newHead: f.newHead ?? false, strict: f.strict ?? false, recipe: f.recipe ?? null,
+          attentionDropout: f.attentionDropout ?? null, architecture, checkpoint: checkpointFlags(f), newHead: f.newHead ?? false, recipe: f.recipe ?? null,
         };
         return train(options, be, progressReporter(), interrupted, f.force ?? false);
       });

@@ -1,7 +1,8 @@
 import type { Tensor } from "../tensor.js";
 import { VitlensError } from "../errors.js";
 import { deriveSeed, Rng } from "../random.js";
-import { augmentedPixels, evalPixels, type AugmentOptions } from "./augment.js";
+import { augmentedPixels, type AugmentOptions } from "./augment.js";
+import { imagePixels } from "./preprocess.js";
 import type { Dataset } from "./datasets.js";
 import type { PreprocessConfig } from "./preprocess-config.js";
 
@@ -42,14 +43,13 @@ export async function* batches(ds: Dataset, order: number[], o: LoaderOptions, s
     );
     const kept = idx.filter((_, k) => images[k] !== null);
     const pixels = new Float32Array(kept.length * 3 * H * W);
-    let b = 0;
-    images.forEach((img, k) => {
-      if (!img) return;
+    const present = images.flatMap((img, k) => (img ? [{ img, k }] : []));
+    await Promise.all(present.map(({ img, k }, b) => {
       const out = pixels.subarray(b * 3 * H * W, (b + 1) * 3 * H * W);
-      if (o.augment) augmentedPixels(img, o.preprocess, o.augment, new Rng(deriveSeed(o.seed, o.epoch, idx[k])), out);
-      else evalPixels(img, o.preprocess, out);
-      b++;
-    });
+      return o.augment
+        ? augmentedPixels(img, o.preprocess, o.augment, new Rng(deriveSeed(o.seed, o.epoch, idx[k])), out)
+        : imagePixels(img, o.preprocess, {}, out); // the inference path, exactly
+    }));
     return { pixels: { data: pixels, shape: [kept.length, 3, H, W] }, labels: Int32Array.from(kept, (i) => ds.labels[i]), indices: kept };
   };
   let next = startStep < steps ? load(startStep) : null;

@@ -84,22 +84,62 @@ export function timmModuleTree(c: ViTConfig): ModuleNode {
   ], tokens(c), "cls_token, pos_embed");
 }
 
+/** PyTorch-Pretrained-ViT's `dropout_rate` in all its configs (and its constructor's default). */
+export const LUKEMELAS_DROPOUT_RATE = 0.1;
+
+/**
+ * PyTorch-Pretrained-ViT's (lukemelas) ViT, as its model.py and transformer.py build it with
+ * classifier "token", 1-D positional embedding and no pre-logits layer (load_repr_layer=False,
+ * the library's default). Its dropouts all take the library's `dropout_rate` (0.1 in every one
+ * of its configs; a .pth does not record it): the attention's `drop` too, since the library
+ * passes dropout_rate there and ignores attention_dropout_rate. LayerNorm eps is the model's
+ * (the library fixes 1e-6, which is what loading its .pth files sets).
+ */
+export function lukemelasModuleTree(c: ViTConfig, { dropoutRate = LUKEMELAS_DROPOUT_RATE } = {}): ModuleNode {
+  const D = c.hiddenSize;
+  const block = node("Block", undefined, [
+    ["attn", node("MultiHeadedSelfAttention", undefined, [
+      ["proj_q", linear(D, D, c.qkvBias)], ["proj_k", linear(D, D, c.qkvBias)], ["proj_v", linear(D, D, c.qkvBias)], ["drop", dropout(dropoutRate)],
+    ])],
+    ["proj", linear(D, D)],
+    ["norm1", layerNorm(D, c.layerNormEps)],
+    ["pwff", node("PositionWiseFeedForward", undefined, [["fc1", linear(D, c.mlpSize)], ["fc2", linear(c.mlpSize, D)]])],
+    ["norm2", layerNorm(D, c.layerNormEps)],
+    ["drop", dropout(dropoutRate)],
+  ]);
+  const children: Array<[string, ModuleNode]> = [
+    ["patch_embedding", conv(c)],
+    ["positional_embedding", node("PositionalEmbedding1D", undefined, [], tokens(c) - D, "pos_embedding")],
+    ["transformer", node("Transformer", undefined, [["blocks", node("ModuleList", undefined, Array.from({ length: c.numLayers }, (_, i) => [String(i), block]))]])],
+    ["norm", layerNorm(D, c.layerNormEps)],
+  ];
+  // The library always builds fc; a vitlens model without a head has none to count.
+  if (c.numClasses > 0) children.push(["fc", linear(D, c.numClasses)]);
+  return node("ViT", undefined, children, D, "class_token");
+}
+
 export function totalParams(m: ModuleNode): number {
   return m.numParams + m.children.reduce((n, [, child]) => n + totalParams(child), 0);
 }
 
+export interface FormatOptions {
+  /** Every numbered child on its own lines, as PyTorch before 2.0 prints them (default: folded). */
+  expand?: boolean;
+}
+
 /**
- * `print(model)` as PyTorch 2 prints it: one line per leaf, repeated identical children
- * collapsed as "(0-11): 12 x ViTLayer(".
+ * `print(model)`: one line per leaf. By default as PyTorch 2 prints a ModuleList, repeated
+ * identical numbered children folded as "(0-11): 12 x ViTLayer("; with `expand`, as PyTorch 1.x
+ * prints every module, "(0): ViTLayer(" ... "(11): ViTLayer(".
  */
-export function formatModuleTree(m: ModuleNode, indent = ""): string {
+export function formatModuleTree(m: ModuleNode, opts: FormatOptions = {}, indent = ""): string {
   if (m.children.length === 0) return `${m.type}(${m.args ?? ""})`;
   const lines = [`${m.type}(`];
   const inner = indent + "  ";
-  const rendered = m.children.map(([name, child]) => [name, formatModuleTree(child, inner)] as const);
+  const rendered = m.children.map(([name, child]) => [name, formatModuleTree(child, opts, inner)] as const);
   for (let i = 0; i < rendered.length; ) {
     let j = i;
-    while (j + 1 < rendered.length && rendered[j + 1][1] === rendered[i][1] && /^\d+$/.test(rendered[j + 1][0])) j++;
+    while (!opts.expand && j + 1 < rendered.length && rendered[j + 1][1] === rendered[i][1] && /^\d+$/.test(rendered[j + 1][0])) j++;
     const label = j > i ? `(${rendered[i][0]}-${rendered[j][0]}): ${j - i + 1} x ` : `(${rendered[i][0]}): `;
     lines.push(`${inner}${label}${rendered[i][1]}`);
     i = j + 1;

@@ -1,6 +1,7 @@
 import type { Backend } from "../backend/backend.js";
 import { VitlensError } from "../errors.js";
-import { linear } from "../nn/linear.js";
+import { linearGrads, linearWeights } from "../nn/from-params.js";
+import { linear, linearBackward } from "../nn/linear.js";
 import { shapeString, type Tensor } from "../tensor.js";
 import { gridSize, numTokens, type ViTConfig } from "./vit-config.js";
 import type { Params } from "../tensor.js";
@@ -35,7 +36,7 @@ export function embed(be: Backend, params: Params, c: ViTConfig, pixels: Tensor,
   const p = (name: string) => params.get(name)!.data;
   const patches = new Float32Array(B * P * rowLen);
   be.patchify(pixels.data, patches, B, c.numChannels, c.imageSize[0], c.imageSize[1], c.patchSize); // (B*P, C*p*p)
-  const embedded = linear(be, patches, B * P, rowLen, p("patch_embed.proj.weight"), p("patch_embed.proj.bias"), D); // (B*P, D)
+  const embedded = linear(be, linearWeights(params, "patch_embed.proj"), patches, B * P); // (B*P, D)
   const x = new Float32Array(B * N * D); // (B, N, D)
   for (let b = 0; b < B; b++) {
     x.set(p("cls_token"), b * N * D);
@@ -44,4 +45,19 @@ export function embed(be: Backend, params: Params, c: ViTConfig, pixels: Tensor,
     be.add(tokens, p("pos_embed"), tokens, N * D); // (N, D) position embeddings
   }
   return { x, patches };
+}
+
+/** Backward of `embed` from dL/dx (B, N, D): gradients of the CLS token, positions and patch projection added into `grads`. */
+export function embedBackward(be: Backend, params: Params, grads: Params, d: ViTDims, patches: Float32Array, dx: Float32Array): void {
+  const { B, D, N, P } = d;
+  const dcls = grads.get("cls_token")!.data;
+  const dpos = grads.get("pos_embed")!.data;
+  const dembedded = new Float32Array(B * P * D);
+  for (let b = 0; b < B; b++) {
+    const tokens = dx.subarray(b * N * D, (b + 1) * N * D);
+    be.add(dpos, tokens, dpos, N * D);
+    be.add(dcls, tokens.subarray(0, D), dcls, D);
+    dembedded.set(tokens.subarray(D), b * P * D);
+  }
+  linearBackward(be, linearWeights(params, "patch_embed.proj"), linearGrads(grads, "patch_embed.proj"), { x: patches, rows: B * P, dy: dembedded });
 }

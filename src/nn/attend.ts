@@ -1,39 +1,86 @@
 import type { Backend } from "../backend/backend.js";
+import { applyMask } from "./dropout.js";
 
-/**
- * Attention on heads already split: q (BH, Tq, hd), k and v (BH, Tk, hd). Writes the
- * probabilities (BH, Tq, Tk) and the context heads (BH, Tq, hd). `causal` masks every key after
- * the query's own position (Tq = Tk), as a decoder's self-attention needs.
- */
-export function attend(
-  be: Backend, q: Float32Array, k: Float32Array, v: Float32Array, BH: number, Tq: number, Tk: number, hd: number,
-  probs: Float32Array, contextHeads: Float32Array, causal: boolean,
-): void {
-  be.batchMatmul(q, k, probs, BH, Tq, Tk, hd, false, true, 1 / Math.sqrt(hd), false); // scores
-  if (causal) {
+/** Queries (BH, Tq, hd), keys and values (BH, Tk, hd): heads already split and contiguous. */
+export interface Heads {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+}
+
+export interface AttendShape {
+  BH: number; // batch x heads
+  Tq: number; // queries per (batch, head)
+  Tk: number; // keys and values per (batch, head)
+  hd: number; // head width
+  /**
+   * A decoder's mask: the queries are positions start .. start+Tq-1 and see no key after their
+   * own position (teacher forcing: start 0, Tq = Tk; one cached step: start t, Tq 1).
+   */
+  causal?: { start: number };
+}
+
+/** What attention writes, and backward reads. */
+export interface AttendOutput {
+  probs: Float32Array; // (BH, Tq, Tk) attention probabilities: a kept activation
+  contextHeads: Float32Array; // (BH, Tq, hd)
+  /** Attention dropout (between softmax and the product with v): its mask and the dropped probabilities. */
+  dropout: { mask: Float32Array; dropped: Float32Array } | null;
+}
+
+export function attendOutput(s: AttendShape, dropMask: Float32Array | null = null): AttendOutput {
+  const probs = new Float32Array(s.BH * s.Tq * s.Tk);
+  return {
+    probs, contextHeads: new Float32Array(s.BH * s.Tq * s.hd),
+    dropout: dropMask ? { mask: dropMask, dropped: new Float32Array(probs.length) } : null,
+  };
+}
+
+/** softmax(q k^T / sqrt(hd)) v per (batch, head). No fused kernel: the probabilities are kept. */
+export function attend(be: Backend, h: Heads, s: AttendShape, out: AttendOutput): void {
+  const { BH, Tq, Tk, hd } = s;
+  const probs = out.probs;
+  be.batchMatmul(h.q, h.k, probs, { batch: BH, m: Tq, n: Tk, k: hd, transB: true, alpha: 1 / Math.sqrt(hd) }); // scores
+  if (s.causal) {
     for (let b = 0; b < BH; b++) {
-      for (let i = 0; i < Tq; i++) probs.fill(-Infinity, (b * Tq + i) * Tk + i + 1, (b * Tq + i + 1) * Tk);
+      for (let i = 0; i < Tq; i++) probs.fill(-Infinity, (b * Tq + i) * Tk + s.causal.start + i + 1, (b * Tq + i + 1) * Tk);
     }
   }
   be.softmaxForward(probs, probs, BH * Tq, Tk);
-  be.batchMatmul(probs, v, contextHeads, BH, Tq, hd, Tk, false, false, 1, false);
+  let used = probs;
+  if (out.dropout) {
+    used = out.dropout.dropped;
+    used.set(probs);
+    applyMask(used, out.dropout.mask);
+  }
+  be.batchMatmul(used, h.v, out.contextHeads, { batch: BH, m: Tq, n: hd, k: Tk });
+}
+
+/** Gradients of q, k, v (written), and dL/d(scores) scratch (BH, Tq, Tk). */
+export interface AttendGrads {
+  dq: Float32Array;
+  dk: Float32Array;
+  dv: Float32Array;
+  dscores: Float32Array;
 }
 
 /**
- * Backward of `attend`: writes dq (BH, Tq, hd), dk and dv (BH, Tk, hd); returns dL/d(probs).
- * Masked positions have probability 0, so softmax's backward gives them no gradient.
+ * Backward of `attend` from dL/d(context heads): writes dq, dk, dv; returns dL/d(probs) (BH, Tq, Tk),
+ * which gradient-weighted attribution reads. Masked positions have probability 0, so softmax's
+ * backward gives them no gradient.
  */
 export function attendBackward(
-  be: Backend, q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, dcontextHeads: Float32Array,
-  BH: number, Tq: number, Tk: number, hd: number, dq: Float32Array, dk: Float32Array, dv: Float32Array,
+  be: Backend, h: Heads, s: AttendShape, saved: AttendOutput, dcontextHeads: Float32Array, g: AttendGrads,
 ): Float32Array {
+  const { BH, Tq, Tk, hd } = s;
+  const used = saved.dropout ? saved.dropout.dropped : saved.probs;
   const dprobs = new Float32Array(BH * Tq * Tk);
-  be.batchMatmul(dcontextHeads, v, dprobs, BH, Tq, Tk, hd, false, true, 1, false); // dP = dC @ v^T
-  be.batchMatmul(probs, dcontextHeads, dv, BH, Tk, hd, Tq, true, false, 1, false); // dv = P^T @ dC
-  const dscores = new Float32Array(dprobs.length);
-  be.softmaxBackward(dprobs, probs, dscores, BH * Tq, Tk);
-  const scale = 1 / Math.sqrt(hd);
-  be.batchMatmul(dscores, k, dq, BH, Tq, hd, Tk, false, false, scale, false); // dq = dS @ k
-  be.batchMatmul(dscores, q, dk, BH, Tk, hd, Tq, true, false, scale, false); // dk = dS^T @ q
+  be.batchMatmul(dcontextHeads, h.v, dprobs, { batch: BH, m: Tq, n: Tk, k: hd, transB: true }); // dP = dC @ v^T
+  be.batchMatmul(used, dcontextHeads, g.dv, { batch: BH, m: Tk, n: hd, k: Tq, transA: true }); // dv = P^T @ dC
+  applyMask(dprobs, saved.dropout?.mask ?? null);
+  be.softmaxBackward(dprobs, saved.probs, g.dscores, BH * Tq, Tk);
+  const alpha = 1 / Math.sqrt(hd);
+  be.batchMatmul(g.dscores, h.k, g.dq, { batch: BH, m: Tq, n: hd, k: Tk, alpha }); // dq = dS @ k / sqrt(hd)
+  be.batchMatmul(g.dscores, h.q, g.dk, { batch: BH, m: Tk, n: hd, k: Tq, transA: true, alpha }); // dk = dS^T @ q / sqrt(hd)
   return dprobs;
 }

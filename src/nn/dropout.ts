@@ -1,5 +1,12 @@
 import type { Rng } from "../random.js";
 
+/** Dropout during training: the rates and the RNG the masks are drawn from, in forward order. */
+export interface Dropout {
+  rng: Rng;
+  hidden: number; // after the embeddings and on every branch's output
+  attention: number; // on the attention probabilities
+}
+
 /** Inverted dropout mask: 0 with probability p, else 1/(1-p). null when p = 0 (identity). */
 export function dropoutMask(n: number, p: number, rng: Rng): Float32Array | null {
   if (p <= 0) return null;

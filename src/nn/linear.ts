@@ -1,27 +1,44 @@
 import type { Backend } from "../backend/backend.js";
 
-/**
- * y (rows, out) [+]= x (rows, in) @ weight (out, in)^T + bias (out): PyTorch's nn.Linear.
- * With `accumulate`, adds into `out` — a residual connection without a separate add.
- */
-export function linear(
-  be: Backend, x: Float32Array, rows: number, inFeatures: number,
-  weight: Float32Array, bias: Float32Array | null, outFeatures: number,
-  out: Float32Array = new Float32Array(rows * outFeatures), accumulate = false,
-): Float32Array {
-  be.matmul(x, weight, out, rows, outFeatures, inFeatures, false, true, bias, accumulate);
-  return out;
+/** PyTorch's nn.Linear: weight (out, in), bias (out) or null. */
+export interface Linear {
+  weight: Float32Array;
+  bias: Float32Array | null;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+/** Where a linear layer's gradients are added; null for a gradient nobody wants. */
+export interface LinearGrads {
+  weight: Float32Array | null;
+  bias: Float32Array | null;
 }
 
 /**
- * Backward of `linear`: dweight (out, in) += dy^T @ x; dbias += column sums of dy;
- * dx (rows, in) = dy @ weight (or += with accumulateDx). Pass dx = null when not needed.
+ * y (rows, out) = x (rows, in) @ weight^T + bias. With `accumulate`, adds into `out`: a residual
+ * connection without a separate add.
  */
-export function linearBackward(
-  be: Backend, x: Float32Array, rows: number, inFeatures: number, weight: Float32Array, outFeatures: number,
-  dy: Float32Array, dweight: Float32Array | null, dbias: Float32Array | null, dx: Float32Array | null, accumulateDx = false,
-): void {
-  if (dweight) be.matmul(dy, x, dweight, outFeatures, inFeatures, rows, true, false, null, true);
-  if (dbias) be.sumRows(dy, dbias, rows, outFeatures, true);
-  if (dx) be.matmul(dy, weight, dx, rows, inFeatures, outFeatures, false, false, null, accumulateDx);
+export function linear(
+  be: Backend, layer: Linear, x: Float32Array, rows: number, o: { out?: Float32Array; accumulate?: boolean } = {},
+): Float32Array {
+  const out = o.out ?? new Float32Array(rows * layer.outFeatures);
+  be.matmul(x, layer.weight, out, { m: rows, n: layer.outFeatures, k: layer.inFeatures, transB: true, bias: layer.bias, accumulate: o.accumulate });
+  return out;
+}
+
+export interface LinearBackwardArgs {
+  x: Float32Array; // (rows, in) what the forward multiplied
+  rows: number;
+  dy: Float32Array; // (rows, out)
+  /** (rows, in) dL/dx, written (added to with accumulateDx); omit when not needed. */
+  dx?: Float32Array | null;
+  accumulateDx?: boolean;
+}
+
+/** Backward of `linear`: grads.weight (out, in) += dy^T @ x; grads.bias += column sums of dy; dx = dy @ weight. */
+export function linearBackward(be: Backend, layer: Linear, grads: LinearGrads, a: LinearBackwardArgs): void {
+  const { inFeatures: I, outFeatures: O } = layer;
+  if (grads.weight) be.matmul(a.dy, a.x, grads.weight, { m: O, n: I, k: a.rows, transA: true, accumulate: true });
+  if (grads.bias) be.sumRows(a.dy, grads.bias, a.rows, O, true);
+  if (a.dx) be.matmul(a.dy, layer.weight, a.dx, { m: a.rows, n: I, k: O, accumulate: a.accumulateDx });
 }

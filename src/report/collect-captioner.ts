@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { loadCaptioner } from "../caption/captioner.js";
 import { captionImages } from "../caption/evaluate.js";
 import { captionStrip } from "../render/caption-strip.js";
-import { captionSplits, type CaptionerTrainOptions } from "../caption/trainer.js";
+import { captionSplits } from "../caption/trainer.js";
+import { readMetrics } from "../train/metrics.js";
+import { captionerTrainOptionsSchema, parseSavedOptions } from "../train/run-options.js";
 import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import type { ReportCaption } from "./collect.js";
@@ -26,13 +28,13 @@ export interface CaptionerReportData {
 
 /** Reads RUN (run.json, metrics.jsonl, best/) and captions the first `count` held-out images (beam 3). */
 export async function collectCaptionerReport(run: string, be: Backend, count = 8): Promise<CaptionerReportData> {
-  const info = readJson(join(run, "run.json")) as { options: CaptionerTrainOptions; encoder_source: string; train: string; val: string };
-  const metricsPath = join(run, "metrics.jsonl");
-  const metrics = existsSync(metricsPath) ? readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)) : [];
+  const info = readJson(join(run, "run.json")) as { options: unknown; encoder_source: string; train: string; val: string };
+  const options = parseSavedOptions(captionerTrainOptionsSchema, info.options, join(run, "run.json"));
+  const metrics = readMetrics(join(run, "metrics.jsonl")) as Array<Record<string, number | string | null>>;
   const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ captioner yet`);
   const cap = loadCaptioner(modelDir);
-  const held = captionSplits({ ...info.options, strict: false }).valImages.slice(0, count);
+  const held = captionSplits({ ...options, strict: false }).valImages.slice(0, count);
   // Draw the decoder layer whose maps were best grounded on held-out data at the last epoch, if measured.
   const lastEpoch = metrics.filter((m) => m.type === "epoch").pop() as { val_grounding_per_layer?: number[] } | undefined;
   const perLayer = lastEpoch?.val_grounding_per_layer ?? [];
@@ -44,7 +46,7 @@ export async function collectCaptionerReport(run: string, be: Backend, count = 8
   let numParameters = 0;
   for (const t of cap.allParams().values()) numParameters += t.data.length;
   return {
-    run, options: info.options as unknown as Record<string, unknown>, encoderSource: info.encoder_source,
+    run, options, encoderSource: info.encoder_source,
     dataDescription: `${info.train}; held out: ${info.val}`, metrics, decoder: cap.decoderConfig as unknown as Record<string, unknown>,
     numParameters, vocabulary: cap.vocab.tokens, captions, mapLayer: best, mapLayerReason,
   };

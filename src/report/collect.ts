@@ -2,18 +2,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { readJson } from "../io/read-json.js";
-import { loadModel } from "../checkpoint/load.js";
+import { loadModel, type CheckpointFlags } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { rollout } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
-import { evalPixels } from "../data/augment.js";
+import { imagePixels } from "../data/preprocess.js";
 import type { RawImage } from "../data/raw-image.js";
 import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
 import { gridSize } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import type { Tensor } from "../tensor.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
-import { openDatasets, type TrainOptions } from "../train/trainer.js";
+import { openDatasets } from "../train/trainer.js";
+import { readMetrics } from "../train/metrics.js";
+import { parseSavedOptions, trainOptionsSchema } from "../train/run-options.js";
 
 export interface GalleryItem {
   image: RawImage;
@@ -63,51 +65,69 @@ export interface ReportData {
 }
 
 /**
- * Reads RUN (run.json, metrics.jsonl, best/), evaluates the best model on the run's validation
- * data and picks a gallery of correct and wrong validation images with their rollout maps.
+ * Which validation images the gallery shows (dataset indices): the classes in turn, each giving
+ * its next correct and its next wrong image (in dataset order) when it has one, until `size` are
+ * picked. A validation set sorted by class thus still shows every class, right and wrong.
+ * `predicted` holds the evaluated images' top-1 classes; images it lacks (skipped) are not shown.
  */
-export async function collectReport(run: string, be: Backend, perKind = 6, captionsDir: string | null = null): Promise<ReportData> {
+export function pickGallery(labels: ArrayLike<number>, predicted: ReadonlyMap<number, number>, size: number): number[] {
+  const byClass = new Map<number, { right: number[]; wrong: number[] }>();
+  for (const i of [...predicted.keys()].sort((a, b) => a - b)) {
+    const c = labels[i];
+    if (!byClass.has(c)) byClass.set(c, { right: [], wrong: [] });
+    byClass.get(c)![predicted.get(i) === c ? "right" : "wrong"].push(i);
+  }
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  const picks: number[] = [];
+  for (let round = 0; picks.length < size; round++) {
+    const next = classes.flatMap((c) => [byClass.get(c)!.right[round], byClass.get(c)!.wrong[round]]).filter((i) => i !== undefined);
+    if (next.length === 0) break;
+    picks.push(...next.slice(0, size - picks.length));
+  }
+  return picks;
+}
+
+/**
+ * Reads RUN (run.json, metrics.jsonl, best/), evaluates the best model on the run's validation
+ * data and picks a gallery of `2 * perKind` correct and wrong validation images across the
+ * classes (see pickGallery) with their rollout maps.
+ */
+export async function collectReport(
+  run: string, be: Backend, perKind = 6, captionsDir: string | null = null, checkpoint: CheckpointFlags = {},
+): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
-  const info = readJson(join(run, "run.json")) as { options: TrainOptions; recipe: string; model_source: string; train: string; val: string | null };
-  const metricsPath = join(run, "metrics.jsonl");
-  const metrics = existsSync(metricsPath)
-    ? readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l))
-    : [];
+  const info = readJson(join(run, "run.json")) as { options: unknown; recipe: string; model_source: string; train: string; val: string | null };
+  const options = parseSavedOptions(trainOptionsSchema, info.options, join(run, "run.json"));
+  const metrics = readMetrics(join(run, "metrics.jsonl")) as Array<Record<string, number | string | null>>;
   const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ model yet (has an epoch finished?)`);
-  const { model, preprocess, labels } = loadModel(modelDir);
+  const { model, preprocess, labels } = loadModel(modelDir, checkpoint);
   const [rows, cols] = gridSize(model.config);
 
   let evaluation: EvalResult | null = null;
   const gallery: GalleryItem[] = [];
-  const { val } = openDatasets(info.options);
+  const { val } = openDatasets(options);
   if (val) {
     val.classNames = labels;
-    evaluation = await evaluate(model, val, preprocess, be, 64);
-    // Gallery: the first `perKind` correct and wrong images, in dataset order.
+    const predicted = new Map<number, number>(); // dataset index -> top-1 class
+    evaluation = await evaluate(model, val, preprocess, be, 64, (_, b) => b.indices.forEach((i, k) => predicted.set(i, b.predicted[k])));
     const [H, W] = preprocess.size;
     const pixels = new Float32Array(3 * H * W);
-    let right = 0;
-    let wrong = 0;
-    for (let i = 0; i < val.size && (right < perKind || wrong < perKind); i++) {
+    for (const i of pickGallery(val.labels, predicted, 2 * perKind)) {
       const img = await val.raw(i).catch(() => null);
       if (!img) continue;
-      evalPixels(img, preprocess, pixels);
+      await imagePixels(img, preprocess, {}, pixels);
       const out = model.forward({ data: pixels, shape: [1, 3, H, W] }, be);
       const probs = softmax(Array.from(out.logits!.data));
       const pred = probs.indexOf(Math.max(...probs));
-      const correct = pred === val.labels[i];
-      if (correct ? right >= perKind : wrong >= perKind) continue;
-      if (correct) right++;
-      else wrong++;
       gallery.push({
-        image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct,
+        image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct: pred === val.labels[i],
         map: { values: rollout(out.attentions, 0, "mean"), rows, cols, title: "attention rollout" },
       });
     }
   }
   return {
-    run, recipe: info.recipe, options: info.options as unknown as Record<string, unknown>,
+    run, recipe: info.recipe, options,
     dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
     metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
     numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!), rows, cols }, gallery,

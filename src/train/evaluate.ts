@@ -15,10 +15,16 @@ export interface EvalResult {
   skipped: number;
 }
 
+/** Each evaluated image's top-1 class, by dataset index (for picking examples to show). */
+export interface BatchPredictions {
+  indices: number[];
+  predicted: number[];
+}
+
 /** Accuracy, top-5, per-class accuracy and the confusion matrix over a dataset (no augmentation). */
 export async function evaluate(
   model: ViT, ds: Dataset, preprocess: PreprocessConfig, be: Backend, batchSize: number,
-  onBatch?: (done: number) => void, strict = false,
+  onBatch?: (done: number, batch: BatchPredictions) => void, strict = false,
 ): Promise<EvalResult> {
   const C = model.config.numClasses;
   const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
@@ -33,15 +39,17 @@ export async function evaluate(
     if (B === 0) continue;
     const logits = model.forward(batch.pixels, be).logits!.data;
     lossSum += crossEntropy(logits, batch.labels, C).loss * B;
+    const predicted: number[] = [];
     for (let b = 0; b < B; b++) {
       const row = Array.from(logits.subarray(b * C, (b + 1) * C));
       const ranked = row.map((v, i) => [v, i] as const).sort((x, y) => y[0] - x[0]);
       const y = batch.labels[b];
       confusion[y][ranked[0][1]]++;
+      predicted.push(ranked[0][1]);
       if (ranked.slice(0, 5).some(([, i]) => i === y)) top5++;
     }
     samples += B;
-    onBatch?.(samples);
+    onBatch?.(samples, { indices: batch.indices, predicted });
   }
   const correct = confusion.reduce((s, row, i) => s + row[i], 0);
   const labels = ds.classNames;

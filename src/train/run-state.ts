@@ -1,23 +1,39 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { readJson } from "../io/read-json.js";
 import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import type { Params } from "../tensor.js";
-import type { Tensor } from "../tensor.js";
+import type { Params, Tensor } from "../tensor.js";
 import type { Optimizer } from "./optimizer.js";
 
 /** Where a run stands: enough to continue exactly (the data order and augmentation derive from seed + epoch). */
-export interface Progress {
-  epoch: number; // current epoch (0-based)
-  stepInEpoch: number; // next step to run in it
-  globalStep: number;
-  optimizerStep: number;
-  bestValAccuracy: number;
-  bestEpoch: number;
-  skipped: number;
-  elapsedSeconds: number;
+export const progressSchema = z.object({
+  epoch: z.number().int().nonnegative(), // current epoch (0-based)
+  stepInEpoch: z.number().int().nonnegative(), // next step to run in it
+  globalStep: z.number().int().nonnegative(),
+  optimizerStep: z.number().int().nonnegative(),
+  bestScore: z.number(), // the best epoch's score so far (-1: none yet)
+  bestMetric: z.string(), // what bestScore measures: val_accuracy, train_accuracy, val_bleu4, val_token_accuracy
+  bestEpoch: z.number().int(),
+  skipped: z.number().int().nonnegative(),
+  elapsedSeconds: z.number().nonnegative(),
+});
+export type Progress = z.infer<typeof progressSchema>;
+
+export function freshProgress(bestMetric: string): Progress {
+  return { epoch: 0, stepInEpoch: 0, globalStep: 0, optimizerStep: 0, bestScore: -1, bestMetric, bestEpoch: -1, skipped: 0, elapsedSeconds: 0 };
+}
+
+/**
+ * States written before the run loop was shared kept the best score as `bestValAccuracy` (a
+ * BLEU-4 for captioners) and no metric name: read them as what they were.
+ */
+function upgradeProgress(saved: Record<string, unknown>, kind: "classifier" | "captioner"): Record<string, unknown> {
+  if (!("bestValAccuracy" in saved) || "bestScore" in saved) return saved;
+  const { bestValAccuracy, ...rest } = saved;
+  return { ...rest, bestScore: bestValAccuracy, bestMetric: kind === "captioner" ? "val_bleu4" : "val_accuracy" };
 }
 
 /**
@@ -45,10 +61,11 @@ export interface LoadedState {
   params: Map<string, Tensor>;
   optimizerState: Map<string, Float32Array[]>;
   progress: Progress;
-  options: Record<string, unknown>;
+  /** As saved: the trainer checks them against its schema (run-options.ts). */
+  options: unknown;
 }
 
-export function loadState(run: string): LoadedState {
+export function loadState(run: string, kind: "classifier" | "captioner"): LoadedState {
   const pointer = join(run, "state.json");
   if (!existsSync(pointer)) throw new VitlensError(`--resume ${run}: not a vitlens run (no state.json)`);
   const current = String(readJson(pointer).current ?? "");
@@ -56,7 +73,11 @@ export function loadState(run: string): LoadedState {
   if (!/^state-\d+$/.test(current) || !existsSync(join(dir, "progress.json"))) {
     throw new VitlensError(`--resume ${run}: state.json points at a missing state folder "${current}"`);
   }
-  const { progress, options } = readJson(join(dir, "progress.json")) as { progress: Progress; options: Record<string, unknown> };
+  const saved = readJson(join(dir, "progress.json"));
+  const parsed = progressSchema.safeParse(upgradeProgress((saved.progress ?? {}) as Record<string, unknown>, kind));
+  if (!parsed.success) {
+    throw new VitlensError(`--resume ${run}: ${join(dir, "progress.json")} is not a vitlens run state (${parsed.error.issues[0].path.join(".")}: ${parsed.error.issues[0].message})`);
+  }
   const optimizerState = new Map<string, Float32Array[]>();
   for (const [key, t] of readSafetensors(join(dir, "optimizer.safetensors")).tensors) {
     const dot = key.indexOf(".");
@@ -66,5 +87,5 @@ export function loadState(run: string): LoadedState {
     arrays[slot] = t.data;
     optimizerState.set(param, arrays);
   }
-  return { params: readSafetensors(join(dir, "params.safetensors")).tensors, optimizerState, progress, options };
+  return { params: readSafetensors(join(dir, "params.safetensors")).tensors, optimizerState, progress: parsed.data, options: saved.options };
 }

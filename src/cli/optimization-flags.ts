@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import { VitlensError } from "../errors.js";
+import type { OptimizationOptions } from "../train/run-options.js";
+import { num, positiveInt } from "./options.js";
+
+/** A trainer's defaults; `lr` and `weightDecay` may depend on the optimizer. */
+export interface OptimizationDefaults {
+  optimizer: "sgd" | "adamw";
+  lr: (optimizer: "sgd" | "adamw") => number;
+  momentum: number;
+  weightDecay: (optimizer: "sgd" | "adamw") => number;
+  schedule: "step" | "cosine" | "constant";
+  stepSize: number;
+  gamma: number;
+  warmupSteps: number;
+  clipGrad: number;
+  epochs: number;
+  batchSize: number;
+}
+
+/** The flags as commander parses them: unset flags stay undefined, so a recipe can fill them. */
+export interface OptimizationFlags {
+  optimizer?: string; lr?: number; momentum?: number; nesterov?: boolean; weightDecay?: number; schedule?: string;
+  stepSize?: number; gamma?: number; warmupSteps?: number; clipGrad?: number; epochs?: number; batchSize?: number;
+  seed?: number; strict?: boolean;
+}
+
+/** The optimizer, schedule, length, batch and seed flags every trainer takes, with its defaults in the help. */
+export function addOptimizationFlags(cmd: Command, d: OptimizationDefaults, strictHelp: string): Command {
+  return cmd
+    .option("--epochs <n>", `epochs (default ${d.epochs})`, positiveInt)
+    .option("--batch-size <n>", `samples per step (default ${d.batchSize})`, positiveInt)
+    .option("--optimizer <sgd|adamw>", `optimizer (default ${d.optimizer})`)
+    .option("--lr <lr>", `base learning rate (default ${d.lr("sgd")} for sgd, ${d.lr("adamw")} for adamw)`, num("--lr"))
+    .option("--momentum <m>", `SGD momentum (default ${d.momentum})`, num("--momentum"))
+    .option("--nesterov", "Nesterov momentum")
+    .option("--weight-decay <wd>", `weight decay (decoupled for AdamW; not on biases, norms, embeddings; default ${d.weightDecay("sgd")} for sgd, ${d.weightDecay("adamw")} for adamw)`, num("--weight-decay"))
+    .option("--schedule <step|cosine|constant>", `learning-rate schedule (default ${d.schedule})`)
+    .option("--step-size <epochs>", `StepLR period in epochs (default ${d.stepSize})`, positiveInt)
+    .option("--gamma <g>", `StepLR factor (default ${d.gamma})`, num("--gamma"))
+    .option("--warmup-steps <n>", `linear warmup steps for cosine (default ${d.warmupSteps})`, (v) => Math.floor(num("--warmup-steps")(v)))
+    .option("--clip-grad <norm>", `clip the global gradient norm, 0: off (default ${d.clipGrad})`, num("--clip-grad"))
+    .option("--seed <n>", "seed for init, data order, augmentation, dropout (default 0)", (v) => Math.floor(num("--seed")(v)))
+    .option("--strict", strictHelp);
+}
+
+/** Flag, else recipe, else the trainer's default; enumerations checked with a message naming the flag. */
+export function resolveOptimization(f: OptimizationFlags, recipe: Partial<OptimizationOptions>, d: OptimizationDefaults): OptimizationOptions {
+  const optimizer = f.optimizer ?? recipe.optimizer ?? d.optimizer;
+  if (optimizer !== "sgd" && optimizer !== "adamw") throw new VitlensError(`--optimizer ${optimizer}: expected sgd or adamw`);
+  const schedule = f.schedule ?? recipe.schedule ?? d.schedule;
+  if (schedule !== "step" && schedule !== "cosine" && schedule !== "constant") throw new VitlensError(`--schedule ${schedule}: expected step, cosine or constant`);
+  return {
+    optimizer, schedule,
+    lr: f.lr ?? recipe.lr ?? d.lr(optimizer),
+    momentum: f.momentum ?? recipe.momentum ?? d.momentum,
+    nesterov: f.nesterov ?? recipe.nesterov ?? false,
+    weightDecay: f.weightDecay ?? recipe.weightDecay ?? d.weightDecay(optimizer),
+    stepSize: f.stepSize ?? recipe.stepSize ?? d.stepSize,
+    gamma: f.gamma ?? recipe.gamma ?? d.gamma,
+    warmupSteps: f.warmupSteps ?? recipe.warmupSteps ?? d.warmupSteps,
+    clipGrad: f.clipGrad ?? recipe.clipGrad ?? d.clipGrad,
+    epochs: f.epochs ?? recipe.epochs ?? d.epochs,
+    batchSize: f.batchSize ?? recipe.batchSize ?? d.batchSize,
+    seed: f.seed ?? 0,
+    strict: f.strict ?? false,
+  };
+}

@@ -1,0 +1,139 @@
+import type { Backend } from "../backend/backend.js";
+import { applyMask, dropoutMask, type Dropout } from "../nn/dropout.js";
+import { encoderBlockActs, encoderBlockBackward, encoderBlockForward, type EncoderBlockActs } from "../nn/encoder-block.js";
+import { layerGrads, layerWeights, type LayerSource } from "../nn/from-params.js";
+import { layernorm, layernormBackward, type LayernormOutput } from "../nn/layernorm.js";
+import { linear, linearBackward } from "../nn/linear.js";
+import { Scratch } from "../nn/scratch.js";
+import type { Params, Tensor } from "../tensor.js";
+import type { ViTConfig } from "./vit-config.js";
+import { embed, embedBackward, vitDims, type ViTDims } from "./vit-embed.js";
+
+/** Block l's layers under timm's names, as weights or as gradient buffers (whichever `t` builds). */
+export function vitBlock<L, N>(t: LayerSource<L, N>, l: number, heads: number) {
+  const k = `blocks.${l}`;
+  return {
+    attn: { norm: t.norm(`${k}.norm1`), qkv: t.linear(`${k}.attn.qkv`), proj: t.linear(`${k}.attn.proj`), heads },
+    mlp: { norm: t.norm(`${k}.norm2`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`) },
+  };
+}
+
+/** What the pass ends with: the head's logits over the CLS token, or every token after the final norm. */
+export type ViTOutputKind = "logits" | "tokens";
+
+export interface ViTPassOptions {
+  output: ViTOutputKind;
+  /**
+   * Keep what backward needs: one activation set per block. Without it one workspace serves
+   * every block and the residual stream is updated in place; only the attention probabilities
+   * are kept per layer either way.
+   */
+  keep: boolean;
+  dropout?: Dropout | null;
+  /** The activations of an earlier kept pass of the same shape: overwritten instead of allocated. */
+  reuse?: ViTActivations;
+}
+
+/** What a pass wrote; with `keep`, everything backward reads. */
+export interface ViTActivations {
+  dims: ViTDims;
+  output: ViTOutputKind;
+  patches: Float32Array; // (B*P, C*p*p)
+  embMask: Float32Array | null;
+  blocks: EncoderBlockActs[]; // per block when kept, else the one shared workspace
+  normIn: Float32Array; // what the final norm read: CLS rows (B, D) or every token (B*N, D)
+  final: LayernormOutput;
+}
+
+export interface ViTPass {
+  logits: Tensor | null; // (B, classes) for output "logits" when the model has a head
+  features: Tensor; // (B, D) final-norm CLS tokens, or (B, N, D) every token for output "tokens"
+  attentions: Tensor[]; // per layer (B, H, N, N)
+  acts: ViTActivations;
+}
+
+/**
+ * The ViT's one forward pass (pre-norm blocks, final norm, optional head) over pixels
+ * (B, C, H, W); inference and training differ only in the options: what is kept, dropout.
+ */
+export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Tensor, o: ViTPassOptions): ViTPass {
+  const dims = vitDims(c, pixels);
+  const { B, D, H, N } = dims;
+  const W = layerWeights(params, c.layerNormEps);
+  const { x, patches } = embed(be, params, c, pixels, dims); // (B, N, D)
+  const embMask = o.dropout ? dropoutMask(x.length, o.dropout.hidden, o.dropout.rng) : null;
+  applyMask(x, embMask);
+
+  const s = { B, T: N };
+  const sizes = { D, H, M: c.mlpSize };
+  if (o.reuse && (o.reuse.dims.B !== B || o.reuse.dims.N !== N || o.reuse.dims.D !== D || o.reuse.blocks.length !== c.numLayers)) {
+    throw new Error(`vitForward: cannot reuse the activations of a pass of another shape (batch ${o.reuse.dims.B}, expected ${B})`);
+  }
+  const shared = o.keep ? null : encoderBlockActs(s, sizes, { stream: x });
+  const blocks: EncoderBlockActs[] = [];
+  const attentions: Tensor[] = [];
+  let stream = x;
+  for (let l = 0; l < c.numLayers; l++) {
+    const acts = shared ? withOwnProbs(shared, l) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
+    stream = encoderBlockForward(be, vitBlock(W, l, H), stream, s, acts, o.dropout ?? null);
+    attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
+    blocks.push(acts);
+  }
+
+  let normIn = stream; // (B*N, D)
+  if (o.output === "logits") {
+    // Final norm on the CLS tokens only: the head reads nothing else.
+    normIn = new Float32Array(B * D); // (B, D)
+    for (let b = 0; b < B; b++) normIn.set(stream.subarray(b * N * D, b * N * D + D), b * D);
+  }
+  const final = layernorm(be, W.norm("norm"), normIn, normIn.length / D);
+  const logits = o.output === "logits" && c.numClasses > 0
+    ? { data: linear(be, W.linear("head"), final.out, B), shape: [B, c.numClasses] } : null;
+  return {
+    logits, features: { data: final.out, shape: o.output === "logits" ? [B, D] : [B, N, D] }, attentions,
+    acts: { dims, output: o.output, patches, embMask, blocks: o.keep ? blocks : [], normIn, final },
+  };
+}
+
+/** The shared workspace with a fresh attention-probability buffer for layer l > 0: those are returned. */
+function withOwnProbs(shared: EncoderBlockActs, l: number): EncoderBlockActs {
+  if (l === 0) return shared;
+  const att = { ...shared.attn.att, probs: new Float32Array(shared.attn.att.probs.length) };
+  return { ...shared, attn: { ...shared.attn, att } };
+}
+
+/**
+ * Backward of a kept `vitForward` from dL/d(its output): dlogits (B, classes) or dtokens
+ * (B, N, D). Every parameter's gradient is added into `grads` (so micro-batches accumulate);
+ * returns dL/d(attention probabilities) per layer (B, H, N, N), for gradient-weighted attribution.
+ */
+export function vitBackward(
+  be: Backend, c: ViTConfig, params: Params, acts: ViTActivations, dout: Float32Array, grads: Params, scratch = new Scratch(),
+): Tensor[] {
+  const { dims, normIn, final } = acts;
+  const { B, D, H, N } = dims;
+  const W = layerWeights(params, c.layerNormEps);
+  const G = layerGrads(grads);
+  let dnormOut = dout;
+  if (acts.output === "logits") {
+    dnormOut = new Float32Array(B * D);
+    linearBackward(be, W.linear("head"), G.linear("head"), { x: final.out, rows: B, dy: dout, dx: dnormOut });
+  }
+  const dnormIn = new Float32Array(normIn.length);
+  layernormBackward(be, W.norm("norm"), G.norm("norm"), { x: normIn, saved: final, dout: dnormOut, dx: dnormIn, rows: normIn.length / D });
+  let dx = dnormIn; // dL/d(residual stream) (B, N, D)
+  if (acts.output === "logits") {
+    dx = new Float32Array(B * N * D);
+    for (let b = 0; b < B; b++) dx.set(dnormIn.subarray(b * D, (b + 1) * D), b * N * D);
+  }
+  const s = { B, T: N };
+  const attentionGrads: Tensor[] = new Array(c.numLayers);
+  for (let l = c.numLayers - 1; l >= 0; l--) {
+    const dprobs = encoderBlockBackward(be, vitBlock(W, l, H), vitBlock(G, l, H), s, acts.blocks[l], dx, scratch);
+    attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
+  }
+  // Embeddings: x = drop([cls, patch_embed(patches)] + pos)
+  applyMask(dx, acts.embMask);
+  embedBackward(be, params, grads, dims, acts.patches, dx);
+  return attentionGrads;
+}

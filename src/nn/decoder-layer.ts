@@ -1,0 +1,77 @@
+import type { Backend } from "../backend/backend.js";
+import {
+  crossAttentionActs, crossAttentionBackward, crossAttentionForward,
+  type CrossAttention, type CrossAttentionActs, type CrossAttentionGrads, type CrossKV,
+} from "./cross-attention.js";
+import { mlpActs, mlpBackward, mlpForward, type Mlp, type MlpActs, type MlpGrads } from "./mlp.js";
+import type { Scratch } from "./scratch.js";
+import {
+  selfAttentionActs, selfAttentionBackward, selfAttentionForward,
+  type KVCache, type SelfAttention, type SelfAttentionActs, type SelfAttentionGrads, type SeqShape,
+} from "./self-attention.js";
+
+/** A pre-norm Transformer decoder layer: causal self-attention, cross-attention to a memory, MLP. */
+export interface DecoderLayer {
+  self: SelfAttention;
+  cross: CrossAttention;
+  mlp: Mlp;
+}
+
+export interface DecoderLayerGrads {
+  self: SelfAttentionGrads;
+  cross: CrossAttentionGrads;
+  mlp: MlpGrads;
+}
+
+export interface DecoderLayerActs {
+  self: SelfAttentionActs;
+  cross: CrossAttentionActs;
+  mlp: MlpActs;
+}
+
+/**
+ * One layer's activations for B sequences of T positions attending to N memory tokens. With
+ * `stream` the layer updates it in place (incremental decoding: nothing kept); without it each
+ * branch writes its own output, sharing with `shareWith` what backward never reads. `Tk` is the
+ * self-attention's key count (a cache's capacity; T when omitted).
+ */
+export function decoderLayerActs(
+  s: SeqShape, sizes: { D: number; H: number; M: number; N: number },
+  o: { stream?: Float32Array; Tk?: number; shareWith?: DecoderLayerActs } = {},
+): DecoderLayerActs {
+  const { D, H, M, N } = sizes;
+  return {
+    self: selfAttentionActs(s, D, H, { Tk: o.Tk, out: o.stream, shareWith: o.shareWith?.self }),
+    cross: crossAttentionActs(s, D, H, N, { out: o.stream, shareWith: o.shareWith?.cross }),
+    mlp: mlpActs(s.B * s.T, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
+  };
+}
+
+/**
+ * x (B*T, D) through the layer; returns the stream after it. Teacher forcing passes every
+ * position at once (no cache); incremental decoding passes one position with its cache, whose
+ * keys and values it appends to: the same math either way.
+ */
+export function decoderLayerForward(
+  be: Backend, w: DecoderLayer, x: Float32Array, s: SeqShape, memory: CrossKV, acts: DecoderLayerActs,
+  cache?: { kv: KVCache; start: number },
+): Float32Array {
+  selfAttentionForward(be, w.self, x, s, acts.self, { causal: true, cache });
+  crossAttentionForward(be, w.cross, acts.self.res.out, s, memory, acts.cross);
+  mlpForward(be, w.mlp, acts.cross.res.out, s.B * s.T, acts.mlp);
+  return acts.mlp.res.out;
+}
+
+/**
+ * Backward in place on `dx` (dL/d(output) in, dL/d(input) out); gradients added into `g`,
+ * dL/d(memory) (B*N, E) added into `dmemory`.
+ */
+export function decoderLayerBackward(
+  be: Backend, w: DecoderLayer, g: DecoderLayerGrads, s: SeqShape, memory: CrossKV, acts: DecoderLayerActs,
+  grad: { dx: Float32Array; dmemory: Float32Array }, scratch: Scratch,
+): void {
+  const { dx, dmemory } = grad;
+  mlpBackward(be, w.mlp, g.mlp, acts.mlp, { dout: dx, dx }, scratch);
+  crossAttentionBackward(be, w.cross, g.cross, s, memory, acts.cross, { dout: dx, dx, dmemory }, scratch);
+  selfAttentionBackward(be, w.self, g.self, s, acts.self, { dout: dx, dx }, scratch);
+}

@@ -1,0 +1,61 @@
+import type { Backend } from "../backend/backend.js";
+import type { Dropout } from "./dropout.js";
+import { mlpActs, mlpBackward, mlpForward, type Mlp, type MlpActs, type MlpGrads } from "./mlp.js";
+import type { Scratch } from "./scratch.js";
+import {
+  selfAttentionActs, selfAttentionBackward, selfAttentionForward,
+  type SelfAttention, type SelfAttentionActs, type SelfAttentionGrads, type SeqShape,
+} from "./self-attention.js";
+
+/** A pre-norm Transformer encoder block (ViT, timm's `Block`): x += attn(norm1(x)); x += mlp(norm2(x)). */
+export interface EncoderBlock {
+  attn: SelfAttention;
+  mlp: Mlp;
+}
+
+export interface EncoderBlockGrads {
+  attn: SelfAttentionGrads;
+  mlp: MlpGrads;
+}
+
+export interface EncoderBlockActs {
+  attn: SelfAttentionActs;
+  mlp: MlpActs;
+}
+
+/**
+ * One block's activations. What a pass keeps is decided here: with `stream`, both residual adds
+ * update that buffer in place and GELU runs in place (inference: one set serves every layer);
+ * without it each branch writes its own output (training: one set per layer), sharing with
+ * `shareWith` (another layer's set) what backward never reads: qkv, context heads, GELU output.
+ */
+export function encoderBlockActs(
+  s: SeqShape, sizes: { D: number; H: number; M: number }, o: { stream?: Float32Array; shareWith?: EncoderBlockActs } = {},
+): EncoderBlockActs {
+  const rows = s.B * s.T;
+  const { D, H, M } = sizes;
+  return {
+    attn: selfAttentionActs(s, D, H, { out: o.stream, shareWith: o.shareWith?.attn }),
+    mlp: mlpActs(rows, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
+  };
+}
+
+/** x (B*T, D) through the block; returns the stream after it (acts.mlp.res.out). */
+export function encoderBlockForward(
+  be: Backend, w: EncoderBlock, x: Float32Array, s: SeqShape, acts: EncoderBlockActs, dropout: Dropout | null = null,
+): Float32Array {
+  selfAttentionForward(be, w.attn, x, s, acts.attn, { dropout });
+  mlpForward(be, w.mlp, acts.attn.res.out, s.B * s.T, acts.mlp, dropout);
+  return acts.mlp.res.out;
+}
+
+/**
+ * Backward in place: `dx` holds dL/d(block output) on entry and dL/d(block input) on return.
+ * Gradients are added into `g`. Returns dL/d(attention probabilities) (B, H, T, T).
+ */
+export function encoderBlockBackward(
+  be: Backend, w: EncoderBlock, g: EncoderBlockGrads, s: SeqShape, acts: EncoderBlockActs, dx: Float32Array, scratch: Scratch,
+): Float32Array {
+  mlpBackward(be, w.mlp, g.mlp, acts.mlp, { dout: dx, dx }, scratch);
+  return selfAttentionBackward(be, w.attn, g.attn, s, acts.attn, { dout: dx, dx }, scratch);
+}

@@ -1,0 +1,60 @@
+import type { Backend } from "../backend/backend.js";
+import type { Dropout } from "./dropout.js";
+import { layernorm, layernormBackward, layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
+import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
+import { residualBackward, residualForward, residualOutput, type ResidualOutput } from "./residual.js";
+import type { Scratch } from "./scratch.js";
+
+/** Pre-norm MLP branch: x + fc2(gelu(fc1(norm(x)))). */
+export interface Mlp {
+  norm: Norm;
+  fc1: Linear; // D -> M
+  fc2: Linear; // M -> D
+}
+
+export interface MlpGrads {
+  norm: NormGrads;
+  fc1: LinearGrads;
+  fc2: LinearGrads;
+}
+
+export interface MlpActs {
+  ln: LayernormOutput; // (rows, D)
+  hidden: Float32Array; // (rows, M) fc1 output before GELU: what backward needs
+  /** (rows, M) GELU output; `hidden` itself when nothing is kept (GELU in place), else scratch: backward recomputes it. */
+  act: Float32Array;
+  res: ResidualOutput;
+}
+
+/** `act` shared between layers or equal to `hidden`, `out` the stream to update in place: see MlpActs. */
+export function mlpActs(rows: number, D: number, M: number, o: { act?: Float32Array | "hidden"; out?: Float32Array } = {}): MlpActs {
+  const hidden = new Float32Array(rows * M);
+  const act = o.act === "hidden" ? hidden : o.act ?? new Float32Array(rows * M);
+  return { ln: layernormOutput(rows, D), hidden, act, res: residualOutput(rows, D, o.out) };
+}
+
+export function mlpForward(be: Backend, w: Mlp, x: Float32Array, rows: number, acts: MlpActs, dropout: Dropout | null = null): void {
+  layernorm(be, w.norm, x, rows, acts.ln);
+  linear(be, w.fc1, acts.ln.out, rows, { out: acts.hidden }); // (rows, M)
+  be.geluForward(acts.hidden, acts.act, rows * w.fc1.outFeatures);
+  residualForward(be, w.fc2, { input: acts.act, x, rows }, acts.res, dropout);
+}
+
+/** Backward from dL/d(out): gradients added into `g`; dL/dx written to `dx` (may be `dout` itself). */
+export function mlpBackward(
+  be: Backend, w: Mlp, g: MlpGrads, acts: MlpActs, grad: { dout: Float32Array; dx: Float32Array }, scratch: Scratch,
+): void {
+  const D = w.fc1.inFeatures;
+  const M = w.fc1.outFeatures;
+  const rows = grad.dout.length / D;
+  const act = scratch.get("mlp.act", rows * M);
+  be.geluForward(acts.hidden, act, act.length); // recomputed: cheaper than keeping it
+  const dact = scratch.get("mlp.dact", rows * M);
+  residualBackward(be, w.fc2, g.fc2, acts.res, { input: act, dout: grad.dout, dinput: dact }, scratch);
+  be.geluBackward(dact, acts.hidden, dact, dact.length);
+  const dln = scratch.get("mlp.dln", rows * D);
+  linearBackward(be, w.fc1, g.fc1, { x: acts.ln.out, rows, dy: dact, dx: dln });
+  const dnorm = scratch.get("mlp.dnorm", rows * D);
+  layernormBackward(be, w.norm, g.norm, { x: acts.res.x, saved: acts.ln, dout: dln, dx: dnorm, rows });
+  be.add(grad.dout, dnorm, grad.dx, rows * D);
+}

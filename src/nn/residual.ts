@@ -1,0 +1,56 @@
+import type { Backend } from "../backend/backend.js";
+import { applyMask, dropoutMask, type Dropout } from "./dropout.js";
+import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
+import type { Scratch } from "./scratch.js";
+
+/** The end of a pre-norm branch: out = x + drop(layer(input)), the residual stream after it. */
+export interface ResidualOutput {
+  x: Float32Array; // (rows, D) the stream entering the branch (a reference, kept for backward)
+  out: Float32Array; // (rows, D) the stream after it; `x` itself when the pass updates in place
+  projected: Float32Array | null; // (rows, D) layer(input) masked: allocated only when there is a mask
+  mask: Float32Array | null; // hidden dropout on the branch's output
+}
+
+export function residualOutput(rows: number, D: number, out: Float32Array = new Float32Array(rows * D)): ResidualOutput {
+  return { x: out, out, projected: null, mask: null };
+}
+
+/**
+ * out = x + drop(layer(input)). Without dropout the product adds straight into `out` (the
+ * matmul's accumulate), so inference needs no separate buffer or add.
+ */
+export function residualForward(
+  be: Backend, layer: Linear, a: { input: Float32Array; x: Float32Array; rows: number }, r: ResidualOutput, dropout: Dropout | null,
+): void {
+  const { input, x, rows } = a;
+  r.x = x;
+  r.mask = dropout ? dropoutMask(rows * layer.outFeatures, dropout.hidden, dropout.rng) : null;
+  if (!r.mask) {
+    if (r.out !== x) r.out.set(x);
+    linear(be, layer, input, rows, { out: r.out, accumulate: true });
+    return;
+  }
+  r.projected ??= new Float32Array(r.out.length);
+  linear(be, layer, input, rows, { out: r.projected });
+  applyMask(r.projected, r.mask);
+  be.add(x, r.projected, r.out, r.out.length);
+}
+
+/**
+ * Backward through the dropout and the closing projection: gradients of `layer` added into
+ * `grads`, dL/d(input) written to `dinput`. The stream's own gradient passes through unchanged.
+ */
+export function residualBackward(
+  be: Backend, layer: Linear, grads: LinearGrads, r: ResidualOutput,
+  a: { input: Float32Array; dout: Float32Array; dinput: Float32Array }, scratch: Scratch,
+): void {
+  const { input, dout, dinput } = a;
+  const rows = dout.length / layer.outFeatures;
+  let dy = dout;
+  if (r.mask) {
+    dy = scratch.get("residual.dy", dout.length);
+    dy.set(dout);
+    applyMask(dy, r.mask);
+  }
+  linearBackward(be, layer, grads, { x: input, rows, dy, dx: dinput });
+}

@@ -1,0 +1,202 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { VitlensError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import type { Params } from "../tensor.js";
+import { appendMetric, truncateMetrics, type MetricRecord } from "./metrics.js";
+import type { Optimizer } from "./optimizer.js";
+import { freshProgress, saveState, type LoadedState, type Progress } from "./run-state.js";
+
+/*
+ * The run machinery both trainers share: the run folder, resume, state files, metrics.jsonl,
+ * best/ and last/, Ctrl-C, the NaN stop, periodic state saves and progress reporting. A trainer
+ * supplies its batches, one optimisation step, and an end-of-epoch validation.
+ */
+
+export interface TrainReporter {
+  log(line: string): void;
+  startEpoch(epoch: number, steps: number, startStep: number): void;
+  step(stats: { step: number; loss: number; accuracy: number; imagesPerSecond: number; lr: number }): void;
+  endEpoch(): void;
+  evalProgress?(done: number, total: number): void;
+}
+
+/** A new run's folder: created, or emptied of an earlier run's curves and state with `force`. */
+export function ensureFreshRunFolder(out: string, force: boolean): void {
+  if (existsSync(out)) {
+    if (!statSync(out).isDirectory()) throw new VitlensError(`--out ${out}: exists and is a file`);
+    if (readdirSync(out).length > 0 && !force) {
+      throw new VitlensError(`--out ${out}: folder is not empty (use --resume ${out} to continue it, or --force to start over in it)`);
+    }
+    // --force starts over: the old curves and resumable state must not mix with the new run's.
+    for (const f of readdirSync(out)) if (f === "metrics.jsonl" || f === "state.json" || /^state-\d+$/.test(f)) rmSync(join(out, f), { recursive: true, force: true });
+  }
+  mkdirSync(out, { recursive: true });
+}
+
+/** What one optimisation step reports; null when the batch had nothing to train on (all skipped). */
+export interface StepResult {
+  loss: number;
+  /** Correct predictions / counted targets (images, or tokens for a captioner). */
+  correct: number;
+  count: number;
+  images: number;
+  /** Extra fields for the step's metrics line (e.g. grad_norm). */
+  record?: MetricRecord;
+}
+
+export interface StepContext {
+  epoch: number; // 0-based
+  step: number; // 0-based within the epoch
+  globalStep: number; // 0-based over the run
+  lr: number;
+}
+
+export interface EpochValidation {
+  /** What best/ is chosen by (higher is better); null: fall back to the training accuracy. */
+  score: number | null;
+  /** Fields for the epoch's metrics line. */
+  record: MetricRecord;
+  /** Appended to the epoch's log line. */
+  summary: string;
+}
+
+export interface RunLoopSpec<Batch> {
+  run: string;
+  /** Saved with every state: `--resume` rebuilds the run from them. */
+  options: unknown;
+  resumed: LoadedState | null;
+  /** Name of the score best/ is chosen by (recorded in the state). */
+  bestMetric: string;
+  epochs: number;
+  stepsPerEpoch: number;
+  params: Params;
+  optimizer: Optimizer;
+  reporter: TrainReporter;
+  interrupted: () => boolean;
+  resumeCommand: string;
+  lr(epoch: number, globalStep: number): number;
+  batches(epoch: number, startStep: number, onSkip: (name: string, reason: string) => void): AsyncIterable<Batch>;
+  step(batch: Batch, at: StepContext): StepResult | null;
+  validate(epoch: number): Promise<EpochValidation>;
+  saveModel(dir: string): void;
+  /** A metrics line per step (the classifier's curves) or per epoch only. */
+  stepMetrics: boolean;
+  /** The epoch line's name for the training accuracy (a captioner's is per token). */
+  trainAccuracyKey?: string;
+  /** Before the first step of a new run: the starting weights' validation, recorded as epoch 0. */
+  baseline?: () => Promise<EpochValidation | null>;
+  /** Seconds between state saves within an epoch (a kill loses at most this much work). */
+  saveEverySeconds?: number;
+}
+
+export interface RunLoopResult {
+  interrupted: boolean;
+  progress: Progress;
+  last: EpochValidation | null;
+}
+
+export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResult> {
+  const progress = s.resumed ? s.resumed.progress : freshProgress(s.bestMetric);
+  const metricsPath = join(s.run, "metrics.jsonl");
+  if (s.resumed) {
+    const dropped = truncateMetrics(metricsPath, progress);
+    if (dropped) s.reporter.log(`note: dropped ${dropped} metrics line(s) written after the saved state (they are redone now)`);
+    s.reporter.log(`continuing at epoch ${progress.epoch + 1}, step ${progress.stepInEpoch + 1} of ${s.stepsPerEpoch}`);
+  } else if (s.baseline) {
+    const before = await s.baseline();
+    if (before) {
+      appendMetric(metricsPath, { type: "epoch", epoch: 0, ...before.record, time: new Date().toISOString() });
+      s.reporter.log(`before training: ${before.summary}`);
+    }
+  }
+
+  const startTime = Date.now() - progress.elapsedSeconds * 1000;
+  let lastStateSave = Date.now();
+  const saveEvery = (s.saveEverySeconds ?? 600) * 1000;
+  const save = () => {
+    progress.elapsedSeconds = (Date.now() - startTime) / 1000;
+    progress.optimizerStep = s.optimizer.step;
+    saveState(s.run, s.params, s.optimizer, progress, s.options);
+    lastStateSave = Date.now();
+  };
+  let last: EpochValidation | null = null;
+
+  while (progress.epoch < s.epochs) {
+    const epoch = progress.epoch;
+    s.reporter.startEpoch(epoch, s.stepsPerEpoch, progress.stepInEpoch);
+    let [lossSum, correct, counted, images] = [0, 0, 0, 0];
+    const epochStart = Date.now();
+    const onSkip = (name: string, reason: string) => {
+      progress.skipped++;
+      s.reporter.log(`warning: skipped ${name} (${reason}); ${progress.skipped} skipped so far`);
+    };
+    for await (const batch of s.batches(epoch, progress.stepInEpoch, onSkip)) {
+      const at: StepContext = { epoch, step: progress.stepInEpoch, globalStep: progress.globalStep, lr: s.lr(epoch, progress.globalStep) };
+      const t0 = Date.now();
+      const r = s.step(batch, at);
+      if (r) {
+        if (!Number.isFinite(r.loss)) {
+          throw new VitlensError(
+            `the loss became ${r.loss} at epoch ${epoch + 1}, step ${at.step + 1}: stopping. The last good weights are in ${join(s.run, "last")}` +
+              ` and the state to resume from in ${s.run}; try a lower --lr or --clip-grad 1`,
+          );
+        }
+        lossSum += r.loss * r.count;
+        correct += r.correct;
+        counted += r.count;
+        images += r.images;
+        if (s.stepMetrics) {
+          appendMetric(metricsPath, {
+            type: "step", epoch: epoch + 1, step: at.step + 1, global_step: at.globalStep + 1, loss: r.loss, accuracy: r.correct / r.count,
+            lr: at.lr, ...r.record, seconds: (Date.now() - t0) / 1000, time: new Date().toISOString(),
+          });
+        }
+        s.reporter.step({ step: at.step + 1, loss: lossSum / counted, accuracy: correct / counted, imagesPerSecond: images / ((Date.now() - epochStart) / 1000), lr: at.lr });
+      }
+      progress.stepInEpoch++;
+      progress.globalStep++;
+      if (s.interrupted() || Date.now() - lastStateSave > saveEvery) {
+        save();
+        if (s.interrupted()) {
+          s.reporter.endEpoch();
+          s.reporter.log(`interrupted: state saved; continue with \`${s.resumeCommand}\``);
+          return { interrupted: true, progress, last };
+        }
+      }
+    }
+    s.reporter.endEpoch();
+
+    const seconds = (Date.now() - epochStart) / 1000;
+    const trainLoss = counted ? lossSum / counted : null;
+    const trainAccuracy = counted ? correct / counted : null;
+    last = await s.validate(epoch);
+    const lr = s.lr(epoch, Math.max(progress.globalStep - 1, 0));
+    appendMetric(metricsPath, {
+      type: "epoch", epoch: epoch + 1, train_loss: trainLoss, [s.trainAccuracyKey ?? "train_accuracy"]: trainAccuracy, ...last.record,
+      lr, seconds, images_per_s: images / seconds, time: new Date().toISOString(),
+    });
+    s.reporter.log(
+      `epoch ${epoch + 1}/${s.epochs}: train loss ${(trainLoss ?? 0).toFixed(4)} acc ${pct(trainAccuracy ?? 0)}${last.summary ? `, ${last.summary}` : ""}` +
+        `, lr ${lr.toExponential(2)}, ${seconds.toFixed(0)} s`,
+    );
+    s.saveModel(join(s.run, "last"));
+    const score = last.score ?? trainAccuracy ?? 0;
+    if (score > progress.bestScore) {
+      progress.bestScore = score;
+      progress.bestEpoch = epoch + 1;
+      s.saveModel(join(s.run, "best"));
+    }
+    progress.epoch = epoch + 1;
+    progress.stepInEpoch = 0;
+    save();
+  }
+  return { interrupted: false, progress, last };
+}
+
+/** run.json: what the run is, written once when it starts. */
+export function writeRunInfo(run: string, info: Record<string, unknown>): void {
+  writeFileAtomic(join(run, "run.json"), [JSON.stringify(info, null, 2) + "\n"]);
+}
+
+export const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
