@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Fuzzes the three checkpoint parsers (safetensors, torch pickle, npz) with mutated real files:
+// Fuzzes the three checkpoint parsers (safetensors, torch pickle, npz) and the `vitlens tensors`
+// lister (its own zip reader, every dtype) with mutated real files:
 // byte flips, truncations, insertions, overwritten length fields. Any error other than a
 // VitlensError, a parse slower than 2 s, or RSS growing past 2 GB counts as a finding.
 //   node fuzz/parsers.js [--seconds 60]

@@ -5,7 +5,7 @@ export function tensorsCommand(): Command {
   return new Command("tensors")
     .description("list a checkpoint's tensors (name, dtype, shape, min/max/mean), reading one tensor at a time")
     .argument("<file>", ".safetensors, model.safetensors.index.json (and its shards), .pth/.pt/.bin/.ckpt, .npz, or a model directory")
-    .option("--no-stats", "skip min/max/mean (reads no tensor data)")
+    .option("--no-stats", "skip min/max/mean: no tensor data is read (except to inflate np.savez_compressed members)")
     .option("--json", "one JSON object per line: {name, dtype, shape, min, max, mean}; non-tensor entries as {name, type, value}")
     .option("--heads <n>", "ignored here (accepted so every command takes it)")
     .action(async (file: string, opts: { stats: boolean; json?: boolean }) => {
