@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Fuzzes the three checkpoint parsers (safetensors, torch pickle, npz) with mutated real files:
+// Fuzzes the three checkpoint parsers (safetensors, torch pickle, npz) and the `vitlens tensors`
+// lister (its own zip reader, every dtype) with mutated real files:
 // byte flips, truncations, insertions, overwritten length fields. Any error other than a
 // VitlensError, a parse slower than 2 s, or RSS growing past 2 GB counts as a finding.
 //   node fuzz/parsers.js [--seconds 60]
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listCheckpoint } from "../dist/src/checkpoint/list-tensors.js";
 import { readNpz } from "../dist/src/checkpoint/npz.js";
 import { readSafetensors } from "../dist/src/checkpoint/safetensors.js";
 import { readTorchFile } from "../dist/src/checkpoint/torch-pickle.js";
@@ -19,7 +21,16 @@ const targets = [
   ["safetensors", readSafetensors, "hf-tiny/model.safetensors"],
   ["torch pickle", readTorchFile, "timm-tiny.lukemelas.pth"],
   ["npz", readNpz, "timm-tiny.google.npz"],
+  // `vitlens tensors`: its own zip reader (one entry at a time from disk) and every dtype's reduction
+  ["list pth", listAll, "train-checkpoint.pth"],
+  ["list npz", listAll, "npy-layouts.npz"],
+  ["list npz-deflate", listAll, "npy-layouts.compressed.npz"],
+  ["list safetensors", listAll, "hf-tiny/model.safetensors"],
 ];
+
+function listAll(path) {
+  for (const entry of listCheckpoint(path)) if (entry.kind === "tensor") entry.read(true);
+}
 
 function mutate(seed, rng) {
   const b = Buffer.from(seed);
@@ -39,7 +50,7 @@ let findings = 0;
 for (const [name, parse, file] of targets.filter(([n]) => !process.env.ONLY || n === process.env.ONLY)) {
   const seed = readFileSync(join(fixtures, file));
   const rng = new Rng(7);
-  const path = join(dir, `case-${name.replace(" ", "-")}`);
+  const path = join(dir, `case-${name.replace(" ", "-")}${file.slice(file.lastIndexOf("."))}`); // listCheckpoint goes by extension
   const start = process.cpuUsage();
   const counts = { cases: 0, parsed: 0, clean_errors: 0 };
   let peakRss = 0;

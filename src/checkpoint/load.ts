@@ -125,7 +125,7 @@ function loadWeightsFile(
   else if (isHfStateDict(keys)) [mapped, format] = [fromHf(file.tensors, path), "hf"];
   else if (isLukemelasStateDict(keys)) [mapped, format] = [fromLukemelas(file.tensors, path), "lukemelas"];
   else if (isTorchvisionStateDict(keys)) [mapped, format] = [fromTorchvision(file.tensors, path), "torchvision"];
-  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm, torchvision or PyTorch-Pretrained-ViT naming)`);
+  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm, torchvision or PyTorch-Pretrained-ViT naming; see what it holds with: vitlens tensors ${path})`);
 
   const hints = { ...(format === "lukemelas" || format === "torchvision" ? { layerNormEps: 1e-6 } : {}), ...(cfg ? configHints(cfg, path) : {}) };
   // the architecture the file holds

@@ -5,7 +5,7 @@ import { numel, type Tensor } from "../tensor.js";
 import { decodeFloats } from "./dtype.js";
 
 /** Bytes per element of every dtype the safetensors format defines. */
-const DTYPE_SIZES: Record<string, number> = {
+export const DTYPE_SIZES: Record<string, number> = {
   BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1,
   I16: 2, U16: 2, F16: 2, BF16: 2,
   I32: 4, U32: 4, F32: 4,
@@ -74,6 +74,20 @@ export function parseSafetensorsHeader(
   return { entries, metadata };
 }
 
+/** Reads and validates an open safetensors file's header; tensor data starts at `dataStart`. */
+export function readSafetensorsHeader(fd: number, size: number, path: string): ReturnType<typeof parseSafetensorsHeader> & { dataStart: number } {
+  if (size < 8) throw new VitlensError(`${path}: not a valid safetensors file: only ${size} bytes`);
+  const lenBytes = Buffer.alloc(8);
+  readSync(fd, lenBytes, 0, 8, 0);
+  const headerLen = lenBytes.readBigUInt64LE(0);
+  if (headerLen > BigInt(Math.min(size - 8, MAX_HEADER_BYTES))) {
+    throw new VitlensError(`${path}: not a valid safetensors file: header length ${headerLen} exceeds the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit`);
+  }
+  const headerBytes = Buffer.alloc(Number(headerLen));
+  readSync(fd, headerBytes, 0, headerBytes.length, 8);
+  return { ...parseSafetensorsHeader(headerBytes, size, path), dataStart: 8 + headerBytes.length };
+}
+
 /** Reads a safetensors file: the header is validated before any tensor is read or allocated. */
 export function readSafetensors(path: string): SafetensorsFile {
   let fd: number;
@@ -83,18 +97,7 @@ export function readSafetensors(path: string): SafetensorsFile {
     throw new VitlensError(`${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size < 8) throw new VitlensError(`${path}: not a valid safetensors file: only ${size} bytes`);
-    const lenBytes = Buffer.alloc(8);
-    readSync(fd, lenBytes, 0, 8, 0);
-    const headerLen = lenBytes.readBigUInt64LE(0);
-    if (headerLen > BigInt(Math.min(size - 8, MAX_HEADER_BYTES))) {
-      throw new VitlensError(`${path}: not a valid safetensors file: header length ${headerLen} exceeds the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit`);
-    }
-    const headerBytes = Buffer.alloc(Number(headerLen));
-    readSync(fd, headerBytes, 0, headerBytes.length, 8);
-    const { entries, metadata } = parseSafetensorsHeader(headerBytes, size, path);
-    const dataStart = 8 + headerBytes.length;
+    const { entries, metadata, dataStart } = readSafetensorsHeader(fd, fstatSync(fd).size, path);
     const tensors = new Map<string, Tensor>();
     const skipped = new Map<string, string>();
     for (const [name, e] of entries) {

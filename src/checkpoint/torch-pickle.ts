@@ -2,27 +2,40 @@ import { readFileOrFail } from "../io/read-file.js";
 import { unzipBounded } from "../io/zip.js";
 import { VitlensError } from "../errors.js";
 import { numel, type Tensor } from "../tensor.js";
-import { decodeFloats } from "./dtype.js";
+import { floatsToFloat32 } from "./elements.js";
+import { DTYPE_SIZES } from "./safetensors.js";
+import { gather, viewExtent, type StridedView } from "./strided.js";
 
 /**
  * torch.save files (zip format) without Python. The unpickler is restricted: it knows only the
  * opcodes and globals a state dict needs (OrderedDict, tensor rebuild, typed storages) and
- * refuses anything else, so loading a file can never run code.
+ * refuses anything else, so loading a file can never run code. Tensors come out as references
+ * to their storage (read later, one at a time); plain Python values (ints, floats, strings,
+ * lists, dicts: an epoch, optimizer settings) come out as such.
  */
 
-const STORAGES: Record<string, { dtype: "F32" | "F16" | "BF16" | "F64" | "other"; size: number }> = {
-  FloatStorage: { dtype: "F32", size: 4 }, HalfStorage: { dtype: "F16", size: 2 }, BFloat16Storage: { dtype: "BF16", size: 2 },
-  DoubleStorage: { dtype: "F64", size: 8 }, LongStorage: { dtype: "other", size: 8 }, IntStorage: { dtype: "other", size: 4 },
-  ShortStorage: { dtype: "other", size: 2 }, CharStorage: { dtype: "other", size: 1 }, ByteStorage: { dtype: "other", size: 1 },
-  BoolStorage: { dtype: "other", size: 1 },
+/** torch's typed storages under safetensors' dtype names. */
+const STORAGES: Record<string, string> = {
+  FloatStorage: "F32", HalfStorage: "F16", BFloat16Storage: "BF16", DoubleStorage: "F64", LongStorage: "I64",
+  IntStorage: "I32", ShortStorage: "I16", CharStorage: "I8", ByteStorage: "U8", BoolStorage: "BOOL",
 };
+const FLOAT_DTYPES = new Set(["F32", "F16", "BF16", "F64"]);
 const CALLABLES = new Set(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter"]);
 
 interface Global { kind: "global"; name: string }
-interface Storage { kind: "storage"; key: string; dtype: string; size: number }
-/** A non-float tensor (e.g. num_batches_tracked): kept as a marker so it can be skipped by name. */
-interface Skipped { kind: "skipped"; dtype: string }
-type Value = null | boolean | number | string | Value[] | Map<Value, Value> | Global | Storage | Tensor | Skipped | { kind: "mark" };
+interface Storage { kind: "storage"; key: string; dtype: string }
+/** A tensor as the pickle describes it: a strided view (in elements) of a storage not yet read. */
+export interface TensorRef { kind: "tensor"; storage: string; dtype: string; view: StridedView }
+/** A Python float (kept apart from ints, which are plain numbers). */
+export interface PyFloat { kind: "float"; value: number }
+/** What an allowed pickle holds. Python tuples are arrays too (see PickleRoot.tuples). */
+export type PickleValue = null | boolean | number | string | PyFloat | TensorRef | PickleValue[] | Map<PickleValue, PickleValue>;
+type Value = PickleValue | Global | Storage | { kind: "mark" } | Value[] | Map<Value, Value>;
+
+export interface PickleRoot {
+  root: PickleValue;
+  tuples: WeakSet<PickleValue[]>; // which arrays were Python tuples
+}
 
 export interface TorchFile {
   tensors: Map<string, Tensor>;
@@ -31,55 +44,56 @@ export interface TorchFile {
 
 export function readTorchFile(path: string): TorchFile {
   const bytes = readFileOrFail(path);
-  if (bytes[0] === 0x80 && bytes[1] <= 5) {
-    throw new VitlensError(`${path}: a legacy (pre-1.6, non-zip) torch file; re-save it with a newer PyTorch: torch.save(torch.load(f), f2)`);
-  }
+  if (bytes[0] === 0x80 && bytes[1] <= 5) throw legacyError(path);
   let files: Record<string, Uint8Array>;
   try {
     files = unzipBounded(bytes);
   } catch (e) {
     throw new VitlensError(`${path}: not a torch.save zip file (${(e as Error).message})`);
   }
-  const pklName = Object.keys(files).find((n) => n.endsWith("/data.pkl") || n === "data.pkl");
-  if (!pklName) throw new VitlensError(`${path}: no data.pkl inside: not a torch.save file`);
-  const prefix = pklName.slice(0, -"data.pkl".length);
-  const storage = (s: Storage, offset: number, size: number[], stride: number[]): Tensor | Skipped => {
-    if (s.dtype === "other") return { kind: "skipped", dtype: s.dtype };
-    const raw = files[`${prefix}data/${s.key}`];
-    if (!raw) throw new VitlensError(`${path}: storage ${s.key} is missing from the archive`);
-    const all = s.dtype === "F64" ? Float32Array.from(new Float64Array(raw.slice().buffer)) : decodeFloats(raw.slice(), s.dtype as "F32" | "F16" | "BF16");
-    return gather(all, offset, size, stride, path);
-  };
-  const root = unpickle(files[pklName], path, storage);
-  return collect(root, path);
+  const { pickle, prefix } = findPickle(Object.keys(files), path);
+  const { root } = unpickle(files[pickle], path);
+  return collect(root, path, (ref) => {
+    const raw = files[`${prefix}data/${ref.storage}`];
+    if (!raw) throw new VitlensError(`${path}: storage ${ref.storage} is missing from the archive`);
+    return raw;
+  });
 }
 
-/** Elements of a strided view (size, stride, offset) of `data`, in row-major order. */
-function gather(data: Float32Array, offset: number, size: number[], stride: number[], path: string): Tensor {
-  const n = numel(size);
-  if (n > data.length) throw new VitlensError(`${path}: a tensor of ${n} elements views a storage of ${data.length}`);
-  let last = offset;
-  size.forEach((d, i) => (last += d > 0 ? (d - 1) * stride[i] : 0));
-  if (n > 0 && (offset < 0 || last >= data.length)) throw new VitlensError(`${path}: a tensor view reaches past its storage`);
-  const out = new Float32Array(n);
-  const idx = new Array(size.length).fill(0);
-  for (let k = 0; k < n; k++) {
-    let at = offset;
-    for (let d = 0; d < size.length; d++) at += idx[d] * stride[d];
-    out[k] = data[at];
-    for (let d = size.length - 1; d >= 0; d--) {
-      if (++idx[d] < size[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return { data: out, shape: size };
+export function legacyError(path: string): VitlensError {
+  return new VitlensError(`${path}: a legacy (pre-1.6, non-zip) torch file; re-save it with a newer PyTorch: torch.save(torch.load(f), f2)`);
 }
 
-function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: number, size: number[], stride: number[]) => Tensor | Skipped): Value {
+/** The archive's data.pkl and the folder prefix its storages (prefix + "data/<key>") live under. */
+export function findPickle(names: string[], path: string): { pickle: string; prefix: string } {
+  const pickle = names.find((n) => n.endsWith("/data.pkl") || n === "data.pkl");
+  if (!pickle) throw new VitlensError(`${path}: no data.pkl inside: not a torch.save file`);
+  return { pickle, prefix: pickle.slice(0, -"data.pkl".length) };
+}
+
+/** Checks that a tensor's view lies inside its storage's bytes. */
+export function checkView(ref: TensorRef, storageBytes: number, path: string): void {
+  const elements = Math.floor(storageBytes / DTYPE_SIZES[ref.dtype]);
+  const n = numel(ref.view.size);
+  if (n > elements) throw new VitlensError(`${path}: a tensor of ${n} elements views a storage of ${elements}`);
+  if (n > 0 && (ref.view.offset < 0 || viewExtent(ref.view) > elements)) throw new VitlensError(`${path}: a tensor view reaches past its storage`);
+}
+
+/** A float tensor's view of its storage's bytes, gathered into a row-major float32 tensor. */
+function floatTensor(ref: TensorRef, raw: Uint8Array, path: string): Tensor {
+  checkView(ref, raw.length, path);
+  const all = floatsToFloat32(raw, ref.dtype as "F32" | "F16" | "BF16" | "F64", Math.floor(raw.length / DTYPE_SIZES[ref.dtype]));
+  return { data: gather(all, ref.view), shape: ref.view.size };
+}
+
+/** Runs the restricted unpickler over a data.pkl. */
+export function unpickle(buf: Uint8Array, path: string): PickleRoot {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const stack: Value[] = [];
   const memo = new Map<number, Value>();
   const MARK = { kind: "mark" } as const;
+  const tuples = new WeakSet<PickleValue[]>();
+  const tuple = (items: Value[]): Value[] => (tuples.add(items as PickleValue[]), items);
   let pos = 0;
   const fail = (why: string): never => {
     throw new VitlensError(`${path}: refused to load: ${why}`);
@@ -125,15 +139,15 @@ function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: n
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: need(8); pos += 8; break; // FRAME
-      case 0x2e: return pop(); // STOP
+      case 0x2e: return { root: pop() as PickleValue, tuples }; // STOP
       case 0x28: stack.push(MARK); break;
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: stack.push(popMark()); break; // TUPLE
-      case 0x85: stack.push([pop()]); break;
-      case 0x86: { const b = pop(); stack.push([pop(), b]); break; }
-      case 0x87: { const c = pop(); const b = pop(); stack.push([pop(), b, c]); break; }
+      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
+      case 0x74: stack.push(tuple(popMark())); break; // TUPLE
+      case 0x85: stack.push(tuple([pop()])); break;
+      case 0x86: { const b = pop(); stack.push(tuple([pop(), b])); break; }
+      case 0x87: { const c = pop(); const b = pop(); stack.push(tuple([pop(), b, c])); break; }
       case 0x4e: stack.push(null); break;
       case 0x88: stack.push(true); break;
       case 0x89: stack.push(false); break;
@@ -150,7 +164,7 @@ function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: n
         stack.push(Number(v));
         break;
       }
-      case 0x47: need(8); pos += 8; stack.push(view.getFloat64(pos - 8, false)); break; // BINFLOAT
+      case 0x47: need(8); pos += 8; stack.push({ kind: "float", value: view.getFloat64(pos - 8, false) }); break; // BINFLOAT
       case 0x58: stack.push(text(u32())); break; // BINUNICODE
       case 0x8c: stack.push(text(u8())); break; // SHORT_BINUNICODE
       case 0x71: memo.set(u8(), stack[stack.length - 1]); break; // BINPUT
@@ -164,9 +178,9 @@ function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: n
         const pid = pop();
         if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) fail("unexpected persistent id");
         const type = (pid as Value[])[1] as Global;
-        const kind = STORAGES[type?.name?.replace("torch.", "") ?? ""];
-        if (!kind) fail("persistent id without a storage type");
-        stack.push({ kind: "storage", key: String((pid as Value[])[2]), dtype: kind.dtype, size: kind.size });
+        const dtype = STORAGES[type?.name?.replace("torch.", "") ?? ""];
+        if (!dtype) fail("persistent id without a storage type");
+        stack.push({ kind: "storage", key: String((pid as Value[])[2]), dtype });
         break;
       }
       case 0x52: { // REDUCE
@@ -178,7 +192,10 @@ function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: n
         else if (fn.name === "torch._utils._rebuild_tensor_v2") {
           const s = a[0] as Storage;
           if (s?.kind !== "storage") fail("tensor rebuild without a storage");
-          stack.push(storage(s, a[1] as number, asNumbers(a[2], "tensor size"), asNumbers(a[3], "tensor stride")));
+          if (typeof a[1] !== "number") fail("tensor rebuild without a storage offset");
+          const view = { offset: a[1] as number, size: asNumbers(a[2], "tensor size"), stride: asNumbers(a[3], "tensor stride") };
+          if (view.size.length !== view.stride.length) fail("tensor size and stride differ in length");
+          stack.push({ kind: "tensor", storage: s.key, dtype: s.dtype, view } satisfies TensorRef);
         } else if (fn.name === "torch._utils._rebuild_parameter") stack.push(a[0]);
         else fail(`${fn.name} cannot be called`);
         break;
@@ -201,7 +218,7 @@ function unpickle(buf: Uint8Array, path: string, storage: (s: Storage, offset: n
 }
 
 /** The state dict (unwrapping {"state_dict": ...} / {"model": ...}) as named float tensors. */
-function collect(root: Value, path: string): TorchFile {
+function collect(root: PickleValue, path: string, storageBytes: (ref: TensorRef) => Uint8Array): TorchFile {
   let dict = root;
   for (const key of ["state_dict", "model", "model_state_dict"]) {
     if (dict instanceof Map && dict.get(key) instanceof Map) dict = dict.get(key)!;
@@ -211,9 +228,13 @@ function collect(root: Value, path: string): TorchFile {
   const skipped: string[] = [];
   for (const [k, v] of dict) {
     const name = String(k);
-    if (v && typeof v === "object" && "data" in v && v.data instanceof Float32Array) tensors.set(name, v as Tensor);
+    if (isTensorRef(v) && FLOAT_DTYPES.has(v.dtype)) tensors.set(name, floatTensor(v, storageBytes(v), path));
     else skipped.push(name);
   }
   if (tensors.size === 0) throw new VitlensError(`${path}: no float tensors in its state dict`);
   return { tensors, skipped };
+}
+
+export function isTensorRef(v: PickleValue): v is TensorRef {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Map) && v.kind === "tensor";
 }

@@ -10,6 +10,7 @@ import { pointingCommand } from "./pointing.js";
 import { posembCommand } from "./posemb.js";
 import { predictCommand } from "./predict.js";
 import { reportCommand } from "./report.js";
+import { tensorsCommand } from "./tensors.js";
 import { trainCommand } from "./train.js";
 import { trainCaptionerCommand } from "./train-captioner.js";
 import { captionCommand, evalCaptionerCommand } from "./caption.js";
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(dataCommand());
   program.addCommand(pointingCommand());
   program.addCommand(benchCommand());
+  program.addCommand(tensorsCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync(argv);
