@@ -31,6 +31,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (why) return reply.code(403).send({ error: why });
   });
   // Any body that is not JSON or multipart is taken as image bytes; decoding decides (400 if not an image).
+  app.removeContentTypeParser("text/plain");
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: ctx.opts.maxUpload, files: 1, fields: 4 } });
 

@@ -39,8 +39,10 @@ serveThread(() => {
         // Each word's attention on the encoder's CLS token, same layer and head(s): the share not on any patch.
         const heads = head === "mean" ? [...Array(r.heads).keys()] : [head];
         const cls = r.layerMaps.map((perLayer) => heads.reduce((s, h) => s + perLayer[layer][h * N] / heads.length, 0));
-        const { maps, layerMaps: _all, heads: _h, grid, ...json } = selected;
-        return { value: { ...json, grid, layer, head, maps: maps.map((m) => Array.from(m)), cls } };
+        // caption --json's fields as they are, the maps as plain arrays (layerMaps stay here).
+        const json: Record<string, unknown> = { ...selected };
+        delete json.layerMaps;
+        return { value: { ...json, grid: r.grid, layer, head, maps: selected.maps.map((m) => Array.from(m)), cls } };
       },
     },
   };
