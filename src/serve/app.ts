@@ -17,7 +17,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const megabytes = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MB`;
+const sizeText = (n: number) => (n >= 1024 * 1024 ? `${+(n / 1024 / 1024).toFixed(1)} MB` : `${n} bytes`);
 
 /** Loads the models (in threads), builds the routes and listens; `port` 0 picks a free port. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
@@ -40,7 +40,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (err instanceof UnknownImageError) return reply.code(404).send({ error: err.message });
     if (err instanceof VitlensError) return reply.code(400).send({ error: err.message });
     if (err.statusCode === 413 || err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return reply.code(413).send({ error: `the upload is larger than ${megabytes(ctx.opts.maxUpload)} (--max-upload)` });
+      return reply.code(413).send({ error: `the upload is larger than ${sizeText(ctx.opts.maxUpload)} (--max-upload)` });
     }
     if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
     reply.log.error(err);
