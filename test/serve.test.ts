@@ -9,7 +9,7 @@ import { loadModel } from "../src/checkpoint/load.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { positionSimilarity } from "../src/explain/posemb.js";
 import type { RunningServer } from "../src/serve/app.js";
-import { maxAbsDiff } from "./helpers.js";
+import { maxAbsDiff, writeIdxPair } from "./helpers.js";
 import { BUNDLED_MODEL, call, cli, postJson, sample, serve } from "./serve-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-serve-"));
@@ -56,6 +56,13 @@ describe("vitlens serve API", () => {
     mkdirSync(join(dir, "outside"));
     writeFileSync(join(dir, "outside", "run.json"), "{}");
     symlinkSync(join(dir, "outside"), join(runs, "escape"));
+    // A real run, trained in seconds (60 8x8 images in 3 classes), for the report endpoint.
+    const task = (name: string, count: number) => writeIdxPair(dir, name, count, 8, 8, (i) => i % 3, (i, k) =>
+      i % 3 === 0 ? ((k >> 4) % 2) * 200 : i % 3 === 1 ? (((k % 8) >> 1) % 2) * 200 : 90 + (i % 7));
+    const t = cli("train", "--model", "vit-ti16", "--patch-size", "4", "--hidden-size", "16", "--layers", "1", "--heads", "2", "--mlp-size", "32",
+      "--image-size", "8", "--data", task("train", 60), "--val", task("val", 30), "--optimizer", "adamw", "--lr", "0.005",
+      "--epochs", "1", "--batch-size", "16", "--out", join(runs, "tiny"));
+    assert.equal(t.status, 0, t.stderr);
     server = await serve({ runs, pollMs: 50 });
     const r = await upload(server, png);
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -216,7 +223,7 @@ describe("vitlens serve API", () => {
   });
 
   it("runs: only names listed under --runs; .., absolute paths and symlinks out answer 404", async () => {
-    assert.deepEqual((await call(server, "/api/runs")).body.runs, ["run-a"]);
+    assert.deepEqual((await call(server, "/api/runs")).body.runs, ["run-a", "tiny"]);
     const a = await call(server, "/api/runs/run-a");
     assert.deepEqual(a.body.run, { recipe: "test" });
     assert.deepEqual(a.body.metrics, [{ type: "step", global_step: 1, loss: 2.5 }]);
@@ -225,6 +232,21 @@ describe("vitlens serve API", () => {
       assert.equal(r.status, 404, bad);
     }
     assert.equal((await call(server, "/api/runs/escape/events")).status, 404);
+  });
+
+  it("runs: vitlens report's confusion matrix and gallery, computed in a thread", async () => {
+    const r = await call(server, "/api/runs/tiny/report");
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const ev = r.body.evaluation as { samples: number; accuracy: number; confusion: number[][] };
+    assert.equal(ev.samples, 30);
+    assert.equal(ev.confusion.length, 3);
+    assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), 30);
+    assert.ok(Math.abs(ev.accuracy - ev.confusion.reduce((s, row, i) => s + row[i], 0) / 30) < 1e-12);
+    const gallery = r.body.gallery as Array<{ input: string; overlay: string }>;
+    assert.ok(gallery.length > 0 && gallery.every((g) => g.input.startsWith("data:image/png;base64,") && g.overlay.startsWith("data:image/png;base64,")));
+    const fake = await call(server, "/api/runs/run-a/report");
+    assert.equal(fake.status, 400);
+    assert.match(fake.body.error as string, /run\.json/);
   });
 
   it("runs: Server-Sent Events follow metrics.jsonl through partial lines and a shorter replacement", async () => {

@@ -27,6 +27,10 @@ canvas.main{width:336px;height:336px;border:1px solid #ccc;background:#000;curso
 .chip small{color:#777;margin-left:4px}.chip.on{background:#f0b429;border-color:#c99a2e}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}.charts div{height:250px;background:#fff;border:1px solid #eee}
 .note{color:#a05a00}
+table.confusion{border-collapse:collapse;font-size:12px}table.confusion td,table.confusion th{border:1px solid #ddd;padding:3px 6px;text-align:right}
+.gallery{display:flex;flex-wrap:wrap;gap:10px}.gallery figure{margin:0;border:2px solid #ccc;border-radius:6px;padding:4px;font-size:11px;text-align:center}
+.gallery figure.right{border-color:#5a5}.gallery figure.wrong{border-color:#c44}.gallery img{width:96px;height:96px;image-rendering:pixelated}
+#hover-info,#posemb-info{max-width:336px;font-size:13px}#model-info{font-size:13px;color:#cbd2d9}
 </style></head><body>
 <header><h1>vitlens explorer</h1><nav>
 <button data-view="classify" class="active">Classify</button><button data-view="posemb">Position embeddings</button>
@@ -71,7 +75,8 @@ canvas.main{width:336px;height:336px;border:1px solid #ccc;background:#000;curso
 <section id="view-runs" class="view" hidden>
 <label>run <select id="run-select"><option value="">choose…</option></select></label> <span id="run-status"></span>
 <div class="charts"><div><canvas id="chart-loss"></canvas></div><div><canvas id="chart-accuracy"></canvas></div><div><canvas id="chart-epochs"></canvas></div></div>
-<p>Confusion matrix and gallery: <code>vitlens report RUN</code> (not in the explorer yet).</p>
+<h3>Validation: confusion matrix and gallery (the run's best model, as in <code>vitlens report</code>)</h3>
+<div id="run-report"></div>
 </section>
 </main>
 <script src="/vendor/chart.umd.min.js"></script>

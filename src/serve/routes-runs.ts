@@ -1,9 +1,12 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { readJson } from "../io/read-json.js";
 import { readMetrics } from "../train/metrics.js";
 import type { ServerContext } from "./context.js";
+import { BoundedQueue } from "./queue.js";
+import { cachedAnswer } from "./routes-model.js";
+import { ThreadClient } from "./thread-client.js";
 import { listRuns, MetricsTail, resolveRun } from "./runs.js";
 import { SECURITY_HEADERS } from "./security.js";
 
@@ -19,6 +22,23 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (!path) throw new NotFound(`run ${JSON.stringify(name)}: no such run under ${ctx.opts.runs}`);
     return path;
   };
+
+  // vitlens report's evaluation and gallery, computed in a thread started on first use.
+  let reporter: Promise<ThreadClient<unknown>> | null = null;
+  const reportQueue = new BoundedQueue(2, "report");
+  app.addHook("onClose", async () => {
+    if (reporter) await (await reporter).close();
+  });
+  app.get<{ Params: { name: string } }>("/api/runs/:name/report", async (req, reply) => {
+    const path = run(req.params.name);
+    const best = ["best", "last"].map((d) => join(path, d, "model.safetensors")).find((f) => existsSync(f));
+    const version = best ? `${best}@${statSync(best).mtimeMs}` : "none";
+    const json = await cachedAnswer(ctx, `report/${path}/${version}`, () => reportQueue.run(async () => {
+      reporter ??= ThreadClient.start<unknown>(new URL("./report-thread.js", import.meta.url), {});
+      return (await reporter).call("report", { run: path });
+    }));
+    return reply.type("application/json").send(json);
+  });
 
   app.get("/api/runs", async () => ({ dir: ctx.opts.runs, exists: existsSync(dir), runs: listRuns(dir) }));
 

@@ -21,6 +21,9 @@ const { spec, options, cacheBytes } = workerData as { spec: string; options: Loa
 serveThread(() => {
   const { model, labels, preprocess, notes, source } = loadModel(spec, options);
   const be = getBackend();
+  // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
+  const [H, W] = model.config.imageSize;
+  model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
   // Every layer's attention (1, H, N, N) of the last few images.
   const forwards = new LruCache<{ attentions: Tensor[]; logits: Tensor | null }>(cacheBytes, (f) => f.attentions.reduce((n, a) => n + a.data.byteLength, 0));
   const forward = (input: Input) => {

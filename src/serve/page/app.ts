@@ -14,8 +14,10 @@ async function useImage(blob: Blob, name: string): Promise<void> {
   delete observed.timings.firstOverlay;
   try {
     const { id, width, height } = await postImage(blob);
+    observed.timings.uploaded = performance.now() - state.uploadStart;
     state.imageId = id;
     [state.modelView, state.original] = await Promise.all([loadImageElement(`/api/images/${id}`), loadImageElement(URL.createObjectURL(blob))]);
+    observed.timings.imagesShown = performance.now() - state.uploadStart;
     $("image-info").textContent = `${name}: ${width}x${height}`;
     showError(null);
     await refreshView();
@@ -39,7 +41,7 @@ async function start(): Promise<void> {
   state.info = info;
   setColormap(cmap.lut);
   const m = info.model;
-  $("model-info").textContent = `${m.source}: ${m.layers} layers, ${m.heads} heads, ${m.grid[0]}x${m.grid[1]} patches`;
+  $("model-info").textContent = `${m.source.split("/").slice(-2).join("/")}: ${m.layers} layers, ${m.heads} heads, ${m.grid[0]}x${m.grid[1]} patches`;
   setupClassify();
   setupCaption();
   const sample = $<HTMLSelectElement>("sample");

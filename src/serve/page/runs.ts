@@ -1,6 +1,12 @@
 // Runs view: a run's curves, live while it trains (Server-Sent Events on its metrics.jsonl).
 import { $, getJson, observed, showError } from "./api.js";
 
+interface RunReport {
+  classNames: string[];
+  evaluation: { samples: number; accuracy: number; top5: number; confusion: number[][]; perClass: Array<{ accuracy: number }> } | null;
+  gallery: Array<{ name: string; label: string; predicted: string; score: number; correct: boolean; input: string; overlay: string }>;
+}
+
 type Record_ = Record<string, unknown>;
 interface ChartLike { data: { labels: unknown[]; datasets: Array<{ data: unknown[] }> }; update(mode?: string): void; destroy(): void }
 declare const Chart: new (canvas: HTMLCanvasElement, config: unknown) => ChartLike;
@@ -30,6 +36,57 @@ function draw(): void {
   $("run-status").textContent = `${steps.length} steps, ${epochs.length} epochs${source ? " (live)" : ""}`;
 }
 
+const cell = (tag: string, text: string, style = "") => {
+  const el = document.createElement(tag);
+  el.textContent = text;
+  if (style) el.setAttribute("style", style);
+  return el;
+};
+
+/** The confusion matrix and the gallery of right and wrong validation images with their rollout maps. */
+async function showReport(name: string): Promise<void> {
+  const box = $("run-report");
+  box.textContent = "evaluating the run's model on its validation data…";
+  try {
+    const r = await getJson<RunReport>(`/api/runs/${encodeURIComponent(name)}/report`);
+    box.replaceChildren();
+    const ev = r.evaluation;
+    if (!ev) {
+      box.textContent = "no validation data in this run";
+      return;
+    }
+    box.append(cell("p", `validation accuracy ${(100 * ev.accuracy).toFixed(2)}%, top-5 ${(100 * ev.top5).toFixed(2)}%, ${ev.samples} images`));
+    const table = document.createElement("table");
+    table.className = "confusion";
+    const head = document.createElement("tr");
+    head.append(cell("th", "true \\ predicted"), ...r.classNames.map((c) => cell("th", c)), cell("th", "accuracy"));
+    table.append(head);
+    const most = Math.max(1, ...ev.confusion.flat());
+    ev.confusion.forEach((row, i) => {
+      const tr = document.createElement("tr");
+      tr.append(cell("th", r.classNames[i]), ...row.map((v, j) => cell("td", String(v), `background:rgba(${i === j ? "40,120,200" : "220,60,40"},${(v / most).toFixed(3)})`)),
+        cell("td", `${(100 * ev.perClass[i].accuracy).toFixed(1)}%`));
+      table.append(tr);
+    });
+    const gallery = document.createElement("div");
+    gallery.className = "gallery";
+    for (const g of r.gallery) {
+      const fig = document.createElement("figure");
+      fig.className = g.correct ? "right" : "wrong";
+      for (const src of [g.input, g.overlay]) {
+        const img = document.createElement("img");
+        img.src = src;
+        fig.append(img);
+      }
+      fig.append(cell("figcaption", `${g.correct ? "✓" : "✗"} ${g.predicted} ${(100 * g.score).toFixed(1)}% (true ${g.label})`));
+      gallery.append(fig);
+    }
+    box.append(table, gallery);
+  } catch (e) {
+    box.textContent = (e as Error).message;
+  }
+}
+
 async function openRun(name: string): Promise<void> {
   source?.close();
   source = null;
@@ -44,6 +101,7 @@ async function openRun(name: string): Promise<void> {
     const run = await getJson<{ metrics: Record_[] }>(`/api/runs/${encodeURIComponent(name)}`);
     records = run.metrics;
     draw();
+    void showReport(name);
     source = new EventSource(`/api/runs/${encodeURIComponent(name)}/events`);
     source.addEventListener("reset", (e) => {
       records = JSON.parse((e as MessageEvent).data);
