@@ -114,7 +114,7 @@ describe("vitlens serve in Chromium", { skip: haveChromium ? false : "chromium n
     assert.ok(maxAbsDiff(hover.answer.map, row(3, "mean", 27)) < 1e-5, "the hovered row equals attention --raw's");
     const during = await canvasPixels(page, "overlay");
     assert.notEqual(during.sum, before.sum, "the canvas changed on hover");
-    await page.screenshot({ path: join(shots, "classify-hover.png") });
+    await page.screenshot({ path: join(shots, "classify-hover.png"), clip: { x: 0, y: 0, width: 1000, height: 560 } });
     await page.mouse.move(b.x - 40, b.y - 40);
 
     // Layer 1, then head 2: the map is that layer's / head's CLS row.

@@ -1,6 +1,7 @@
 // vitlens serve's API on 127.0.0.1: the same numbers as the CLI, bad input, the safety rules, load.
 import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { loadModel } from "../src/checkpoint/load.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { positionSimilarity } from "../src/explain/posemb.js";
 import type { RunningServer } from "../src/serve/app.js";
-import { maxAbsDiff, writeIdxPair } from "./helpers.js";
+import { maxAbsDiff, root, writeIdxPair } from "./helpers.js";
 import { BUNDLED_MODEL, call, cli, postJson, sample, serve } from "./serve-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-serve-"));
@@ -324,6 +325,49 @@ describe("vitlens serve under load", () => {
       const after = await postJson(server, "/api/predict", { image: id });
       assert.equal(after.status, 200);
       assert.equal((after.body.top as unknown[]).length, 5);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("vitlens serve command", () => {
+  it("prints its URL, serves, and stops cleanly on Ctrl-C (SIGINT)", async () => {
+    const child = spawn(process.execPath, [join(root, "bin", "vitlens.js"), "serve", "--port", "0", "--captioner", "none", "--runs", runs], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /vitlens explorer: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.on("exit", () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    const info = await (await fetch(`${url}api/info`)).json();
+    assert.equal(info.model.layers, 4);
+    assert.match(info.captioner.error, /no captioner/);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on("exit", resolve);
+      child.kill("SIGINT");
+    });
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /vitlens: stopping/);
+  });
+
+  it("any grid: resampled position embeddings (--image-size) give a (gh, gw) grid of that size", async () => {
+    const server = await serve({ captioner: null, loadOptions: { imageSize: [56, 28] } });
+    try {
+      const whole = await call(server, "/api/posemb");
+      assert.deepEqual(whole.body.shape, [14, 7]);
+      assert.equal((whole.body.similarity as number[]).length, 98 * 98);
+      const expected = positionSimilarity(loadModel(BUNDLED_MODEL, { imageSize: [56, 28] }).model.params.get("pos_embed")!);
+      assert.ok(maxAbsDiff(whole.body.similarity as number[], expected.data) < 1e-6);
+      const id = (await upload(server, png)).body.id;
+      const a = await postJson(server, "/api/attention", { image: id, method: "raw", query: 97 });
+      assert.deepEqual(a.body.shape, [14, 7]);
+      assert.equal((a.body.map as number[]).length, 98);
     } finally {
       await server.close();
     }

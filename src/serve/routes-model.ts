@@ -84,7 +84,9 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
     if (patch === undefined) return reply.type("application/json").send(whole);
     const k = Number(patch);
-    const { similarity } = JSON.parse(whole) as { similarity: number[] };
-    return { shape: [gh, gw], patch: k, map: similarity.slice(k * P, (k + 1) * P) };
+    return reply.type("application/json").send(await cachedAnswer(ctx, `posemb/${k}`, async () => {
+      const { similarity } = JSON.parse(whole) as { similarity: number[] };
+      return { shape: [gh, gw], patch: k, map: similarity.slice(k * P, (k + 1) * P) };
+    }));
   });
 }
