@@ -9,7 +9,7 @@ import { resolveModel, resolveModelPath } from "./resolve-run.js";
 
 interface Options {
   model: string; captioner: string; port: number; host: string; open?: boolean; queue: number; maxUpload: number; maxPixels: number;
-  runs: string; imageSize?: [number, number];
+  runs: string; imageSize?: [number, number]; threads: number;
 }
 
 const port = (v: string): number => {
@@ -36,6 +36,11 @@ export function serveCommand(): Command {
     .option("--max-upload <MB>", "largest upload", megabytes, DEFAULTS.maxUpload)
     .option("--max-pixels <n>", "largest image, in pixels (checked before decoding)", positiveInt, DEFAULTS.maxPixels)
     .option("--runs <dir>", "folder of training runs for the runs view", DEFAULTS.runs)
+    .option("--threads <n>", "OpenMP threads per model thread (the ViT, captioner and report threads share the cores; 0: all)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a thread count (0: the backend's default)");
+      return n;
+    }, DEFAULTS.threads)
     .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
     .action(async (o: Options & CheckpointFlagValues) => {
       if (o.host !== "127.0.0.1" && o.host !== "localhost" && o.host !== "::1") {
@@ -45,7 +50,7 @@ export function serveCommand(): Command {
         model: await resolveModel(o.model),
         loadOptions: { imageSize: o.imageSize, ...checkpointFlags(o) },
         captioner: o.captioner === "none" ? null : resolveModelPath(o.captioner),
-        host: o.host, port: o.port, queue: o.queue, maxUpload: o.maxUpload, maxPixels: o.maxPixels, runs: o.runs,
+        host: o.host, port: o.port, queue: o.queue, maxUpload: o.maxUpload, maxPixels: o.maxPixels, runs: o.runs, threads: o.threads,
       });
       const info = server.ctx.vit.info;
       for (const n of info.notes) process.stderr.write(`vitlens: ${n}\n`);

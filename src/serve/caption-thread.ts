@@ -1,12 +1,11 @@
 // The captioner thread: loads the captioner once, then captions images sent as decoded pixels.
 import { workerData } from "node:worker_threads";
-import { getBackend } from "../backend/index.js";
 import { loadCaptioner } from "../caption/captioner.js";
 import { captionImages, reselect, resolveSelection, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
 import type { RawImage } from "../data/raw-image.js";
 import { gridSize } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
-import { serveThread } from "./thread-server.js";
+import { serveThread, threadBackend } from "./thread-server.js";
 
 export interface CaptionCall extends MapSelection {
   key: string;
@@ -15,11 +14,11 @@ export interface CaptionCall extends MapSelection {
   beam: number;
 }
 
-const { dir, cacheBytes } = workerData as { dir: string; cacheBytes: number };
+const { dir, cacheBytes, threads } = workerData as { threads: number; dir: string; cacheBytes: number };
 
 serveThread(() => {
   const cap = loadCaptioner(dir);
-  const be = getBackend();
+  const be = threadBackend(threads);
   const d = cap.decoderConfig;
   // Captions by image and beam: a new layer / head only reselects the maps.
   const captions = new LruCache<CaptionResult>(cacheBytes, (r) => r.layerMaps.reduce((n, l) => n + l.reduce((m, a) => m + a.byteLength, 0), 0));

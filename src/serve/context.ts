@@ -25,6 +25,8 @@ export interface ServeOptions {
   /** Bytes of uploaded images kept in memory / of answers cached. */
   imageCacheBytes?: number;
   resultCacheBytes?: number;
+  /** OpenMP threads per model thread (native backend; 0: the backend's default). */
+  threads?: number;
   /** How often a live run's metrics.jsonl is checked (ms). */
   pollMs?: number;
 }
@@ -49,7 +51,7 @@ export interface CaptionerInfo {
 
 export const DEFAULTS = {
   host: "127.0.0.1", port: 7860, queue: 32, maxUpload: 20 * 1024 * 1024, maxPixels: 40_000_000, runs: "runs",
-  imageCacheBytes: 256 * 1024 * 1024, resultCacheBytes: 64 * 1024 * 1024, pollMs: 300,
+  imageCacheBytes: 256 * 1024 * 1024, resultCacheBytes: 64 * 1024 * 1024, pollMs: 300, threads: 1,
 };
 
 /** What the routes share: the model threads, their queues, the image store and the answer cache. */
@@ -71,10 +73,10 @@ export async function createContext(options: ServeOptions): Promise<ServerContex
   const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ServerContext["opts"];
   const forwardCache = 128 * 1024 * 1024;
   const [vit, captioner] = await Promise.all([
-    ThreadClient.start<VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache }),
+    ThreadClient.start<VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache, threads: opts.threads }),
     opts.captioner === null
       ? Promise.resolve(null)
-      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024 }).catch((e: Error) => e),
+      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads }).catch((e: Error) => e),
   ]);
   return {
     opts, vit, vitQueue: new BoundedQueue(opts.queue, "model"),

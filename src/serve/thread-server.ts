@@ -1,5 +1,17 @@
 import { parentPort } from "node:worker_threads";
+import { getBackend, type Backend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
+
+/**
+ * This thread's backend, with `threads` OpenMP threads for its kernels (native only; OpenMP
+ * keeps the count per calling thread). The server's model threads share the cores: one each
+ * avoids oversubscription, whose fork/join stalls cost far more than a small model's forward.
+ */
+export function threadBackend(threads: number): Backend {
+  const be = getBackend() as Backend & { setThreads?: (n: number) => void };
+  if (threads > 0) be.setThreads?.(threads);
+  return be;
+}
 
 /** A call's answer and the buffers to move (not copy) to the main thread. */
 export interface Answer {

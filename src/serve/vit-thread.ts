@@ -1,6 +1,5 @@
 // The ViT thread: loads the model once, then answers predict / attention / posemb calls.
 import { workerData } from "node:worker_threads";
-import { getBackend } from "../backend/index.js";
 import { loadModel, type LoadOptions } from "../checkpoint/load.js";
 import { attribution, clsAttention, fuseHeads, rollout } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
@@ -9,18 +8,18 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import type { AttentionRequest } from "./attention-request.js";
 import { LruCache } from "./cache.js";
-import { serveThread } from "./thread-server.js";
+import { serveThread, threadBackend } from "./thread-server.js";
 
 interface Input {
   key: string; // image id: forwards are kept per image, so a hover re-uses them
   pixels: Tensor; // (1, 3, H, W)
 }
 
-const { spec, options, cacheBytes } = workerData as { spec: string; options: LoadOptions; cacheBytes: number };
+const { spec, options, cacheBytes, threads } = workerData as { threads: number; spec: string; options: LoadOptions; cacheBytes: number };
 
 serveThread(() => {
   const { model, labels, preprocess, notes, source } = loadModel(spec, options);
-  const be = getBackend();
+  const be = threadBackend(threads);
   // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
   const [H, W] = model.config.imageSize;
   model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
