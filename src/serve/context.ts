@@ -78,12 +78,14 @@ export async function createContext(options: ServeOptions): Promise<ServerContex
       ? Promise.resolve(null)
       : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads }).catch((e: Error) => e),
   ]);
+  const images = new ImageStore(opts.imageCacheBytes, opts.maxPixels);
+  await images.warmUp();
   return {
     opts, vit, vitQueue: new BoundedQueue(opts.queue, "model"),
     captioner: captioner instanceof Error ? null : captioner,
     captionerError: captioner instanceof Error ? `the captioner ${opts.captioner} did not load: ${captioner.message}` : captioner === null ? "no captioner (start vitlens serve with --captioner DIR)" : null,
     captionQueue: new BoundedQueue(opts.queue, "captioner"),
-    images: new ImageStore(opts.imageCacheBytes, opts.maxPixels),
+    images,
     answers: new LruCache<string>(opts.resultCacheBytes, (s) => 2 * s.length),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import sharp from "sharp";
 import { imagePixels } from "../data/preprocess.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { decodeRawBuffer, type RawImage } from "../data/raw-image.js";
@@ -19,6 +20,12 @@ export class ImageStore {
 
   constructor(maxBytes: number, private readonly maxPixels: number) {
     this.images = new LruCache(maxBytes, (s) => s.image.data.byteLength + (s.pixels?.data.byteLength ?? 0));
+  }
+
+  /** Decodes a tiny image once, so the first upload does not pay for starting the codec library. */
+  async warmUp(): Promise<void> {
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: "#808080" } }).png().toBuffer();
+    await decodeRawBuffer(png, "warm-up", this.maxPixels);
   }
 
   /** Decodes the bytes (sharp, pixel limit first) and keeps the image; the same bytes give the same id. */

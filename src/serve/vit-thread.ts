@@ -22,7 +22,8 @@ serveThread(() => {
   const be = threadBackend(threads);
   // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
   const [H, W] = model.config.imageSize;
-  model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
+  const warm = model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
+  clsAttention(warm.attentions[0], 0, "mean");
   // Every layer's attention (1, H, N, N) of the last few images.
   const forwards = new LruCache<{ attentions: Tensor[]; logits: Tensor | null }>(cacheBytes, (f) => f.attentions.reduce((n, a) => n + a.data.byteLength, 0));
   const forward = (input: Input) => {
