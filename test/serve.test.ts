@@ -167,7 +167,11 @@ describe("vitlens serve API", () => {
     const up = await upload(server, readFileSync(file));
     const c = await postJson(server, "/api/caption", { image: up.body.id, beam: 2, layer: 0, head: 1 });
     assert.equal(c.status, 200, JSON.stringify(c.body));
-    for (const key of Object.keys(expected).filter((k) => k !== "image")) assert.deepEqual(c.body[key], expected[key], key);
+    for (const key of Object.keys(expected).filter((k) => k !== "image")) {
+      // Numbers within float noise: the server's thread runs one OpenMP thread, the CLI two (another summation order).
+      if (typeof expected[key] === "number") assert.ok(Math.abs((c.body[key] as number) - expected[key]) < 1e-5, key);
+      else assert.deepEqual(c.body[key], expected[key], key);
+    }
     const words = (expected.words ?? expected.tokens) as string[];
     const maps = c.body.maps as number[][];
     assert.equal(maps.length, words.length);
@@ -214,6 +218,10 @@ describe("vitlens serve API", () => {
     assert.equal(await rawGet(port, "/api/info", { host: `evil.example:${port}` }), 403);
     assert.equal(await rawGet(port, "/api/runs", { host: "127.0.0.1" }), 403);
     assert.equal(await rawGet(port, "/api/runs", { host: `127.0.0.1:${port}`, origin: "http://evil.example" }), 403);
+    assert.equal(await rawGet(port, "/api/runs", { host: `127.0.0.1:${port}`, origin: `http://localhost:${port + 1}` }), 403);
+    assert.equal(await rawGet(port, "/api/runs", { host: `127.0.0.1:${port}`, "sec-fetch-site": "cross-site" }), 403);
+    const opaque = await call(server, "/api/predict", { method: "POST", headers: { "content-type": "application/json", origin: "null" }, body: JSON.stringify({ image: id }) });
+    assert.equal(opaque.status, 403);
     const cross = await call(server, "/api/predict", { method: "POST", headers: { "content-type": "application/json", origin: "http://evil.example" }, body: JSON.stringify({ image: id }) });
     assert.equal(cross.status, 403);
     assert.match(cross.body.error as string, /cross-origin request from http:\/\/evil\.example: refused/);
@@ -311,13 +319,15 @@ describe("vitlens serve under load", () => {
     const server = await serve({ model: "vit-ti16", captioner: null, queue: 8 });
     try {
       const id = (await upload(server, readFileSync(sample("cat.jpg")), "image/jpeg")).body.id as string;
+      // Rollouts with 100 different discard ratios: 100 answers to compute (12 products of 197x197 matrices each).
       const answers = await Promise.all([...Array(100).keys()].map((q) =>
-        postJson(server, "/api/attention", { image: id, method: "raw", layer: q % 12, head: q % 3, query: q })));
+        postJson(server, "/api/attention", { image: id, method: "rollout", head: q % 3, discardRatio: q / 200 })));
       const refused = answers.filter((a) => a.status === 503);
       const ok = answers.filter((a) => a.status === 200);
       process.stdout.write(`# 100 at once, queue 8: ${ok.length} answered, ${refused.length} refused\n`);
       assert.equal(ok.length + refused.length, 100);
-      assert.ok(ok.length >= 8 && refused.length >= 50, `${ok.length} ok, ${refused.length} refused`);
+      assert.ok(ok.length >= 8 && refused.length >= 20, `${ok.length} ok, ${refused.length} refused`);
+      assert.equal(server.ctx.vitQueue.peak, 8, "never more than the queue's 8 admitted");
       for (const r of refused) {
         assert.match(r.body.error as string, /the model queue is full \(8 requests waiting; --queue\); retry in a moment/);
         assert.equal(r.headers.get("retry-after"), "1");

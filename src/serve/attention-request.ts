@@ -47,5 +47,10 @@ export function parseAttentionRequest(body: Record<string, unknown>, c: ViTConfi
   }
   const discardRatio = body.discardRatio ?? 0;
   if (typeof discardRatio !== "number" || !(discardRatio >= 0 && discardRatio < 1)) throw new VitlensError(`discardRatio ${JSON.stringify(body.discardRatio)}: expected a number in [0, 1)`);
-  return { method: method as AttentionMethod, layer, head: head as HeadFusion, query, class: target, discardRatio: method === "rollout" ? discardRatio : 0 };
+  // Fields a method ignores are normalized, so they do not split the answer cache: rollout and
+  // attribution span every layer, attribution weighs every head.
+  return {
+    method: method as AttentionMethod, layer: method === "rollout" || method === "attribution" ? c.numLayers - 1 : layer,
+    head: method === "attribution" ? "mean" : (head as HeadFusion), query, class: target, discardRatio: method === "rollout" ? discardRatio : 0,
+  };
 }

@@ -50,7 +50,7 @@ table.confusion{border-collapse:collapse;font-size:12px}table.confusion td,table
 <div class="controls">
 <ol id="top5"></ol>
 <label>method <select id="method"><option value="cls">CLS attention</option><option value="rollout">rollout</option><option value="attribution">attribution</option></select></label>
-<label>layer <input type="range" id="layer" min="0" value="0"> <span id="layer-value"></span> <input type="checkbox" id="all-layers"> all layers</label>
+<label title="CLS attention and hover rows">layer <input type="range" id="layer" min="0" value="0"> <span id="layer-value"></span> <input type="checkbox" id="all-layers"> all layers</label>
 <label>head <select id="head"><option value="mean">mean</option><option value="max">max</option><option value="min">min</option></select> <input type="checkbox" id="all-heads"> all heads</label>
 <label>discard ratio <input type="range" id="discard" min="0" max="0.95" step="0.05" value="0"> <span id="discard-value">0</span></label>
 <label>class <select id="class"><option value="">choose a class…</option></select></label>

@@ -9,6 +9,8 @@ export class QueueFullError extends VitlensError {}
  */
 export class BoundedQueue {
   private admitted = 0;
+  /** The most tasks ever admitted at once (never above capacity). */
+  peak = 0;
 
   constructor(readonly capacity: number, private readonly what = "model") {}
 
@@ -17,6 +19,7 @@ export class BoundedQueue {
       throw new QueueFullError(`the ${this.what} queue is full (${this.capacity} requests waiting; --queue); retry in a moment`);
     }
     this.admitted++;
+    this.peak = Math.max(this.peak, this.admitted);
     try {
       return await task();
     } finally {

@@ -35,8 +35,6 @@ export async function refreshMap(): Promise<void> {
   const m = state.info.model;
   $("layer-value").textContent = `${val("layer")} of 0..${m.layers - 1}`;
   $("discard-value").textContent = val("discard");
-  const method = val("method");
-  $<HTMLInputElement>("layer").disabled = method !== "cls";
   const req = currentRequest();
   $("map-note").textContent = req ? "" : "attribution needs a class: choose one in the class menu";
   if (!req) {
