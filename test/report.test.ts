@@ -2,16 +2,13 @@
 // images decoded. Chromium comes from Debian (scripts/setup.sh installs it).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { chromium } from "playwright-core";
+import { haveChromium, launchChromium } from "./browser.js";
 import { fixture, root, writeIdxPair } from "./helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error("CI: chromium is not installed (scripts/setup.sh installs it)");
 const dir = mkdtempSync(join(tmpdir(), "vitlens-report-"));
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8" });
 
@@ -33,10 +30,7 @@ describe("vitlens report", { skip: haveChromium ? false : "chromium not installe
     const html = join(run, "report.html");
     assert.equal(r.stdout.trim(), html);
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       const remote: string[] = [];

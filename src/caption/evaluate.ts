@@ -1,6 +1,7 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
-import { loadImage } from "../data/preprocess.js";
+import { imagePixels, loadImage } from "../data/preprocess.js";
+import type { RawImage } from "../data/raw-image.js";
 import { VitlensError } from "../errors.js";
 import { gridSize } from "../models/vit-config.js";
 import { corpusBleu } from "./bleu.js";
@@ -52,19 +53,25 @@ export function selectMap(perLayer: Float32Array[], layer: number, head: number 
   return out;
 }
 
+/** An image already decoded in memory (the server's uploads), under the name results carry. */
+export interface DecodedImage {
+  name: string;
+  image: RawImage;
+}
+
 /** Captions images one by one (encoder batch of one, beam search with the KV cache). */
-export async function captionImages(cap: Captioner, files: string[], o: DecodeOptions & MapSelection, be: Backend = getBackend(), onImage?: (done: number) => void): Promise<CaptionResult[]> {
+export async function captionImages(cap: Captioner, files: Array<string | DecodedImage>, o: DecodeOptions & MapSelection, be: Backend = getBackend(), onImage?: (done: number) => void): Promise<CaptionResult[]> {
   const { layer, head } = resolveSelection(cap, o);
   const grid = gridSize(cap.encoder.config);
   const results: CaptionResult[] = [];
   for (const file of files) {
-    const img = await loadImage(file, cap.preprocess);
+    const img = typeof file === "string" ? await loadImage(file, cap.preprocess) : await imagePixels(file.image, cap.preprocess);
     const tokens = cap.encoder.encode({ data: img.data, shape: [1, ...img.shape] }, be).tokens;
     const N = tokens.shape[1];
     const gen = generateCaption(cap, tokens.data, N, o, be);
     const words = gen.tokens.map((id) => cap.vocab.word(id));
     results.push({
-      image: file, caption: cap.vocab.decode(gen.tokens), tokens: words, score: gen.score,
+      image: typeof file === "string" ? file : file.name, caption: cap.vocab.decode(gen.tokens), tokens: words, score: gen.score,
       maps: gen.maps.map((m) => selectMap(m, layer, head, cap.decoderConfig.numHeads, N)), layerMaps: gen.maps, heads: cap.decoderConfig.numHeads, grid,
     });
     onImage?.(results.length);

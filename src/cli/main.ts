@@ -10,6 +10,7 @@ import { pointingCommand } from "./pointing.js";
 import { posembCommand } from "./posemb.js";
 import { predictCommand } from "./predict.js";
 import { reportCommand } from "./report.js";
+import { serveCommand } from "./serve.js";
 import { tensorsCommand } from "./tensors.js";
 import { trainCommand } from "./train.js";
 import { trainCaptionerCommand } from "./train-captioner.js";
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(pointingCommand());
   program.addCommand(benchCommand());
   program.addCommand(tensorsCommand());
+  program.addCommand(serveCommand());
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -10,12 +10,25 @@ export interface RawImage {
 
 /** Decodes any format sharp reads; grayscale becomes RGB, alpha is dropped. */
 export async function decodeRaw(path: string): Promise<RawImage> {
+  return decodeWithSharp(path, path);
+}
+
+/**
+ * The same decoding from bytes in memory (the server's uploads), refusing images of more than
+ * `maxPixels` before decoding them (sharp reads the size from the header: no decompression bombs).
+ */
+export async function decodeRawBuffer(bytes: Buffer, name: string, maxPixels: number): Promise<RawImage> {
+  return decodeWithSharp(bytes, name, maxPixels);
+}
+
+async function decodeWithSharp(input: string | Buffer, name: string, maxPixels?: number): Promise<RawImage> {
   try {
-    const { data, info } = await sharp(path).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(input, maxPixels === undefined ? {} : { limitInputPixels: maxPixels })
+      .removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`${info.channels} channels after conversion`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width };
   } catch (e) {
-    throw new VitlensError(`${path}: not a readable image (${(e as Error).message.split("\n")[0]})`);
+    throw new VitlensError(`${name}: not a readable image (${(e as Error).message.split("\n")[0]})`);
   }
 }
 

@@ -10,8 +10,13 @@ export type MetricRecord = Record<string, unknown> & { type?: string };
  */
 export function readMetrics(path: string): MetricRecord[] {
   if (!existsSync(path)) return [];
+  return parseMetricLines(readFileSync(path, "utf8"));
+}
+
+/** The records of metrics.jsonl text, with the same tolerance (a live tail reads it this way too). */
+export function parseMetricLines(text: string): MetricRecord[] {
   const records: MetricRecord[] = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
+  for (const line of text.split("\n")) {
     if (!line.trim()) continue;
     try {
       const value = JSON.parse(line);

@@ -1,0 +1,48 @@
+// The captioner thread: loads the captioner once, then captions images sent as decoded pixels.
+import { workerData } from "node:worker_threads";
+import { loadCaptioner } from "../caption/captioner.js";
+import { captionImages, reselect, resolveSelection, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
+import type { RawImage } from "../data/raw-image.js";
+import { gridSize } from "../models/vit-config.js";
+import { LruCache } from "./cache.js";
+import { serveThread, threadBackend } from "./thread-server.js";
+
+export interface CaptionCall extends MapSelection {
+  key: string;
+  name: string;
+  image: RawImage;
+  beam: number;
+}
+
+const { dir, cacheBytes, threads } = workerData as { threads: number; dir: string; cacheBytes: number };
+
+serveThread(() => {
+  const cap = loadCaptioner(dir);
+  const be = threadBackend(threads);
+  const d = cap.decoderConfig;
+  // Captions by image and beam: a new layer / head only reselects the maps.
+  const captions = new LruCache<CaptionResult>(cacheBytes, (r) => r.layerMaps.reduce((n, l) => n + l.reduce((m, a) => m + a.byteLength, 0), 0));
+  return {
+    info: { source: dir, grid: gridSize(cap.encoder.config), imageSize: cap.encoder.config.imageSize, layers: d.numLayers, heads: d.numHeads, maxLength: d.maxLength },
+    handlers: {
+      caption: async (c: CaptionCall) => {
+        const { layer, head } = resolveSelection(cap, c);
+        const cacheKey = `${c.key}/${c.beam}`;
+        let r = captions.get(cacheKey);
+        if (!r) {
+          [r] = await captionImages(cap, [{ name: c.name, image: c.image }], { beam: c.beam, maxLength: d.maxLength, lengthPenalty: 1, layer, head }, be);
+          captions.set(cacheKey, r);
+        }
+        const selected = reselect(r, layer, head);
+        const N = r.grid[0] * r.grid[1] + 1;
+        // Each word's attention on the encoder's CLS token, same layer and head(s): the share not on any patch.
+        const heads = head === "mean" ? [...Array(r.heads).keys()] : [head];
+        const cls = r.layerMaps.map((perLayer) => heads.reduce((s, h) => s + perLayer[layer][h * N] / heads.length, 0));
+        // caption --json's fields as they are, the maps as plain arrays (layerMaps stay here).
+        const json: Record<string, unknown> = { ...selected };
+        delete json.layerMaps;
+        return { value: { ...json, grid: r.grid, layer, head, maps: selected.maps.map((m) => Array.from(m)), cls } };
+      },
+    },
+  };
+});
