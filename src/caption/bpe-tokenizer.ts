@@ -29,14 +29,19 @@ export class BpeTokenizer {
     const config = existsSync(configPath) ? readJson(configPath) : {};
     const jsonPath = join(dir, "tokenizer.json");
     const json = existsSync(jsonPath) ? (readJson(jsonPath) as TokenizerJson) : fromVocabAndMerges(dir, config);
+    return BpeTokenizer.fromJson(json, config, existsSync(jsonPath) ? jsonPath : dir);
+  }
+
+  /** From a tokenizer.json object and tokenizer_config.json's fields; `where` names them in errors. */
+  static fromJson(json: TokenizerJson, config: Record<string, unknown>, where: string): BpeTokenizer {
     if (json.model?.type !== "BPE" || !json.model.vocab) {
-      throw new VitlensError(`${jsonPath}: model type ${JSON.stringify(json.model?.type)} is not supported (expected GPT-2's byte-level "BPE")`);
+      throw new VitlensError(`${where}: model type ${JSON.stringify(json.model?.type)} is not supported (expected GPT-2's byte-level "BPE")`);
     }
     let tok: Tokenizer;
     try {
       tok = new Tokenizer(json, config);
     } catch (e) {
-      throw new VitlensError(`${dir}: the tokenizer could not be built: ${(e as Error).message}`);
+      throw new VitlensError(`${where}: the tokenizer could not be built: ${(e as Error).message}`);
     }
     const added = json.added_tokens ?? [];
     const ids = [...Object.values(json.model.vocab), ...added.map((t) => t.id)];
@@ -82,7 +87,7 @@ export class BpeTokenizer {
   }
 }
 
-interface TokenizerJson {
+export interface TokenizerJson {
   model?: { type?: string; vocab?: Record<string, number> };
   added_tokens?: Array<{ id: number; content: string; special?: boolean }>;
   [key: string]: unknown;
@@ -101,6 +106,11 @@ function fromVocabAndMerges(dir: string, config: Record<string, unknown>): Token
   }
   const vocab = readJson(vocabPath) as Record<string, number>;
   const merges = readFileSync(mergesPath, "utf8").split("\n").filter((l, i) => l.trim() && !(i === 0 && l.startsWith("#version")));
+  return byteLevelBpeJson(vocab, merges, config);
+}
+
+/** A byte-level BPE tokenizer.json over `vocab` and `merges`, the config's special tokens added. */
+export function byteLevelBpeJson(vocab: Record<string, number>, merges: string[], config: Record<string, unknown>): TokenizerJson {
   const specialNames = ["bos_token", "eos_token", "unk_token", "pad_token"].map((k) => tokenContent(config[k])).filter((t): t is string => !!t);
   const added = [...new Set(specialNames)].filter((t) => t in vocab).map((content) => ({
     id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true,

@@ -4,6 +4,9 @@ import { VIT_PRESETS } from "../models/vit-config.js";
 import { hubOptionsFromEnv } from "../hub/download.js";
 import { downloadModel, parseHubId } from "../hub/snapshot.js";
 import { downloadProgress } from "./progress.js";
+import { CAPTIONER_PRESETS, captionerPreset } from "../caption/captioner-presets.js";
+import type { AnyCaptioner } from "../caption/evaluate.js";
+import { CAPTIONER_HUB_FILES, loadAnyCaptioner } from "../caption/load-any.js";
 
 /** `--model RUN` means the run's best model; anything else is passed through to loadModel. */
 export function resolveModelPath(spec: string): string {
@@ -19,4 +22,17 @@ export async function resolveModel(spec: string): Promise<string> {
   if (existsSync(spec) || spec in VIT_PRESETS || !parseHubId(spec)) return resolveModelPath(spec);
   const opts = { ...hubOptionsFromEnv(), progress: downloadProgress(), warn: (line: string) => process.stderr.write(`vitlens: ${line}\n`) };
   return downloadModel(spec, opts);
+}
+
+/**
+ * A captioner `--model`: a train-captioner run or folder, a Hugging Face VisionEncoderDecoder
+ * folder or Hub id (downloaded with its tokenizer and generation config), or a preset (random
+ * weights at real shapes).
+ */
+export async function resolveCaptioner(spec: string): Promise<AnyCaptioner> {
+  const warn = (line: string) => process.stderr.write(`vitlens: ${line}\n`);
+  if (!existsSync(spec) && spec in CAPTIONER_PRESETS) return captionerPreset(spec);
+  if (existsSync(spec) || !parseHubId(spec)) return loadAnyCaptioner(resolveModelPath(spec), { warn });
+  const dir = await downloadModel(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn }, { optionalFiles: CAPTIONER_HUB_FILES });
+  return loadAnyCaptioner(dir, { warn });
 }
