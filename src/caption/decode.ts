@@ -47,10 +47,14 @@ export class DecoderState {
     const L = Math.min(capacity ?? c.maxLength, c.maxLength);
     const size = K * c.hiddenSize * L; // (K, H, L, hd)
     this.self = Array.from({ length: c.numLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size), capacity: L }));
-    // Every beam attends to the same image: its tokens repeated K times (N, E) -> (K, N, E).
-    const memory = new Float32Array(K * encoded.length);
-    for (let b = 0; b < K; b++) memory.set(encoded, b * encoded.length);
-    this.memory = memoryKeysValues(be, c, cap.decoderParams, memory, K, N);
+    // Every beam attends to the same image: its keys and values projected once, then repeated
+    // for the K beams (2, 1, H, N, hd) -> (2, K, H, N, hd).
+    this.memory = memoryKeysValues(be, c, cap.decoderParams, encoded, 1, N).map((kv) => {
+      const half = kv.heads.length / 2;
+      const heads = new Float32Array(2 * K * half);
+      for (let s = 0; s < 2; s++) for (let b = 0; b < K; b++) heads.set(kv.heads.subarray(s * half, (s + 1) * half), (s * K + b) * half);
+      return { ...kv, heads };
+    });
   }
 
   /** Keeps beams `parents` (new beam i continues old beam parents[i]) in the self-attention cache. */
