@@ -1,8 +1,9 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { configHints, inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
-import { fromVisionEncoderDecoder, isVisionEncoderDecoderStateDict } from "../checkpoint/keymap-gpt2.js";
-import { readSafetensors } from "../checkpoint/safetensors.js";
+import { fromVisionEncoderDecoder, isVisionEncoderDecoderStateDict, toVisionEncoderDecoder } from "../checkpoint/keymap-gpt2.js";
+import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
 import { readShardedSafetensors, SHARD_INDEX } from "../checkpoint/sharded.js";
 import { readTorchFile } from "../checkpoint/torch-pickle.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
@@ -40,6 +41,32 @@ export class HfCaptioner {
     if (tokenizer.size !== decoderConfig.vocabSize) {
       throw new VitlensError(`the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
     }
+  }
+
+  /** Every trainable tensor under vitlens' names (encoder.* and decoder.*). */
+  allParams(): Params {
+    const out: Params = new Map();
+    for (const [k, t] of this.encoder.params) out.set(`encoder.${k}`, t);
+    for (const [k, t] of this.decoderParams) out.set(k, t);
+    return out;
+  }
+
+  /** The tensors under HF VisionEncoderDecoder names (Conv1D weights (in, out), the tied lm_head left out as transformers saves it). */
+  hfState(): Map<string, Tensor> {
+    return toVisionEncoderDecoder(this.encoder.params, this.decoderParams, this.decoderConfig.tieEmbeddings);
+  }
+
+  /**
+   * Writes the HF layout transformers loads: config.json (as read), model.safetensors, and the
+   * source folder's generation, preprocessor and tokenizer files copied over.
+   */
+  save(dir: string, source: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeSafetensors(join(dir, "model.safetensors"), this.hfState());
+    for (const f of ["generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"]) {
+      if (existsSync(join(source, f)) && resolve(source) !== resolve(dir)) copyFileSync(join(source, f), join(dir, f));
+    }
+    writeFileAtomic(join(dir, "config.json"), [JSON.stringify(this.hfConfig, null, 2) + "\n"]); // last: a folder without it is not loadable
   }
 
   /** The token the decoder starts from: decoder_start_token_id, else bos_token_id (as transformers' generate). */
