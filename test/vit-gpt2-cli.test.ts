@@ -110,4 +110,38 @@ describe("vitlens caption with a ViT + GPT-2 VisionEncoderDecoder", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^vitlens: error: .*config\.json: decoder model_type "bert" is not supported[^\n]*\n$/);
   });
+
+  it("train-captioner --init fine-tunes the GPT-2 captioner and writes the HF layout back (best/ loads again, same keys)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vitlens-vitgpt2-ft-"));
+    const names = ["cat", "coffee", "astronaut", "rocket"];
+    const texts = ["A cat lying on a red blanket.", "Two cups of coffee on a table.", "An astronaut holding a flag.", "A rocket on the launch pad."];
+    for (const n of names) cpSync(fixture(`vit-gpt2-${n}.png`), join(dir, `${n}.png`));
+    const coco = (k: number) => ({ images: names.slice(0, k).map((n, i) => ({ id: i, file_name: `${n}.png` })), annotations: texts.slice(0, k).map((c, i) => ({ id: i, image_id: i, caption: c })) });
+    writeFileSync(join(dir, "train.json"), JSON.stringify(coco(4)));
+    writeFileSync(join(dir, "val.json"), JSON.stringify(coco(2)));
+    const runDir = join(dir, "run");
+    const both = await run_(["--init", fixture("vit-gpt2-tiny"), "--encoder", fixture("hf-tiny")]);
+    assert.match(both.stderr, /give --init or --encoder, not both/);
+    const r = await run_(["--init", fixture("vit-gpt2-tiny"), "--freeze-encoder"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /vocabulary 297 BPE pieces/);
+    const metrics = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(metrics.some((m) => m.type === "epoch" && typeof m.val_bleu4 === "number"));
+    const source = readSafetensors(fixture("vit-gpt2-tiny", "model.safetensors")).tensors;
+    const best = readSafetensors(join(runDir, "best", "model.safetensors")).tensors;
+    assert.deepEqual([...best.keys()].sort(), [...source.keys()].sort());
+    const enc = "encoder.encoder.layer.0.attention.attention.query.weight";
+    assert.deepEqual(Array.from(best.get(enc)!.data), Array.from(source.get(enc)!.data), "--freeze-encoder leaves the encoder as it was");
+    const wte = "decoder.transformer.wte.weight";
+    assert.notDeepEqual(Array.from(best.get(wte)!.data), Array.from(source.get(wte)!.data), "the decoder was trained");
+    const cap = loadHfCaptioner(join(runDir, "best"));
+    assert.equal(cap.tokenizer.size, 297);
+    const c = await run(["caption", "--model", runDir, "--json", fixture("vit-gpt2-cat.png")]);
+    assert.equal(c.code, 0, c.stderr);
+
+    function run_(extra: string[]) {
+      return run(["train-captioner", ...extra, "--captions", join(dir, "train.json"), "--images", dir, "--val", join(dir, "val.json"),
+        "--out", runDir, "--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--warmup-steps", "0"]);
+    }
+  });
 });

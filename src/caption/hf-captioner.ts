@@ -37,6 +37,10 @@ export class HfCaptioner {
     readonly generation: GenerationSettings,
     /** config.json as read (kept for writing the HF layout back). */
     readonly hfConfig: Record<string, unknown>,
+    /** The folder it was read from: save() copies its tokenizer, generation and preprocessor files. */
+    readonly sourceDir: string | null = null,
+    /** Tensors vitlens does not use but writes back unchanged (the encoder's pooler). */
+    readonly passthrough: Map<string, Tensor> = new Map(),
   ) {
     if (tokenizer.size !== decoderConfig.vocabSize) {
       throw new VitlensError(`the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
@@ -53,16 +57,20 @@ export class HfCaptioner {
 
   /** The tensors under HF VisionEncoderDecoder names (Conv1D weights (in, out), the tied lm_head left out as transformers saves it). */
   hfState(): Map<string, Tensor> {
-    return toVisionEncoderDecoder(this.encoder.params, this.decoderParams, this.decoderConfig.tieEmbeddings);
+    const out = toVisionEncoderDecoder(this.encoder.params, this.decoderParams, this.decoderConfig.tieEmbeddings);
+    for (const [k, t] of this.passthrough) out.set(k, t);
+    return out;
   }
 
   /**
    * Writes the HF layout transformers loads: config.json (as read), model.safetensors, and the
    * source folder's generation, preprocessor and tokenizer files copied over.
    */
-  save(dir: string, source: string): void {
+  save(dir: string): void {
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, "model.safetensors"), this.hfState());
+    const source = this.sourceDir;
+    if (source === null) throw new VitlensError(`${dir}: this captioner was not read from a folder: no tokenizer files to write beside it`);
     for (const f of ["generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"]) {
       if (existsSync(join(source, f)) && resolve(source) !== resolve(dir)) copyFileSync(join(source, f), join(dir, f));
     }
@@ -157,7 +165,8 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
   }
   if (settings.eosTokenId === null) throw new VitlensError(`${cfgPath}: no eos_token_id: a caption could not end before max_length`);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
-  return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, cfg);
+  return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, cfg, dir,
+    new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))));
 }
 
 /** Every expected tensor present with its shape, nothing unexpected; errors name the file's own key. */

@@ -30,9 +30,14 @@ export async function resolveModel(spec: string): Promise<string> {
  * weights at real shapes).
  */
 export async function resolveCaptioner(spec: string): Promise<AnyCaptioner> {
-  const warn = (line: string) => process.stderr.write(`vitlens: ${line}\n`);
   if (!existsSync(spec) && spec in CAPTIONER_PRESETS) return captionerPreset(spec);
-  if (existsSync(spec) || !parseHubId(spec)) return loadAnyCaptioner(resolveModelPath(spec), { warn });
-  const dir = await downloadModel(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn }, { optionalFiles: CAPTIONER_HUB_FILES });
-  return loadAnyCaptioner(dir, { warn });
+  return loadAnyCaptioner(await resolveCaptionerDir(spec), { warn });
 }
+
+/** A captioner folder: a run's best/, a folder, or a Hub id's snapshot (downloaded with its tokenizer and generation config). */
+export async function resolveCaptionerDir(spec: string): Promise<string> {
+  if (existsSync(spec) || !parseHubId(spec)) return resolveModelPath(spec);
+  return downloadModel(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn }, { optionalFiles: CAPTIONER_HUB_FILES });
+}
+
+const warn = (line: string) => process.stderr.write(`vitlens: ${line}\n`);
