@@ -72,4 +72,19 @@ describe("vitlens CLI", () => {
     for (const key of ["forward_s", "images_per_s", "gflops"]) assert.ok(typeof o[key] === "number" && o[key] > 0, key);
     assert.ok(Math.abs(o.images_per_s - 2 / o.forward_s) < 1e-9);
   });
+
+  it("bench --profile --json: every backend call of a forward and a training step by operation and shape, shares adding up to 1", () => {
+    const r = vitlens("bench", "--model", fixture("hf-tiny"), "--batch", "2", "--train", "--profile", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    for (const phase of ["forward", "train step"]) {
+      const mine = rows.filter((x) => x.phase === phase);
+      assert.ok(Math.abs(mine.reduce((a, x) => a + x.share, 0) - 1) < 1e-9, `${phase} shares sum to 1`);
+      assert.ok(mine.some((x) => x.op === "(between backend calls)"));
+      // hf-tiny: 2 layers, width 32 (qkv 96), batch 2 x 17 tokens: the fused qkv product, once per layer.
+      const qkv = mine.find((x) => x.op === "matmul" && x.shape.startsWith("34x32 @ 32x96"));
+      assert.ok(qkv && qkv.calls === 2 && qkv.gflops > 0, JSON.stringify(qkv));
+    }
+    assert.ok(rows.some((x) => x.phase === "train step" && x.op === "sgdStep"));
+  });
 });

@@ -1,6 +1,6 @@
 // The one image -> pixels path: every command sees the same pixels (eval's accuracy equals predict
 // --csv's on the same files), and the resize policies follow PIL / torchvision (fixtures written by
-// scripts/reference/resize.py), with the remaining difference reported.
+// scripts/reference/resize.py): identical pixels.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
@@ -80,7 +80,7 @@ interface ResizeCase { name: string; source: string; policy: ResizePolicy; resam
 describe("resize policies against PIL (torchvision transforms, CATR's under_max)", () => {
   const cases = JSON.parse(readFileSync(fixture("resize", "manifest.json"), "utf8")) as ResizeCase[];
   for (const c of cases) {
-    it(`${c.name}: ${c.policy.kind}, ${c.resample}, same size as PIL's and within 1 level on average`, async (t) => {
+    it(`${c.name}: ${c.policy.kind}, ${c.resample}, the pixels PIL gives`, async (t) => {
       const source = c.source.startsWith("input-") ? fixture("resize", c.source) : join(root, "samples", c.source);
       const pre: PreprocessConfig = { size: c.size, resize: c.policy, resample: c.resample, rescaleFactor: 1, mean: [0, 0, 0], std: [1, 1, 1] };
       const mine = await loadImage(source, pre);
@@ -97,9 +97,10 @@ describe("resize policies against PIL (torchvision transforms, CATR's under_max)
       }
       const mean = sum / (3 * h * w);
       t.diagnostic(`vitlens vs PIL on ${c.name} (${h}x${w}): mean |diff| ${mean.toFixed(3)}, max ${max} (8-bit levels)`);
-      // Measured: shrinking 0.12-0.72 mean / max 2-9; enlarging (centre-aligned affine on edge-padded pixels) 0.06-0.16 / 1-3.
-      assert.ok(mean < 1, `mean difference ${mean} levels`);
-      assert.ok(max <= 10, `max difference ${max} levels`);
+      // Resizing is Pillow's algorithm, so from the same decoded bytes the result is identical. The
+      // JPEG sources are decoded by sharp's libjpeg and PIL's libjpeg-turbo: identical here (max 0),
+      // a level of slack is left for a decoder's IDCT rounding, never for the resize.
+      assert.ok(max <= (c.source.endsWith(".jpg") ? 1 : 0), `max difference ${max} levels (mean ${mean})`);
     });
   }
 

@@ -26,8 +26,8 @@ samples = os.path.join(os.path.dirname(__file__), "..", "..", "samples")
 small = Image.open(os.path.join(samples, "fashion", "3_dress.png")).convert("RGB").resize((20, 20), Image.BILINEAR)
 small.save(os.path.join(out_dir, "input-20x20.png"))
 
-PIL_RESAMPLE = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
-TV_RESAMPLE = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC}
+TV_RESAMPLE = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC,
+               "lanczos": InterpolationMode.LANCZOS, "nearest": InterpolationMode.NEAREST}
 
 
 def under_max(image, longest):
@@ -47,6 +47,9 @@ cases = [
     ("rocket-crop-bilinear", "rocket.jpg", {"kind": "shorter-then-crop", "cropPct": 0.9}, "bilinear", [72, 72]),
     ("rocket-longer-bicubic", "rocket.jpg", {"kind": "longer", "longest": 149}, "bicubic", [149, 149]),
     ("digit-longer-bicubic-up", "input-20x20.png", {"kind": "longer", "longest": 45}, "bicubic", [45, 45]),
+    ("cat-exact-lanczos", "cat.jpg", {"kind": "exact"}, "lanczos", [50, 70]),
+    ("astronaut-exact-nearest", "astronaut.jpg", {"kind": "exact"}, "nearest", [37, 53]),
+    ("digit-exact-nearest-up", "input-20x20.png", {"kind": "exact"}, "nearest", [28, 31]),
 ]
 
 manifest = []

@@ -85,7 +85,6 @@ export interface Backend {
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   sumSquares(x: Float32Array, n: number): number;
 
-  /** torch.optim.SGD on one tensor (buf: momentum buffer, null when momentum is 0; `first` copies d into it). */
   /** One SGD update of n weights in place (PyTorch's rule); `momentumBuffer` null without momentum. */
   sgdStep(w: Float32Array, g: Float32Array, momentumBuffer: Float32Array | null, p: SgdStep): void;
   /** One AdamW update of n weights in place (PyTorch's rule, bias-corrected at step t). */

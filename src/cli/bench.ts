@@ -5,6 +5,7 @@ import { benchCaptioner } from "./bench-captioner.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
+import { profileBackend } from "../backend/profile.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import type { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
@@ -24,24 +25,30 @@ interface BenchOptions {
   imageSize?: [number, number];
   json?: boolean;
   train?: boolean;
+  profile?: boolean;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median and min seconds of a full SGD-momentum training step on random labels. */
-function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): { median: number; min: number } {
+/** One SGD-momentum training step on random labels, as a function to time. */
+function trainStep(model: ViT, pixels: Tensor, be: Backend, batch: number): () => void {
   const names = [...model.params.keys()];
   const optimizer = new Optimizer({ kind: "sgd", momentum: 0.9, dampening: 0, nesterov: false }, [{ names, lrScale: 1, weightDecay: 0 }]);
   const grads = zeroGrads(model.params);
-  const labels = Array.from({ length: opts.batch }, (_, i) => i % model.config.numClasses);
+  const labels = Array.from({ length: batch }, (_, i) => i % model.config.numClasses);
   const rng = new Rng(2);
-  const step = () => {
+  return () => {
     for (const g of grads.values()) g.data.fill(0);
     const fwd = forwardTrain(model, pixels, be, rng, true);
     const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
     backward(model, fwd, dlogits, grads, be);
     optimizer.update(model.params, grads, 1e-5, be);
   };
+}
+
+/** Median and min seconds of a full SGD-momentum training step on random labels. */
+function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): { median: number; min: number } {
+  const step = trainStep(model, pixels, be, opts.batch);
   for (let i = 0; i < opts.warmup; i++) step();
   const times: number[] = [];
   for (let i = 0; i < opts.iters; i++) {
@@ -64,7 +71,8 @@ export function benchCommand(): Command {
     .option("--captioner <spec>", "time one caption instead (encoder + search): a captioner folder, Hub id or preset (vit-gpt2: random weights at the real shapes)")
     .option("--beam <k>", "with --captioner: beam width", positiveInt, 4)
     .option("--tokens <n>", "with --captioner: generated tokens per caption (a Hugging Face captioner ignores EOS to make exactly n)", positiveInt, 16)
-    .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...}')
+    .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...} (with --profile: one object per row)')
+    .option("--profile", "time every backend call of one forward (and, with --train, one training step) by operation and shape")
     .action(async (opts: BenchOptions & CheckpointFlagValues) => {
       const be = getBackend();
       if (opts.captioner !== undefined) {
@@ -86,6 +94,10 @@ export function benchCommand(): Command {
         data: Float32Array.from({ length: opts.batch * c.numChannels * c.imageSize[0] * c.imageSize[1] }, () => rng.normal()),
         shape: [opts.batch, c.numChannels, c.imageSize[0], c.imageSize[1]],
       };
+      if (opts.profile) {
+        profileCommand(model, pixels, be, opts);
+        return;
+      }
       for (let i = 0; i < opts.warmup; i++) model.forward(pixels, be);
       const times: number[] = [];
       for (let i = 0; i < opts.iters; i++) {
@@ -115,4 +127,40 @@ export function benchCommand(): Command {
           `  peak RSS ${result.peak_rss_mb} MB\n`,
       );
     });
+}
+
+/** --profile: one forward and one training step under the profiler (after --warmup), a table each. */
+function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): void {
+  const profiler = profileBackend(be);
+  const phases: Array<[string, () => void]> = [["forward", () => model.forward(pixels, profiler.backend)]];
+  if (opts.train) phases.push(["train step", trainStep(model, pixels, profiler.backend, opts.batch)]);
+  const lines: string[] = [];
+  for (const [phase, run] of phases) {
+    for (let i = 0; i < opts.warmup; i++) run();
+    profiler.reset();
+    const t0 = process.hrtime.bigint();
+    run();
+    const total = Number(process.hrtime.bigint() - t0) / 1e9;
+    const rows = profiler.rows();
+    const inCalls = rows.reduce((a, r) => a + r.seconds, 0);
+    const all = [...rows, { op: "(between backend calls)", shape: "JS: allocation, copies, bookkeeping", calls: 1, seconds: total - inCalls, flops: 0 }];
+    if (opts.json) {
+      for (const r of all) {
+        lines.push(JSON.stringify({
+          phase, op: r.op, shape: r.shape, calls: r.calls, ms_per_call: (1000 * r.seconds) / r.calls,
+          gflops: r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null, share: r.seconds / total,
+        }));
+      }
+      continue;
+    }
+    const flops = rows.reduce((a, r) => a + r.flops * r.calls, 0);
+    lines.push(`${phase}: ${total.toFixed(3)} s, ${(flops / total / 1e9).toFixed(1)} GFLOPS overall (${be.name} backend, batch ${opts.batch})`);
+    lines.push(`  ${"op".padEnd(24)} ${"shape".padEnd(34)} ${"calls".padStart(6)} ${"ms/call".padStart(9)} ${"GFLOPS".padStart(7)} ${"share".padStart(6)}`);
+    for (const r of all) {
+      const gflops = r.flops ? ((r.flops * r.calls) / r.seconds / 1e9).toFixed(1) : "";
+      lines.push(`  ${r.op.padEnd(24)} ${r.shape.slice(0, 34).padEnd(34)} ${String(r.calls).padStart(6)} ${((1000 * r.seconds) / r.calls).toFixed(3).padStart(9)} ${gflops.padStart(7)} ${`${((100 * r.seconds) / total).toFixed(1)}%`.padStart(6)}`);
+    }
+    lines.push("");
+  }
+  process.stdout.write(lines.join("\n") + "\n");
 }

@@ -1,20 +1,17 @@
 import { existsSync } from "node:fs";
-import sharp from "sharp";
 import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import type { PreprocessConfig, ResizePolicy } from "./preprocess-config.js";
 import { decodeRaw, type RawImage } from "./raw-image.js";
+import { resizeLikePil } from "./resample.js";
 
 /*
  * The one image -> pixels path. Every command that feeds a model (predict, eval, train's
  * validation, attention, report, pointing, caption, the worker) goes through `imagePixels`;
- * training augmentation (augment.ts) crops first and then comes here too. Resizing is sharp's
- * (libvips), on the fully decoded image (no JPEG shrink-on-load), so it follows PIL's
- * antialiased resize as closely as sharp allows; test/preprocess.test.ts reports the remaining
- * difference against PIL.
+ * training augmentation (augment.ts) crops first and then comes here too. Decoding is sharp's;
+ * resizing is Pillow's algorithm (resample.ts), since the Python tools vitlens is checked
+ * against resize with Pillow; test/pixel-path.test.ts compares with PIL on real photos.
  */
-
-const KERNELS = { nearest: "nearest", bilinear: "linear", bicubic: "cubic", lanczos: "lanczos3" } as const;
 
 /** A crop in integer source pixels. */
 export interface CropBox {
@@ -79,69 +76,27 @@ export interface PixelView {
  * `out`, when given, receives the pixels (its length must match).
  */
 export async function imagePixels(img: RawImage, pre: PreprocessConfig, view: PixelView = {}, out?: Float32Array): Promise<Tensor> {
-  const src = view.source ?? { top: 0, left: 0, height: img.height, width: img.width };
+  return pixelsSync(img, pre, view, out);
+}
+
+/** `imagePixels` without the promise: all of it is synchronous JS once the image is decoded. */
+export function pixelsSync(img: RawImage, pre: PreprocessConfig, view: PixelView = {}, out?: Float32Array): Tensor {
+  const src = view.source ? cropRaw(img, view.source) : img;
   const plan = planResize(view.policy ?? pre.resize, src.height, src.width, pre.size);
-  const [rh, rw] = plan.resizeTo;
-  const [h, w] = plan.crop ? [plan.crop.height, plan.crop.width] : [rh, rw];
-  let rgb: Uint8Array;
-  const unchanged = !view.source && rh === img.height && rw === img.width && !plan.crop && !view.flip;
-  if (unchanged) {
-    rgb = img.data; // already the model size: no resampling at all (bit-exact pixels)
-  } else {
-    const resized = await resample(img, src, rh, rw, pre.resample);
-    const needsCut = plan.crop || view.flip || resized.width !== rw || resized.data.length !== rh * rw * 3;
-    rgb = needsCut ? cropAndFlip(resized.data, resized.width, plan.crop ?? { top: 0, left: 0, height: rh, width: rw }, view.flip ?? false) : resized.data;
-  }
-  if (rgb.length !== h * w * 3) throw new VitlensError(`resize produced ${rgb.length} bytes, expected ${h}x${w}x3 RGB`);
+  const resized = resizeLikePil(src, plan.resizeTo[0], plan.resizeTo[1], pre.resample);
+  const box = plan.crop ?? { top: 0, left: 0, height: resized.height, width: resized.width };
+  const rgb = plan.crop || view.flip ? cropAndFlip(resized.data, resized.width, box, view.flip ?? false) : resized.data;
+  const [h, w] = [box.height, box.width];
   const data = out ?? new Float32Array(3 * h * w);
   if (data.length !== 3 * h * w) throw new VitlensError(`pixels (3, ${h}, ${w}) do not fit a buffer of ${data.length}`);
   normalizeInto(rgb, h, w, pre, data);
   return { data, shape: [3, h, w] };
 }
 
-/**
- * The source box resampled to (rh, rw): RGB rows of `width` pixels whose top-left (rh, rw) is the
- * result. Shrinking: libvips' resize (antialiased, as PIL's). Enlarging: libvips' resize aligns
- * pixel corners where PIL aligns pixel centres (a half-pixel shift, up to 76 levels apart on a
- * 20 -> 28 digit), so an affine map with PIL's centre convention, out = s * (in + 0.5) - 0.5, is
- * used instead, on a copy padded with repeated edge pixels (the affine would blend the border
- * with black; PIL clamps its kernel to the image).
- */
-async function resample(img: RawImage, src: CropBox, rh: number, rw: number, kernel: PreprocessConfig["resample"]): Promise<{ data: Uint8Array; width: number }> {
-  const whole = src.top === 0 && src.left === 0 && src.height === img.height && src.width === img.width;
-  const enlarge = rh >= src.height && rw >= src.width && (rh > src.height || rw > src.width) && kernel !== "lanczos";
-  if (enlarge) {
-    const pad = 2; // the bicubic kernel's support
-    const padded = padEdges(img, src, pad);
-    const [sy, sx] = [rh / src.height, rw / src.width];
-    const interpolator = kernel === "nearest" ? "nearest" : kernel === "bicubic" ? "bicubic" : "bilinear";
-    // With these offsets output pixel (0, 0) is the source's first centre-aligned sample (libvips starts the output at 0).
-    const { data, info } = await sharp(padded.data, { raw: { width: padded.width, height: padded.height, channels: 3 } })
-      .affine([[sx, 0], [0, sy]], { interpolator, odx: (sx - 1) / 2 - sx * pad, ody: (sy - 1) / 2 - sy * pad })
-      .raw().toBuffer({ resolveWithObject: true });
-    if (info.height < rh || info.width < rw) throw new VitlensError(`resize produced ${info.height}x${info.width}, expected ${rh}x${rw}`);
-    return { data, width: info.width };
-  }
-  let pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } });
-  if (!whole) pipeline = pipeline.extract({ top: src.top, left: src.left, width: src.width, height: src.height });
-  if (rh !== src.height || rw !== src.width) pipeline = pipeline.resize(rw, rh, { fit: "fill", kernel: KERNELS[kernel] });
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  if (info.height !== rh || info.width !== rw) throw new VitlensError(`resize produced ${info.height}x${info.width}, expected ${rh}x${rw}`);
-  return { data, width: info.width };
-}
-
-/** The source box with `pad` repeated edge pixels on every side: (h + 2 pad, w + 2 pad, 3). */
-function padEdges(img: RawImage, src: CropBox, pad: number): RawImage {
-  const [height, width] = [src.height + 2 * pad, src.width + 2 * pad];
-  const data = new Uint8Array(height * width * 3);
-  for (let y = 0; y < height; y++) {
-    const sy = src.top + Math.min(Math.max(y - pad, 0), src.height - 1);
-    for (let x = 0; x < width; x++) {
-      const sx = src.left + Math.min(Math.max(x - pad, 0), src.width - 1);
-      data.set(img.data.subarray((sy * img.width + sx) * 3, (sy * img.width + sx) * 3 + 3), (y * width + x) * 3);
-    }
-  }
-  return { data, height, width };
+/** The box of an image as an image of its own. */
+function cropRaw(img: RawImage, box: CropBox): RawImage {
+  if (box.top === 0 && box.left === 0 && box.height === img.height && box.width === img.width) return img;
+  return { data: cropAndFlip(img.data, img.width, box, false), height: box.height, width: box.width };
 }
 
 /** Rows of `rowWidth` RGB pixels -> the box of them, mirrored left-right when `flip`. Done in JS: exact, no resampling. */

@@ -1,0 +1,70 @@
+import type { Backend, BatchProduct, Product } from "./backend.js";
+
+/*
+ * `vitlens bench --profile`: every backend call timed and grouped by operation and shape, so the
+ * profile says which products are slow and how much of a step runs between them. Wall time per
+ * call (the native calls are synchronous), FLOPs for the products (2 per multiply-add).
+ */
+
+export interface ProfileRow {
+  op: string;
+  shape: string;
+  calls: number;
+  seconds: number;
+  flops: number; // per call; 0 where not counted
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/** The shape a call is grouped by, and its FLOPs. */
+function describe(op: string, args: unknown[]): { shape: string; flops: number } {
+  if (op === "matmul") {
+    const p = args[3] as Product;
+    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.bias ? "+bias" : "", p.accumulate ? "+=C" : ""].filter(Boolean).join(" ");
+    return { shape: `${p.m}x${p.k} @ ${p.k}x${p.n}${flags ? ` ${flags}` : ""}`, flops: 2 * p.m * p.n * p.k };
+  }
+  if (op === "batchMatmul") {
+    const p = args[3] as BatchProduct;
+    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.accumulate ? "+=C" : ""].filter(Boolean).join(" ");
+    return { shape: `${p.batch} x ${p.m}x${p.k} @ ${p.k}x${p.n}${flags ? ` ${flags}` : ""}`, flops: 2 * p.batch * p.m * p.n * p.k };
+  }
+  // Other kernels: their size arguments (the numbers among the arguments, options objects spelled out).
+  const sizes = args.map((a) => (typeof a === "number" ? String(a) : a && typeof a === "object" && !ArrayBuffer.isView(a) ? `n=${(a as { n?: number }).n}` : null));
+  return { shape: sizes.filter((x) => x !== null).join(" "), flops: 0 };
+}
+
+export interface Profiler {
+  backend: Backend;
+  rows(): ProfileRow[];
+  reset(): void;
+}
+
+/** `be` with every function timed; rows() gives the totals since the last reset(). */
+export function profileBackend(be: Backend): Profiler {
+  const table = new Map<string, ProfileRow>();
+  const wrapped: Record<string, unknown> = { name: be.name };
+  for (const key of Object.keys(be) as Array<keyof Backend>) {
+    const fn = be[key];
+    if (typeof fn !== "function") {
+      wrapped[key] = fn;
+      continue;
+    }
+    wrapped[key] = (...args: unknown[]) => {
+      const t0 = process.hrtime.bigint();
+      const result = (fn as AnyFn).apply(be, args);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const { shape, flops } = describe(key, args);
+      const id = `${key}|${shape}`;
+      const row = table.get(id) ?? { op: key, shape, calls: 0, seconds: 0, flops };
+      row.calls++;
+      row.seconds += seconds;
+      table.set(id, row);
+      return result;
+    };
+  }
+  return {
+    backend: wrapped as unknown as Backend,
+    rows: () => [...table.values()].sort((a, b) => b.seconds - a.seconds),
+    reset: () => table.clear(),
+  };
+}
