@@ -69,6 +69,17 @@ export function selectMap(perLayer: Float32Array[], layer: number, head: number 
   return out;
 }
 
+/**
+ * A result as scoring compares it with tokenized references: a word-level captioner's as it is;
+ * a BPE captioner's words tokenized like the references ("blanket." -> "blanket", "."), each
+ * token keeping its word's map.
+ */
+export function forScoring(cap: AnyCaptioner, r: CaptionResult): CaptionResult {
+  if (!(cap instanceof HfCaptioner)) return r;
+  const split = r.words.map((w) => tokenize(w));
+  return { ...r, words: split.flat(), maps: split.flatMap((t, i) => t.map(() => r.maps[i])), layerMaps: split.flatMap((t, i) => t.map(() => r.layerMaps[i])) };
+}
+
 /** A word's maps: the mean of its pieces' maps, per layer (heads, N). */
 export function meanMaps(pieces: Float32Array[][]): Float32Array[] {
   return pieces[0].map((_, l) => {

@@ -18,7 +18,7 @@ import { loadAnyCaptioner } from "./load-any.js";
 import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
-import { captionImages, reselect, scoreCaptions, type AnyCaptioner, type CaptionMetrics } from "./evaluate.js";
+import { captionImages, reselect, scoreCaptions, forScoring, type AnyCaptioner, type CaptionMetrics } from "./evaluate.js";
 import { captionerStep, captionLoss, IGNORE } from "./train-step.js";
 import { BOS, EOS, PAD, Vocabulary } from "./vocabulary.js";
 
@@ -184,7 +184,7 @@ async function validate(cap: AnyCaptioner, images: CaptionedImage[], o: Resolved
     // Greedy; an HF captioner stops at its generation config's max_length.
     const results = (await captionImages(cap, subset.map((i) => i.file), {
       beam: 1, maxLength: cap instanceof HfCaptioner ? undefined : cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean",
-    }, be)).map((r) => ({ ...r, words: r.words.map(text.scoringWord) }));
+    }, be)).map((r) => forScoring(cap, r));
     const cell = subset.every((i) => i.items.length > 0) ? gridCell(o.captions) : null;
     metrics = scoreCaptions(results, subset, cell);
     if (cell !== null) {
@@ -203,8 +203,6 @@ function captionText(cap: AnyCaptioner) {
       size: cap.decoderConfig.vocabSize, unit: "BPE pieces", maxUnits,
       encode: (c: string) => cap.tokenizer.encode(c),
       forcing: (captions: number[][]) => hfTeacherForcing(captions, { start: cap.startToken, eos: g.eosTokenId!, pad: g.padTokenId ?? g.eosTokenId!, maxPieces: maxUnits }),
-      // "blanket." -> "blanket": the references are scored as lowercase words, punctuation apart
-      scoringWord: (w: string) => w.toLowerCase().replace(/[^\p{L}\p{N}'’]+/gu, ""),
     };
   }
   const maxUnits = cap.decoderConfig.maxLength - 1;
@@ -212,7 +210,6 @@ function captionText(cap: AnyCaptioner) {
     size: cap.vocab.size, unit: "words", maxUnits,
     encode: (c: string) => cap.vocab.encode(c),
     forcing: (captions: number[][]) => teacherForcing(captions, maxUnits),
-    scoringWord: (w: string) => w,
   };
 }
 

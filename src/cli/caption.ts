@@ -2,7 +2,7 @@ import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { getBackend } from "../backend/index.js";
 import { readCocoCaptions } from "../caption/coco.js";
-import { captionImages, clsShare, reselect, scoreCaptions, type CaptionOptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
+import { captionImages, clsShare, reselect, scoreCaptions, forScoring, type CaptionOptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
 import { captionStrip } from "../render/caption-strip.js";
 import { gridCell } from "../caption/trainer.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
@@ -85,9 +85,9 @@ export function evalCaptionerCommand(): Command {
       const cap = await resolveCaptioner(o.model);
       const data = readCocoCaptions(o.captions, o.images, false);
       const images = data.images.slice(0, o.limit ?? data.images.length);
-      const results = await captionImages(cap, images.map((i) => i.file), decodeSettings(o), getBackend(), (done) => {
+      const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), getBackend(), (done) => {
         if (process.stderr.isTTY) process.stderr.write(`\rcaptioned ${done}/${images.length}`);
-      });
+      })).map((r) => forScoring(cap, r));
       if (process.stderr.isTTY) process.stderr.write("\n");
       const grounded = images.every((i) => i.items.length > 0);
       const cell = grounded ? gridCell(o.captions) : null;

@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { Command } from "commander";
+import { CAPTIONER_PRESETS } from "../caption/captioner-presets.js";
 import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
@@ -49,6 +51,9 @@ export function trainCaptionerCommand(): Command {
         }
         if (f.init && f.encoder) throw new VitlensError("--init starts from a whole captioner (its own encoder): give --init or --encoder, not both");
         if (!f.captions || !f.images || !(f.encoder || f.init) || !f.out) throw new VitlensError("train-captioner needs --captions, --images, --encoder (or --init) and --out (or --resume RUN)");
+        if (f.init && f.init in CAPTIONER_PRESETS && !existsSync(f.init)) {
+          throw new VitlensError(`--init ${f.init}: a preset has random weights and no tokenizer files to write back; --init takes a captioner folder or Hub id`);
+        }
         const init = f.init ? await resolveCaptionerDir(f.init) : null;
         const options: CaptionerTrainOptions = {
           ...resolveOptimization(f, {}, DEFAULTS),
