@@ -21,15 +21,15 @@ describe("caption --json without --out", () => {
     const r = vitlens(cwd, "caption", "--model", model, "--json", "--max-len", "4", ...images);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(cwd), []);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { image: string; caption: string; tokens: string[]; score: number });
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { image: string; caption: string; words: string[]; tokens: string[]; score: number });
     assert.deepEqual(lines.map((l) => l.image), images);
-    assert.deepEqual(Object.keys(lines[0]), ["image", "caption", "tokens", "score"]);
+    assert.deepEqual(Object.keys(lines[0]), ["image", "caption", "words", "tokens", "score"]);
 
     const out = join(cwd, "strips");
     const written = vitlens(cwd, "caption", "--model", model, "--out", out, "--max-len", "4", ...images);
     assert.equal(written.code, 0, written.stderr);
     const saved = JSON.parse(readFileSync(join(out, "captions.json"), "utf8")) as Array<Record<string, unknown>>;
-    assert.deepEqual(lines, saved.map(({ image, caption, tokens, score }) => ({ image, caption, tokens, score })));
+    assert.deepEqual(lines, saved.map(({ image, caption, words, tokens, score }) => ({ image, caption, words, tokens, score })));
     assert.ok(lines.every((l) => typeof l.caption === "string" && l.tokens.length > 0 && Number.isFinite(l.score)));
   });
 

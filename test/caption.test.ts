@@ -201,10 +201,11 @@ describe("grounded grids and train-captioner", () => {
     assert.equal(c.status, 0, c.stderr);
     const lines = c.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(lines.length, 2);
-    assert.deepEqual(Object.keys(lines[0]), ["image", "caption", "tokens", "score"]);
+    assert.deepEqual(Object.keys(lines[0]), ["image", "caption", "words", "tokens", "score"]);
     assert.equal(lines[0].caption, lines[0].tokens.join(" "));
+    assert.deepEqual(lines[0].words, lines[0].tokens, "a word-level captioner: each token is a word");
     const raw = readSafetensors(join(out, "00000.caption.safetensors")).tensors.get("maps")!;
-    assert.deepEqual(raw.shape, [lines[0].tokens.length, 4, 4], "(T, gh, gw): hf-tiny sees a 4x4 patch grid");
+    assert.deepEqual(raw.shape, [lines[0].tokens.length, 1, 4, 4, 4], "(words, layers, heads, gh, gw): hf-tiny sees a 4x4 patch grid");
     assert.ok(existsSync(join(out, "00000.caption.png")) && existsSync(join(out, "captions.json")));
     const again = vitlens("caption", "--model", run, "--out", out, images[0]);
     assert.equal(again.status, 1);

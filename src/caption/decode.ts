@@ -5,6 +5,14 @@ import type { CrossKV } from "../nn/cross-attention.js";
 import { logSoftmaxRows } from "../nn/log-softmax.js";
 import type { KVCache } from "../nn/self-attention.js";
 import type { Captioner } from "./captioner.js";
+import type { DecoderConfig } from "./decoder-config.js";
+import type { Params } from "../tensor.js";
+
+/** What decoding reads of a captioner: the decoder's config and weights. */
+export interface DecoderWeights {
+  decoderConfig: DecoderConfig;
+  decoderParams: Params;
+}
 import { decoderPass, memoryKeysValues } from "./decoder.js";
 import { BOS, EOS } from "./vocabulary.js";
 
@@ -29,18 +37,24 @@ export interface GeneratedCaption {
  * once. Each step feeds one token per beam through `decoderPass`, the same forward teacher
  * forcing runs: O(L) work per step instead of a re-run of t tokens.
  */
-class DecoderState {
+export class DecoderState {
   readonly self: KVCache[];
   readonly memory: CrossKV[];
 
-  constructor(private cap: Captioner, encoded: Float32Array, N: number, readonly K: number, private be: Backend) {
+  /** `capacity`: positions the cache holds (the model's maximum when omitted): the most steps a search takes. */
+  constructor(private cap: DecoderWeights, encoded: Float32Array, N: number, readonly K: number, private be: Backend, capacity?: number) {
     const c = cap.decoderConfig;
-    const size = K * c.hiddenSize * c.maxLength; // (K, H, L, hd)
-    this.self = Array.from({ length: c.numLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size), capacity: c.maxLength }));
-    // Every beam attends to the same image: its tokens repeated K times (N, E) -> (K, N, E).
-    const memory = new Float32Array(K * encoded.length);
-    for (let b = 0; b < K; b++) memory.set(encoded, b * encoded.length);
-    this.memory = memoryKeysValues(be, c, cap.decoderParams, memory, K, N);
+    const L = Math.min(capacity ?? c.maxLength, c.maxLength);
+    const size = K * c.hiddenSize * L; // (K, H, L, hd)
+    this.self = Array.from({ length: c.numLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size), capacity: L }));
+    // Every beam attends to the same image: its keys and values projected once, then repeated
+    // for the K beams (2, 1, H, N, hd) -> (2, K, H, N, hd).
+    this.memory = memoryKeysValues(be, c, cap.decoderParams, encoded, 1, N).map((kv) => {
+      const half = kv.heads.length / 2;
+      const heads = new Float32Array(2 * K * half);
+      for (let s = 0; s < 2; s++) for (let b = 0; b < K; b++) heads.set(kv.heads.subarray(s * half, (s + 1) * half), (s * K + b) * half);
+      return { ...kv, heads };
+    });
   }
 
   /** Keeps beams `parents` (new beam i continues old beam parents[i]) in the self-attention cache. */
@@ -52,14 +66,20 @@ class DecoderState {
     }
   }
 
-  /** Feeds tokens (K) at position t; returns log-probabilities (K, V) and cross-attention per layer (K, H, N). */
-  step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] } {
+  /** Feeds tokens (K) at position t; returns next-token logits (K, V) and cross-attention per layer (K, H, N). */
+  logits(tokens: number[], t: number): { logits: Float32Array; cross: Float32Array[] } {
     const c = this.cap.decoderConfig;
     const pass = decoderPass(this.be, c, this.cap.decoderParams, Int32Array.from(tokens), { B: this.K, T: 1 }, this.memory, {
       keep: false, cache: { kv: this.self, start: t },
     });
-    logSoftmaxRows(pass.logits, c.vocabSize);
-    return { logProbs: pass.logits, cross: pass.crossAttentions };
+    return { logits: pass.logits, cross: pass.crossAttentions };
+  }
+
+  /** `logits` as log-probabilities (in place). */
+  step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] } {
+    const { logits, cross } = this.logits(tokens, t);
+    logSoftmaxRows(logits, this.cap.decoderConfig.vocabSize);
+    return { logProbs: logits, cross };
   }
 }
 

@@ -2,6 +2,7 @@ import { VitlensError } from "../errors.js";
 import { initParameter } from "../models/vit-params.js";
 import type { Params } from "../tensor.js";
 import { Rng } from "../random.js";
+import type { Activation } from "../nn/mlp.js";
 
 /** The caption decoder: a pre-norm Transformer decoder over the encoder's tokens. */
 export interface DecoderConfig {
@@ -16,6 +17,15 @@ export interface DecoderConfig {
   /** The output projection reuses the token embedding (V, D). */
   tieEmbeddings: boolean;
   layerNormEps: number;
+  /** The MLP's activation ("gelu" when omitted; GPT-2: "gelu_tanh"). */
+  activation?: Activation;
+  /** Whether the output projection has a bias (true when omitted; GPT-2's lm_head has none). */
+  lmHeadBias?: boolean;
+  /**
+   * HF's enc_to_dec_proj: the encoder's width when a linear layer maps its tokens to the decoder's
+   * width first (encoderHiddenSize is then the decoder's own width). Absent: no projection.
+   */
+  encoderProjection?: number;
 }
 
 export function validateDecoderConfig(c: DecoderConfig, where: string): DecoderConfig {
@@ -50,7 +60,8 @@ export function decoderParameterShapes(c: DecoderConfig): Array<[string, number[
   }
   norm("decoder.norm");
   if (!c.tieEmbeddings) out.push(["decoder.lm_head.weight", [V, D]]);
-  out.push(["decoder.lm_head.bias", [V]]);
+  if (c.lmHeadBias !== false) out.push(["decoder.lm_head.bias", [V]]);
+  if (c.encoderProjection !== undefined) linear("decoder.enc_to_dec_proj", E, c.encoderProjection);
   return out;
 }
 

@@ -11,12 +11,13 @@ import type { Tensor } from "../tensor.js";
 import type { DecoderConfig } from "./decoder-config.js";
 
 /** Layer l's layers under the decoder's names, as weights or as gradient buffers (whichever `t` builds). */
-export function decoderLayer<L, N>(t: LayerSource<L, N>, l: number, heads: number) {
+export function decoderLayer<L, N>(t: LayerSource<L, N>, l: number, c: Pick<DecoderConfig, "numHeads" | "activation">) {
   const k = `decoder.layers.${l}`;
+  const heads = c.numHeads;
   return {
     self: { norm: t.norm(`${k}.norm1`), qkv: t.linear(`${k}.self_attn.qkv`), proj: t.linear(`${k}.self_attn.proj`), heads },
     cross: { norm: t.norm(`${k}.norm2`), q: t.linear(`${k}.cross_attn.q`), kv: t.linear(`${k}.cross_attn.kv`), proj: t.linear(`${k}.cross_attn.proj`), heads },
-    mlp: { norm: t.norm(`${k}.norm3`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`) },
+    mlp: { norm: t.norm(`${k}.norm3`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`), activation: c.activation },
   };
 }
 
@@ -26,17 +27,23 @@ function lmHeadName(c: DecoderConfig): string {
 }
 
 function lmHead(c: DecoderConfig, params: Params): Linear {
-  return { weight: params.get(lmHeadName(c))!.data, bias: params.get("decoder.lm_head.bias")!.data, inFeatures: c.hiddenSize, outFeatures: c.vocabSize };
+  return { weight: params.get(lmHeadName(c))!.data, bias: params.get("decoder.lm_head.bias")?.data ?? null, inFeatures: c.hiddenSize, outFeatures: c.vocabSize };
 }
 
 function lmHeadGrads(c: DecoderConfig, grads: Params): LinearGrads {
   return { weight: grads.get(lmHeadName(c))?.data ?? null, bias: grads.get("decoder.lm_head.bias")?.data ?? null };
 }
 
-/** Every layer's cross-attention keys and values of the memory (B, N, E): computed once per image batch. */
-export function memoryKeysValues(be: Backend, c: DecoderConfig, params: Params, memory: Float32Array, B: number, N: number): CrossKV[] {
+const PROJECTION = "decoder.enc_to_dec_proj";
+
+/**
+ * Every layer's cross-attention keys and values of the encoder's tokens (B, N, E): computed once
+ * per image batch, after HF's enc_to_dec_proj when the config has one.
+ */
+export function memoryKeysValues(be: Backend, c: DecoderConfig, params: Params, encoded: Float32Array, B: number, N: number): CrossKV[] {
   const W = layerWeights(params, c.layerNormEps);
-  return Array.from({ length: c.numLayers }, (_, l) => crossKVForward(be, decoderLayer(W, l, c.numHeads).cross, memory, B, N));
+  const memory = c.encoderProjection === undefined ? encoded : linear(be, W.linear(PROJECTION), encoded, B * N); // (B*N, E)
+  return Array.from({ length: c.numLayers }, (_, l) => crossKVForward(be, decoderLayer(W, l, c).cross, memory, B, N));
 }
 
 export interface DecoderPassOptions {
@@ -75,7 +82,7 @@ export function decoderPass(
     // Nothing kept: the stream is updated in place, and a layer's buffers are small (B*T rows).
     const acts = decoderLayerActs(s, { ...sizes, N: memory[l].N }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
     const cache = o.cache ? { kv: o.cache.kv[l], start } : undefined;
-    x = decoderLayerForward(be, decoderLayer(W, l, H), x, s, memory[l], acts, cache);
+    x = decoderLayerForward(be, decoderLayer(W, l, c), x, s, memory[l], acts, cache);
     layers.push(acts);
   }
   const final = layernorm(be, W.norm("decoder.norm"), x, rows);
@@ -87,7 +94,7 @@ export interface DecoderForward {
   logits: Tensor; // (B, T, V)
   /** Per layer (B, heads, T, N): where each position looked in the image. */
   crossAttentions: Tensor[];
-  cache: { s: SeqShape; ids: Int32Array; memory: CrossKV[]; pass: DecoderPass };
+  cache: { s: SeqShape; ids: Int32Array; memory: CrossKV[]; pass: DecoderPass; encoded: Float32Array };
 }
 
 /**
@@ -102,7 +109,7 @@ export function decoderForward(be: Backend, c: DecoderConfig, params: Params, id
   return {
     logits: { data: pass.logits, shape: [B, T, c.vocabSize] },
     crossAttentions: pass.crossAttentions.map((data) => ({ data, shape: [B, c.numHeads, T, N] })),
-    cache: { s, ids, memory, pass },
+    cache: { s, ids, memory, pass, encoded: encoded.data },
   };
 }
 
@@ -140,7 +147,7 @@ function embedTokensBackward(c: DecoderConfig, grads: Params, ids: Int32Array, s
  * returns dL/d(encoder tokens) (B, N, E), for training the encoder too.
  */
 export function decoderBackward(be: Backend, c: DecoderConfig, params: Params, fwd: DecoderForward, dlogits: Float32Array, grads: Params): Float32Array {
-  const { s, ids, memory, pass } = fwd.cache;
+  const { s, ids, memory, pass, encoded } = fwd.cache;
   const W = layerWeights(params, c.layerNormEps);
   const G = layerGrads(grads);
   const rows = s.B * s.T;
@@ -153,8 +160,11 @@ export function decoderBackward(be: Backend, c: DecoderConfig, params: Params, f
   const dmemory = new Float32Array(s.B * N * c.encoderHiddenSize);
   const scratch = new Scratch();
   for (let l = c.numLayers - 1; l >= 0; l--) {
-    decoderLayerBackward(be, decoderLayer(W, l, c.numHeads), decoderLayer(G, l, c.numHeads), s, memory[l], pass.layers[l], { dx, dmemory }, scratch);
+    decoderLayerBackward(be, decoderLayer(W, l, c), decoderLayer(G, l, c), s, memory[l], pass.layers[l], { dx, dmemory }, scratch);
   }
   embedTokensBackward(c, grads, ids, s, dx);
-  return dmemory;
+  if (c.encoderProjection === undefined) return dmemory;
+  const dencoded = new Float32Array(s.B * N * c.encoderProjection); // through enc_to_dec_proj: (B*N, E_encoder)
+  linearBackward(be, W.linear(PROJECTION), G.linear(PROJECTION), { x: encoded, rows: s.B * N, dy: dmemory, dx: dencoded });
+  return dencoded;
 }

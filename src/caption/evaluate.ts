@@ -7,7 +7,10 @@ import { gridSize } from "../models/vit-config.js";
 import { corpusBleu } from "./bleu.js";
 import type { Captioner } from "./captioner.js";
 import type { CaptionedImage } from "./coco.js";
-import { generateCaption, type DecodeOptions } from "./decode.js";
+import { generateCaption } from "./decode.js";
+import type { WordGroup } from "./bpe-tokenizer.js";
+import { HfCaptioner } from "./hf-captioner.js";
+import { hfGenerate } from "./hf-generate.js";
 import { tokenize } from "./vocabulary.js";
 
 export interface MapSelection {
@@ -18,14 +21,28 @@ export interface MapSelection {
 export interface CaptionResult {
   image: string;
   caption: string;
+  /** The caption's words as drawn: one map each. */
+  words: string[];
+  /** The model's own pieces (a word-level captioner: its words; GPT-2: byte-level BPE pieces such as `Ġsk`). */
   tokens: string[];
   score: number;
-  /** Per generated word: the selected cross-attention over the patch grid (gh * gw), CLS left out. */
+  /** Per word: the selected cross-attention over the patch grid (gh * gw), CLS left out. */
   maps: Float32Array[];
-  /** Per generated word, per decoder layer: every head's cross-attention (heads, N), CLS included. */
+  /** Per word, per decoder layer: every head's cross-attention (heads, N), CLS included; a word's pieces averaged. */
   layerMaps: Float32Array[][];
   heads: number;
   grid: [number, number];
+}
+
+/** Any captioner vitlens runs: its own word-level one, or a Hugging Face ViT + GPT-2 VisionEncoderDecoder. */
+export type AnyCaptioner = Captioner | HfCaptioner;
+
+/** Decoding settings from the command line: absent ones come from the model (HF: its generation config). */
+export interface CaptionOptions extends MapSelection {
+  beam?: number;
+  /** Most generated tokens (<eos> included), whatever the model's own limit says. */
+  maxLength?: number;
+  lengthPenalty?: number;
 }
 
 /** The same captions with the maps of another layer / head. */
@@ -35,7 +52,7 @@ export function reselect(r: CaptionResult, layer: number, head: number | "mean")
 }
 
 /** Checks --layer / --head against the model and resolves "last". */
-export function resolveSelection(cap: Captioner, s: MapSelection): { layer: number; head: number | "mean" } {
+export function resolveSelection(cap: Pick<AnyCaptioner, "decoderConfig">, s: MapSelection): { layer: number; head: number | "mean" } {
   const layers = cap.decoderConfig.numLayers;
   const layer = s.layer === "last" ? layers - 1 : s.layer;
   if (!Number.isInteger(layer) || layer < 0 || layer >= layers) throw new VitlensError(`--layer ${s.layer}: the decoder has layers 0..${layers - 1} (or "last")`);
@@ -53,26 +70,80 @@ export function selectMap(perLayer: Float32Array[], layer: number, head: number 
   return out;
 }
 
+/**
+ * A result as scoring compares it with tokenized references: a word-level captioner's as it is;
+ * a BPE captioner's words tokenized like the references ("blanket." -> "blanket", "."), each
+ * token keeping its word's map.
+ */
+export function forScoring(cap: AnyCaptioner, r: CaptionResult): CaptionResult {
+  if (!(cap instanceof HfCaptioner)) return r;
+  const split = r.words.map((w) => tokenize(w));
+  return { ...r, words: split.flat(), maps: split.flatMap((t, i) => t.map(() => r.maps[i])), layerMaps: split.flatMap((t, i) => t.map(() => r.layerMaps[i])) };
+}
+
+/** A word's maps: the mean of its pieces' maps, per layer (heads, N). */
+export function meanMaps(pieces: Float32Array[][]): Float32Array[] {
+  return pieces[0].map((_, l) => {
+    const out = new Float32Array(pieces[0][l].length);
+    for (const p of pieces) for (let i = 0; i < out.length; i++) out[i] += p[l][i] / pieces.length;
+    return out;
+  });
+}
+
+/** The share of attention each word gives the CLS token: (words, layers, heads). */
+export function clsShare(r: CaptionResult): Float32Array {
+  const N = r.grid[0] * r.grid[1] + 1;
+  const L = r.layerMaps[0]?.length ?? 0;
+  const out = new Float32Array(r.layerMaps.length * L * r.heads);
+  r.layerMaps.forEach((perLayer, w) => perLayer.forEach((m, l) => {
+    for (let h = 0; h < r.heads; h++) out[(w * L + l) * r.heads + h] = m[h * N];
+  }));
+  return out;
+}
+
+interface Generated { caption: string; words: WordGroup[]; tokens: string[]; score: number; maps: Float32Array[][] }
+
+function generate(cap: AnyCaptioner, encoded: Float32Array, N: number, o: CaptionOptions, be: Backend): Generated {
+  if (cap instanceof HfCaptioner) {
+    const g = { ...cap.generation };
+    if (o.beam !== undefined) g.numBeams = o.beam;
+    if (o.maxLength !== undefined) g.maxLength = o.maxLength + 1; // HF's max_length counts the start token
+    if (o.lengthPenalty !== undefined) g.lengthPenalty = o.lengthPenalty;
+    const gen = hfGenerate(cap, encoded, N, g, be);
+    // The pieces that have maps: after the start token, up to the EOS.
+    const eos = gen.ids.indexOf(g.eosTokenId!, 1);
+    const pieces = gen.ids.slice(1, eos < 0 ? undefined : eos);
+    return {
+      caption: cap.tokenizer.decode(gen.ids), words: cap.tokenizer.words(pieces),
+      tokens: pieces.filter((id) => !cap.tokenizer.isSpecial(id)).map((id) => cap.tokenizer.piece(id)), score: gen.score, maps: gen.maps,
+    };
+  }
+  const gen = generateCaption(cap, encoded, N, { beam: o.beam ?? 1, maxLength: o.maxLength ?? cap.decoderConfig.maxLength, lengthPenalty: o.lengthPenalty ?? 1 }, be);
+  const tokens = gen.tokens.map((id) => cap.vocab.word(id));
+  return { caption: cap.vocab.decode(gen.tokens), words: tokens.map((word, i) => ({ word, pieces: [i] })), tokens, score: gen.score, maps: gen.maps };
+}
+
 /** An image already decoded in memory (the server's uploads), under the name results carry. */
 export interface DecodedImage {
   name: string;
   image: RawImage;
 }
 
-/** Captions images one by one (encoder batch of one, beam search with the KV cache). */
-export async function captionImages(cap: Captioner, files: Array<string | DecodedImage>, o: DecodeOptions & MapSelection, be: Backend = getBackend(), onImage?: (done: number) => void): Promise<CaptionResult[]> {
+/** Captions images one by one (encoder batch of one, beam search with the KV cache); one map per word. */
+export async function captionImages(cap: AnyCaptioner, files: Array<string | DecodedImage>, o: CaptionOptions, be: Backend = getBackend(), onImage?: (done: number) => void): Promise<CaptionResult[]> {
   const { layer, head } = resolveSelection(cap, o);
   const grid = gridSize(cap.encoder.config);
+  const H = cap.decoderConfig.numHeads;
   const results: CaptionResult[] = [];
   for (const file of files) {
     const img = typeof file === "string" ? await loadImage(file, cap.preprocess) : await imagePixels(file.image, cap.preprocess);
     const tokens = cap.encoder.encode({ data: img.data, shape: [1, ...img.shape] }, be).tokens;
     const N = tokens.shape[1];
-    const gen = generateCaption(cap, tokens.data, N, o, be);
-    const words = gen.tokens.map((id) => cap.vocab.word(id));
+    const gen = generate(cap, tokens.data, N, o, be);
+    const layerMaps = gen.words.map((w) => meanMaps(w.pieces.map((i) => gen.maps[i])));
     results.push({
-      image: typeof file === "string" ? file : file.name, caption: cap.vocab.decode(gen.tokens), tokens: words, score: gen.score,
-      maps: gen.maps.map((m) => selectMap(m, layer, head, cap.decoderConfig.numHeads, N)), layerMaps: gen.maps, heads: cap.decoderConfig.numHeads, grid,
+      image: typeof file === "string" ? file : file.name, caption: gen.caption, words: gen.words.map((w) => w.word), tokens: gen.tokens, score: gen.score,
+      maps: layerMaps.map((m) => selectMap(m, layer, head, H, N)), layerMaps, heads: H, grid,
     });
     onImage?.(results.length);
   }
@@ -95,16 +166,18 @@ export interface CaptionMetrics {
  * Exact match, corpus BLEU-4 and — for grounded data (vitlens data grids) — grounding.
  * `cell` is the grid cell side in the image's own pixels.
  */
-export function scoreCaptions(results: CaptionResult[], images: CaptionedImage[], cell: number | null): CaptionMetrics {
+export function scoreCaptions(
+  results: Array<Pick<CaptionResult, "tokens" | "maps" | "grid"> & { words?: string[] }>, images: CaptionedImage[], cell: number | null,
+): CaptionMetrics {
   const refs = images.map((img) => img.captions.map(tokenize));
-  const hyps = results.map((r) => r.tokens);
+  const hyps = results.map((r) => r.words ?? r.tokens);
   const exact = hyps.filter((h, i) => refs[i].some((r) => r.join(" ") === h.join(" "))).length;
   const itemWords = new Set(images.flatMap((img) => img.items.map((it) => it.word)));
   let [hits, named, misnamed] = [0, 0, 0];
   if (cell !== null) {
     results.forEach((r, i) => {
       const img = images[i];
-      r.tokens.forEach((word, t) => {
+      (r.words ?? r.tokens).forEach((word, t) => {
         if (!itemWords.has(word)) return;
         if (!img.items.some((it) => it.word === word)) {
           misnamed++;

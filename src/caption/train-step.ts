@@ -27,7 +27,7 @@ export interface StepResult extends CaptionLoss {
  * with <bos>, targets (B, T) the ids shifted by one, IGNORE where nothing is to be predicted.
  */
 export function captionerStep(
-  cap: Captioner, pixels: Tensor, ids: Int32Array, targets: Int32Array, T: number, be: Backend, rng: Rng, trainEncoder: boolean,
+  cap: Pick<Captioner, "encoder" | "decoderConfig" | "decoderParams">, pixels: Tensor, ids: Int32Array, targets: Int32Array, T: number, be: Backend, rng: Rng, trainEncoder: boolean,
 ): StepResult {
   const B = pixels.shape[0];
   const enc = forwardTokensTrain(cap.encoder, pixels, be, rng, trainEncoder);

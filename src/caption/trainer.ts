@@ -11,11 +11,14 @@ import { openRun, runLoop, writeRunInfo, type TrainReporter } from "../train/run
 import { learningRate, scheduleFor } from "../train/schedule.js";
 import { restoreParams } from "../train/trainer.js";
 import { readJson } from "../io/read-json.js";
-import { Captioner, loadCaptioner } from "./captioner.js";
+import { Captioner } from "./captioner.js";
+import { HfCaptioner } from "./hf-captioner.js";
+import { hfTeacherForcing } from "./hf-teacher-forcing.js";
+import { loadAnyCaptioner } from "./load-any.js";
 import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
-import { captionImages, reselect, scoreCaptions, type CaptionMetrics } from "./evaluate.js";
+import { captionImages, reselect, scoreCaptions, forScoring, type AnyCaptioner, type CaptionMetrics } from "./evaluate.js";
 import { captionerStep, captionLoss, IGNORE } from "./train-step.js";
 import { BOS, EOS, PAD, Vocabulary } from "./vocabulary.js";
 
@@ -45,12 +48,12 @@ export async function trainCaptioner(
     reporter.log(`warning: skipped ${train.skippedMissing} annotation(s) whose image is missing and ${train.skippedEmpty} empty caption(s) (--strict fails instead)`);
   }
 
-  const cap = resumed ? loadCaptioner(join(run, "last")) : newCaptioner(o, trainImages);
-  const vocab = cap.vocab;
-  const samples: Sample[] = trainImages.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: vocab.encode(c) })));
-  const maxWords = cap.decoderConfig.maxLength - 1;
+  const cap: AnyCaptioner = resumed ? loadAnyCaptioner(join(run, "last")) : o.init ? loadAnyCaptioner(o.init) : newCaptioner(o, trainImages);
+  const text = captionText(cap);
+  const samples: Sample[] = trainImages.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: text.encode(c) })));
+  const maxWords = text.maxUnits;
   const tooLong = samples.filter((s) => s.caption.length > maxWords).length;
-  if (tooLong) reporter.log(`note: ${tooLong} caption(s) longer than ${maxWords} words are cut`);
+  if (tooLong) reporter.log(`note: ${tooLong} caption(s) longer than ${maxWords} ${text.unit} are cut`);
 
   const params = cap.allParams();
   if (resumed) restoreParams(params, resumed.params, run);
@@ -64,12 +67,12 @@ export async function trainCaptioner(
   if (!resumed) {
     cap.save(join(run, "last")); // the folder resume rebuilds the model from
     writeRunInfo(run, {
-      kind: "captioner", options: o, encoder_source: o.encoder, decoder: cap.decoderConfig, vocabulary: vocab.size,
+      kind: "captioner", options: o, encoder_source: o.init ?? o.encoder, decoder: cap.decoderConfig, vocabulary: text.size,
       train: `${o.captions}: ${trainImages.length} images, ${samples.length} captions`, val: `${valImages.length} images`, backend: be.name,
     });
   }
   reporter.log(`${resumed ? "resuming" : "training"} captioner -> ${run}`);
-  reporter.log(`encoder ${o.encoder} (${o.freezeEncoder ? "frozen" : "trainable"}), decoder ${cap.decoderConfig.numLayers} layers x ${cap.decoderConfig.hiddenSize}, vocabulary ${vocab.size} words, ${o.optimizer} lr ${o.lr}`);
+  reporter.log(`${o.init ? `from ${o.init}: ` : ""}encoder ${o.init ? "" : `${o.encoder} `}(${o.freezeEncoder ? "frozen" : "trainable"}), decoder ${cap.decoderConfig.numLayers} layers x ${cap.decoderConfig.hiddenSize}, vocabulary ${text.size} ${text.unit}, ${o.optimizer} lr ${o.lr}`);
   reporter.log(`data: ${trainImages.length} training images (${samples.length} captions), ${valImages.length} held out`);
 
   const images = imageDataset(trainImages, samples);
@@ -84,7 +87,7 @@ export async function trainCaptioner(
       return batches(images, order, { batchSize: o.batchSize, preprocess: cap.preprocess, augment: null, seed: o.seed, epoch, strict: true, onSkip }, startStep);
     },
     step: (batch, at) => {
-      const { ids, targets, T } = teacherForcing(batch.indices.map((i) => samples[i].caption), maxWords);
+      const { ids, targets, T } = text.forcing(batch.indices.map((i) => samples[i].caption));
       const step = captionerStep(cap, batch.pixels, ids, targets, T, be, new Rng(deriveSeed(o.seed, at.epoch, at.globalStep)), !o.freezeEncoder);
       if (Number.isFinite(step.loss)) {
         if (o.clipGrad > 0) clipGradNorm(step.grads, names, o.clipGrad);
@@ -159,13 +162,14 @@ export function teacherForcing(captions: number[][], maxWords: number): { ids: I
 }
 
 /** Held-out loss and token accuracy (teacher forcing), then greedy captions for BLEU-4 / exact match / grounding. */
-async function validate(cap: Captioner, images: CaptionedImage[], o: ResolvedCaptionerTrainOptions, be: Backend) {
+async function validate(cap: AnyCaptioner, images: CaptionedImage[], o: ResolvedCaptionerTrainOptions, be: Backend) {
   if (images.length === 0) return { loss: null, tokenAccuracy: null, metrics: null, groundingPerLayer: [] };
-  const samples = images.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: cap.vocab.encode(c) })));
+  const text = captionText(cap);
+  const samples = images.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: text.encode(c) })));
   const ds = imageDataset(images, samples);
   let [lossSum, correct, count] = [0, 0, 0];
   for await (const batch of batches(ds, samples.map((_, i) => i), { batchSize: o.batchSize, preprocess: cap.preprocess, augment: null, seed: 0, epoch: 0, strict: true })) {
-    const { ids, targets, T } = teacherForcing(batch.indices.map((i) => samples[i].caption), cap.decoderConfig.maxLength - 1);
+    const { ids, targets, T } = text.forcing(batch.indices.map((i) => samples[i].caption));
     const tokens = cap.encoder.encode(batch.pixels, be).tokens;
     const out = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, batch.indices.length, T, tokens);
     const l = captionLoss(out.logits.data, targets, cap.decoderConfig.vocabSize);
@@ -177,7 +181,10 @@ async function validate(cap: Captioner, images: CaptionedImage[], o: ResolvedCap
   let metrics: CaptionMetrics | null = null;
   let groundingPerLayer: number[] = [];
   if (subset.length) {
-    const results = await captionImages(cap, subset.map((i) => i.file), { beam: 1, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean" }, be);
+    // Greedy; an HF captioner stops at its generation config's max_length.
+    const results = (await captionImages(cap, subset.map((i) => i.file), {
+      beam: 1, maxLength: cap instanceof HfCaptioner ? undefined : cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean",
+    }, be)).map((r) => forScoring(cap, r));
     const cell = subset.every((i) => i.items.length > 0) ? gridCell(o.captions) : null;
     metrics = scoreCaptions(results, subset, cell);
     if (cell !== null) {
@@ -185,6 +192,25 @@ async function validate(cap: Captioner, images: CaptionedImage[], o: ResolvedCap
     }
   }
   return { loss: lossSum / Math.max(count, 1), tokenAccuracy: correct / Math.max(count, 1), metrics, groundingPerLayer };
+}
+
+/** How a captioner of either kind reads captions: its units (words or BPE pieces) and teacher forcing. */
+function captionText(cap: AnyCaptioner) {
+  if (cap instanceof HfCaptioner) {
+    const g = cap.generation;
+    const maxUnits = cap.decoderConfig.maxLength - 1; // the pieces and the EOS fill the positions
+    return {
+      size: cap.decoderConfig.vocabSize, unit: "BPE pieces", maxUnits,
+      encode: (c: string) => cap.tokenizer.encode(c),
+      forcing: (captions: number[][]) => hfTeacherForcing(captions, { start: cap.startToken, eos: g.eosTokenId!, pad: g.padTokenId ?? g.eosTokenId!, maxPieces: maxUnits }),
+    };
+  }
+  const maxUnits = cap.decoderConfig.maxLength - 1;
+  return {
+    size: cap.vocab.size, unit: "words", maxUnits,
+    encode: (c: string) => cap.vocab.encode(c),
+    forcing: (captions: number[][]) => teacherForcing(captions, maxUnits),
+  };
 }
 
 /** The grid cell size recorded by `vitlens data grids` (info.cell), or null. */

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
-import { resolveModel } from "./resolve-run.js";
+import { resolveCaptioner, resolveModel } from "./resolve-run.js";
+import { benchCaptioner } from "./bench-captioner.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
@@ -15,6 +16,9 @@ import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, withCheckpointFlag
 
 interface BenchOptions {
   model: string;
+  captioner?: string;
+  beam: number;
+  tokens: number;
   batch: number;
   iters: number;
   warmup: number;
@@ -64,10 +68,25 @@ export function benchCommand(): Command {
     .option("--warmup <n>", "untimed runs first (primitive creation, page faults)", positiveInt, 1)
     .option("--image-size <HxW>", "image size", imageSize)
     .option("--train", "also time a full training step: forward, backward, SGD-momentum update")
+    .option("--captioner <spec>", "time one caption instead (encoder + search): a captioner folder, Hub id or preset (vit-gpt2: random weights at the real shapes)")
+    .option("--beam <k>", "with --captioner: beam width", positiveInt, 4)
+    .option("--tokens <n>", "with --captioner: generated tokens per caption (a Hugging Face captioner ignores EOS to make exactly n)", positiveInt, 16)
     .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...} (with --profile: one object per row)')
     .option("--profile", "time every backend call of one forward (and, with --train, one training step) by operation and shape")
     .action(async (opts: BenchOptions & CheckpointFlagValues) => {
       const be = getBackend();
+      if (opts.captioner !== undefined) {
+        const cap = await resolveCaptioner(opts.captioner);
+        const threads = "getThreads" in be ? (be as { getThreads(): number }).getThreads() : 1;
+        const r = { captioner: opts.captioner, backend: be.name, threads, ...benchCaptioner(cap, opts, be), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+        if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
+        else {
+          process.stdout.write(`${opts.captioner}: one caption, beam ${r.beam}, ${r.tokens} generated tokens${r.eos_ignored ? " (EOS ignored)" : ""}, ${be.name} backend, ${threads} thread(s)\n` +
+            `  median ${r.caption_s.toFixed(3)} s (min ${r.caption_min_s.toFixed(3)} s over ${opts.iters}): encoder ${r.encoder_s.toFixed(3)} s, search ${r.search_s.toFixed(3)} s\n` +
+            `  peak RSS ${r.peak_rss_mb} MB\n`);
+        }
+        return;
+      }
       const { model } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       const c = model.config;
       const rng = new Rng(1);

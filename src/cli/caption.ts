@@ -1,9 +1,8 @@
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { getBackend } from "../backend/index.js";
-import { loadCaptioner } from "../caption/captioner.js";
 import { readCocoCaptions } from "../caption/coco.js";
-import { captionImages, reselect, scoreCaptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
+import { captionImages, clsShare, reselect, scoreCaptions, forScoring, type CaptionOptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
 import { captionStrip } from "../render/caption-strip.js";
 import { gridCell } from "../caption/trainer.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
@@ -12,7 +11,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
 import { num, positiveInt } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
-import { resolveModelPath } from "./resolve-run.js";
+import { resolveCaptioner } from "./resolve-run.js";
 
 const layerFlag = (v: string): number | "last" => {
   if (v === "last") return v;
@@ -32,47 +31,45 @@ const beamFlag = (v: string): number => {
   return n;
 };
 
-interface DecodeFlags { beam: number; maxLen?: number; lengthPenalty: number; layer: number | "last"; head: number | "mean" }
+interface DecodeFlags { beam?: number; maxLen?: number; lengthPenalty?: number; layer: number | "last"; head: number | "mean" }
 
 function decodeOptions(cmd: Command): Command {
   return cmd
-    .option("--beam <k>", "beam width (1: greedy)", beamFlag, 1)
-    .option("--max-len <n>", "most words generated (default: the model's limit)", positiveInt)
-    .option("--length-penalty <a>", "beam score = log-probability / length^a", num("--length-penalty"), 1)
+    .option("--beam <k>", "beam width (1: greedy; default: 1, or a Hugging Face model's generation config)", beamFlag)
+    .option("--max-len <n>", "most tokens generated (default: the model's limit, or its generation config's max_length)", positiveInt)
+    .option("--length-penalty <a>", "beam score = log-probability / length^a (default: 1, or the generation config's)", num("--length-penalty"))
     .option("--layer <L|last>", "decoder layer whose cross-attention is drawn", layerFlag, "last" as const)
     .option("--head <H|mean>", "one head or the mean of the heads", headFlag, "mean" as const);
 }
 
 export function captionCommand(): Command {
   return decodeOptions(new Command("caption"))
-    .description("caption images with a trained captioner; one strip per image: the image and each word's cross-attention map")
-    .requiredOption("--model <run|dir>", "a train-captioner run (its best/) or captioner folder")
+    .description("caption images; one strip per image: the image and each word's cross-attention map")
+    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), or a preset (vit-gpt2: random weights)")
     .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
-    .option("--json", "print one JSON line per image: image, caption, tokens, score (without --out, write nothing)")
-    .option("--raw", "also write <image>.caption.safetensors with the maps (T, gh, gw)")
+    .option("--json", "print one JSON line per image: image, caption, words, tokens, score (without --out, write nothing)")
+    .option("--raw", "also write <image>.caption.safetensors: maps (words, layers, heads, gh, gw) and cls_share (words, layers, heads)")
     .option("--force", "overwrite existing outputs")
     .argument("<images...>", "image files or folders")
     .action(async (inputs: string[], o: DecodeFlags & { model: string; out?: string; json?: boolean; raw?: boolean; force?: boolean }) => {
       if (o.out === undefined && !o.json) throw new VitlensError("--out <dir> is required unless --json prints the captions");
       if (o.out === undefined && o.raw) throw new VitlensError("--raw writes <image>.caption.safetensors into --out: give --out <dir>");
       const out = o.out;
-      const cap = loadCaptioner(resolveModelPath(o.model));
+      const cap = await resolveCaptioner(o.model);
       const files = expandImages(inputs);
       if (out !== undefined) outputFolder(out);
       const stems = files.map((f) => basename(f, extname(f)));
       if (out !== undefined && new Set(stems).size !== stems.length) throw new VitlensError("two input images share a file name; their strips would overwrite each other");
       if (out !== undefined) for (const s of stems) checkOverwrite(join(out, `${s}.caption.png`), o.force);
-      const results = await captionImages(cap, files, decodeSettings(o, cap.decoderConfig.maxLength), getBackend());
+      const results = await captionImages(cap, files, decodeSettings(o), getBackend());
       for (const [i, r] of results.entries()) {
         if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, cap.encoder.config.imageSize)]);
-        if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.tokens) });
-        if (o.json) process.stdout.write(JSON.stringify({ image: r.image, caption: r.caption, tokens: r.tokens, score: r.score }) + "\n");
+        if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.words), tokens: JSON.stringify(r.tokens) });
+        if (o.json) process.stdout.write(JSON.stringify(captionRecord(r)) + "\n");
         else process.stdout.write(`${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);
       }
       if (out === undefined) return;
-      writeFileAtomic(join(out, "captions.json"), [JSON.stringify(results.map((r, i) => ({
-        image: r.image, caption: r.caption, tokens: r.tokens, score: r.score, strip: `${stems[i]}.caption.png`,
-      })), null, 2) + "\n"]);
+      writeFileAtomic(join(out, "captions.json"), [JSON.stringify(results.map((r, i) => ({ ...captionRecord(r), strip: `${stems[i]}.caption.png` })), null, 2) + "\n"]);
     });
 }
 
@@ -85,12 +82,12 @@ export function evalCaptionerCommand(): Command {
     .option("--limit <n>", "only the first n images", positiveInt)
     .option("--json", "print the metrics as JSON")
     .action(async (o: DecodeFlags & { model: string; captions: string; images: string; limit?: number; json?: boolean }) => {
-      const cap = loadCaptioner(resolveModelPath(o.model));
+      const cap = await resolveCaptioner(o.model);
       const data = readCocoCaptions(o.captions, o.images, false);
       const images = data.images.slice(0, o.limit ?? data.images.length);
-      const results = await captionImages(cap, images.map((i) => i.file), decodeSettings(o, cap.decoderConfig.maxLength), getBackend(), (done) => {
+      const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), getBackend(), (done) => {
         if (process.stderr.isTTY) process.stderr.write(`\rcaptioned ${done}/${images.length}`);
-      });
+      })).map((r) => forScoring(cap, r));
       if (process.stderr.isTTY) process.stderr.write("\n");
       const grounded = images.every((i) => i.items.length > 0);
       const cell = grounded ? gridCell(o.captions) : null;
@@ -122,14 +119,29 @@ export function evalCaptionerCommand(): Command {
     });
 }
 
-function decodeSettings(o: DecodeFlags, modelLimit: number): Parameters<typeof captionImages>[2] {
+/** What was given on the command line; the rest comes from the model (captionImages). */
+function decodeSettings(o: DecodeFlags): CaptionOptions {
   const selection: MapSelection = { layer: o.layer, head: o.head };
-  return { beam: o.beam, maxLength: o.maxLen ?? modelLimit, lengthPenalty: o.lengthPenalty, ...selection };
+  return { beam: o.beam, maxLength: o.maxLen, lengthPenalty: o.lengthPenalty, ...selection };
 }
 
+/** One output format for every captioner: `words` as drawn, `tokens` the model's pieces. */
+function captionRecord(r: CaptionResult): { image: string; caption: string; words: string[]; tokens: string[]; score: number } {
+  return { image: r.image, caption: r.caption, words: r.words, tokens: r.tokens, score: r.score };
+}
+
+/** maps (words, layers, heads, gh, gw) over the patches, cls_share (words, layers, heads): every layer and head, not only the drawn one. */
 function rawMaps(r: CaptionResult): Map<string, { data: Float32Array; shape: number[] }> {
   const [gh, gw] = r.grid;
-  const data = new Float32Array(r.maps.length * gh * gw);
-  r.maps.forEach((m, t) => data.set(m, t * gh * gw));
-  return new Map([["maps", { data, shape: [r.maps.length, gh, gw] }]]);
+  const P = gh * gw;
+  const L = r.layerMaps[0]?.length ?? 0;
+  const H = r.heads;
+  const data = new Float32Array(r.layerMaps.length * L * H * P);
+  r.layerMaps.forEach((perLayer, w) => perLayer.forEach((m, l) => {
+    for (let h = 0; h < H; h++) data.set(m.subarray(h * (P + 1) + 1, (h + 1) * (P + 1)), ((w * L + l) * H + h) * P);
+  }));
+  return new Map([
+    ["maps", { data, shape: [r.layerMaps.length, L, H, gh, gw] }],
+    ["cls_share", { data: clsShare(r), shape: [r.layerMaps.length, L, H] }],
+  ]);
 }

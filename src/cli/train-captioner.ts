@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { Command } from "commander";
+import { CAPTIONER_PRESETS } from "../caption/captioner-presets.js";
 import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
@@ -6,10 +8,10 @@ import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointF
 import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
-import { resolveModel } from "./resolve-run.js";
+import { resolveCaptionerDir, resolveModel } from "./resolve-run.js";
 
 interface Flags extends OptimizationFlags {
-  captions?: string; images?: string; val?: string; valImages?: string; valSplit: number; encoder?: string; freezeEncoder?: boolean;
+  captions?: string; images?: string; val?: string; valImages?: string; valSplit: number; encoder?: string; init?: string; freezeEncoder?: boolean;
   out?: string; resume?: string; force?: boolean; imageSize?: [number, number]; decoderLayers: number; decoderHidden?: number;
   decoderHeads: number; decoderMlp?: number; maxLen?: number; minFreq: number; tie: boolean; evalImages: number;
 }
@@ -29,6 +31,7 @@ export function trainCaptionerCommand(): Command {
     .option("--val-images <dir>", "folder for --val's images (default: --images)")
     .option("--val-split <f>", "hold out this fraction of the images when no --val", fraction, 0.05)
     .option("--encoder <spec>", `the image encoder: ${MODEL_HELP}`)
+    .option("--init <spec>", "start from a whole pretrained captioner instead of --encoder + --decoder-*: a captioner folder, or a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id; its layout is written back (HF: transformers loads best/ and last/)")
     .option("--freeze-encoder", "train only the decoder");
   return addOptimizationFlags(addRunFolderFlags(cmd, "captioners"), DEFAULTS, "fail on a missing image or an empty caption instead of skipping it")
     .option("--image-size <HxW>", "encoder input size (position embeddings are resampled)", imageSize)
@@ -46,11 +49,16 @@ export function trainCaptionerCommand(): Command {
         if (f.resume) {
           return trainCaptioner({ resume: f.resume }, be, progressReporter(), interrupted);
         }
-        if (!f.captions || !f.images || !f.encoder || !f.out) throw new VitlensError("train-captioner needs --captions, --images, --encoder and --out (or --resume RUN)");
+        if (f.init && f.encoder) throw new VitlensError("--init starts from a whole captioner (its own encoder): give --init or --encoder, not both");
+        if (!f.captions || !f.images || !(f.encoder || f.init) || !f.out) throw new VitlensError("train-captioner needs --captions, --images, --encoder (or --init) and --out (or --resume RUN)");
+        if (f.init && f.init in CAPTIONER_PRESETS && !existsSync(f.init)) {
+          throw new VitlensError(`--init ${f.init}: a preset has random weights and no tokenizer files to write back; --init takes a captioner folder or Hub id`);
+        }
+        const init = f.init ? await resolveCaptionerDir(f.init) : null;
         const options: CaptionerTrainOptions = {
           ...resolveOptimization(f, {}, DEFAULTS),
           captions: f.captions, images: f.images, val: f.val ?? null, valImages: f.valImages ?? null, valSplit: f.valSplit,
-          encoder: await resolveModel(f.encoder), checkpoint: checkpointFlags(f), freezeEncoder: f.freezeEncoder ?? false, out: f.out, imageSize: f.imageSize ?? null,
+          encoder: init ?? await resolveModel(f.encoder!), init, checkpoint: checkpointFlags(f), freezeEncoder: f.freezeEncoder ?? false, out: f.out, imageSize: f.imageSize ?? null,
           decoderLayers: f.decoderLayers, decoderHidden: f.decoderHidden ?? null, decoderHeads: f.decoderHeads, decoderMlp: f.decoderMlp ?? null,
           maxLength: f.maxLen ?? null, minFrequency: f.minFreq, tieEmbeddings: f.tie, evalImages: f.evalImages,
         };

@@ -16,15 +16,17 @@ export function parseHubId(spec: string): { repoId: string; revision: string } |
  * Brings a model repo's config, preprocessor config and weights into the Hugging Face cache and
  * returns its snapshot folder, which loadModel reads like any model directory.
  * Weights are looked for as transformers does: model.safetensors, then the shard index and its
- * shards, then pytorch_model.bin.
+ * shards, then pytorch_model.bin. `optionalFiles` (a captioner's tokenizer and generation config)
+ * are fetched when the repository has them.
  */
-export async function downloadModel(spec: string, opts: HubOptions): Promise<string> {
+export async function downloadModel(spec: string, opts: HubOptions, more: { optionalFiles?: string[] } = {}): Promise<string> {
   const id = parseHubId(spec);
   if (!id) throw new VitlensError(`--model ${spec}: not a Hugging Face Hub id (owner/name or owner/name@revision)`);
   const { repoId, revision } = id;
   const config = await hubFile(repoId, revision, "config.json", opts, true);
   if (!config) throw new VitlensError(`${repoId}@${revision}: the repository has no config.json (not a transformers or timm model)`);
   await hubFile(repoId, revision, "preprocessor_config.json", opts, true);
+  for (const f of more.optionalFiles ?? []) await hubFile(repoId, revision, f, opts, true);
   if (await hubFile(repoId, revision, "model.safetensors", opts, true)) return dirname(config);
   const index = await hubFile(repoId, revision, SHARD_INDEX, opts, true);
   if (index) {

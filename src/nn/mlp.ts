@@ -4,12 +4,27 @@ import { layernorm, layernormBackward, layernormOutput, type LayernormOutput, ty
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
 import { residualBackward, residualForward, residualOutput, type ResidualOutput } from "./residual.js";
 import type { Scratch } from "./scratch.js";
+import { geluTanhBackward, geluTanhForward } from "./gelu-tanh.js";
 
-/** Pre-norm MLP branch: x + fc2(gelu(fc1(norm(x)))). */
+/** The MLP's activation: GELU's erf form (ViT, HF "gelu") or its tanh approximation (GPT-2, HF "gelu_new"). */
+export type Activation = "gelu" | "gelu_tanh";
+
+/** Pre-norm MLP branch: x + fc2(act(fc1(norm(x)))). */
 export interface Mlp {
   norm: Norm;
   fc1: Linear; // D -> M
   fc2: Linear; // M -> D
+  activation?: Activation; // "gelu" when omitted
+}
+
+function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
+  if (a === "gelu_tanh") geluTanhForward(x, out, n);
+  else be.geluForward(x, out, n);
+}
+
+function activateBackward(be: Backend, a: Activation | undefined, dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void {
+  if (a === "gelu_tanh") geluTanhBackward(dy, x, dx, n);
+  else be.geluBackward(dy, x, dx, n);
 }
 
 export interface MlpGrads {
@@ -36,7 +51,7 @@ export function mlpActs(rows: number, D: number, M: number, o: { act?: Float32Ar
 export function mlpForward(be: Backend, w: Mlp, x: Float32Array, rows: number, acts: MlpActs, dropout: Dropout | null = null): void {
   layernorm(be, w.norm, x, rows, acts.ln);
   linear(be, w.fc1, acts.ln.out, rows, { out: acts.hidden }); // (rows, M)
-  be.geluForward(acts.hidden, acts.act, rows * w.fc1.outFeatures);
+  activate(be, w.activation, acts.hidden, acts.act, rows * w.fc1.outFeatures);
   residualForward(be, w.fc2, { input: acts.act, x, rows }, acts.res, dropout);
 }
 
@@ -48,10 +63,10 @@ export function mlpBackward(
   const M = w.fc1.outFeatures;
   const rows = grad.dout.length / D;
   const act = scratch.get("mlp.act", rows * M);
-  be.geluForward(acts.hidden, act, act.length); // recomputed: cheaper than keeping it
+  activate(be, w.activation, acts.hidden, act, act.length); // recomputed: cheaper than keeping it
   const dact = scratch.get("mlp.dact", rows * M);
   residualBackward(be, w.fc2, g.fc2, acts.res, { input: act, dout: grad.dout, dinput: dact }, scratch);
-  be.geluBackward(dact, acts.hidden, dact, dact.length);
+  activateBackward(be, w.activation, dact, acts.hidden, dact, dact.length);
   const dln = scratch.get("mlp.dln", rows * D);
   linearBackward(be, w.fc1, g.fc1, { x: acts.ln.out, rows, dy: dact, dx: dln });
   const dnorm = scratch.get("mlp.dnorm", rows * D);

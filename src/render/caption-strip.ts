@@ -4,7 +4,7 @@ import { blendHeat, displayImage, tileGrid, type Tile } from "./overlay.js";
 export interface StripInput {
   image: string;
   caption: string;
-  tokens: string[];
+  words: string[];
   score: number;
   maps: Float32Array[]; // per word: (gh * gw)
   grid: [number, number];
@@ -19,7 +19,7 @@ export async function captionStrip(result: StripInput, modelSize: [number, numbe
   const [rows, cols] = result.grid;
   const tiles: Tile[] = [
     { image: display, title: "input" },
-    ...result.tokens.map((word, t) => ({ image: blendHeat(display, { values: result.maps[t], rows, cols }), title: `${t + 1}. ${word}` })),
+    ...result.words.map((word, t) => ({ image: blendHeat(display, { values: result.maps[t], rows, cols }), title: `${t + 1}. ${word}` })),
   ];
   return tileGrid(tiles, columns, Math.max(160, Math.min(display.width, 224)), `"${result.caption}" (score ${result.score.toFixed(3)})`);
 }

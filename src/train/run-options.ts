@@ -68,6 +68,8 @@ export const captionerTrainOptionsSchema = optimizationSchema.extend({
   valImages: z.string().nullable(),
   valSplit: z.number().min(0).max(1), // without --val: this share of the training images is held out
   encoder: z.string(),
+  /** A whole pretrained captioner to start from (a folder; vitlens' or an HF VisionEncoderDecoder): --encoder and --decoder-* are then unused. */
+  init: z.string().nullable().default(null),
   checkpoint: checkpointFlags.optional(), // --heads / --labels / --crop-pct for the --encoder checkpoint
   freezeEncoder: z.boolean(),
   out: z.string(),
