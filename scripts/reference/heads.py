@@ -6,7 +6,6 @@ config.json has no model_args. Expected logits come from PyTorch with the true h
 
 Run with Debian's torch:  /usr/bin/python3 scripts/reference/heads.py test/fixtures
 """
-import collections
 import json
 import os
 import sys
@@ -15,31 +14,12 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_io  # noqa: E402
+from lukemelas_keys import lukemelas_state  # noqa: E402
 from vit_modules import TimmVisionTransformer, randomize_  # noqa: E402
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 out = sys.argv[1] if len(sys.argv) > 1 else "test/fixtures"
-
-
-def lukemelas_state(sd, depth):
-    """timm names -> PyTorch-Pretrained-ViT names (q, k, v split out of the fused qkv)."""
-    lm = collections.OrderedDict()
-    lm["class_token"] = sd["cls_token"]
-    lm["patch_embedding.weight"], lm["patch_embedding.bias"] = sd["patch_embed.proj.weight"], sd["patch_embed.proj.bias"]
-    lm["positional_embedding.pos_embedding"] = sd["pos_embed"]
-    for i in range(depth):
-        t, b = f"blocks.{i}", f"transformer.blocks.{i}"
-        for part, w, bias in zip("qkv", sd[f"{t}.attn.qkv.weight"].chunk(3), sd[f"{t}.attn.qkv.bias"].chunk(3)):
-            lm[f"{b}.attn.proj_{part}.weight"], lm[f"{b}.attn.proj_{part}.bias"] = w.clone(), bias.clone()
-        lm[f"{b}.proj.weight"], lm[f"{b}.proj.bias"] = sd[f"{t}.attn.proj.weight"], sd[f"{t}.attn.proj.bias"]
-        lm[f"{b}.norm1.weight"], lm[f"{b}.norm1.bias"] = sd[f"{t}.norm1.weight"], sd[f"{t}.norm1.bias"]
-        lm[f"{b}.pwff.fc1.weight"], lm[f"{b}.pwff.fc1.bias"] = sd[f"{t}.mlp.fc1.weight"], sd[f"{t}.mlp.fc1.bias"]
-        lm[f"{b}.pwff.fc2.weight"], lm[f"{b}.pwff.fc2.bias"] = sd[f"{t}.mlp.fc2.weight"], sd[f"{t}.mlp.fc2.bias"]
-        lm[f"{b}.norm2.weight"], lm[f"{b}.norm2.bias"] = sd[f"{t}.norm2.weight"], sd[f"{t}.norm2.bias"]
-    lm["norm.weight"], lm["norm.bias"] = sd["norm.weight"], sd["norm.bias"]
-    lm["fc.weight"], lm["fc.bias"] = sd["head.weight"], sd["head.bias"]
-    return lm
 
 
 expected = {"pixels": torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(7))}
