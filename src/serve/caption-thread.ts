@@ -5,7 +5,7 @@ import { captionImages, reselect, resolveSelection, type CaptionResult, type Map
 import type { RawImage } from "../data/raw-image.js";
 import { gridSize } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
-import { serveThread, threadBackend } from "./thread-server.js";
+import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 export interface CaptionCall extends MapSelection {
   key: string;

@@ -4,7 +4,7 @@ import type { ViTConfig } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
 import { ImageStore } from "./image-store.js";
 import { BoundedQueue } from "./queue.js";
-import { ThreadClient } from "./thread-client.js";
+import { ThreadClient } from "../worker/thread-client.js";
 
 export interface ServeOptions {
   /** A resolved --model path or preset. */

@@ -4,7 +4,7 @@ import { workerData } from "node:worker_threads";
 import { collectReport } from "../report/collect.js";
 import { dataUri } from "../render/report-html.js";
 import { blendHeat, rawToPng } from "../render/overlay.js";
-import { serveThread, threadBackend } from "./thread-server.js";
+import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 const { threads } = workerData as { threads: number };
 

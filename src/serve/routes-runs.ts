@@ -6,7 +6,7 @@ import { readMetrics } from "../train/metrics.js";
 import type { ServerContext } from "./context.js";
 import { BoundedQueue } from "./queue.js";
 import { cachedAnswer } from "./routes-model.js";
-import { ThreadClient } from "./thread-client.js";
+import { ThreadClient } from "../worker/thread-client.js";
 import { listRuns, MetricsTail, resolveRun } from "./runs.js";
 import { SECURITY_HEADERS } from "./security.js";
 

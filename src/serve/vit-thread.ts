@@ -8,7 +8,7 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import type { AttentionRequest } from "./attention-request.js";
 import { LruCache } from "./cache.js";
-import { serveThread, threadBackend } from "./thread-server.js";
+import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 interface Input {
   key: string; // image id: forwards are kept per image, so a hover re-uses them

@@ -8,7 +8,7 @@ export type ThreadReply =
   | { type: "error"; id: number; message: string; userError: boolean };
 
 /**
- * The main-thread side of a model thread (vit-thread.ts, caption-thread.ts): named calls
+ * The main-thread side of a model thread (serve/vit-thread.ts, caption-thread.ts, the ForwardWorker): named calls
  * answered in order, so the event loop never runs a forward pass. A thread that dies fails
  * every call waiting on it with its reason.
  */
