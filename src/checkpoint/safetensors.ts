@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { readSync } from "node:fs";
+import { withOpenFile } from "../io/file-range.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { numel, type Tensor } from "../tensor.js";
@@ -90,14 +91,8 @@ export function readSafetensorsHeader(fd: number, size: number, path: string): R
 
 /** Reads a safetensors file: the header is validated before any tensor is read or allocated. */
 export function readSafetensors(path: string): SafetensorsFile {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new VitlensError(`${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const { entries, metadata, dataStart } = readSafetensorsHeader(fd, fstatSync(fd).size, path);
+  return withOpenFile(path, (fd, size) => {
+    const { entries, metadata, dataStart } = readSafetensorsHeader(fd, size, path);
     const tensors = new Map<string, Tensor>();
     const skipped = new Map<string, string>();
     for (const [name, e] of entries) {
@@ -110,9 +105,7 @@ export function readSafetensors(path: string): SafetensorsFile {
       tensors.set(name, { data: decodeFloats(bytes, e.dtype as "F32" | "F16" | "BF16"), shape: e.shape });
     }
     return { tensors, skipped, metadata };
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** Writes float32 tensors as safetensors (atomically). `format: pt` metadata lets HF transformers load it. */

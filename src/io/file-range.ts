@@ -7,7 +7,7 @@ export function withOpenFile<T>(path: string, use: (fd: number, size: number) =>
   try {
     fd = openSync(path, "r");
   } catch (e) {
-    throw new VitlensError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new VitlensError(`${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
     return use(fd, fstatSync(fd).size);
