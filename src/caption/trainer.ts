@@ -9,7 +9,7 @@ import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup }
 import { captionerTrainOptionsSchema, type CaptionerTrainOptions, type ResolvedCaptionerTrainOptions } from "../train/run-options.js";
 import { openRun, runLoop, writeRunInfo, type TrainReporter } from "../train/run-loop.js";
 import { learningRate, scheduleFor } from "../train/schedule.js";
-import { restoreParams } from "../train/trainer.js";
+import { restoreParams } from "../train/run-state.js";
 import { readJson } from "../io/read-json.js";
 import { Captioner } from "./captioner.js";
 import { HfCaptioner } from "./hf-captioner.js";

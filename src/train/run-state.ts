@@ -89,3 +89,12 @@ export function loadState(run: string, kind: "classifier" | "captioner"): Loaded
   }
   return { params: readSafetensors(join(dir, "params.safetensors")).tensors, optimizerState, progress: parsed.data, options: saved.options };
 }
+
+/** A saved state's parameters into the freshly built model (same names, same sizes). */
+export function restoreParams(params: Params, saved: Params, run: string): void {
+  for (const [name, t] of saved) {
+    const mine = params.get(name);
+    if (!mine || mine.data.length !== t.data.length) throw new VitlensError(`--resume ${run}: saved parameter ${name} does not fit the model`);
+    mine.data.set(t.data);
+  }
+}

@@ -5,7 +5,6 @@ import { saveHfModel } from "../checkpoint/save-hf.js";
 import { openDataset, subset, type Dataset } from "../data/datasets.js";
 import { batches, type Batch } from "../data/loader.js";
 import { VitlensError } from "../errors.js";
-import type { Params } from "../tensor.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
@@ -14,6 +13,7 @@ import { crossEntropy } from "./loss.js";
 import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "./optimizer.js";
 import { trainOptionsSchema, type ResolvedTrainOptions, type TrainOptions } from "./run-options.js";
 import { openRun, pct, runLoop, writeRunInfo, type EpochValidation, type TrainReporter } from "./run-loop.js";
+import { restoreParams } from "./run-state.js";
 import { learningRate, scheduleFor } from "./schedule.js";
 
 export type { TrainOptions } from "./run-options.js";
@@ -178,13 +178,4 @@ export async function train(
     reporter.log(`done: best ${valSet ? "validation" : "training"} accuracy ${pct(progress.bestScore)} (epoch ${progress.bestEpoch}); models in ${join(run, "best")} and ${join(run, "last")}`);
   }
   return { run, bestValAccuracy: progress.bestScore, lastVal, interrupted: result.interrupted };
-}
-
-/** A saved state's parameters into the freshly built model (same names, same sizes). */
-export function restoreParams(params: Params, saved: Params, run: string): void {
-  for (const [name, t] of saved) {
-    const mine = params.get(name);
-    if (!mine || mine.data.length !== t.data.length) throw new VitlensError(`--resume ${run}: saved parameter ${name} does not fit the model`);
-    mine.data.set(t.data);
-  }
 }
