@@ -11,6 +11,11 @@ import { CATR_END_TOKEN, CATR_START_TOKEN } from "../src/models/catr-config.js";
 import { VitlensError } from "../src/errors.js";
 import type { Tensor } from "../src/tensor.js";
 import { backends, expected, fixture, maxAbsDiff } from "./helpers.js";
+import { CATR_PREPROCESS, CatrCaptioner, loadCatrCaptioner } from "../src/caption/catr-captioner.js";
+import { captionImages } from "../src/caption/evaluate.js";
+import { WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
+import { loadImage } from "../src/data/preprocess.js";
+import type { Backend } from "../src/backend/backend.js";
 
 const ref = expected("catr/expected.safetensors");
 const get = (k: string): Tensor => {
@@ -173,6 +178,72 @@ for (const be of backends()) {
           assert.deepEqual(ids, Array.from(get(`${tag}greedy.${i}`).data), `${file} image ${i}`);
         }
       }
+    });
+  });
+}
+
+/**
+ * The fixture's photos have a long side of 128 (crops of PIL's 299 resize): a preprocessing whose
+ * long side is 128 leaves them as they are, so the parity tests involve no resize.
+ */
+const PHOTO_PREPROCESS = { ...CATR_PREPROCESS, resize: { kind: "longer" as const, longest: 128 } };
+const tokenizer = () => WordPieceTokenizer.load(fixture("catr/vocab.txt"));
+
+function captioner(file: string, be: Backend, o: { dilation?: boolean } = {}): CatrCaptioner {
+  const cap = loadCatrCaptioner(fixture(file), tokenizer(), { backend: be, ...o });
+  return new CatrCaptioner(cap.model, cap.tokenizer, PHOTO_PREPROCESS, file);
+}
+
+for (const be of backends()) {
+  describe(`CATR end to end: ResNet backbone, transformer, greedy captions and maps (${be.name})`, () => {
+    it("photos through the pixel path and the backbone: memory <= 1e-4 relative, greedy ids, caption text, words and maps", async () => {
+      for (const [tag, file, dilation] of [["", CHECKPOINTS[""], true], ["postnorm.", CHECKPOINTS["postnorm."], false]] as const) {
+        const cap = captioner(file, be, { dilation });
+        const files = [0, 1].map((i) => fixture(`catr/photo-${i}.png`));
+        for (const i of [0, 1]) {
+          const img = await loadImage(files[i], cap.preprocess);
+          const enc = cap.model.encode([img], be);
+          const d = relDiff(enc.memory, get(`${tag}memory.${i}`).data);
+          assert.ok(d < 1e-4, `${file} image ${i}: memory differs by ${d} (relative)`);
+        }
+        const results = await captionImages(cap, files, { layer: "last", head: "mean" }, be);
+        results.forEach((r, i) => {
+          const ids = Array.from(get(`${tag}greedy.${i}`).data);
+          const tok = cap.tokenizer;
+          assert.equal(r.caption, r.caption.charAt(0).toUpperCase() + r.caption.slice(1).toLowerCase());
+          assert.equal(r.caption.toLowerCase(), tok.decode(ids).toLowerCase());
+          assert.deepEqual(r.tokens, ids.map((id) => tok.piece(id)));
+          assert.deepEqual(r.words, tok.words(ids).map((w) => w.word));
+          const [gh, gw] = r.grid;
+          const f = get(`${tag}features.${i}`);
+          assert.deepEqual([gh, gw], f.shape.slice(1));
+          assert.deepEqual(r.inputSize, i === 0 ? [96, 128] : [128, 96]);
+          assert.equal(r.maps.length, r.words.length);
+          for (const m of r.maps) {
+            assert.equal(m.length, gh * gw);
+            assert.ok(Math.abs(m.reduce((a, b) => a + b, 0) - 1) < 1e-4); // a probability over the grid
+          }
+          // The shared layout: (heads, 1 + gh*gw) per layer, CATR's CLS slot 0.
+          for (const perLayer of r.layerMaps) for (const m of perLayer) for (let h = 0; h < r.heads; h++) assert.equal(m[h * (gh * gw + 1)], 0);
+        });
+      }
+    });
+
+    it("a batch of two image sizes padded as NestedTensor: the grid mask and logits <= 1e-4", async () => {
+      const cap = captioner(CHECKPOINTS[""], be);
+      const imgs = await Promise.all([0, 1].map((i) => loadImage(fixture(`catr/photo-${i}.png`), cap.preprocess)));
+      const enc = cap.model.encode(imgs, be);
+      assert.deepEqual([...(enc.mask ?? [])], Array.from(get("batch.mask").data));
+      const state = cap.model.decoder(enc, [0, 1], be);
+      const V = cap.model.config.vocabSize;
+      const logits = get("batch.logits");
+      words.forEach((w, t) => {
+        const step = state.logits([w, w], t);
+        for (let b = 0; b < 2; b++) {
+          const d = maxAbsDiff(step.logits.subarray(b * V, (b + 1) * V), logits.data.subarray((b * words.length + t) * V, (b * words.length + t + 1) * V));
+          assert.ok(d < 1e-4, `image ${b} position ${t}: ${d}`);
+        }
+      });
     });
   });
 }

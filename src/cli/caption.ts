@@ -63,7 +63,7 @@ export function captionCommand(): Command {
       if (out !== undefined) for (const s of stems) checkOverwrite(join(out, `${s}.caption.png`), o.force);
       const results = await captionImages(cap, files, decodeSettings(o), getBackend());
       for (const [i, r] of results.entries()) {
-        if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, cap.encoder.config.imageSize)]);
+        if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, r.inputSize)]);
         if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.words), tokens: JSON.stringify(r.tokens) });
         if (o.json) process.stdout.write(JSON.stringify(captionRecord(r)) + "\n");
         else process.stdout.write(`${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);

@@ -1,6 +1,7 @@
 import type { Backend } from "../backend/backend.js";
 import { layernorm, type Norm } from "../nn/layernorm.js";
 import { linear, type Linear } from "../nn/linear.js";
+import { logSoftmaxRows } from "../nn/log-softmax.js";
 import { mhaAttend, projectHeads, type MultiheadAttention } from "../nn/multihead-attention.js";
 import type { Params } from "../tensor.js";
 import { CATR_EMBEDDING_NORM_EPS, CATR_LAYER_NORM_EPS, type CatrConfig } from "./catr-config.js";
@@ -125,6 +126,7 @@ export class CatrDecoderState {
   private readonly crossKV: Array<{ k: Float32Array; v: Float32Array }>;
   private readonly selfKV: Array<{ k: Float32Array; v: Float32Array }>;
   private readonly rowMask: Uint8Array | null;
+  private readonly N: number;
   readonly rows: number;
 
   constructor(private be: Backend, private c: CatrConfig, private p: Params, m: DecoderMemory, images: number[], readonly capacity: number) {
@@ -154,8 +156,6 @@ export class CatrDecoderState {
     this.selfKV = Array.from({ length: c.decoderLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size) }));
   }
 
-  private readonly N: number;
-
   /** Keeps rows `parents` (new row i continues old row parents[i]) in the self-attention cache; the rows must share one image. */
   reorder(parents: number[]): void {
     const per = this.selfKV[0].k.length / this.rows;
@@ -163,6 +163,13 @@ export class CatrDecoderState {
       const old = cache.slice();
       parents.forEach((from, to) => cache.set(old.subarray(from * per, from * per + per), to * per));
     }
+  }
+
+  /** `logits` as log-probabilities (in place). */
+  step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] } {
+    const { logits, cross } = this.logits(tokens, t);
+    logSoftmaxRows(logits, this.c.vocabSize);
+    return { logProbs: logits, cross };
   }
 
   /** Tokens (R) at position t: next-token logits (R, V) and each layer's cross-attention (R, H, N). */

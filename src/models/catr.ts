@@ -6,7 +6,7 @@ import { sinePositionEncoding } from "./sine-position.js";
 
 /** The ResNet trunk's forward: pixels (B, 3, h, w) -> features (B, C, gh, gw). */
 export interface CatrBackbone {
-  forward(pixels: Float32Array, b: number, h: number, w: number, be: Backend): { features: Float32Array; gh: number; gw: number };
+  forward(pixels: Float32Array, b: number, h: number, w: number): { features: Float32Array; gh: number; gw: number };
 }
 
 /** One image batch encoded: what every decoder step reads. */
@@ -51,7 +51,7 @@ export class Catr {
       for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) pixels.set(t.data.subarray((c * h + y) * w, (c * h + y + 1) * w), ((b * 3 + c) * H + y) * W);
       for (let y = 0; y < h; y++) mask.fill(0, (b * H + y) * W, (b * H + y) * W + w);
     });
-    const { features, gh, gw } = this.backbone.forward(pixels, B, H, W, be);
+    const { features, gh, gw } = this.backbone.forward(pixels, B, H, W);
     return this.encodeFeatures(features, B, gh, gw, downsampleMask(mask, B, H, W, gh, gw), be);
   }
 
