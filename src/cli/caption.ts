@@ -11,7 +11,9 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
 import { num, positiveInt } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
-import { resolveCaptioner } from "./resolve-run.js";
+import { resolveCaptioner, type CatrFlags } from "./resolve-run.js";
+import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
+import { CATR_DEFAULT_HEADS } from "../models/catr-config.js";
 
 const layerFlag = (v: string): number | "last" => {
   if (v === "last") return v;
@@ -45,17 +47,21 @@ function decodeOptions(cmd: Command): Command {
 export function captionCommand(): Command {
   return decodeOptions(new Command("caption"))
     .description("caption images; one strip per image: the image and each word's cross-attention map")
-    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), or a preset (vit-gpt2: random weights)")
+    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), a CATR checkpoint (.pth) or release (catr-v1, catr-v2, catr-v3), or a preset (vit-gpt2, catr: random weights)")
+    .option("--tokenizer <spec>", "CATR: its WordPiece vocabulary: a vocab.txt, a tokenizer.json, or a Hub id", CATR_TOKENIZER)
+    .option("--heads <n>", `CATR: attention heads (not in the checkpoint; default ${CATR_DEFAULT_HEADS}, CATR's configuration)`, positiveInt)
+    .option("--no-dilation", "CATR: run ResNet layer4 undilated (CATR's configuration dilates it: output stride 16)")
     .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
     .option("--json", "print one JSON line per image: image, caption, words, tokens, score (without --out, write nothing)")
     .option("--raw", "also write <image>.caption.safetensors: maps (words, layers, heads, gh, gw) and cls_share (words, layers, heads)")
     .option("--force", "overwrite existing outputs")
     .argument("<images...>", "image files or folders")
-    .action(async (inputs: string[], o: DecodeFlags & { model: string; out?: string; json?: boolean; raw?: boolean; force?: boolean }) => {
+    .action(async (inputs: string[], o: DecodeFlags & CatrFlags & { model: string; out?: string; json?: boolean; raw?: boolean; force?: boolean }) => {
       if (o.out === undefined && !o.json) throw new VitlensError("--out <dir> is required unless --json prints the captions");
       if (o.out === undefined && o.raw) throw new VitlensError("--raw writes <image>.caption.safetensors into --out: give --out <dir>");
       const out = o.out;
-      const cap = await resolveCaptioner(o.model);
+      const explicitTokenizer = o.tokenizer !== CATR_TOKENIZER ? o.tokenizer : undefined;
+      const cap = await resolveCaptioner(o.model, { tokenizer: explicitTokenizer, heads: o.heads, dilation: o.dilation });
       const files = expandImages(inputs);
       if (out !== undefined) outputFolder(out);
       const stems = files.map((f) => basename(f, extname(f)));

@@ -1,0 +1,84 @@
+// `vitlens caption --model <CATR .pth>`: CATR's preprocessing (long side 299), greedy captions in
+// the shared --json format, strips and --raw maps on CATR's feature grid, beam search, the flags a
+// CATR checkpoint needs (--tokenizer, --heads, --no-dilation) and one-line refusals.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { loadCatrCaptioner } from "../src/caption/catr-captioner.js";
+import { captionImages } from "../src/caption/evaluate.js";
+import { WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
+import { readSafetensors } from "../src/checkpoint/safetensors.js";
+import { getBackend } from "../src/backend/index.js";
+import { fixture, root } from "./helpers.js";
+
+function vitlens(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", cwd, env: { ...process.env, OMP_NUM_THREADS: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const model = fixture("catr", "catr-tiny.pth");
+const vocab = fixture("catr", "vocab.txt");
+const image = fixture("catr", "photo-0.png"); // 128 x 96: CATR's preprocessing scales it to 299 x 224
+
+interface Record { image: string; caption: string; words: string[]; tokens: string[]; score: number }
+
+describe("caption --model <CATR checkpoint>", () => {
+  it("greedy by default: the library's caption, strips, and --raw maps (words, layers, heads, 14, 19)", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
+    const out = join(cwd, "strips");
+    const r = vitlens(cwd, "caption", "--model", model, "--tokenizer", vocab, "--json", "--raw", "--out", out, image);
+    assert.equal(r.code, 0, r.stderr);
+    const line = JSON.parse(r.stdout.trim()) as Record;
+    assert.deepEqual(Object.keys(line), ["image", "caption", "words", "tokens", "score"]);
+    const cap = loadCatrCaptioner(model, WordPieceTokenizer.load(vocab));
+    const [lib] = await captionImages(cap, [image], { layer: "last", head: "mean" }, getBackend());
+    assert.equal(line.caption, lib.caption);
+    assert.deepEqual(line.words, lib.words);
+    assert.ok(line.words.length > 0);
+    assert.equal(line.caption[0], line.caption[0].toUpperCase());
+    assert.deepEqual(lib.inputSize, [224, 299]);
+    assert.ok(existsSync(join(out, "photo-0.caption.png")));
+    const raw = readSafetensors(join(out, "photo-0.caption.safetensors")).tensors;
+    // 224 x 299 -> stride 16 with layer4 dilated: 14 x 19.
+    assert.deepEqual(raw.get("maps")!.shape, [line.words.length, 2, 8, 14, 19]);
+    assert.ok(raw.get("cls_share")!.data.every((v) => v === 0)); // CATR has no CLS token
+  });
+
+  it("--beam 3 and --heads 4 change the search and the model; --max-len caps the tokens", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
+    const greedy = vitlens(cwd, "caption", "--model", model, "--tokenizer", vocab, "--json", "--max-len", "3", image);
+    assert.equal(greedy.code, 0, greedy.stderr);
+    assert.ok((JSON.parse(greedy.stdout) as Record).tokens.length <= 3);
+    const beam = vitlens(cwd, "caption", "--model", model, "--tokenizer", vocab, "--json", "--beam", "3", "--max-len", "3", image);
+    assert.equal(beam.code, 0, beam.stderr);
+    const heads = vitlens(cwd, "caption", "--model", model, "--tokenizer", vocab, "--json", "--heads", "4", "--max-len", "3", image);
+    assert.equal(heads.code, 0, heads.stderr);
+    assert.notEqual((JSON.parse(heads.stdout) as Record).score, (JSON.parse(greedy.stdout) as Record).score);
+  });
+
+  const refusals: Array<[string, string[], RegExp]> = [
+    ["a .pth that is not CATR's", ["--model", fixture("timm-tiny.pth"), "--tokenizer", vocab], /^vitlens: error: .*timm-tiny\.pth: not a CATR checkpoint \(no backbone\.0\.body, input_proj, .*\)\n$/],
+    ["heads that do not divide the width", ["--model", model, "--tokenizer", vocab, "--heads", "3"], /^vitlens: error: --heads 3: must divide the hidden width 16 of .*catr-tiny\.pth\n$/],
+    ["a vocabulary of another size", ["--model", model, "--tokenizer", fixture("wordpiece", "vocab.txt")], /^vitlens: error: .*catr-tiny\.pth: transformer\.embeddings\.word_embeddings\.weight: the word embedding has 165 rows but the tokenizer has \d+ ids/],
+    ["a dilated BasicBlock ResNet", ["--model", fixture("catr", "catr-tiny-postnorm.pth"), "--tokenizer", vocab], /^vitlens: error: .*BasicBlock ResNet \(18\/34\) cannot dilate layer4 .*--no-dilation.*\n$/],
+    ["CATR flags on a captioner folder", ["--model", fixture("captioner-tiny"), "--tokenizer", vocab], /^vitlens: error: --tokenizer, --heads and --no-dilation apply to CATR checkpoints/],
+  ];
+  for (const [what, args, message] of refusals) {
+    it(`refuses ${what} in one line`, () => {
+      const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
+      const r = vitlens(cwd, "caption", ...args, "--json", image);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1);
+    });
+  }
+
+  it("--no-dilation runs the post-norm ResNet-18 checkpoint", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
+    const r = vitlens(cwd, "caption", "--model", fixture("catr", "catr-tiny-postnorm.pth"), "--tokenizer", vocab, "--no-dilation", "--json", image);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
