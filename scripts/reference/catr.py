@@ -35,11 +35,6 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_io  # noqa: E402
 
-torch.set_num_threads(1)
-torch.manual_seed(0)
-
-out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "test/fixtures", "catr")
-os.makedirs(out, exist_ok=True)
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "samples")
 
 CFG = dict(hidden=16, heads=8, enc_layers=2, dec_layers=2, ff=16, mlp=16, max_pos=24, eps=1e-12)
@@ -193,15 +188,15 @@ class Joiner(nn.Sequential):
 
 
 class Caption(nn.Module):
-    def __init__(self, c, vocab, pre, dilation):
+    """CATR's Caption: `resnet` (a torchvision ResNet, FrozenBatchNorm2d) as backbone.0.body, `channels` its layer4 width."""
+
+    def __init__(self, c, vocab, pre, resnet, channels):
         super().__init__()
-        # Pre-norm: ResNet-50's layout, layer4 dilated (CATR's configuration); post-norm: ResNet-18's.
-        block, layers = (Bottleneck, [3, 4, 6, 3]) if pre else (BasicBlock, [2, 2, 2, 2])
-        body = IntermediateLayerGetter(TinyResNet(block, layers, dilation), return_layers={"layer4": "0"})
+        body = IntermediateLayerGetter(resnet, return_layers={"layer4": "0"})
         holder = nn.Module()
         holder.body = body
         self.backbone = Joiner(holder)
-        self.input_proj = nn.Conv2d(8 * block.expansion, c["hidden"], kernel_size=1)
+        self.input_proj = nn.Conv2d(channels, c["hidden"], kernel_size=1)
         self.transformer = Transformer(c, vocab, pre)
         self.mlp = MLP(c["hidden"], c["mlp"], vocab)
         self.c = c
@@ -276,17 +271,18 @@ def nested(pixels):
     return t, m
 
 
-def predict(model, pixels):
-    """CATR's predict.py loop: the whole model over a 128-position caption per token, argmax at i, stop at [SEP]."""
+def predict(model, pixels, ignore_end=False, tokens=None):
+    """CATR's predict.py loop: the whole model over a 128-position caption per token, argmax at i, stop at [SEP]
+    (or, for timing, exactly `tokens` tokens with [SEP] ignored)."""
     T = model.c["max_pos"]
     ids = torch.zeros(1, T, dtype=torch.long)
     cap_mask = torch.ones(1, T, dtype=torch.bool)
     ids[0, 0], cap_mask[0, 0] = START, False
     t, m = nested([pixels])
     with torch.no_grad():
-        for i in range(T - 1):
+        for i in range(T - 1 if tokens is None else tokens):
             nxt = int(model(t, m, ids, cap_mask)[0][0, i].argmax())
-            if nxt == END:
+            if nxt == END and not ignore_end:
                 break
             ids[0, i + 1], cap_mask[0, i + 1] = nxt, False
     gen = ids[0, 1:][~cap_mask[0, 1:]]
@@ -294,6 +290,9 @@ def predict(model, pixels):
 
 
 def main():
+    torch.set_num_threads(1)
+    out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "test/fixtures", "catr")
+    os.makedirs(out, exist_ok=True)
     vocab = vocabulary()
     with open(os.path.join(out, "vocab.txt"), "w") as f:
         f.write("\n".join(vocab) + "\n")
@@ -305,7 +304,9 @@ def main():
 
     for tag, pre, dilation in (("", True, True), ("postnorm.", False, False)):
         torch.manual_seed(0)
-        model = Caption(CFG, len(vocab), pre, dilation).eval()
+        # Pre-norm: ResNet-50's layout, layer4 dilated (CATR's configuration); post-norm: ResNet-18's.
+        block, layers = (Bottleneck, [3, 4, 6, 3]) if pre else (BasicBlock, [2, 2, 2, 2])
+        model = Caption(CFG, len(vocab), pre, TinyResNet(block, layers, dilation), 8 * block.expansion).eval()
         randomize(model)
         batch, mask = nested(pixels)
         calibrate(model, batch)
@@ -355,4 +356,5 @@ def main():
     safetensors_io.save({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out, "expected.safetensors"))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -30,6 +30,7 @@ export function inProjPart(w: MultiheadAttention, part: number, count = 1): Line
 export function projectHeads(be: Backend, w: MultiheadAttention, x: Float32Array, B: number, T: number, part: number, count = 1): Float32Array {
   const D = w.inProj.inFeatures;
   const projected = linear(be, inProjPart(w, part, count), x, B * T); // (B, T, count, H, hd)
+  if (T === 1 && (count === 1 || B === 1)) return projected; // one position: already (count, B, H, 1, hd)
   const heads = new Float32Array(projected.length);
   be.splitHeads(projected, heads, B, T, count, w.heads, D / w.heads); // -> (count, B, H, T, hd)
   return heads;
@@ -58,7 +59,10 @@ export function mhaAttend(
     BH: s.B * w.heads, Tq: s.Tq, Tk: s.Tk, hd, causal: s.causal,
     keyPadding: s.keyPadding ? { mask: s.keyPadding, heads: w.heads } : undefined,
   }, att);
-  const context = new Float32Array(s.B * s.Tq * D);
-  be.mergeHeads(att.contextHeads, context, s.B, s.Tq, 1, w.heads, hd); // (B, H, Tq, hd) -> (B, Tq, D)
+  let context = att.contextHeads; // one query per sequence: (B, H, 1, hd) is already (B, 1, D)
+  if (s.Tq > 1) {
+    context = new Float32Array(s.B * s.Tq * D);
+    be.mergeHeads(att.contextHeads, context, s.B, s.Tq, 1, w.heads, hd); // (B, H, Tq, hd) -> (B, Tq, D)
+  }
   return { out: linear(be, w.outProj, context, s.B * s.Tq), att };
 }
