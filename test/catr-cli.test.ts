@@ -12,6 +12,7 @@ import { captionImages } from "../src/caption/evaluate.js";
 import { WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { getBackend } from "../src/backend/index.js";
+import { readFileSync } from "node:fs";
 import { fixture, root } from "./helpers.js";
 
 function vitlens(cwd: string, ...args: string[]) {
@@ -80,5 +81,27 @@ describe("caption --model <CATR checkpoint>", () => {
     const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
     const r = vitlens(cwd, "caption", "--model", fixture("catr", "catr-tiny-postnorm.pth"), "--tokenizer", vocab, "--no-dilation", "--json", image);
     assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+describe("inspect --model <CATR checkpoint>", () => {
+  const counts = readSafetensors(fixture("catr", "expected.safetensors")).tensors;
+  for (const [file, flags, tag] of [["catr-tiny", [], ""], ["catr-tiny-postnorm", ["--no-dilation"], "postnorm."]] as const) {
+    it(`${file}: --expand prints PyTorch's print(model) line for line; the total is PyTorch's parameter count`, () => {
+      const r = vitlens(root, "inspect", "--model", fixture("catr", `${file}.pth`), "--expand", ...flags);
+      assert.equal(r.code, 0, r.stderr);
+      const tree = r.stdout.slice(0, r.stdout.indexOf("\n)\n") + 3);
+      assert.equal(tree, readFileSync(fixture("catr", `${file}.print.txt`), "utf8"));
+      const total = /\n {2}total +([\d,]+)\n/.exec(r.stdout)![1];
+      assert.equal(Number(total.replace(/,/g, "")), counts.get(`${tag}parameters`)!.data[0]);
+    });
+  }
+
+  it("folds repeated layers as PyTorch 2 does, and not the MLP's layers of different widths", () => {
+    const r = vitlens(root, "inspect", "--model", fixture("catr", "catr-tiny.pth"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(0-1\): 2 x TransformerEncoderLayer\(/);
+    assert.match(r.stdout, /\(0-1\): 2 x Linear\(in_features=16, out_features=16, bias=True\)\n {6}\(2\): Linear\(in_features=16, out_features=165, bias=True\)/);
+    assert.match(r.stdout, /mlp\.layers\.2 \(Linear\) +2,805\n/);
   });
 });

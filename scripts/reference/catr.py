@@ -30,7 +30,6 @@ from PIL import Image
 from torch import nn
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
-from torchvision.ops.misc import FrozenBatchNorm2d
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_io  # noqa: E402
@@ -49,6 +48,19 @@ def vocabulary():
     words += ["a", "the", "of", "on", "in", "with", "two", "people", "standing", "snowy", "hill", "cat", "sitting",
               "cup", "red", "plate", "sk", "##is", "##s", "##ing", "##er", "astro", "##naut", "mug"]
     return words
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """CATR's frozen BatchNorm: weight, bias, running_mean, running_var as buffers, eps 1e-5 (no repr)."""
+
+    def __init__(self, n):
+        super().__init__()
+        for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((n,), value))
+
+    def forward(self, x):
+        scale = self.weight * (self.running_var + 1e-5).rsqrt()
+        return x * scale[None, :, None, None] + (self.bias - self.running_mean * scale)[None, :, None, None]
 
 
 class TinyResNet(ResNet):
@@ -84,12 +96,13 @@ def sine_position(mask, num_feats, temperature=10000, scale=2 * math.pi):
     return torch.cat((py, px), dim=3).permute(0, 3, 1, 2)
 
 
-class EncoderLayer(nn.Module):
+class TransformerEncoderLayer(nn.Module):
     def __init__(self, d, h, ff, pre):
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(d, h)
-        self.linear1, self.linear2 = nn.Linear(d, ff), nn.Linear(ff, d)
+        self.self_attn = nn.MultiheadAttention(d, h, dropout=0.1)
+        self.linear1, self.dropout, self.linear2 = nn.Linear(d, ff), nn.Dropout(0.1), nn.Linear(ff, d)
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.dropout1, self.dropout2 = nn.Dropout(0.1), nn.Dropout(0.1)
         self.pre = pre
 
     def forward(self, src, mask, pos):
@@ -101,13 +114,14 @@ class EncoderLayer(nn.Module):
         return self.norm2(src + self.linear2(F.relu(self.linear1(src))))
 
 
-class DecoderLayer(nn.Module):
+class TransformerDecoderLayer(nn.Module):
     def __init__(self, d, h, ff, pre):
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(d, h)
-        self.multihead_attn = nn.MultiheadAttention(d, h)
-        self.linear1, self.linear2 = nn.Linear(d, ff), nn.Linear(ff, d)
+        self.self_attn = nn.MultiheadAttention(d, h, dropout=0.1)
+        self.multihead_attn = nn.MultiheadAttention(d, h, dropout=0.1)
+        self.linear1, self.dropout, self.linear2 = nn.Linear(d, ff), nn.Dropout(0.1), nn.Linear(ff, d)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.dropout1, self.dropout2, self.dropout3 = nn.Dropout(0.1), nn.Dropout(0.1), nn.Dropout(0.1)
         self.pre = pre
         self.cross = None  # (B, heads, T, N): kept for the fixtures
 
@@ -126,18 +140,19 @@ class DecoderLayer(nn.Module):
         return self.norm3(tgt + self.linear2(F.relu(self.linear1(tgt))))
 
 
-class Embeddings(nn.Module):
+class DecoderEmbeddings(nn.Module):
     def __init__(self, vocab, d, max_pos, eps):
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, d, padding_idx=0)
         self.position_embeddings = nn.Embedding(max_pos, d)
         self.LayerNorm = nn.LayerNorm(d, eps=eps)
+        self.dropout = nn.Dropout(0.1)
 
     def forward(self, ids):
         return self.LayerNorm(self.word_embeddings(ids) + self.position_embeddings(torch.arange(ids.shape[1]))[None])
 
 
-class Stack(nn.Module):
+class TransformerEncoder(nn.Module):
     def __init__(self, layers, norm):
         super().__init__()
         self.layers = nn.ModuleList(layers)
@@ -145,13 +160,17 @@ class Stack(nn.Module):
             self.norm = norm
 
 
+class TransformerDecoder(TransformerEncoder):
+    pass
+
+
 class Transformer(nn.Module):
     def __init__(self, c, vocab, pre):
         super().__init__()
         d = c["hidden"]
-        self.encoder = Stack([EncoderLayer(d, c["heads"], c["ff"], pre) for _ in range(c["enc_layers"])], nn.LayerNorm(d) if pre else None)
-        self.embeddings = Embeddings(vocab, d, c["max_pos"], c["eps"])
-        self.decoder = Stack([DecoderLayer(d, c["heads"], c["ff"], pre) for _ in range(c["dec_layers"])], nn.LayerNorm(d))
+        self.encoder = TransformerEncoder([TransformerEncoderLayer(d, c["heads"], c["ff"], pre) for _ in range(c["enc_layers"])], nn.LayerNorm(d) if pre else None)
+        self.embeddings = DecoderEmbeddings(vocab, d, c["max_pos"], c["eps"])
+        self.decoder = TransformerDecoder([TransformerDecoderLayer(d, c["heads"], c["ff"], pre) for _ in range(c["dec_layers"])], nn.LayerNorm(d))
 
     def forward(self, src, mask, pos, ids, cap_mask):
         # (B, C, h, w) -> (h*w, B, C), as DETR
@@ -187,15 +206,23 @@ class Joiner(nn.Sequential):
     pass
 
 
+class Backbone(nn.Module):
+    pass
+
+
+class PositionEmbeddingSine(nn.Module):
+    """Parameter-free: the encoding itself is sine_position()."""
+
+
 class Caption(nn.Module):
     """CATR's Caption: `resnet` (a torchvision ResNet, FrozenBatchNorm2d) as backbone.0.body, `channels` its layer4 width."""
 
     def __init__(self, c, vocab, pre, resnet, channels):
         super().__init__()
         body = IntermediateLayerGetter(resnet, return_layers={"layer4": "0"})
-        holder = nn.Module()
+        holder = Backbone()
         holder.body = body
-        self.backbone = Joiner(holder)
+        self.backbone = Joiner(holder, PositionEmbeddingSine())
         self.input_proj = nn.Conv2d(channels, c["hidden"], kernel_size=1)
         self.transformer = Transformer(c, vocab, pre)
         self.mlp = MLP(c["hidden"], c["mlp"], vocab)
@@ -351,6 +378,9 @@ def main():
         with torch.no_grad():
             model.mlp.layers[2].bias.copy_(saved_bias)
         name = "catr-tiny.pth" if pre else "catr-tiny-postnorm.pth"
+        with open(os.path.join(out, name.replace(".pth", ".print.txt")), "w") as f:
+            f.write(str(model) + "\n")
+        expected[f"{tag}parameters"] = torch.tensor([float(sum(p.numel() for p in model.parameters()))])
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "lr_scheduler": sched.state_dict(), "epoch": 3}, os.path.join(out, name))
     expected["words"] = torch.tensor([float(w) for w in words])
     safetensors_io.save({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out, "expected.safetensors"))

@@ -26,7 +26,13 @@ function standInTokenizer(V: number): WordPieceTokenizer {
  * BatchNorm scaled down so 33 random residual blocks stay finite.
  */
 export function catrPreset(o: { seed?: number; backend?: Backend } = {}): CatrCaptioner {
-  const rng = new Rng(o.seed ?? 0);
+  const model = catrFromState(catrPresetTensors(o.seed), "preset catr", { backend: o.backend });
+  return new CatrCaptioner(model, standInTokenizer(CATR_PRESET_CONFIG.vocabSize), CATR_PREPROCESS, "preset catr");
+}
+
+/** The preset's state dict under CATR's own names (backbone.0.body.*, transformer.*, ...). */
+export function catrPresetTensors(seed = 0): Map<string, Tensor> {
+  const rng = new Rng(seed);
   const tensors = new Map<string, Tensor>();
   const put = (key: string, shape: number[], fill: (i: number) => number) => tensors.set(key, { data: Float32Array.from({ length: numel(shape) }, (_, i) => fill(i)), shape });
   const c = CATR_PRESET_CONFIG;
@@ -50,6 +56,5 @@ export function catrPreset(o: { seed?: number; backend?: Backend } = {}): CatrCa
     put(`${CATR_BACKBONE_PREFIX}${conv.bn}.running_mean`, [conv.outChannels], () => 0);
     put(`${CATR_BACKBONE_PREFIX}${conv.bn}.running_var`, [conv.outChannels], () => 1);
   }
-  const model = catrFromState(tensors, "preset catr", { backend: o.backend });
-  return new CatrCaptioner(model, standInTokenizer(c.vocabSize), CATR_PREPROCESS, "preset catr");
+  return tensors;
 }
