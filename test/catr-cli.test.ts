@@ -13,6 +13,7 @@ import { WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { getBackend } from "../src/backend/index.js";
 import { readFileSync } from "node:fs";
+import { call, postJson, serve } from "./serve-helpers.js";
 import { fixture, root } from "./helpers.js";
 
 function vitlens(cwd: string, ...args: string[]) {
@@ -103,5 +104,28 @@ describe("inspect --model <CATR checkpoint>", () => {
     assert.match(r.stdout, /\(0-1\): 2 x TransformerEncoderLayer\(/);
     assert.match(r.stdout, /\(0-1\): 2 x Linear\(in_features=16, out_features=16, bias=True\)\n {6}\(2\): Linear\(in_features=16, out_features=165, bias=True\)/);
     assert.match(r.stdout, /mlp\.layers\.2 \(Linear\) +2,805\n/);
+  });
+});
+
+describe("serve --captioner <CATR checkpoint>", () => {
+  it("the caption view gets caption --json's words and one map per word over the image's own grid", async () => {
+    const r = vitlens(root, "caption", "--model", model, "--tokenizer", vocab, "--json", "--beam", "2", image);
+    assert.equal(r.code, 0, r.stderr);
+    const expected = JSON.parse(r.stdout) as Record;
+    const server = await serve({ captioner: model, captionerTokenizer: vocab });
+    try {
+      const info = await call(server, "/api/info");
+      assert.equal((info.body.captioner as { heads: number }).heads, 8);
+      const up = await call(server, "/api/images", { method: "POST", headers: { "content-type": "image/png" }, body: new Uint8Array(readFileSync(image)) });
+      const c = await postJson(server, "/api/caption", { image: up.body.id, beam: 2, layer: 1, head: "mean" });
+      assert.equal(c.status, 200, JSON.stringify(c.body));
+      assert.equal(c.body.caption, expected.caption);
+      assert.deepEqual(c.body.words, expected.words);
+      assert.deepEqual(c.body.grid, [14, 19]);
+      assert.ok((c.body.maps as number[][]).every((m) => m.length === 14 * 19));
+      assert.ok((c.body.cls as number[]).every((v) => v === 0));
+    } finally {
+      await server.close();
+    }
   });
 });
