@@ -6,7 +6,10 @@ import { describe, it } from "node:test";
 import { jsBackend, tryNativeBackend, type Backend } from "../src/backend/index.js";
 import { readTorchFile } from "../src/checkpoint/torch-pickle.js";
 import { VitlensError } from "../src/errors.js";
+import { readFileSync } from "node:fs";
+import { formatModuleTree, totalParams } from "../src/models/module-tree.js";
 import { resnetConfigFromKeys } from "../src/models/resnet-config.js";
+import { resnetModuleTree } from "../src/models/resnet-tree.js";
 import { ResnetTrunk } from "../src/models/resnet.js";
 import type { Tensor } from "../src/tensor.js";
 import { backends, expected, fixture, maxAbsDiff } from "./helpers.js";
@@ -59,6 +62,18 @@ describe("ResnetTrunk matches torchvision", () => {
     const outs = [jsBackend, tryNativeBackend() as Backend].map((be) => run(ResnetTrunk.fromStateDict(bottleneck, PREFIX, { dilateLayer4: true, backend: be }), pixels).features);
     assert.ok(relDiff(outs[1], outs[0]) <= 1e-5);
   });
+});
+
+describe("the trunk's module tree", () => {
+  for (const [name, tensors, dilateLayer4] of [["bottleneck", bottleneck, true], ["basic", basic, false]] as const) {
+    it(`prints the ${name} trunk exactly as PyTorch prints DETR's backbone body`, () => {
+      const tree = resnetModuleTree(resnetConfigFromKeys(tensors, PREFIX, { dilateLayer4 }));
+      assert.equal(`${formatModuleTree(tree, { expand: true })}\n`, readFileSync(fixture(`resnet-${name}.print.txt`), "utf8"));
+      // parameters: the convolutions' weights (FrozenBatchNorm2d holds buffers, not parameters)
+      const convWeights = [...tensors].filter(([k]) => /conv\d\.weight$|downsample\.0\.weight$/.test(k)).reduce((n, [, t]) => n + t.data.length, 0);
+      assert.equal(totalParams(tree), convWeights);
+    });
+  }
 });
 
 describe("ResNet state dicts that cannot be a torchvision trunk are refused in one line", () => {

@@ -80,6 +80,17 @@ def frozen_body(make, state):
     return IntermediateLayerGetter(model, return_layers={"layer4": "0"}).eval()
 
 
+class DetrFrozenBatchNorm2d(FrozenBatchNorm2d):
+    """DETR's / CATR's own FrozenBatchNorm2d: the same arithmetic, but no extra_repr, so
+    print() shows "FrozenBatchNorm2d()" (what `vitlens inspect` reproduces)."""
+
+    def __repr__(self):
+        return nn.Module.__repr__(self)
+
+
+DetrFrozenBatchNorm2d.__name__ = "FrozenBatchNorm2d"
+
+
 def features(body, pixels):
     with torch.no_grad():
         return body(pixels)["0"]
@@ -110,6 +121,8 @@ def fixtures(out):
         state = calibrated_state(make, seed, (64, 48))
         body = frozen_body(make, state)
         sd = {PREFIX + k: v for k, v in body.state_dict().items()}
+        with open(os.path.join(out, f"resnet-{name}.print.txt"), "w") as f:
+            f.write(str(frozen_body(lambda norm: make(DetrFrozenBatchNorm2d), state)) + "\n")
         torch.save(sd, os.path.join(out, f"resnet-{name}.pth"))
         if block is Bottleneck:  # CATR's default: layer4 dilated; and the same weights undilated
             expected[f"{name}.dilated.photo"] = features(body, photo)

@@ -37,6 +37,15 @@ export class ResnetTrunk {
     return { gh: last.height, gw: last.width };
   }
 
+  /** FLOPs (2 per multiply-add) of the convolutions for one h x w image: what bench reports GFLOPS against. */
+  flops(h: number, w: number): number {
+    const shapes = convNetShapes(this.steps, 3, h, w);
+    return this.steps.reduce((sum, s, i) => {
+      if (s.kind !== "conv") return sum;
+      return sum + 2 * shapes[i].channels * shapes[i].height * shapes[i].width * s.inChannels * s.kernel * s.kernel;
+    }, 0);
+  }
+
   /** Pixels (B, 3, H, W) -> features (B, outChannels, gh, gw). */
   forward(pixels: Float32Array, b: number, h: number, w: number): { features: Float32Array; gh: number; gw: number } {
     if (pixels.length !== b * 3 * h * w) {
