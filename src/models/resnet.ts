@@ -1,6 +1,6 @@
 import { getBackend, type Backend } from "../backend/index.js";
 import type { ConvNet, ConvStep } from "../backend/backend.js";
-import { convNetShapes } from "../backend/conv-net.js";
+import { convNetFlops, convNetShapes } from "../backend/conv-net.js";
 import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { resnetBlocks, resnetConfigFromKeys, resnetStem, type ResnetConfig, type ResnetConv, type ResnetOptions } from "./resnet-config.js";
@@ -39,11 +39,7 @@ export class ResnetTrunk {
 
   /** FLOPs (2 per multiply-add) of the convolutions for one h x w image: what bench reports GFLOPS against. */
   flops(h: number, w: number): number {
-    const shapes = convNetShapes(this.steps, 3, h, w);
-    return this.steps.reduce((sum, s, i) => {
-      if (s.kind !== "conv") return sum;
-      return sum + 2 * shapes[i].channels * shapes[i].height * shapes[i].width * s.inChannels * s.kernel * s.kernel;
-    }, 0);
+    return convNetFlops(this.steps, 1, 3, h, w);
   }
 
   /** Pixels (B, 3, H, W) -> features (B, outChannels, gh, gw). */
