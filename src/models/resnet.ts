@@ -18,10 +18,13 @@ export interface ResnetTrunkOptions extends ResnetOptions {
 export class ResnetTrunk {
   readonly outChannels: number;
   private readonly net: ConvNet;
+  private readonly steps: ConvStep[]; // shapes only: the weights live in the ConvNet
 
-  private constructor(readonly config: ResnetConfig, private readonly steps: ConvStep[], backend: Backend) {
+  private constructor(readonly config: ResnetConfig, steps: ConvStep[], backend: Backend) {
     this.outChannels = config.outChannels[3];
     this.net = backend.convNet(steps);
+    // The native ConvNet copies the folded weights: keeping them here too would double ResNet-101's 170 MB.
+    this.steps = steps.map((s) => (s.kind === "conv" ? { ...s, weight: new Float32Array(0), bias: null } : s));
   }
 
   /** The trunk under `prefix` (CATR: "backbone.0.body."); shapes checked, BN folded. */
