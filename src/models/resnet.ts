@@ -5,6 +5,8 @@ import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { resnetBlocks, resnetConfigFromKeys, resnetStem, type ResnetConfig, type ResnetConv, type ResnetOptions } from "./resnet-config.js";
 import { foldFrozenBatchNorm } from "./resnet-fold.js";
+import type { ModuleNode } from "./module-tree.js";
+import { resnetModuleTree } from "./resnet-tree.js";
 
 export interface ResnetTrunkOptions extends ResnetOptions {
   backend?: Backend; // getBackend() when omitted
@@ -28,9 +30,14 @@ export class ResnetTrunk {
   }
 
   /** The trunk under `prefix` (CATR: "backbone.0.body."); shapes checked, BN folded. */
-  static fromStateDict(tensors: Map<string, Tensor>, prefix: string, opts: ResnetTrunkOptions): ResnetTrunk {
+  static fromStateDict(tensors: Map<string, Tensor>, prefix: string, opts: ResnetTrunkOptions = {}): ResnetTrunk {
     const config = resnetConfigFromKeys(tensors, prefix, opts);
     return new ResnetTrunk(config, resnetSteps(config, tensors, prefix), opts.backend ?? getBackend());
+  }
+
+  /** `print(backbone[0].body)` as a module tree (for inspect; formatModuleTree prints it). */
+  moduleTree(): ModuleNode {
+    return resnetModuleTree(this.config);
   }
 
   /** The feature grid's (gh, gw) for an h x w image. */
