@@ -109,7 +109,16 @@ std::tuple<int64_t, int64_t, int64_t> ConvNet::output_shape(int64_t h, int64_t w
 ConvNet::Plan& ConvNet::plan_for(int64_t b, int64_t h, int64_t w) {
   const auto key = std::make_tuple(b, h, w);
   auto found = plans_.find(key);
-  if (found != plans_.end()) return *found->second;
+  if (found != plans_.end()) {
+    found->second.first = ++clock_;
+    return *found->second.second;
+  }
+  if (plans_.size() >= kMaxPlans) {
+    auto oldest = plans_.begin();
+    for (auto it = plans_.begin(); it != plans_.end(); ++it)
+      if (it->second.first < oldest->second.first) oldest = it;
+    plans_.erase(oldest);
+  }
 
   auto& eng = engine().engine;
   const int n = static_cast<int>(steps_.size());
@@ -208,7 +217,7 @@ ConvNet::Plan& ConvNet::plan_for(int64_t b, int64_t h, int64_t w) {
     }
     plan->args.push_back(std::move(args));
   }
-  return *plans_.emplace(key, plan).first->second;
+  return *plans_.emplace(key, std::make_pair(++clock_, plan)).first->second.second;
 }
 
 void ConvNet::forward(const float* x, float* out, int64_t b, int64_t h, int64_t w) {

@@ -42,9 +42,13 @@ class ConvNet {
   struct Plan;
   Plan& plan_for(int64_t b, int64_t h, int64_t w);
 
+  // Plans hold activation buffers: a few input shapes are kept (CATR's images differ in one
+  // side), the least recently used dropped beyond that.
+  static constexpr size_t kMaxPlans = 4;
   std::vector<ConvNetStep> steps_;
   int64_t in_c_;
-  std::map<std::tuple<int64_t, int64_t, int64_t>, std::shared_ptr<Plan>> plans_;
+  uint64_t clock_ = 0;
+  std::map<std::tuple<int64_t, int64_t, int64_t>, std::pair<uint64_t, std::shared_ptr<Plan>>> plans_;  // (last use, plan)
 };
 
 }  // namespace vitlens

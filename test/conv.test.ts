@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import type { ConvStep } from "../src/backend/backend.js";
 import { convNetShapes, convOutputSize } from "../src/backend/conv-net.js";
 import { jsBackend, tryNativeBackend } from "../src/backend/index.js";
+import { profileBackend } from "../src/backend/profile.js";
 import { maxAbsDiff, randomArray } from "./helpers.js";
 
 const native = tryNativeBackend();
@@ -48,6 +49,25 @@ describe("js conv2d and maxPool2d", () => {
     assert.deepEqual([...out].map((v) => v + 0), [0, -1, -3, -5, -6, -8, -15, -16, -18]); // torch's max_pool2d
     assert.equal(convOutputSize(37, 3, 2, 1), 19);
     assert.equal(convOutputSize(20, 1, 2, 0), 10);
+  });
+});
+
+describe("profiling convolutions (bench --profile)", () => {
+  it("counts a conv2d's FLOPs and times a prepared network's forward as one row", () => {
+    const prof = profileBackend(jsBackend);
+    const x = new Float32Array(2 * 3 * 9 * 8);
+    const w = new Float32Array(4 * 3 * 3 * 3);
+    prof.backend.conv2d(x, w, new Float32Array(2 * 4 * 5 * 4), { batch: 2, inChannels: 3, height: 9, width: 8, outChannels: 4, kernel: 3, stride: 2, padding: 1 });
+    const net = prof.backend.convNet([
+      { kind: "conv", input: -1, weight: w, bias: null, inChannels: 3, outChannels: 4, kernel: 3, stride: 2, padding: 1, dilation: 1, relu: true },
+      { kind: "maxpool", input: 0, kernel: 3, stride: 2, padding: 1 },
+    ]);
+    net.forward(x, new Float32Array(2 * 4 * 3 * 2), 2, 9, 8);
+    const rows = new Map(prof.rows().map((r) => [r.op, r]));
+    const flops = 2 * 2 * 4 * 5 * 4 * 3 * 9; // 2 * B * C' * oh * ow * C * k * k
+    assert.equal(rows.get("conv2d")!.flops, flops);
+    assert.equal(rows.get("convNet.forward")!.flops, flops);
+    assert.equal(rows.get("convNet.forward")!.shape, "2 steps, 2x3x9x8");
   });
 });
 
@@ -123,7 +143,8 @@ describe("native conv2d / maxPool2d / convNet match the js reference", { skip: n
   it("convNet (native, blocked layouts) equals the steps run one by one in js, for several input sizes", () => {
     const nnet = nb.convNet(steps);
     const jnet = jsBackend.convNet(steps);
-    for (const [b, h, w] of [[1, 37, 29], [2, 40, 33], [1, 37, 29]]) {
+    // more shapes than the native side keeps plans for, then the first again (re-planned)
+    for (const [b, h, w] of [[1, 37, 29], [2, 40, 33], [1, 37, 29], [1, 20, 21], [1, 25, 30], [1, 33, 17], [1, 37, 29]]) {
       const shapes = convNetShapes(steps, 3, h, w);
       const last = shapes[shapes.length - 1];
       const x = randomArray(b * 3 * h * w, h + w);

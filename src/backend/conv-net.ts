@@ -41,6 +41,13 @@ export function convNetShapes(steps: ConvStep[], inChannels: number, h: number, 
   return shapes;
 }
 
+/** FLOPs (2 per multiply-add) of the network's convolutions on a (b, inChannels, h, w) input. */
+export function convNetFlops(steps: ConvStep[], b: number, inChannels: number, h: number, w: number): number {
+  const shapes = convNetShapes(steps, inChannels, h, w);
+  return steps.reduce((n, s, i) =>
+    s.kind === "conv" ? n + 2 * b * shapes[i].channels * shapes[i].height * shapes[i].width * s.inChannels * s.kernel * s.kernel : n, 0);
+}
+
 /** The reference ConvNet: every step through the backend's conv2d / maxPool2d, each output kept until the end. */
 export function stepByStepConvNet(be: Backend, steps: ConvStep[]): ConvNet {
   return {

@@ -17,7 +17,7 @@ export interface ResnetConfig {
 }
 
 export interface ResnetOptions {
-  dilateLayer4: boolean;
+  dilateLayer4?: boolean; // true when omitted: CATR's configuration
 }
 
 /** One convolution of the trunk with its frozen BatchNorm: key stems and what the block does with it. */
@@ -41,7 +41,8 @@ const STEM_KERNEL = 7;
 const BN_PARTS = ["weight", "bias", "running_mean", "running_var"];
 
 /** Reads the trunk's architecture from the keys under `prefix` and checks every shape against it. */
-export function resnetConfigFromKeys(tensors: Map<string, Tensor>, prefix: string, opts: ResnetOptions): ResnetConfig {
+export function resnetConfigFromKeys(tensors: Map<string, Tensor>, prefix: string, opts: ResnetOptions = {}): ResnetConfig {
+  const dilateLayer4 = opts.dilateLayer4 ?? true;
   const shapeOf = (key: string): number[] => {
     const t = tensors.get(prefix + key);
     if (!t) throw new VitlensError(`${prefix}${key}: missing from the ResNet state dict`);
@@ -61,12 +62,12 @@ export function resnetConfigFromKeys(tensors: Map<string, Tensor>, prefix: strin
     widths.push(shapeOf(`layer${l}.0.conv1.weight`)[0]);
     outChannels.push(shapeOf(`layer${l}.0.${bottleneck ? "conv3" : "conv2"}.weight`)[0]);
   }
-  if (opts.dilateLayer4 && !bottleneck) {
+  if (dilateLayer4 && !bottleneck) {
     throw new VitlensError(
       `${prefix}layer1.0: a BasicBlock ResNet (18/34) cannot dilate layer4 (torchvision refuses dilation > 1 in BasicBlock); turn dilation off (--no-dilation)`,
     );
   }
-  const config: ResnetConfig = { block: bottleneck ? "bottleneck" : "basic", layers, stemChannels: stem[0], widths, outChannels, dilateLayer4: opts.dilateLayer4 };
+  const config: ResnetConfig = { block: bottleneck ? "bottleneck" : "basic", layers, stemChannels: stem[0], widths, outChannels, dilateLayer4 };
   checkResnetShapes(tensors, prefix, config);
   return config;
 }

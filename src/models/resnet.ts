@@ -1,10 +1,12 @@
 import { getBackend, type Backend } from "../backend/index.js";
 import type { ConvNet, ConvStep } from "../backend/backend.js";
-import { convNetShapes } from "../backend/conv-net.js";
+import { convNetFlops, convNetShapes } from "../backend/conv-net.js";
 import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { resnetBlocks, resnetConfigFromKeys, resnetStem, type ResnetConfig, type ResnetConv, type ResnetOptions } from "./resnet-config.js";
 import { foldFrozenBatchNorm } from "./resnet-fold.js";
+import type { ModuleNode } from "./module-tree.js";
+import { resnetModuleTree } from "./resnet-tree.js";
 
 export interface ResnetTrunkOptions extends ResnetOptions {
   backend?: Backend; // getBackend() when omitted
@@ -18,16 +20,24 @@ export interface ResnetTrunkOptions extends ResnetOptions {
 export class ResnetTrunk {
   readonly outChannels: number;
   private readonly net: ConvNet;
+  private readonly steps: ConvStep[]; // shapes only: the weights live in the ConvNet
 
-  private constructor(readonly config: ResnetConfig, private readonly steps: ConvStep[], backend: Backend) {
+  private constructor(readonly config: ResnetConfig, steps: ConvStep[], backend: Backend) {
     this.outChannels = config.outChannels[3];
     this.net = backend.convNet(steps);
+    // The native ConvNet copies the folded weights: keeping them here too would double ResNet-101's 170 MB.
+    this.steps = steps.map((s) => (s.kind === "conv" ? { ...s, weight: new Float32Array(0), bias: null } : s));
   }
 
   /** The trunk under `prefix` (CATR: "backbone.0.body."); shapes checked, BN folded. */
-  static fromStateDict(tensors: Map<string, Tensor>, prefix: string, opts: ResnetTrunkOptions): ResnetTrunk {
+  static fromStateDict(tensors: Map<string, Tensor>, prefix: string, opts: ResnetTrunkOptions = {}): ResnetTrunk {
     const config = resnetConfigFromKeys(tensors, prefix, opts);
     return new ResnetTrunk(config, resnetSteps(config, tensors, prefix), opts.backend ?? getBackend());
+  }
+
+  /** `print(backbone[0].body)` as a module tree (for inspect; formatModuleTree prints it). */
+  moduleTree(): ModuleNode {
+    return resnetModuleTree(this.config);
   }
 
   /** The feature grid's (gh, gw) for an h x w image. */
@@ -35,6 +45,11 @@ export class ResnetTrunk {
     const shapes = convNetShapes(this.steps, 3, h, w);
     const last = shapes[shapes.length - 1];
     return { gh: last.height, gw: last.width };
+  }
+
+  /** FLOPs (2 per multiply-add) of the convolutions for one h x w image: what bench reports GFLOPS against. */
+  flops(h: number, w: number): number {
+    return convNetFlops(this.steps, 1, 3, h, w);
   }
 
   /** Pixels (B, 3, H, W) -> features (B, outChannels, gh, gw). */
