@@ -78,7 +78,7 @@ function catrInspection(spec: string, o: CatrReadOptions): { tree: ModuleNode; n
   }
   const config = catrConfigFromState(tensors, spec, o);
   const resnet = resnetConfigFromKeys(tensors, CATR_BACKBONE_PREFIX, { dilateLayer4: config.dilation });
-  const tree = catrModuleTree(config, resnet, (key) => tensors.has(CATR_BACKBONE_PREFIX + key));
+  const tree = catrModuleTree(config, resnet);
   const numParameters = [...tensors].filter(([k]) => !/(bn\d|downsample\.1)\.(weight|bias|running_mean|running_var)$/.test(k)).reduce((n, [, t]) => n + t.data.length, 0);
   const depth = 2 + resnet.layers.reduce((a, b) => a + b, 0) * (resnet.block === "basic" ? 2 : 3);
   return {

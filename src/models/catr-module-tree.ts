@@ -1,6 +1,7 @@
 import { CATR_EMBEDDING_NORM_EPS, CATR_LAYER_NORM_EPS, type CatrConfig } from "./catr-config.js";
 import { pyFloat, type ModuleNode } from "./module-tree.js";
-import { resnetBlocks, resnetStem, type ResnetConfig, type ResnetConv } from "./resnet-config.js";
+import type { ResnetConfig } from "./resnet-config.js";
+import { resnetModuleTree } from "./resnet-tree.js";
 
 /** CATR's configuration.py dropout (printed by its Dropout modules; vitlens runs inference without it). */
 const CATR_DROPOUT = 0.1;
@@ -9,48 +10,13 @@ const node = (type: string, args?: string, children: Array<[string, ModuleNode]>
 const linear = (i: number, o: number) => node("Linear", `in_features=${i}, out_features=${o}, bias=True`, [], i * o + o);
 const layerNorm = (d: number, eps = CATR_LAYER_NORM_EPS) => node("LayerNorm", `(${d},), eps=${pyFloat(eps)}, elementwise_affine=True`, [], 2 * d);
 const dropout = () => node("Dropout", `p=${pyFloat(CATR_DROPOUT)}, inplace=False`);
-const pair = (v: number) => `(${v}, ${v})`;
-
-/** torchvision's Conv2d repr (bias=False in a ResNet); padding and dilation only when not the default. */
-function conv(c: ResnetConv): ModuleNode {
-  const padding = ((c.kernel - 1) / 2) * c.dilation;
-  const args = [`${c.inChannels}, ${c.outChannels}, kernel_size=${pair(c.kernel)}, stride=${pair(c.stride)}`];
-  if (padding > 0) args.push(`padding=${pair(padding)}`);
-  if (c.dilation > 1) args.push(`dilation=${pair(c.dilation)}`);
-  args.push("bias=False");
-  return node("Conv2d", args.join(", "), [], c.outChannels * c.inChannels * c.kernel * c.kernel);
-}
-
-/** CATR's own FrozenBatchNorm2d: buffers only, no extra repr. */
-const frozenBn = () => node("FrozenBatchNorm2d");
-const relu = () => node("ReLU", "inplace=True");
-
-function resnetBody(r: ResnetConfig, hasDownsample: (key: string) => boolean): ModuleNode {
-  const layers = resnetBlocks(r, hasDownsample).map((blocks): [string, ModuleNode] => [
-    "", node("Sequential", undefined, blocks.map((b, i): [string, ModuleNode] => {
-      const children: Array<[string, ModuleNode]> = [];
-      b.convs.forEach((c, k) => children.push([`conv${k + 1}`, conv(c)], [`bn${k + 1}`, frozenBn()]));
-      // torchvision registers relu after bn2 (BasicBlock) / bn3 (Bottleneck), before downsample.
-      children.push(["relu", relu()]);
-      if (r.block === "basic") children.splice(2, 0, ...children.splice(children.length - 1, 1));
-      if (b.downsample) children.push(["downsample", node("Sequential", undefined, [["0", conv(b.downsample)], ["1", frozenBn()]])]);
-      return [String(i), node(r.block === "basic" ? "BasicBlock" : "Bottleneck", undefined, children)];
-    })),
-  ]);
-  return node("IntermediateLayerGetter", undefined, [
-    ["conv1", conv(resnetStem(r))], ["bn1", frozenBn()], ["relu", relu()],
-    ["maxpool", node("MaxPool2d", "kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False")],
-    ...layers.map(([, m], l): [string, ModuleNode] => [`layer${l + 1}`, m]),
-  ]);
-}
-
 function attention(D: number): ModuleNode {
   return node("MultiheadAttention", undefined, [["out_proj", node("NonDynamicallyQuantizableLinear", `in_features=${D}, out_features=${D}, bias=True`, [], D * D + D)]],
     3 * D * D + 3 * D, "in_proj_weight, in_proj_bias");
 }
 
-/** print(model) of CATR's Caption module (PyTorch's repr), the ResNet as torchvision builds it. */
-export function catrModuleTree(c: CatrConfig, r: ResnetConfig, hasDownsample: (key: string) => boolean): ModuleNode {
+/** print(model) of CATR's Caption module (PyTorch's repr), the ResNet as torchvision builds it (resnet-tree.ts). */
+export function catrModuleTree(c: CatrConfig, r: ResnetConfig): ModuleNode {
   const D = c.hiddenSize;
   const F = c.feedForward;
   const encoderLayer = node("TransformerEncoderLayer", undefined, [
@@ -66,7 +32,7 @@ export function catrModuleTree(c: CatrConfig, r: ResnetConfig, hasDownsample: (k
   if (c.preNorm) encoder.push(["norm", layerNorm(D)]);
   return node("Caption", undefined, [
     ["backbone", node("Joiner", undefined, [
-      ["0", node("Backbone", undefined, [["body", resnetBody(r, hasDownsample)]])],
+      ["0", node("Backbone", undefined, [["body", resnetModuleTree(r)]])],
       ["1", node("PositionEmbeddingSine")],
     ])],
     ["input_proj", node("Conv2d", `${c.backboneChannels}, ${D}, kernel_size=(1, 1), stride=(1, 1)`, [], c.backboneChannels * D + D)],
