@@ -29,6 +29,7 @@ export { ForwardWorker } from "./worker/forward-worker.js";
 
 export { downloadModel, parseHubId } from "./hub/snapshot.js";
 export { hubOptionsFromEnv, type HubOptions } from "./hub/download.js";
+export { resolveTorchHubCheckpoint, torchHubFile, torchHubDir, isCatrName, CATR_CHECKPOINTS, type TorchHubOptions } from "./hub/torch-hub.js";
 
 export { Captioner, loadCaptioner } from "./caption/captioner.js";
 export { Vocabulary, tokenize } from "./caption/vocabulary.js";
