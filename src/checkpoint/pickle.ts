@@ -26,7 +26,7 @@ export interface PyFloat { kind: "float"; value: number }
 export type PickleValue = null | boolean | number | string | PyFloat | TensorRef | PickleValue[] | Map<PickleValue, PickleValue>;
 type Value = PickleValue | Global | Storage | { kind: "mark" } | Value[] | Map<Value, Value>;
 
-/** A storage named by a persistent id: its dtype and element count, as the pickle declares them. */
+/** A storage named by a persistent id: its dtype and element count, as the pickle declares them (-1: not said). */
 export interface StorageDecl { dtype: string; numel: number }
 /** A legacy file's storage view: `size` elements of storage `root` from element `offset` on. */
 export interface StorageView { root: string; offset: number; size: number }
@@ -107,10 +107,11 @@ export function unpickle(buf: Uint8Array, path: string): PickleRoot {
     const [, type, key, , count, view] = pid as Value[];
     const dtype = STORAGES[(type as Global)?.name?.replace("torch.", "") ?? ""];
     if (!dtype) fail("persistent id without a storage type");
-    if (typeof count !== "number" || count < 0) fail(`storage ${String(key)} without an element count`);
+    const legacy = (pid as Value[]).length >= 6; // the legacy reader locates storages by this count: it must be there
+    if (legacy && (typeof count !== "number" || count < 0)) fail(`storage ${String(key)} without an element count`);
     const declared = storages.get(String(key));
     if (declared && declared.dtype !== dtype) fail(`storage ${String(key)} is declared as both ${declared.dtype} and ${dtype}`);
-    storages.set(String(key), { dtype, numel: count as number });
+    storages.set(String(key), { dtype, numel: typeof count === "number" ? count : -1 });
     if (view === undefined || view === null) return { kind: "storage", key: String(key), dtype };
     const [viewKey, offset, size] = Array.isArray(view) ? (view as Value[]) : [];
     if (typeof offset !== "number" || typeof size !== "number" || offset < 0 || size < 0) fail(`storage ${String(key)}: a view that is not (key, offset, size)`);
