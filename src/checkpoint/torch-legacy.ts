@@ -104,6 +104,6 @@ function parse(head: Uint8Array, fd: number, size: number, path: string): Legacy
 function readCount(fd: number, at: number, size: number, key: string, path: string): number {
   const raw = readAt(fd, at, 8);
   const count = new DataView(raw.buffer, raw.byteOffset, 8).getBigInt64(0, true);
-  if (count < 0n || count > BigInt(size)) throw new VitlensError(`${path}: storage ${key} declares ${count} elements, more than the file's ${size} bytes could hold`);
+  if (count < 0n || count > BigInt(size)) throw new VitlensError(`${path}: storage ${key} declares ${count} elements, impossible in a file of ${size} bytes`);
   return Number(count);
 }
