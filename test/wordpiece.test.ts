@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { capitalizeFirst, checkVocabularySize } from "../src/caption/tokenizer.js";
-import { readVocabTxt, resolveWordPieceTokenizer, WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
+import { bertLikeVocabulary, readVocabTxt, resolveWordPieceTokenizer, WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
 import { hubOptionsFromEnv } from "../src/hub/download.js";
 import { parseTokenizerId } from "../src/hub/tokenizer-files.js";
 import { FakeHub } from "./hub-server.js";
@@ -97,6 +97,17 @@ describe("WordPiece tokenizer (transformers' BertTokenizer as reference)", () =>
     assert.throws(() => WordPieceTokenizer.load(fixture("vit-gpt2-tiny", "tokenizer.json")), /tokenizer\.json: model type "BPE" is not supported \(expected BERT's "WordPiece"\)/);
     assert.throws(() => WordPieceTokenizer.load(join(dir, "nope")), /nope: no such tokenizer file or folder/);
     assert.throws(() => WordPieceTokenizer.load(fixture("hf-tiny")), /hf-tiny: no tokenizer\.json or vocab\.txt/);
+  });
+
+  it("bertLikeVocabulary: a stand-in with bert-base-uncased's layout and size, for presets", () => {
+    const vocab = bertLikeVocabulary(30522);
+    assert.deepEqual([vocab[0], vocab[1], vocab[99], vocab[100], vocab[101], vocab[102], vocab[103], vocab[104], vocab[998]],
+      ["[PAD]", "[unused0]", "[unused98]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused99]", "[unused993]"]);
+    const tok = WordPieceTokenizer.fromVocab(vocab, {}, "preset");
+    assert.equal(tok.size, 30522);
+    assert.deepEqual(tok.ids, { pad: 0, unk: 100, cls: 101, sep: 102, mask: 103 });
+    assert.equal(tok.decode([101, 1001, 1002, 1004, 102]), "w1001 w10021004"); // ##1004 continues w1002
+    assert.throws(() => bertLikeVocabulary(50), /at least 104 ids/);
   });
 
   it("checkVocabularySize: a word embedding of another size is a one-line error naming the checkpoint", () => {

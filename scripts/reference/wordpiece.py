@@ -14,7 +14,9 @@ Writes into test/fixtures/wordpiece/:
                          from the slow and the fast tokenizer
 
 transformers is not a Debian package: run with a Python that has it, e.g. a venv with the wheels of
-transformers 4.57 / tokenizers 0.22 (the decode rules used here are unchanged since 4.36):
+transformers 4.57.6 / tokenizers 0.22.2 (the decode rules used here are unchanged since 4.36; only
+the tokenizer code is used, so its huggingface_hub version check may be relaxed). The fixtures
+were written that way:
   python scripts/reference/wordpiece.py test/fixtures
 """
 import json

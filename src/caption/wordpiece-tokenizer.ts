@@ -191,6 +191,22 @@ export function wordPieceJson(tokens: string[], config: Record<string, unknown>,
   };
 }
 
+/**
+ * A stand-in vocabulary of `size` ids laid out like bert-base-uncased's (for presets with random
+ * weights, which need no download): [PAD] 0, [unused0..98] 1..99, [UNK] 100, [CLS] 101, [SEP] 102,
+ * [MASK] 103, [unused99..993] up to 998, then made-up words `w<id>` and, every fourth id, pieces `##<id>`.
+ */
+export function bertLikeVocabulary(size: number): string[] {
+  if (size < 104) throw new VitlensError(`a BERT-like vocabulary needs at least 104 ids ([PAD] ... [MASK]), not ${size}`);
+  return Array.from({ length: size }, (_, i) => {
+    if (i === 0) return "[PAD]";
+    if (i < 100) return `[unused${i - 1}]`;
+    if (i <= 103) return ["[UNK]", "[CLS]", "[SEP]", "[MASK]"][i - 100];
+    if (i <= 998) return `[unused${i - 5}]`;
+    return i % 4 === 0 ? `##${i}` : `w${i}`;
+  });
+}
+
 /** CATR's tokenizer (its predict.py: BertTokenizer.from_pretrained('bert-base-uncased')). */
 export const CATR_TOKENIZER = "bert-base-uncased";
 
