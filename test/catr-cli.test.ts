@@ -3,7 +3,7 @@
 // CATR checkpoint needs (--tokenizer, --heads, --no-dilation) and one-line refusals.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -17,7 +17,11 @@ import { call, postJson, serve } from "./serve-helpers.js";
 import { fixture, root } from "./helpers.js";
 
 function vitlens(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", cwd, env: { ...process.env, OMP_NUM_THREADS: "1" } });
+  return vitlensWith({}, cwd, ...args);
+}
+
+function vitlensWith(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", cwd, env: { ...process.env, OMP_NUM_THREADS: "1", ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -78,7 +82,23 @@ describe("caption --model <CATR checkpoint>", () => {
     });
   }
 
-  it("--no-dilation runs the post-norm ResNet-18 checkpoint", () => {
+  it("catr-v3 is read from torch.hub's cache ($TORCH_HOME/hub/checkpoints) when torch.hub fetched it, offline", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
+    const checkpoints = join(cwd, "torch", "hub", "checkpoints");
+    mkdirSync(checkpoints, { recursive: true });
+    copyFileSync(model, join(checkpoints, "weight493084032.pth"));
+    const env = { TORCH_HOME: join(cwd, "torch"), HF_HUB_OFFLINE: "1" };
+    const r = vitlensWith(env, cwd, "caption", "--model", "catr-v3", "--tokenizer", vocab, "--json", image);
+    assert.equal(r.code, 0, r.stderr);
+    const direct = vitlens(cwd, "caption", "--model", model, "--tokenizer", vocab, "--json", image);
+    assert.equal(r.stdout, direct.stdout);
+    assert.ok(existsSync(join(checkpoints, "weight493084032.pth.sha256")));
+    const missing = vitlensWith(env, cwd, "caption", "--model", "catr-v1", "--tokenizer", vocab, "--json", image);
+    assert.notEqual(missing.code, 0);
+    assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+  });
+
+  it("--no-dilation runs the post-norm ResNet-18 checkpoint (torch.save's legacy format)", () => {
     const cwd = mkdtempSync(join(tmpdir(), "vitlens-catr-"));
     const r = vitlens(cwd, "caption", "--model", fixture("catr", "catr-tiny-postnorm.pth"), "--tokenizer", vocab, "--no-dilation", "--json", image);
     assert.equal(r.code, 0, r.stderr);

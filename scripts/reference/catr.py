@@ -9,7 +9,8 @@ input), saved as CATR's training script saves ({'model', 'optimizer', 'lr_schedu
 
 Writes into test/fixtures/catr/:
   catr-tiny.pth              the checkpoint (8 heads, pre-norm, ResNet-50 layout at 1/64 width)
-  catr-tiny-postnorm.pth     the same shapes, post-norm (no transformer.encoder.norm), undilated
+  catr-tiny-postnorm.pth     post-norm (no transformer.encoder.norm), ResNet-18 layout undilated, in
+                             torch.save's legacy (pre-1.6, non-zip) format
   vocab.txt                  a WordPiece vocabulary laid out like bert-base-uncased's
   photo-0.png, photo-1.png   crops of samples/ photos resized by PIL to a long side of 299
   expected.safetensors       pixels, backbone features, masks, logits of CATR's own forward (the
@@ -381,7 +382,9 @@ def main():
         with open(os.path.join(out, name.replace(".pth", ".print.txt")), "w") as f:
             f.write(str(model) + "\n")
         expected[f"{tag}parameters"] = torch.tensor([float(sum(p.numel() for p in model.parameters()))])
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "lr_scheduler": sched.state_dict(), "epoch": 3}, os.path.join(out, name))
+        # The post-norm one in torch.save's legacy (pre-1.6) format, as CATR's released weights may be.
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "lr_scheduler": sched.state_dict(), "epoch": 3}, os.path.join(out, name),
+                   _use_new_zipfile_serialization=pre)
     expected["words"] = torch.tensor([float(w) for w in words])
     safetensors_io.save({k: v.contiguous().float() for k, v in expected.items()}, os.path.join(out, "expected.safetensors"))
 

@@ -5,19 +5,12 @@ import { resnetConvs, type ResnetConfig } from "../models/resnet-config.js";
 import { Rng } from "../random.js";
 import { numel, type Tensor } from "../tensor.js";
 import { CATR_PREPROCESS, CatrCaptioner, catrFromState } from "./catr-captioner.js";
-import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
+import { bertLikeVocabulary, WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
 /** torchvision's ResNet-101 trunk (Bottleneck [3, 4, 23, 3]) with layer4 dilated: CATR's backbone. */
 const RESNET101: ResnetConfig = {
   block: "bottleneck", layers: [3, 4, 23, 3], stemChannels: 64, widths: [64, 128, 256, 512], outChannels: [256, 512, 1024, 2048], dilateLayer4: true,
 };
-
-/** BERT's layout at V ids: [PAD], [unused0..98], [UNK], [CLS], [SEP], [MASK], then filler pieces t<id>. */
-function standInTokenizer(V: number): WordPieceTokenizer {
-  const tokens = ["[PAD]", ...Array.from({ length: 99 }, (_, i) => `[unused${i}]`), "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
-  for (let id = tokens.length; id < V; id++) tokens.push(`t${id}`);
-  return WordPieceTokenizer.fromVocab(tokens, {}, "preset tokenizer");
-}
 
 /**
  * Preset `catr`: CATR's real shapes (ResNet-101 dilated, hidden 256, 6 + 6 layers, 8 heads,
@@ -27,7 +20,7 @@ function standInTokenizer(V: number): WordPieceTokenizer {
  */
 export function catrPreset(o: { seed?: number; backend?: Backend } = {}): CatrCaptioner {
   const model = catrFromState(catrPresetTensors(o.seed), "preset catr", { backend: o.backend });
-  return new CatrCaptioner(model, standInTokenizer(CATR_PRESET_CONFIG.vocabSize), CATR_PREPROCESS, "preset catr");
+  return new CatrCaptioner(model, WordPieceTokenizer.fromVocab(bertLikeVocabulary(CATR_PRESET_CONFIG.vocabSize), {}, "preset catr's stand-in vocabulary"), CATR_PREPROCESS, "preset catr");
 }
 
 /** The preset's state dict under CATR's own names (backbone.0.body.*, transformer.*, ...). */

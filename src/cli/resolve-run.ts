@@ -12,6 +12,7 @@ import { catrPreset } from "../caption/catr-preset.js";
 import { CATR_TOKENIZER, resolveWordPieceTokenizer } from "../caption/wordpiece-tokenizer.js";
 import { statSync } from "node:fs";
 import { VitlensError } from "../errors.js";
+import { isCatrName, resolveTorchHubCheckpoint } from "../hub/torch-hub.js";
 
 /** `--model RUN` means the run's best model; anything else is passed through to loadModel. */
 export function resolveModelPath(spec: string): string {
@@ -36,9 +37,6 @@ export interface CatrFlags {
   dilation?: boolean;
 }
 
-/** CATR's released weights, as its hubconf.py names them (v1, v2, v3). */
-export const CATR_NAMES = ["catr-v1", "catr-v2", "catr-v3"];
-
 /**
  * A captioner `--model`: a train-captioner run or folder, a Hugging Face VisionEncoderDecoder
  * folder or Hub id (downloaded with its tokenizer and generation config), a CATR checkpoint file
@@ -47,7 +45,7 @@ export const CATR_NAMES = ["catr-v1", "catr-v2", "catr-v3"];
 export async function resolveCaptioner(spec: string, flags: CatrFlags = {}): Promise<AnyCaptioner> {
   if (!existsSync(spec) && spec === "catr") return catrPreset();
   if (!existsSync(spec) && spec in CAPTIONER_PRESETS) return captionerPreset(spec);
-  const catrFile = CATR_NAMES.includes(spec) && !existsSync(spec) ? await resolveCatrSource(spec) : existsSync(spec) && statSync(spec).isFile() ? spec : null;
+  const catrFile = isCatrName(spec) && !existsSync(spec) ? await resolveCatrSource(spec) : existsSync(spec) && statSync(spec).isFile() ? spec : null;
   if (catrFile !== null) {
     const tokenizer = await resolveWordPieceTokenizer(flags.tokenizer ?? CATR_TOKENIZER, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn });
     return loadCatrCaptioner(catrFile, tokenizer, { heads: flags.heads, dilation: flags.dilation });
@@ -58,12 +56,9 @@ export async function resolveCaptioner(spec: string, flags: CatrFlags = {}): Pro
   return loadAnyCaptioner(await resolveCaptionerDir(spec), { warn });
 }
 
-/**
- * TO CONNECT (catr-io): the local path of a CATR release (catr-v1/2/3), downloaded on first use
- * into torch.hub's cache ($TORCH_HOME/hub/checkpoints/<file name>). Until then: a one-line refusal.
- */
+/** The local path of a CATR release (catr-v1/2/3): torch.hub's cache ($TORCH_HOME/hub/checkpoints/), downloaded on first use. */
 export async function resolveCatrSource(spec: string): Promise<string> {
-  throw new VitlensError(`--model ${spec}: downloading CATR's released weights is not connected yet; download the .pth with torch.hub (hubconf.py ${spec.replace("catr-", "")}) and pass its path`);
+  return resolveTorchHubCheckpoint(spec, { offline: hubOptionsFromEnv().offline, progress: downloadProgress() });
 }
 
 /** A captioner folder: a run's best/, a folder, or a Hub id's snapshot (downloaded with its tokenizer and generation config). */
