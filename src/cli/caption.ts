@@ -37,6 +37,9 @@ interface DecodeFlags { beam?: number; maxLen?: number; lengthPenalty?: number; 
 
 function decodeOptions(cmd: Command): Command {
   return cmd
+    .option("--tokenizer <spec>", "CATR: its WordPiece vocabulary: a vocab.txt, a tokenizer.json, or a Hub id", CATR_TOKENIZER)
+    .option("--heads <n>", `CATR: attention heads (not in the checkpoint; default ${CATR_DEFAULT_HEADS}, CATR's configuration)`, positiveInt)
+    .option("--no-dilation", "CATR: run ResNet layer4 undilated (CATR's configuration dilates it: output stride 16)")
     .option("--beam <k>", "beam width (1: greedy; default: 1, or a Hugging Face model's generation config)", beamFlag)
     .option("--max-len <n>", "most tokens generated (default: the model's limit, or its generation config's max_length)", positiveInt)
     .option("--length-penalty <a>", "beam score = log-probability / length^a (default: 1, or the generation config's)", num("--length-penalty"))
@@ -48,9 +51,6 @@ export function captionCommand(): Command {
   return decodeOptions(new Command("caption"))
     .description("caption images; one strip per image: the image and each word's cross-attention map")
     .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), a CATR checkpoint (.pth) or release (catr-v1, catr-v2, catr-v3), or a preset (vit-gpt2, catr: random weights)")
-    .option("--tokenizer <spec>", "CATR: its WordPiece vocabulary: a vocab.txt, a tokenizer.json, or a Hub id", CATR_TOKENIZER)
-    .option("--heads <n>", `CATR: attention heads (not in the checkpoint; default ${CATR_DEFAULT_HEADS}, CATR's configuration)`, positiveInt)
-    .option("--no-dilation", "CATR: run ResNet layer4 undilated (CATR's configuration dilates it: output stride 16)")
     .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
     .option("--json", "print one JSON line per image: image, caption, words, tokens, score (without --out, write nothing)")
     .option("--raw", "also write <image>.caption.safetensors: maps (words, layers, heads, gh, gw) and cls_share (words, layers, heads)")
@@ -60,8 +60,7 @@ export function captionCommand(): Command {
       if (o.out === undefined && !o.json) throw new VitlensError("--out <dir> is required unless --json prints the captions");
       if (o.out === undefined && o.raw) throw new VitlensError("--raw writes <image>.caption.safetensors into --out: give --out <dir>");
       const out = o.out;
-      const explicitTokenizer = o.tokenizer !== CATR_TOKENIZER ? o.tokenizer : undefined;
-      const cap = await resolveCaptioner(o.model, { tokenizer: explicitTokenizer, heads: o.heads, dilation: o.dilation });
+      const cap = await resolveCaptioner(o.model, catrFlags(o));
       const files = expandImages(inputs);
       if (out !== undefined) outputFolder(out);
       const stems = files.map((f) => basename(f, extname(f)));
@@ -82,13 +81,13 @@ export function captionCommand(): Command {
 export function evalCaptionerCommand(): Command {
   return decodeOptions(new Command("eval-captioner"))
     .description("caption a held-out COCO split: exact match, BLEU-4 and, on grounded data, grounding of each item word's map")
-    .requiredOption("--model <run|dir>", "a train-captioner run (its best/) or captioner folder")
+    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face captioner, or a CATR checkpoint / release")
     .requiredOption("--captions <json>", "COCO captions of the held-out images")
     .requiredOption("--images <dir>", "folder the file_names are relative to")
     .option("--limit <n>", "only the first n images", positiveInt)
     .option("--json", "print the metrics as JSON")
-    .action(async (o: DecodeFlags & { model: string; captions: string; images: string; limit?: number; json?: boolean }) => {
-      const cap = await resolveCaptioner(o.model);
+    .action(async (o: DecodeFlags & CatrFlags & { model: string; captions: string; images: string; limit?: number; json?: boolean }) => {
+      const cap = await resolveCaptioner(o.model, catrFlags(o));
       const data = readCocoCaptions(o.captions, o.images, false);
       const images = data.images.slice(0, o.limit ?? data.images.length);
       const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), getBackend(), (done) => {
@@ -123,6 +122,11 @@ export function evalCaptionerCommand(): Command {
       }
       process.stdout.write(lines.join("\n") + "\n");
     });
+}
+
+/** The CATR flags as given (the tokenizer only when not the default, so a captioner folder does not refuse it). */
+function catrFlags(o: CatrFlags): CatrFlags {
+  return { tokenizer: o.tokenizer !== CATR_TOKENIZER ? o.tokenizer : undefined, heads: o.heads, dilation: o.dilation };
 }
 
 /** What was given on the command line; the rest comes from the model (captionImages). */
