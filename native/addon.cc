@@ -4,8 +4,12 @@
 #include <napi.h>
 #include <omp.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "conv-net.h"
+#include "conv.h"
 #include "dnnl-ops.h"
 #include "kernels.h"
 #include "matmul.h"
@@ -164,6 +168,119 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// oneDNN reports failures (an unsupported shape) as exceptions: surfaced as JS errors, never a crash.
+template <typename F>
+auto guarded(Napi::Env env, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(env, std::string("oneDNN: ") + e.what());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Args a{info};
+  vitlens::ConvShape s{a.dim(3, "batch"), a.dim(4, "inChannels"), a.dim(5, "height"), a.dim(6, "width"), a.dim(7, "outChannels"),
+                       a.dim(8, "kernel"), a.dim(9, "stride"), a.dim(10, "padding"), a.dim(11, "dilation")};
+  if (s.kernel == 0 || s.stride == 0 || s.dilation == 0) throw Napi::RangeError::New(info.Env(), "conv2d: kernel, stride and dilation must be positive");
+  if (s.out_h() < 1 || s.out_w() < 1) throw Napi::RangeError::New(info.Env(), "conv2d: the input is smaller than the kernel");
+  const float* bias = a.f32(12, s.out_c, "bias", true);
+  vitlens::ConvEpilogue e{bias != nullptr, a.flag(13), a.flag(14)};
+  const float* x = a.f32(0, s.batch * s.in_c * s.h * s.w, "x");
+  const float* w = a.f32(1, s.out_c * s.in_c * s.kernel * s.kernel, "weight");
+  float* out = a.f32(2, s.batch * s.out_c * s.out_h() * s.out_w(), "out");
+  guarded(info.Env(), [&] { vitlens::conv2d(x, w, bias, out, s, e); });
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
+  Args a{info};
+  vitlens::PoolShape s{a.dim(2, "batch"), a.dim(3, "channels"), a.dim(4, "height"), a.dim(5, "width"), a.dim(6, "kernel"),
+                       a.dim(7, "stride"), a.dim(8, "padding")};
+  if (s.kernel == 0 || s.stride == 0) throw Napi::RangeError::New(info.Env(), "maxPool2d: kernel and stride must be positive");
+  if (s.out_h() < 1 || s.out_w() < 1 || 2 * s.pad > s.kernel) throw Napi::RangeError::New(info.Env(), "maxPool2d: bad size or padding");
+  const float* x = a.f32(0, s.batch * s.channels * s.h * s.w, "x");
+  float* out = a.f32(1, s.batch * s.channels * s.out_h() * s.out_w(), "out");
+  guarded(info.Env(), [&] { vitlens::max_pool2d(x, out, s); });
+  return info.Env().Undefined();
+}
+
+// ConvNet(steps): a prepared network (see conv-net.h); steps are the ConvStep objects of backend.ts.
+class ConvNetWrap : public Napi::ObjectWrap<ConvNetWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "ConvNet", {InstanceMethod("forward", &ConvNetWrap::Forward)});
+  }
+
+  explicit ConvNetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConvNetWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "ConvNet: expected an array of steps");
+    auto list = info[0].As<Napi::Array>();
+    std::vector<vitlens::ConvNetStep> steps;
+    std::vector<const float*> weights, biases;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      auto o = list.Get(i).As<Napi::Object>();
+      const std::string where = "ConvNet step " + std::to_string(i) + ": ";
+      auto integer = [&](const char* name, bool optional = false, int64_t fallback = 0) -> int64_t {
+        Napi::Value v = o.Get(name);
+        if (optional && v.IsUndefined()) return fallback;
+        if (!v.IsNumber()) throw Napi::TypeError::New(env, where + name + " must be a number");
+        return v.As<Napi::Number>().Int64Value();
+      };
+      vitlens::ConvNetStep s{};
+      s.pool = o.Get("kind").ToString().Utf8Value() == "maxpool";
+      s.input = static_cast<int>(integer("input"));
+      s.residual = static_cast<int>(integer("residual", true, vitlens::kNoResidual));
+      s.kernel = integer("kernel");
+      s.stride = integer("stride");
+      s.pad = integer("padding");
+      s.dilation = s.pool ? 1 : integer("dilation");
+      if (s.kernel < 1 || s.stride < 1 || s.dilation < 1 || s.pad < 0) throw Napi::RangeError::New(env, where + "bad kernel, stride, padding or dilation");
+      const float* w = nullptr;
+      const float* b = nullptr;
+      if (!s.pool) {
+        s.in_c = integer("inChannels");
+        s.out_c = integer("outChannels");
+        s.relu = o.Get("relu").ToBoolean().Value();
+        Napi::Value wv = o.Get("weight");
+        if (!wv.IsTypedArray() || wv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+            static_cast<int64_t>(wv.As<Napi::Float32Array>().ElementLength()) != s.out_c * s.in_c * s.kernel * s.kernel)
+          throw Napi::TypeError::New(env, where + "weight must be a Float32Array of outChannels * inChannels * kernel^2");
+        w = wv.As<Napi::Float32Array>().Data();
+        Napi::Value bv = o.Get("bias");
+        if (!bv.IsNull() && !bv.IsUndefined()) {
+          if (!bv.IsTypedArray() || bv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+              static_cast<int64_t>(bv.As<Napi::Float32Array>().ElementLength()) != s.out_c)
+            throw Napi::TypeError::New(env, where + "bias must be a Float32Array of outChannels");
+          b = bv.As<Napi::Float32Array>().Data();
+        }
+      }
+      steps.push_back(s);
+      weights.push_back(w);
+      biases.push_back(b);
+    }
+    net_ = guarded(env, [&] { return std::make_unique<vitlens::ConvNet>(std::move(steps), weights, biases); });
+  }
+
+ private:
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Args a{info};
+    const int64_t b = a.dim(2, "batch"), h = a.dim(3, "height"), w = a.dim(4, "width");
+    auto [c, oh, ow] = net_->output_shape(h, w);
+    if (oh < 1 || ow < 1) throw Napi::RangeError::New(info.Env(), "ConvNet: the input is too small for the network");
+    const float* x = a.f32(0, b * net_->in_channels() * h * w, "x");
+    float* out = a.f32(1, b * c * oh * ow, "out");
+    guarded(info.Env(), [&] { net_->forward(x, out, b, h, w); });
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<vitlens::ConvNet> net_;
+};
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(0, "threads");
@@ -193,6 +310,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["patchify"] = Napi::Function::New(env, Patchify);
   exports["sgdStep"] = Napi::Function::New(env, SgdStep);
   exports["adamwStep"] = Napi::Function::New(env, AdamwStep);
+  exports["conv2d"] = Napi::Function::New(env, Conv2d);
+  exports["maxPool2d"] = Napi::Function::New(env, MaxPool2d);
+  exports["ConvNet"] = ConvNetWrap::Define(env);
   exports["setThreads"] = Napi::Function::New(env, SetThreads);
   exports["getThreads"] = Napi::Function::New(env, GetThreads);
   return exports;
