@@ -13,6 +13,7 @@
 #include "dnnl-ops.h"
 #include "kernels.h"
 #include "matmul.h"
+#include "serial-if-small.h"
 
 namespace {
 
@@ -46,6 +47,7 @@ struct Args {
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t m = a.dim(3, "M"), n = a.dim(4, "N"), k = a.dim(5, "K");
+  vitlens::SerialIfSmall serial(2.0 * m * n * k, vitlens::kSerialFlops);
   vitlens::matmul(a.f32(0, m * k, "A"), a.f32(1, k * n, "B"), a.f32(2, m * n, "C"), m, n, k, a.flag(6),
                   a.flag(7), a.f32(8, n, "bias", true), a.flag(9));
   return info.Env().Undefined();
@@ -54,6 +56,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 Napi::Value BatchMatmul(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t batch = a.dim(3, "batch"), m = a.dim(4, "M"), n = a.dim(5, "N"), k = a.dim(6, "K");
+  vitlens::SerialIfSmall serial(2.0 * batch * m * n * k, vitlens::kSerialFlops);
   vitlens::batch_matmul(a.f32(0, batch * m * k, "A"), a.f32(1, batch * k * n, "B"), a.f32(2, batch * m * n, "C"),
                         batch, m, n, k, a.flag(7), a.flag(8), a.number(9), a.flag(10));
   return info.Env().Undefined();
@@ -62,6 +65,7 @@ Napi::Value BatchMatmul(const Napi::CallbackInfo& info) {
 Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(6, "rows"), dim = a.dim(7, "dim");
+  vitlens::SerialIfSmall serial(static_cast<double>(rows * dim), vitlens::kSerialElements);
   vitlens::layernorm_forward(a.f32(0, rows * dim, "x"), a.f32(1, dim, "weight"), a.f32(2, dim, "bias"),
                              a.f32(3, rows * dim, "out"), a.f32(4, rows, "mean"), a.f32(5, rows, "rstd"), rows,
                              dim, a.number(8));
@@ -71,6 +75,7 @@ Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
 Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(8, "rows"), dim = a.dim(9, "dim");
+  vitlens::SerialIfSmall serial(static_cast<double>(rows * dim), vitlens::kSerialElements);
   vitlens::layernorm_backward(a.f32(0, rows * dim, "dout"), a.f32(1, rows * dim, "x"), a.f32(2, rows, "mean"),
                               a.f32(3, rows, "rstd"), a.f32(4, dim, "weight"), a.f32(5, rows * dim, "dx"),
                               a.f32(6, dim, "dweight"), a.f32(7, dim, "dbias"), rows, dim);
@@ -80,6 +85,7 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  vitlens::SerialIfSmall serial(static_cast<double>(rows * cols), vitlens::kSerialElements);
   vitlens::dnnl_softmax_forward(a.f32(0, rows * cols, "x"), a.f32(1, rows * cols, "out"), rows, cols);
   return info.Env().Undefined();
 }
@@ -87,6 +93,7 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
+  vitlens::SerialIfSmall serial(static_cast<double>(rows * cols), vitlens::kSerialElements);
   vitlens::dnnl_softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
                             rows, cols);
   return info.Env().Undefined();
@@ -95,6 +102,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(2, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   vitlens::dnnl_gelu_forward(a.f32(0, n, "x"), a.f32(1, n, "out"), n);
   return info.Env().Undefined();
 }
@@ -102,6 +110,7 @@ Napi::Value GeluForward(const Napi::CallbackInfo& info) {
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(3, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   vitlens::dnnl_gelu_backward(a.f32(0, n, "dy"), a.f32(1, n, "x"), a.f32(2, n, "dx"), n);
   return info.Env().Undefined();
 }
@@ -109,6 +118,7 @@ Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
 Napi::Value Add(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(3, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   vitlens::add(a.f32(0, n, "a"), a.f32(1, n, "b"), a.f32(2, n, "out"), n);
   return info.Env().Undefined();
 }
@@ -116,6 +126,7 @@ Napi::Value Add(const Napi::CallbackInfo& info) {
 Napi::Value Scale(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(3, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   vitlens::scale(a.f32(0, n, "x"), a.number(1), a.f32(2, n, "out"), n);
   return info.Env().Undefined();
 }
@@ -123,6 +134,7 @@ Napi::Value Scale(const Napi::CallbackInfo& info) {
 Napi::Value SumRows(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  vitlens::SerialIfSmall serial(static_cast<double>(rows * cols), vitlens::kSerialElements);
   vitlens::sum_rows(a.f32(0, rows * cols, "x"), a.f32(1, cols, "out"), rows, cols, a.flag(4));
   return info.Env().Undefined();
 }
@@ -130,6 +142,7 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
 Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(1, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   return Napi::Number::New(info.Env(), vitlens::sum_squares(a.f32(0, n, "x"), n));
 }
 
@@ -137,6 +150,7 @@ Napi::Value HeadsPermute(const Napi::CallbackInfo& info, bool split) {
   Args a{info};
   const int64_t b = a.dim(2, "B"), n = a.dim(3, "N"), s = a.dim(4, "S"), h = a.dim(5, "H"), hd = a.dim(6, "hd");
   const int64_t total = b * n * s * h * hd;
+  vitlens::SerialIfSmall serial(static_cast<double>(total), vitlens::kSerialElements);
   (split ? vitlens::split_heads : vitlens::merge_heads)(a.f32(0, total, "src"), a.f32(1, total, "dst"), b, n, s, h, hd);
   return info.Env().Undefined();
 }
@@ -148,6 +162,7 @@ Napi::Value Patchify(const Napi::CallbackInfo& info) {
   const int64_t b = a.dim(2, "B"), c = a.dim(3, "C"), h = a.dim(4, "H"), w = a.dim(5, "W"), p = a.dim(6, "patch");
   if (p == 0 || h % p != 0 || w % p != 0)
     throw Napi::RangeError::New(info.Env(), "patchify: image size must be a multiple of the patch size");
+  vitlens::SerialIfSmall serial(static_cast<double>(b * c * h * w), vitlens::kSerialElements);
   vitlens::patchify(a.f32(0, b * c * h * w, "image"), a.f32(1, b * c * h * w, "out"), b, c, h, w, p);
   return info.Env().Undefined();
 }
@@ -155,6 +170,7 @@ Napi::Value Patchify(const Napi::CallbackInfo& info) {
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(3, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   vitlens::sgd_step(a.f32(0, n, "w"), a.f32(1, n, "g"), a.f32(2, n, "buf", true), n, a.number(4), a.number(5), a.number(6),
                     a.flag(7), a.number(8), a.flag(9));
   return info.Env().Undefined();
@@ -163,6 +179,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
 Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(4, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
   vitlens::adamw_step(a.f32(0, n, "w"), a.f32(1, n, "g"), a.f32(2, n, "m"), a.f32(3, n, "v"), n, a.number(5), a.number(6),
                       a.number(7), a.number(8), a.number(9), a.dim(10, "step"));
   return info.Env().Undefined();

@@ -36,6 +36,26 @@ describe("ResnetTrunk matches torchvision", () => {
     });
   });
 
+  it("reads torchvision's resnet18/34/50/101/152 state dicts (shapes only; fc ignored, no prefix)", () => {
+    const listing = JSON.parse(readFileSync(fixture("resnet-torchvision-shapes.json"), "utf8")) as Record<string, Record<string, number[]>>;
+    const want: Record<string, [string, number[], number]> = {
+      resnet18: ["basic", [2, 2, 2, 2], 512], resnet34: ["basic", [3, 4, 6, 3], 512], resnet50: ["bottleneck", [3, 4, 6, 3], 2048],
+      resnet101: ["bottleneck", [3, 4, 23, 3], 2048], resnet152: ["bottleneck", [3, 8, 36, 3], 2048],
+    };
+    for (const [name, shapes] of Object.entries(listing)) {
+      const tensors = new Map<string, Tensor>();
+      for (const [key, shape] of Object.entries(shapes)) {
+        tensors.set(key, { data: new Float32Array(0), shape });
+        if (/bn\d\.weight$|downsample\.1\.weight$/.test(key)) {
+          for (const part of ["bias", "running_mean", "running_var"]) tensors.set(key.replace(/weight$/, part), { data: new Float32Array(0), shape });
+        }
+      }
+      const [block, layers, out] = want[name];
+      const c = resnetConfigFromKeys(tensors, "", { dilateLayer4: block === "bottleneck" });
+      assert.deepEqual([c.block, c.layers, c.outChannels[3], c.stemChannels], [block, layers, out, 64], name);
+    }
+  });
+
   for (const be of backends()) {
     const cases: Array<[string, Map<string, Tensor>, boolean, string, string]> = [
       ["bottleneck, layer4 dilated, photo", bottleneck, true, "pixels.photo", "bottleneck.dilated.photo"],

@@ -10,7 +10,8 @@ then the BNs become FrozenBatchNorm2d (eps 1e-5) as in DETR; the affine weights 
 so folding them into the convolutions is exercised. Expected features (torchvision's forward)
 for a real photo crop (samples/cat.jpg, 64x48, CATR's normalization: mean = std = 0.5) and a
 batch of two odd-sized 37x29 random inputs, with layer4 dilated (CATR:
-replace_stride_with_dilation=[False, False, True]) and not.
+replace_stride_with_dilation=[False, False, True]) and not. resnet-torchvision-shapes.json: the
+state-dict shapes of torchvision's resnet18/34/50/101/152.
 
   /usr/bin/python3 scripts/reference/resnet.py test/fixtures
   /usr/bin/python3 scripts/reference/resnet.py --full DIR   ResNet-101 at 299x224 (not a fixture:
@@ -107,6 +108,7 @@ def photo_pixels(path, w, h):
 
 def fixtures(out):
     torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
     photo = photo_pixels(os.path.join(ROOT, "samples", "cat.jpg"), 64, 48)
     odd = torch.randn(2, 3, 37, 29, generator=torch.Generator().manual_seed(7))
     expected = {"pixels.photo": photo, "pixels.odd": odd}
@@ -133,8 +135,25 @@ def fixtures(out):
             expected[f"{name}.photo"] = features(body, photo)
             expected[f"{name}.odd"] = features(body, odd)
     safetensors_io.save(expected, os.path.join(out, "resnet.expected.safetensors"))
+    torchvision_shapes(out)
     for k, v in expected.items():
         print(k, tuple(v.shape), f"std {v.std():.3f}")
+
+
+def torchvision_shapes(out):
+    """The state-dict shapes of torchvision's resnet18/34/50/101/152 (fc included, BatchNorm as
+    its weight only: bias and running statistics have the same shape): what vitlens must read
+    the depth and block type from. Shapes only, so the fixture stays small."""
+    import json
+    from torchvision import models
+    listing = {}
+    for name in ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]:
+        sd = getattr(models, name)().state_dict()
+        listing[name] = {k: list(v.shape) for k, v in sd.items()
+                         if not k.endswith(("num_batches_tracked", "running_mean", "running_var"))
+                         and not (k.endswith(".bias") and k[:-5] + ".running_mean" in sd)}
+    with open(os.path.join(out, "resnet-torchvision-shapes.json"), "w") as f:
+        json.dump(listing, f, separators=(",", ":"))
 
 
 def full(out, threads=2, runs=5):
