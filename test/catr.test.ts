@@ -16,6 +16,7 @@ import { captionImages } from "../src/caption/evaluate.js";
 import { WordPieceTokenizer } from "../src/caption/wordpiece-tokenizer.js";
 import { loadImage } from "../src/data/preprocess.js";
 import type { Backend } from "../src/backend/backend.js";
+import { catrGenerate } from "../src/caption/catr-generate.js";
 
 const ref = expected("catr/expected.safetensors");
 const get = (k: string): Tensor => {
@@ -226,6 +227,17 @@ for (const be of backends()) {
           // The shared layout: (heads, 1 + gh*gw) per layer, CATR's CLS slot 0.
           for (const perLayer of r.layerMaps) for (const m of perLayer) for (let h = 0; h < r.heads; h++) assert.equal(m[h * (gh * gw + 1)], 0);
         });
+      }
+    });
+
+    it("--beam 3: transformers 4.36's beam search over CATR's whole-model step gives the same ids and score", async () => {
+      const cap = captioner(CHECKPOINTS[""], be);
+      for (const i of [0, 1]) {
+        const enc = cap.model.encode([await loadImage(fixture(`catr/photo-${i}.png`), cap.preprocess)], be);
+        const gen = catrGenerate(cap, enc, 0, { beam: 3 }, be);
+        assert.deepEqual(gen.ids, Array.from(get(`beam3.${i}`).data), `image ${i}`);
+        assert.ok(Math.abs(gen.score - get(`beam3.score.${i}`).data[0]) < 1e-4, `image ${i}: score ${gen.score}`);
+        assert.equal(gen.maps.length, gen.ids.length - 1); // no [SEP]: every generated token has its maps
       }
     });
 

@@ -15,7 +15,8 @@ Writes into test/fixtures/catr/:
   photo-0.png, photo-1.png   crops of samples/ photos resized by PIL to a long side of 299
   expected.safetensors       pixels, backbone features, masks, logits of CATR's own forward (the
                              whole 128-position caption with its padding mask), cross-attention,
-                             greedy ids of CATR's predict.py loop, for both checkpoints; and the
+                             greedy ids of CATR's predict.py loop, for both checkpoints; beam-3 ids
+                             and score (transformers 4.36's beam search on the whole model); and the
                              same for a batch of the two images padded as NestedTensor does
 
 Run with Debian's torch:  /usr/bin/python3 scripts/reference/catr.py test/fixtures
@@ -317,6 +318,30 @@ def predict(model, pixels, ignore_end=False, tokens=None):
     return gen
 
 
+class WholeModelSteps:
+    """vit_gpt2.py's HF 4.36 beam search over CATR's own step: the whole model on the K padded captions."""
+
+    def __init__(self, model, pixels):
+        self.model, self.pixels = model, pixels
+
+    def decoder(self, ids, enc):
+        K, t = ids.shape
+        T = self.model.c["max_pos"]
+        full = torch.zeros(K, T, dtype=torch.long)
+        full[:, :t] = ids
+        cap_mask = torch.ones(K, T, dtype=torch.bool)
+        cap_mask[:, :t] = False
+        pix, mask = nested([self.pixels] * K)
+        return self.model(pix, mask, full, cap_mask)[0][:, :t], None
+
+
+def beam(model, pixels, K):
+    from vit_gpt2 import beam_search  # noqa: E402 (transformers 4.36's beam search written out)
+    g = dict(num_beams=K, decoder_start_token_id=START, eos_token_id=END, pad_token_id=0, max_length=model.c["max_pos"], length_penalty=1.0, early_stopping=False)
+    with torch.no_grad():
+        return beam_search(WholeModelSteps(model, pixels), torch.zeros(1, 1, 1), g)
+
+
 def main():
     torch.set_num_threads(1)
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "test/fixtures", "catr")
@@ -361,6 +386,11 @@ def main():
                     expected[f"{tag}cross.{i}.{li}"] = layer.cross[0, :, :3]
                 gen = predict(model, p)
                 expected[f"{tag}greedy.{i}"] = gen.float()
+                if not tag:
+                    ids3, score3 = beam(model, p, 3)
+                    expected[f"beam3.{i}"] = torch.tensor([float(x) for x in ids3])
+                    expected[f"beam3.score.{i}"] = torch.tensor([score3])
+                    print("beam 3", i, score3, " ".join(vocab[k] for k in ids3))
                 print(tag or "prenorm.", i, "features", tuple(f.shape), "greedy", " ".join(vocab[k] for k in gen.tolist()))
             if not tag:  # both images in one padded batch
                 logits, f, fm, pos, memory = model(batch, mask, ids, cap_mask)
