@@ -3,6 +3,7 @@ import { layernorm, type Norm } from "../nn/layernorm.js";
 import { linear, type Linear } from "../nn/linear.js";
 import { logSoftmaxRows } from "../nn/log-softmax.js";
 import { mhaAttend, projectHeads, type MultiheadAttention } from "../nn/multihead-attention.js";
+import { reorderRows } from "../nn/reorder-rows.js";
 import type { Params } from "../tensor.js";
 import { CATR_EMBEDDING_NORM_EPS, CATR_LAYER_NORM_EPS, type CatrConfig } from "./catr-config.js";
 
@@ -158,11 +159,7 @@ export class CatrDecoderState {
 
   /** Keeps rows `parents` (new row i continues old row parents[i]) in the self-attention cache; the rows must share one image. */
   reorder(parents: number[]): void {
-    const per = this.selfKV[0].k.length / this.rows;
-    for (const cache of this.selfKV.flatMap((kv) => [kv.k, kv.v])) {
-      const old = cache.slice();
-      parents.forEach((from, to) => cache.set(old.subarray(from * per, from * per + per), to * per));
-    }
+    reorderRows(this.selfKV.flatMap((kv) => [kv.k, kv.v]), parents, this.rows);
   }
 
   /** `logits` as log-probabilities (in place). */
