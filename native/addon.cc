@@ -9,6 +9,7 @@
 #include "dnnl-ops.h"
 #include "kernels.h"
 #include "matmul.h"
+#include "precision.h"
 
 namespace {
 
@@ -39,11 +40,19 @@ struct Args {
   }
 };
 
+// The products' optional last argument: true for bf16 operands, refused where the CPU has no bf16 units.
+bool bf16_operands(const Args& a, size_t i) {
+  if (!a.flag(i)) return false;
+  if (!vitlens::has_native_bf16())
+    throw Napi::Error::New(a.env(), "bf16 products need avx512_core_bf16 or AMX; this CPU dispatches " + vitlens::cpu_isa());
+  return true;
+}
+
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t m = a.dim(3, "M"), n = a.dim(4, "N"), k = a.dim(5, "K");
   vitlens::matmul(a.f32(0, m * k, "A"), a.f32(1, k * n, "B"), a.f32(2, m * n, "C"), m, n, k, a.flag(6),
-                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9));
+                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9), bf16_operands(a, 10));
   return info.Env().Undefined();
 }
 
@@ -51,7 +60,7 @@ Napi::Value BatchMatmul(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t batch = a.dim(3, "batch"), m = a.dim(4, "M"), n = a.dim(5, "N"), k = a.dim(6, "K");
   vitlens::batch_matmul(a.f32(0, batch * m * k, "A"), a.f32(1, batch * k * n, "B"), a.f32(2, batch * m * n, "C"),
-                        batch, m, n, k, a.flag(7), a.flag(8), a.number(9), a.flag(10));
+                        batch, m, n, k, a.flag(7), a.flag(8), a.number(9), a.flag(10), bf16_operands(a, 11));
   return info.Env().Undefined();
 }
 
@@ -164,6 +173,25 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value RoundBf16(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(2, "n");
+  vitlens::round_bf16(a.f32(0, n, "x"), a.f32(1, n, "out"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o["isa"] = vitlens::cpu_isa();
+  o["nativeBf16"] = vitlens::has_native_bf16();
+  return o;
+}
+
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Args a{info};
+  return Napi::Number::New(info.Env(), vitlens::fma_peak_gflops(static_cast<int>(a.dim(0, "threads"))));
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(0, "threads");
@@ -193,6 +221,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["patchify"] = Napi::Function::New(env, Patchify);
   exports["sgdStep"] = Napi::Function::New(env, SgdStep);
   exports["adamwStep"] = Napi::Function::New(env, AdamwStep);
+  exports["roundBf16"] = Napi::Function::New(env, RoundBf16);
+  exports["cpuInfo"] = Napi::Function::New(env, CpuInfo);
+  exports["fmaPeak"] = Napi::Function::New(env, FmaPeak);
   exports["setThreads"] = Napi::Function::New(env, SetThreads);
   exports["getThreads"] = Napi::Function::New(env, GetThreads);
   return exports;

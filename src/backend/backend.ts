@@ -17,6 +17,12 @@ export interface MatmulShape {
   transA?: boolean;
   transB?: boolean;
   accumulate?: boolean;
+  /**
+   * bf16 operands: A and B rounded to bf16 (nearest even), products accumulated and written in
+   * f32. Native runs it on oneDNN's bf16 kernels (only where the CPU has avx512_core_bf16 / AMX,
+   * else it throws); js rounds copies of the operands (the emulation). See precision.ts.
+   */
+  bf16?: boolean;
 }
 
 /** One product with an optional bias row (N) added to every row of C. */
@@ -54,6 +60,8 @@ export interface AdamwStep {
 
 export interface Backend {
   readonly name: "native" | "js";
+  /** The products' precision when wrapped by `withPrecision` (precision.ts); fp32 when absent. */
+  readonly precision?: "fp32" | "bf16" | "bf16-emulated";
 
   /** C (M,N) = op(A) @ op(B) [+ bias (N)] [+ C if accumulate]. */
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: Product): void;
@@ -84,6 +92,8 @@ export interface Backend {
   /** out (cols) = [out +] column sums of x (rows, cols): a bias gradient. */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   sumSquares(x: Float32Array, n: number): number;
+  /** out = x rounded to the nearest bf16 (ties to even), kept as float32: bf16 operands' values. */
+  roundBf16(x: Float32Array, out: Float32Array, n: number): void;
 
   /** One SGD update of n weights in place (PyTorch's rule); `momentumBuffer` null without momentum. */
   sgdStep(w: Float32Array, g: Float32Array, momentumBuffer: Float32Array | null, p: SgdStep): void;

@@ -5,6 +5,7 @@ import { captionImages, reselect, resolveSelection, type CaptionResult, type Map
 import type { RawImage } from "../data/raw-image.js";
 import { gridSize } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
+import type { Precision } from "../backend/precision.js";
 import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 export interface CaptionCall extends MapSelection {
@@ -14,11 +15,11 @@ export interface CaptionCall extends MapSelection {
   beam: number;
 }
 
-const { dir, cacheBytes, threads } = workerData as { threads: number; dir: string; cacheBytes: number };
+const { dir, cacheBytes, threads, precision } = workerData as { threads: number; precision?: Precision; dir: string; cacheBytes: number };
 
 serveThread(() => {
   const cap = loadCaptioner(dir);
-  const be = threadBackend(threads);
+  const be = threadBackend(threads, precision);
   const d = cap.decoderConfig;
   // Captions by image and beam: a new layer / head only reselects the maps.
   const captions = new LruCache<CaptionResult>(cacheBytes, (r) => r.layerMaps.reduce((n, l) => n + l.reduce((m, a) => m + a.byteLength, 0), 0));

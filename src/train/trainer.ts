@@ -12,7 +12,8 @@ import { frozenNames } from "./freeze.js";
 import { crossEntropy } from "./loss.js";
 import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "./optimizer.js";
 import { trainOptionsSchema, type ResolvedTrainOptions, type TrainOptions } from "./run-options.js";
-import { openRun, pct, runLoop, writeRunInfo, type EpochValidation, type TrainReporter } from "./run-loop.js";
+import { openRun, pct, runLoop, writeRunInfo, type EpochValidation, type ResumeRequest, type TrainReporter } from "./run-loop.js";
+import { runBackend } from "./run-precision.js";
 import { restoreParams } from "./run-state.js";
 import { learningRate, scheduleFor } from "./schedule.js";
 
@@ -111,9 +112,10 @@ export interface TrainResult {
  * state-*}. `resume` continues a run exactly: weights, optimizer moments, schedule, data order.
  */
 export async function train(
-  opts: TrainOptions | { resume: string }, be: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
+  opts: TrainOptions | ResumeRequest, base: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
 ): Promise<TrainResult> {
   const { o, resumed } = openRun(opts, "classifier", trainOptionsSchema, force);
+  const be = runBackend(base, o, "resume" in opts ? opts.precision ?? null : undefined, (line) => reporter.log(line));
   const run = o.out;
   const { train: trainSet, val: valSet } = openDatasets(o);
   const loaded = buildModel(o, trainSet.classNames);
@@ -137,7 +139,7 @@ export async function train(
   reporter.log(describeRecipe(o));
   for (const n of loaded.notes) reporter.log(`note: ${n}`);
   reporter.log(`data: ${trainSet.description}${valSet ? `; validation: ${valSet.description}` : ""}`);
-  reporter.log(`model: ${model.numParameters.toLocaleString("en-US")} parameters, ${trainable.length}/${names.length} tensors trainable, ${be.name} backend`);
+  reporter.log(`model: ${model.numParameters.toLocaleString("en-US")} parameters, ${trainable.length}/${names.length} tensors trainable, ${be.name} backend, ${o.precision} products`);
 
   const grads = zeroGrads(model.params);
   const evalBatch = Math.max(o.batchSize, 32);
