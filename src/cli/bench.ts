@@ -9,7 +9,7 @@ import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
 import { profileBackend } from "../backend/profile.js";
 import type { NativeExtras } from "../backend/native.js";
-import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import type { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
@@ -40,11 +40,12 @@ function trainStep(model: ViT, pixels: Tensor, be: Backend, batch: number): () =
   const grads = zeroGrads(model.params);
   const labels = Array.from({ length: batch }, (_, i) => i % model.config.numClasses);
   const rng = new Rng(2);
+  const ws = new TrainWorkspace();
   return () => {
     for (const g of grads.values()) g.data.fill(0);
-    const fwd = forwardTrain(model, pixels, be, rng, true);
+    const fwd = forwardTrain(model, pixels, be, rng, true, ws);
     const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
-    backward(model, fwd, dlogits, grads, be);
+    backward(model, fwd, dlogits, grads, be, ws);
     optimizer.update(model.params, grads, 1e-5, be);
   };
 }

@@ -119,11 +119,11 @@ export function vitBackward(
     dnormOut = new Float32Array(B * D);
     linearBackward(be, W.linear("head"), G.linear("head"), { x: final.out, rows: B, dy: dout, dx: dnormOut });
   }
-  const dnormIn = new Float32Array(normIn.length);
+  const dnormIn = scratch.get("vit.dnormIn", normIn.length);
   layernormBackward(be, W.norm("norm"), G.norm("norm"), { x: normIn, saved: final, dout: dnormOut, dx: dnormIn, rows: normIn.length / D });
   let dx = dnormIn; // dL/d(residual stream) (B, N, D)
   if (acts.output === "logits") {
-    dx = new Float32Array(B * N * D);
+    dx = scratch.get("vit.dstream", B * N * D).fill(0); // only the CLS rows have a gradient
     for (let b = 0; b < B; b++) dx.set(dnormIn.subarray(b * D, (b + 1) * D), b * N * D);
   }
   const s = { B, T: N };
