@@ -92,7 +92,7 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
-  vitlens::dnnl_softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
+  vitlens::softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
                             rows, cols);
   return info.Env().Undefined();
 }
