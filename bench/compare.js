@@ -4,7 +4,10 @@
 // ratios side by side.
 //
 //   node bench/compare.js [--train] [--preset vit-b16] [--batch 8] [--rounds 3] [--iters 3] [--threads 2]
-//                         [--precision fp32|bf16|auto|bf16-emulated] [--no-onnx]
+//                         [--precision fp32|bf16|auto|bf16-emulated] [--no-onnx] [--baseline DIR]
+//
+// --baseline DIR adds another vitlens checkout (built, e.g. the main branch) as one more engine, for
+// before/after numbers from one run.
 //
 // PyTorch fairly configured: Debian's OpenBLAS 0.3.21 picks slow Cooperlake kernels on Sapphire
 // Rapids, so where the CPU has AVX-512 both OPENBLAS_CORETYPE unset and SkylakeX are probed and the
@@ -29,6 +32,7 @@ const { values: o } = parseArgs({
     precision: { type: "string", default: "fp32" },
     train: { type: "boolean", default: false },
     "no-onnx": { type: "boolean", default: false },
+    baseline: { type: "string" },
   },
 });
 
@@ -67,10 +71,15 @@ if (!o["no-onnx"]) {
   }
 }
 
-const results = { vitlens: [], pytorch: [], onnxruntime: [] };
+const results = { vitlens: [], ...(o.baseline ? { baseline: [] } : {}), pytorch: [], onnxruntime: [] };
 let info = {};
 for (let r = 0; r < Number(o.rounds); r++) {
   const v = run(process.execPath, [join(root, "bin", "vitlens.js"), "bench", "--model", o.preset, ...common, ...trainFlag, "--precision", o.precision, "--json"], { VITLENS_THREADS: o.threads });
+  if (o.baseline) {
+    // An older checkout may not know --precision: it is only passed when not fp32.
+    const precision = o.precision === "fp32" ? [] : ["--precision", o.precision];
+    results.baseline.push(run(process.execPath, [join(o.baseline, "bin", "vitlens.js"), "bench", "--model", o.preset, ...common, ...trainFlag, ...precision, "--json"], { VITLENS_THREADS: o.threads }));
+  }
   const p = pytorch(torchEnv);
   const x = onnx ? run(process.execPath, [join(root, "bench", "onnxruntime_bench.js"), "--model", onnx, ...common, "--threads", o.threads]) : null;
   results.vitlens.push(v);
@@ -86,7 +95,7 @@ const summary = (rs) => rs.length === 0 ? null : ({
   train_step_s: o.train && rs[0].train_step_s !== undefined ? median(rs.map((x) => x.train_step_s)) : null,
   peak_rss_mb: Math.max(...rs.map((x) => x.peak_rss_mb)),
 });
-const s = { vitlens: summary(results.vitlens), pytorch: summary(results.pytorch), onnxruntime: summary(results.onnxruntime) };
+const s = Object.fromEntries(Object.entries(results).map(([k, rs]) => [k, summary(rs)]));
 const v = info.v;
 const gflop = v.gflop_per_image * Number(o.batch);
 console.log(`${o.preset}, batch ${o.batch}, ${v.image_size.join("x")}, ${o.threads} threads; CPU ${v.cpu ?? cpus()[0].model} (oneDNN ${v.isa ?? "n/a"}, measured FMA peak ${v.peak_gflops ? v.peak_gflops.toFixed(0) : "n/a"} GFLOPS fp32)`);
@@ -98,9 +107,11 @@ for (const [name, r] of Object.entries(s)) {
   console.log(`${name.padEnd(12)}  ${r.forward_s.toFixed(3).padStart(9)}  ${(gflop / r.forward_s).toFixed(0).padStart(6)}  ${(Number(o.batch) / r.forward_s).toFixed(2).padStart(8)}${step}  ${String(r.peak_rss_mb).padStart(5)} MB`);
 }
 const ratios = [`pytorch/vitlens ${(s.pytorch.forward_s / s.vitlens.forward_s).toFixed(2)}x`];
+if (s.baseline) ratios.push(`baseline/vitlens ${(s.baseline.forward_s / s.vitlens.forward_s).toFixed(2)}x (pytorch/baseline ${(s.pytorch.forward_s / s.baseline.forward_s).toFixed(2)}x)`);
 if (s.onnxruntime) ratios.push(`onnxruntime/vitlens ${(s.onnxruntime.forward_s / s.vitlens.forward_s).toFixed(2)}x`);
 console.log(`forward time ratios (higher: vitlens faster): ${ratios.join(", ")}`);
 if (o.train) {
   console.log(`train step ratio pytorch/vitlens: ${(s.pytorch.train_step_s / s.vitlens.train_step_s).toFixed(2)}x (vitlens step = ${(s.vitlens.train_step_s / s.vitlens.forward_s).toFixed(2)}x its forward)`);
+  if (s.baseline) console.log(`train step ratio baseline/vitlens: ${(s.baseline.train_step_s / s.vitlens.train_step_s).toFixed(2)}x (pytorch/baseline ${(s.pytorch.train_step_s / s.baseline.train_step_s).toFixed(2)}x)`);
   console.log(`peak RSS ratio (vitlens / pytorch): ${(s.vitlens.peak_rss_mb / s.pytorch.peak_rss_mb).toFixed(2)}`);
 }

@@ -1,6 +1,7 @@
 // bf16 mixed precision: the rounding and the emulated products against torch.bfloat16
 // (scripts/reference/bf16.py), the policy on a whole ViT, the flag's rules, and the run state.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { roundBf16 } from "../src/backend/bf16.js";
 import { cpuFeatures, resolvePrecision, withPrecision } from "../src/backend/precision.js";
 import { loadModel } from "../src/checkpoint/load.js";
 import { train, type TrainOptions, type TrainReporter } from "../src/train/trainer.js";
-import { backends, expected, fixture, maxAbsDiff, writeIdxPair } from "./helpers.js";
+import { backends, expected, fixture, maxAbsDiff, root, writeIdxPair } from "./helpers.js";
 
 const ref = expected("bf16.expected.safetensors");
 const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -151,5 +152,28 @@ describe("precision in the run state", () => {
     assert.equal(r.interrupted, false);
     assert.ok(logs.some((l) => /warning: this run trained with bf16 products; continuing with fp32/.test(l)), logs.join("\n"));
     assert.equal(savedOptions(run).saved.options.precision, "fp32");
+  });
+});
+
+describe("--precision on the command line", () => {
+  const vitlens = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
+  const logits = (precision: string) => {
+    const r = vitlens("predict", "--model", fixture("timm-tiny"), "--precision", precision, "--json", fixture("timm-tiny-0.png"));
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim()).logits as number[];
+  };
+  it("predict: bf16-emulated logits are near the fp32 ones but not equal; an unknown value is refused naming the choices", () => {
+    const [a, b] = [logits("fp32"), logits("bf16-emulated")];
+    const d = maxAbsDiff(a, b);
+    assert.ok(d > 0 && d < 5e-2, `fp32 vs bf16-emulated logits differ by ${d}`);
+    const bad = vitlens("predict", "--model", fixture("timm-tiny"), "--precision", "fp16", fixture("timm-tiny-0.png"));
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /--precision.*'fp16' is invalid\. expected fp32, bf16, auto or bf16-emulated/);
+  });
+  it("bench --precision bf16 on a CPU without bf16 units: one line, no stack", { skip: nativeBf16 ? "this CPU has bf16 units" : false }, () => {
+    const r = vitlens("bench", "--model", "vit-ti16", "--batch", "1", "--iters", "1", "--precision", "bf16");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^vitlens: error: --precision bf16: needs a CPU with avx512_core_bf16 or AMX/);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   });
 });
