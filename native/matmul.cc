@@ -16,8 +16,8 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha, bf16 operands)
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float, bool>;
+// (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha, bf16 operands, gelu post-op)
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float, bool, bool>;
 
 struct Cached {
   dnnl::matmul prim;
@@ -36,7 +36,7 @@ Cached& primitive_for(const Key& key) {
   thread_local std::map<Key, Cached> cache;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  auto [batch, m, n, k, ta, tb, has_bias, accumulate, alpha, bf16] = key;
+  auto [batch, m, n, k, ta, tb, has_bias, accumulate, alpha, bf16, gelu] = key;
   Cached entry;
   // bf16: the operands are converted into bf16 copies of the same layout; products accumulate
   // and write f32 (bias and the residual sum stay f32).
@@ -47,11 +47,10 @@ Cached& primitive_for(const Key& key) {
   entry.bias = has_bias ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc();
   dnnl::primitive_attr attr;
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-  if (accumulate) {
-    dnnl::post_ops ops;
-    ops.append_sum(1.0f);
-    attr.set_post_ops(ops);
-  }
+  dnnl::post_ops ops;
+  if (accumulate) ops.append_sum(1.0f);
+  if (gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  if (accumulate || gelu) attr.set_post_ops(ops);
   auto desc = has_bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
                        : dnnl::matmul::desc(entry.a, entry.b, entry.c);
   dnnl::matmul::primitive_desc pd(desc, attr, engine().engine);
@@ -88,13 +87,13 @@ void run(const Key& key, const float* a, const float* b, const float* bias, floa
 }  // namespace
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,
-            bool trans_a, bool trans_b, const float* bias, bool accumulate, bool bf16) {
-  run(Key{1, m, n, k, trans_a, trans_b, bias != nullptr, accumulate, 1.0f, bf16}, a, b, bias, c);
+            bool trans_a, bool trans_b, const float* bias, bool accumulate, bool bf16, bool gelu) {
+  run(Key{1, m, n, k, trans_a, trans_b, bias != nullptr, accumulate, 1.0f, bf16, gelu}, a, b, bias, c);
 }
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
                   int64_t k, bool trans_a, bool trans_b, float alpha, bool accumulate, bool bf16) {
-  run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha, bf16}, a, b, nullptr, c);
+  run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha, bf16, false}, a, b, nullptr, c);
 }
 
 }  // namespace vitlens

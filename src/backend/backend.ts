@@ -28,6 +28,8 @@ export interface MatmulShape {
 /** One product with an optional bias row (N) added to every row of C. */
 export interface Product extends MatmulShape {
   bias?: Float32Array | null;
+  /** GELU (erf) of the result, bias included, as the product's post-op (not with accumulate). */
+  gelu?: boolean;
 }
 
 /** `batch` independent products on contiguous blocks, each scaled by alpha (1 when omitted). */
