@@ -12,7 +12,7 @@
 // PyTorch fairly configured: Debian's OpenBLAS 0.3.21 picks slow Cooperlake kernels on Sapphire
 // Rapids, so where the CPU has AVX-512 both OPENBLAS_CORETYPE unset and SkylakeX are probed and the
 // faster is used (and named). onnxruntime-node (forward only) runs an ONNX export made on demand by
-// scripts/reference/onnx_export.py into build/onnx/ (ignored by git).
+// scripts/reference/onnx_export.py into out/onnx/ (ignored by git; build/ is wiped by node-gyp rebuilds).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -64,7 +64,7 @@ if (coretypes.length > 1) {
 // The ONNX export for onnxruntime-node, made once per preset and batch.
 let onnx = null;
 if (!o["no-onnx"]) {
-  onnx = join(root, "build", "onnx", `${o.preset}-b${o.batch}.onnx`);
+  onnx = join(root, "out", "onnx", `${o.preset}-b${o.batch}.onnx`);
   if (!existsSync(onnx)) {
     process.stderr.write(`exporting ${onnx} (scripts/reference/onnx_export.py)\n`);
     execFileSync(o.python, [join(root, "scripts", "reference", "onnx_export.py"), "--preset", o.preset, "--batch", o.batch, "--out", onnx], { stdio: ["ignore", "ignore", "inherit"] });

@@ -2,7 +2,7 @@
 // onnxruntime-node forward on an ONNX export (scripts/reference/onnx_export.py): the median of
 // --iters runs after one warmup, as one JSON line. bench/compare.js runs it beside vitlens and PyTorch.
 //
-//   node bench/onnxruntime_bench.js --model build/onnx/vit-b16-b8.onnx --batch 8 --iters 3 --threads 2
+//   node bench/onnxruntime_bench.js --model out/onnx/vit-b16-b8.onnx --batch 8 --iters 3 --threads 2
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 

@@ -2,7 +2,7 @@
 """ONNX export of a ViT preset (random weights, the shapes `vitlens bench` times) for onnxruntime-node:
 the forward anchor of bench/compare.js. Exports are generated on demand and kept out of git.
 
-Usage: /usr/bin/python3 scripts/reference/onnx_export.py --preset vit-b16 --batch 8 --out build/onnx/vit-b16-b8.onnx
+Usage: /usr/bin/python3 scripts/reference/onnx_export.py --preset vit-b16 --batch 8 --out out/onnx/vit-b16-b8.onnx
 """
 import argparse
 import os
