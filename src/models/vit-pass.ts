@@ -105,10 +105,12 @@ function withOwnProbs(shared: EncoderBlockActs, l: number): EncoderBlockActs {
 /**
  * Backward of a kept `vitForward` from dL/d(its output): dlogits (B, classes) or dtokens
  * (B, N, D). Every parameter's gradient is added into `grads` (so micro-batches accumulate);
- * returns dL/d(attention probabilities) per layer (B, H, N, N), for gradient-weighted attribution.
+ * returns dL/d(attention probabilities) per layer (B, H, N, N), for gradient-weighted attribution
+ * — none with `attentionGrads: false` (a training step: one scratch buffer serves every layer).
  */
 export function vitBackward(
   be: Backend, c: ViTConfig, params: Params, acts: ViTActivations, dout: Float32Array, grads: Params, scratch = new Scratch(),
+  o: { attentionGrads?: boolean } = {},
 ): Tensor[] {
   const { dims, normIn, final } = acts;
   const { B, D, H, N } = dims;
@@ -127,10 +129,12 @@ export function vitBackward(
     for (let b = 0; b < B; b++) dx.set(dnormIn.subarray(b * D, (b + 1) * D), b * N * D);
   }
   const s = { B, T: N };
-  const attentionGrads: Tensor[] = new Array(c.numLayers);
+  const keep = o.attentionGrads ?? true;
+  const attentionGrads: Tensor[] = keep ? new Array(c.numLayers) : [];
+  const shared = keep ? undefined : scratch.get("vit.dprobs", B * H * N * N);
   for (let l = c.numLayers - 1; l >= 0; l--) {
-    const dprobs = encoderBlockBackward(be, vitBlock(W, l, H), vitBlock(G, l, H), s, acts.blocks[l], dx, scratch);
-    attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
+    const dprobs = encoderBlockBackward(be, vitBlock(W, l, H), vitBlock(G, l, H), s, acts.blocks[l], dx, scratch, shared);
+    if (keep) attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
   }
   // Embeddings: x = drop([cls, patch_embed(patches)] + pos)
   applyMask(dx, acts.embMask);

@@ -13,7 +13,8 @@ import { vitBackward, vitForward, type ViTActivations, type ViTOutputKind } from
  * What a training loop keeps from step to step, so a step allocates (and page-faults) almost
  * nothing: the last kept pass's activations, overwritten by the next pass of the same shape,
  * and backward's scratch buffers. The previous step's activations and attention maps are gone
- * once the next pass runs: for loops that do not keep them (trainers, bench).
+ * once the next pass runs, and backward returns no attention gradients: for loops that keep
+ * neither (trainers, bench).
  */
 export class TrainWorkspace {
   acts: ViTActivations | null = null;
@@ -33,7 +34,10 @@ export interface TokensForward {
 }
 
 export interface BackwardResult {
-  /** Per layer (B, H, N, N): dL/d(attention probabilities), for gradient-weighted attribution. */
+  /**
+   * Per layer (B, H, N, N): dL/d(attention probabilities), for gradient-weighted attribution;
+   * empty when backward runs in a TrainWorkspace (a training step does not keep them).
+   */
   attentionGrads: Tensor[];
 }
 
@@ -70,12 +74,12 @@ export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, rng:
  * (so gradients accumulate over micro-batches) and returns the attention-probability gradients.
  */
 export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, grads: Params, be: Backend, ws?: TrainWorkspace): BackwardResult {
-  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dlogits, grads, ws?.scratch) };
+  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dlogits, grads, ws?.scratch, { attentionGrads: !ws }) };
 }
 
 /** Backward from dL/d(tokens) (B, N, D) of forwardTokensTrain; gradients add into `grads`. */
 export function backwardTokens(model: ViT, fwd: TokensForward, dtokens: Float32Array, grads: Params, be: Backend, ws?: TrainWorkspace): BackwardResult {
-  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dtokens, grads, ws?.scratch) };
+  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dtokens, grads, ws?.scratch, { attentionGrads: !ws }) };
 }
 
 /** Zeroed gradient buffers, one per parameter. */
