@@ -14,7 +14,7 @@
 // faster is used (and named). onnxruntime-node (forward only) runs an ONNX export made on demand by
 // scripts/reference/onnx_export.py into out/onnx/ (ignored by git; build/ is wiped by node-gyp rebuilds).
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,6 +43,12 @@ const common = ["--batch", o.batch, "--iters", o.iters];
 const trainFlag = o.train ? ["--train"] : [];
 const pytorch = (env, args = [...common, ...trainFlag]) =>
   run(o.python, [join(root, "bench", "pytorch_bench.py"), "--preset", o.preset, ...args, "--threads", o.threads], env);
+
+// Debian's torch calls whatever libblas.so.3 points at: the reference BLAS makes it ~100x slower.
+const blas = "/usr/lib/x86_64-linux-gnu/libblas.so.3";
+if (existsSync(blas) && !/openblas|blis|mkl/i.test(realpathSync(blas))) {
+  throw new Error(`${blas} is the reference BLAS (${realpathSync(blas)}): PyTorch would run ~100x slower; apt-get install libopenblas0-pthread`);
+}
 
 // PyTorch's BLAS kernels: probe OPENBLAS_CORETYPE where it matters (AVX-512 CPUs), keep the faster.
 const avx512 = /\bavx512f\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
