@@ -38,7 +38,11 @@ const { values: o } = parseArgs({
 
 const run = (cmd, args, env = {}) =>
   JSON.parse(execFileSync(cmd, args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop());
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 const common = ["--batch", o.batch, "--iters", o.iters];
 const trainFlag = o.train ? ["--train"] : [];
 const pytorch = (env, args = [...common, ...trainFlag]) =>
@@ -92,8 +96,10 @@ for (let r = 0; r < Number(o.rounds); r++) {
   results.pytorch.push(p);
   if (x) results.onnxruntime.push(x);
   info = { v, torch: p.engine, ort: x?.engine };
-  const steps = o.train ? `; train step vitlens ${v.train_step_s.toFixed(3)} s, pytorch ${p.train_step_s.toFixed(3)} s` : "";
-  process.stderr.write(`round ${r + 1}: forward vitlens ${v.forward_s.toFixed(3)} s, pytorch ${p.forward_s.toFixed(3)} s${x ? `, onnxruntime ${x.forward_s.toFixed(3)} s` : ""}${steps}\n`);
+  const last = Object.entries(results).filter(([, rs]) => rs.length === r + 1).map(([name, rs]) => [name, rs[r]]);
+  const fwd = last.map(([name, x]) => `${name} ${x.forward_s.toFixed(3)} s`).join(", ");
+  const steps = o.train ? `; train step ${last.filter(([, x]) => x.train_step_s !== undefined).map(([name, x]) => `${name} ${x.train_step_s.toFixed(3)} s`).join(", ")}` : "";
+  process.stderr.write(`round ${r + 1}: forward ${fwd}${steps}\n`);
 }
 
 const summary = (rs) => rs.length === 0 ? null : ({
