@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fuzzes the three checkpoint parsers (safetensors, torch pickle, npz) and the `vitlens tensors`
+// Fuzzes the checkpoint parsers (safetensors, torch pickle: zip and legacy, npz) and the `vitlens tensors`
 // lister (its own zip reader, every dtype) with mutated real files:
 // byte flips, truncations, insertions, overwritten length fields. Any error other than a
 // VitlensError, a parse slower than 2 s, or RSS growing past 2 GB counts as a finding.
@@ -20,9 +20,11 @@ const fixtures = new URL("../test/fixtures/", import.meta.url).pathname;
 const targets = [
   ["safetensors", readSafetensors, "hf-tiny/model.safetensors"],
   ["torch pickle", readTorchFile, "timm-tiny.lukemelas.pth"],
+  ["torch legacy", readTorchFile, "catr-legacy.pth"], // pre-1.6 format: pickles, then storages one after another
   ["npz", readNpz, "timm-tiny.google.npz"],
   // `vitlens tensors`: its own zip reader (one entry at a time from disk) and every dtype's reduction
   ["list pth", listAll, "train-checkpoint.pth"],
+  ["list pth legacy", listAll, "catr-legacy.pth"],
   ["list npz", listAll, "npy-layouts.npz"],
   ["list npz-deflate", listAll, "npy-layouts.compressed.npz"],
   ["list safetensors", listAll, "hf-tiny/model.safetensors"],

@@ -31,6 +31,7 @@ export { ForwardWorker } from "./worker/forward-worker.js";
 
 export { downloadModel, parseHubId } from "./hub/snapshot.js";
 export { hubOptionsFromEnv, type HubOptions } from "./hub/download.js";
+export { resolveTorchHubCheckpoint, torchHubFile, torchHubDir, isCatrName, CATR_CHECKPOINTS, type TorchHubOptions } from "./hub/torch-hub.js";
 
 export { Captioner, loadCaptioner } from "./caption/captioner.js";
 export { Vocabulary, tokenize } from "./caption/vocabulary.js";
@@ -41,6 +42,8 @@ export { loadAnyCaptioner } from "./caption/load-any.js";
 export { hfGenerate, type HfGenerated } from "./caption/hf-generate.js";
 export { readGenerationSettings, type GenerationSettings } from "./caption/generation-config.js";
 export { BpeTokenizer } from "./caption/bpe-tokenizer.js";
+export { WordPieceTokenizer, resolveWordPieceTokenizer, bertLikeVocabulary, CATR_TOKENIZER, type BertSpecialIds } from "./caption/wordpiece-tokenizer.js";
+export { capitalizeFirst, checkVocabularySize, type CaptionTokenizer, type WordGroup } from "./caption/tokenizer.js";
 export { captionerPreset, CAPTIONER_PRESETS } from "./caption/captioner-presets.js";
 export { trainCaptioner, type CaptionerTrainOptions } from "./caption/trainer.js";
 export { corpusBleu } from "./caption/bleu.js";

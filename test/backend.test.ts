@@ -137,6 +137,27 @@ describe("native backend matches the js reference", { skip: native ? false : "na
     close(vn, vj, 1e-7, "adamw v");
   });
 
+  it("small calls run on one thread and give the thread count back, even when they throw", () => {
+    const before = nb.getThreads();
+    nb.setThreads(2);
+    try {
+      // 4 rows (a beam's decoding step): below the serial threshold; then a rejected small call.
+      const x = randomArray(4 * 768, 40);
+      const [oj, on] = [new Float32Array(x.length), new Float32Array(x.length)];
+      const stats = () => [new Float32Array(4), new Float32Array(4)] as const;
+      const w = randomArray(768, 41);
+      const b = randomArray(768, 42);
+      jsBackend.layernormForward(x, w, b, oj, ...stats(), 4, 768, 1e-5);
+      nb.layernormForward(x, w, b, on, ...stats(), 4, 768, 1e-5);
+      close(on, oj, 1e-5, "layernorm of 4 rows");
+      assert.equal(nb.getThreads(), 2);
+      assert.throws(() => nb.softmaxForward(new Float32Array(4), new Float32Array(4), 2, 3), /shorter/);
+      assert.equal(nb.getThreads(), 2);
+    } finally {
+      nb.setThreads(before);
+    }
+  });
+
   it("rejects buffers shorter than the shape says, instead of reading past them", () => {
     const small = new Float32Array(4);
     assert.throws(() => nb.matmul(small, small, small, { m: 3, n: 3, k: 3 }), /shorter than the 9 elements/);

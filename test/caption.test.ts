@@ -11,7 +11,7 @@ import { corpusBleu } from "../src/caption/bleu.js";
 import { loadCaptioner } from "../src/caption/captioner.js";
 import { readCocoCaptions } from "../src/caption/coco.js";
 import { scoreCaptions } from "../src/caption/evaluate.js";
-import { generateCaption } from "../src/caption/decode.js";
+import { generateCaption, reorderRows } from "../src/caption/decode.js";
 import { decoderForward } from "../src/caption/decoder.js";
 import { IGNORE } from "../src/caption/train-step.js";
 import { teacherForcing, trainCaptioner, type CaptionerTrainOptions } from "../src/caption/trainer.js";
@@ -245,5 +245,19 @@ describe("grounded grids and train-captioner", () => {
     writeFileSync(join(bad, "config.json"), JSON.stringify(cfg));
     rmSync(join(bad, "vocab.json"));
     assert.match(vitlens("caption", "--model", bad, "--out", out, images[0]).stderr, /no vocab\.json beside the captioner/);
+  });
+});
+
+describe("beam cache reordering", () => {
+  it("row i becomes old row parents[i], rows read by others copied before they are overwritten", () => {
+    const rows = (vals: number[]) => Float32Array.from(vals.flatMap((v) => [v, v + 0.5]));
+    const a = rows([0, 1, 2, 3]);
+    const b = rows([10, 11, 12, 13]);
+    reorderRows([a, b], [1, 0, 0, 2], 4);
+    assert.deepEqual([...a], [...rows([1, 0, 0, 2])]);
+    assert.deepEqual([...b], [...rows([11, 10, 10, 12])]);
+    const same = rows([5, 6]);
+    reorderRows([same], [0, 1], 2);
+    assert.deepEqual([...same], [...rows([5, 6])]);
   });
 });

@@ -50,7 +50,7 @@ describe("PyTorch .pth checkpoints", () => {
     writeFileSync(join(dir, "nostorage.pth"), zipSync(noStorage));
     assert.throws(() => readTorchFile(join(dir, "nostorage.pth")), /storage 0 is missing from the archive/);
     writeFileSync(join(dir, "legacy.pth"), Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc]));
-    assert.throws(() => readTorchFile(join(dir, "legacy.pth")), /legacy .* re-save it with a newer PyTorch/);
+    assert.throws(() => readTorchFile(join(dir, "legacy.pth")), /legacy\.pth: a legacy torch file that ends inside its pickles \(truncated\)/); // pth-legacy.test.ts reads whole ones
     // Found by fuzz/parsers.js: a ZIP64 entry count of ~3e9 kept fflate looping for hours.
     const bomb = Buffer.from(readFileSync(fixture("timm-tiny.lukemelas.pth")));
     const eocd = bomb.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));

@@ -60,6 +60,54 @@ export interface AdamwStep {
   t: number;
 }
 
+/**
+ * A 2-D convolution over NCHW activations with PyTorch's (out, in, k, k) weights (square kernels):
+ * out (B, outChannels, oh, ow) = [relu]([out +] conv(x) [+ bias]); with `accumulate`, `out` holds
+ * a residual that is added before the ReLU (oneDNN's sum then ReLU post-ops). Inference only.
+ */
+export interface Conv2d {
+  batch: number;
+  inChannels: number;
+  height: number;
+  width: number;
+  outChannels: number;
+  kernel: number;
+  stride?: number; // 1 when omitted
+  padding?: number; // 0
+  dilation?: number; // 1 (PyTorch's convention: 1 is a plain convolution)
+  bias?: Float32Array | null;
+  accumulate?: boolean;
+  relu?: boolean;
+}
+
+/** Max pooling over NCHW activations (padding counts as -infinity, as in PyTorch). */
+export interface MaxPool2d {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+/**
+ * One step of a fixed convolutional network: its input and residual are earlier steps' outputs
+ * by index (-1: the network's input); the network's output is the last step's.
+ */
+export type ConvStep =
+  | {
+      kind: "conv"; input: number; residual?: number; weight: Float32Array; bias: Float32Array | null;
+      inChannels: number; outChannels: number; kernel: number; stride: number; padding: number; dilation: number; relu: boolean;
+    }
+  | { kind: "maxpool"; input: number; kernel: number; stride: number; padding: number };
+
+/** A prepared network: weights laid out once; forward maps (B, C, H, W) NCHW to the last step's NCHW output. */
+export interface ConvNet {
+  /** out must hold convNetOutputShape(...)'s elements. */
+  forward(x: Float32Array, out: Float32Array, b: number, h: number, w: number): void;
+}
+
 export interface Backend {
   readonly name: "native" | "js";
   /** The products' precision when wrapped by `withPrecision` (precision.ts); fp32 when absent. */
@@ -108,4 +156,14 @@ export interface Backend {
   mergeHeads(src: Float32Array, dst: Float32Array, b: number, n: number, s: number, h: number, hd: number): void;
   /** Image (B,C,H,W) -> patches (B, H/p * W/p, C*p*p), each flattened like a Conv2d weight (C,p,p). */
   patchify(img: Float32Array, out: Float32Array, b: number, c: number, h: number, w: number, p: number): void;
+
+  /** out (B, outChannels, oh, ow) = [relu]([out +] conv(x) + bias), NCHW; see Conv2d. */
+  conv2d(x: Float32Array, weight: Float32Array, out: Float32Array, p: Conv2d): void;
+  /** out (B, C, oh, ow) = max over each kernel window of x (B, C, H, W). */
+  maxPool2d(x: Float32Array, out: Float32Array, p: MaxPool2d): void;
+  /**
+   * A chain of conv2d / maxPool2d steps prepared once (native: weights reordered to oneDNN's
+   * chosen layout, activations kept in its blocked layout between steps; js: the steps one by one).
+   */
+  convNet(steps: ConvStep[]): ConvNet;
 }

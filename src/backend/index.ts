@@ -39,7 +39,7 @@ export function getBackend(): Backend {
 }
 
 /** The native backend, or null when it is not available: for tests that compare the two. */
-export function tryNativeBackend(): Backend | null {
+export function tryNativeBackend(): ReturnType<typeof loadNativeBackend> | null {
   try {
     return loadNativeBackend();
   } catch {

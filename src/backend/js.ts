@@ -1,5 +1,6 @@
 import type { Backend } from "./backend.js";
 import { roundBf16 } from "./bf16.js";
+import { convOutputSize, stepByStepConvNet } from "./conv-net.js";
 
 /** Plain TypeScript reference of every backend function: slow, obvious, used to check `native`. */
 export const jsBackend: Backend = {
@@ -171,6 +172,59 @@ export const jsBackend: Backend = {
               out.set(img.subarray(src, src + p), dst + (ch * p + y) * p);
             }
         }
+  },
+
+  conv2d(x, weight, out, { batch, inChannels, height, width, outChannels, kernel, stride = 1, padding = 0, dilation = 1, bias = null, accumulate = false, relu = false }) {
+    const oh = convOutputSize(height, kernel, stride, padding, dilation);
+    const ow = convOutputSize(width, kernel, stride, padding, dilation);
+    const plane = new Float64Array(oh * ow);
+    for (let n = 0; n < batch; n++)
+      for (let o = 0; o < outChannels; o++) {
+        plane.fill(bias ? bias[o] : 0);
+        for (let c = 0; c < inChannels; c++) {
+          const src = (n * inChannels + c) * height * width;
+          for (let ky = 0; ky < kernel; ky++)
+            for (let kx = 0; kx < kernel; kx++) {
+              const wv = weight[((o * inChannels + c) * kernel + ky) * kernel + kx];
+              for (let y = 0; y < oh; y++) {
+                const iy = y * stride - padding + ky * dilation;
+                if (iy < 0 || iy >= height) continue;
+                for (let xo = 0; xo < ow; xo++) {
+                  const ix = xo * stride - padding + kx * dilation;
+                  if (ix >= 0 && ix < width) plane[y * ow + xo] += wv * x[src + iy * width + ix];
+                }
+              }
+            }
+        }
+        const dst = (n * outChannels + o) * oh * ow;
+        for (let i = 0; i < oh * ow; i++) {
+          const v = plane[i] + (accumulate ? out[dst + i] : 0);
+          out[dst + i] = relu ? Math.max(v, 0) : v;
+        }
+      }
+  },
+
+  maxPool2d(x, out, { batch, channels, height, width, kernel, stride, padding }) {
+    const oh = convOutputSize(height, kernel, stride, padding);
+    const ow = convOutputSize(width, kernel, stride, padding);
+    for (let p = 0; p < batch * channels; p++)
+      for (let y = 0; y < oh; y++)
+        for (let xo = 0; xo < ow; xo++) {
+          let max = -Infinity;
+          for (let ky = 0; ky < kernel; ky++) {
+            const iy = y * stride - padding + ky;
+            if (iy < 0 || iy >= height) continue;
+            for (let kx = 0; kx < kernel; kx++) {
+              const ix = xo * stride - padding + kx;
+              if (ix >= 0 && ix < width) max = Math.max(max, x[(p * height + iy) * width + ix]);
+            }
+          }
+          out[(p * oh + y) * ow + xo] = max;
+        }
+  },
+
+  convNet(steps) {
+    return stepByStepConvNet(this, steps);
   },
 };
 

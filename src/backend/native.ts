@@ -2,13 +2,13 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { packageRoot } from "../package-root.js";
-import type { Backend } from "./backend.js";
+import type { Backend, ConvNet, ConvStep } from "./backend.js";
 
 /**
  * The addon's own surface: Backend's functions with every argument positional (N-API reads them
  * by index), so the products take their shape as flat numbers and flags.
  */
-type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep"> & {
+type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep" | "conv2d" | "maxPool2d" | "convNet"> & {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean, bf16: boolean, gelu: boolean): void;
   batchMatmul(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
@@ -17,6 +17,12 @@ type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" |
     nesterov: boolean, weightDecay: number, first: boolean): void;
   adamwStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, t: number): void;
+  conv2d(x: Float32Array, weight: Float32Array, out: Float32Array, batch: number, inChannels: number, height: number, width: number,
+    outChannels: number, kernel: number, stride: number, padding: number, dilation: number, bias: Float32Array | null,
+    accumulate: boolean, relu: boolean): void;
+  maxPool2d(x: Float32Array, out: Float32Array, batch: number, channels: number, height: number, width: number,
+    kernel: number, stride: number, padding: number): void;
+  ConvNet: new (steps: ConvStep[]) => ConvNet;
   setThreads(n: number): void;
   getThreads(): number;
   cpuInfo(): { isa: string; nativeBf16: boolean };
@@ -54,5 +60,10 @@ export function loadNativeBackend(): Backend & NativeExtras {
       addon.batchMatmul(a, b, c, p.batch, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.alpha ?? 1, p.accumulate ?? false, p.bf16 ?? false),
     sgdStep: (w, g, buf, p) => addon.sgdStep(w, g, buf, p.n, p.lr, p.momentum, p.dampening, p.nesterov, p.weightDecay, p.first),
     adamwStep: (w, g, m, v, p) => addon.adamwStep(w, g, m, v, p.n, p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, p.t),
-  } satisfies Pick<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep">);
+    conv2d: (x, weight, out, p) =>
+      addon.conv2d(x, weight, out, p.batch, p.inChannels, p.height, p.width, p.outChannels, p.kernel, p.stride ?? 1, p.padding ?? 0,
+        p.dilation ?? 1, p.bias ?? null, p.accumulate ?? false, p.relu ?? false),
+    maxPool2d: (x, out, p) => addon.maxPool2d(x, out, p.batch, p.channels, p.height, p.width, p.kernel, p.stride, p.padding),
+    convNet: (steps) => new addon.ConvNet(steps),
+  } satisfies Pick<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep" | "conv2d" | "maxPool2d" | "convNet">);
 }

@@ -1,4 +1,5 @@
-import type { Backend, BatchProduct, Product } from "./backend.js";
+import type { Backend, BatchProduct, Conv2d, ConvNet, ConvStep, Product } from "./backend.js";
+import { convNetFlops, convOutputSize } from "./conv-net.js";
 
 /*
  * `vitlens bench --profile`: every backend call timed and grouped by operation and shape, so the
@@ -28,9 +29,32 @@ function describe(op: string, args: unknown[]): { shape: string; flops: number }
     const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.accumulate ? "+=C" : "", p.bf16 ? "bf16" : ""].filter(Boolean).join(" ");
     return { shape: `${p.batch} x ${p.m}x${p.k} @ ${p.k}x${p.n}${flags ? ` ${flags}` : ""}`, flops: 2 * p.batch * p.m * p.n * p.k };
   }
+  if (op === "conv2d") {
+    const p = args[3] as Conv2d;
+    const [s, pad, d] = [p.stride ?? 1, p.padding ?? 0, p.dilation ?? 1];
+    const oh = convOutputSize(p.height, p.kernel, s, pad, d);
+    const ow = convOutputSize(p.width, p.kernel, s, pad, d);
+    return {
+      shape: `${p.batch}x${p.inChannels}x${p.height}x${p.width} -> ${p.outChannels} k${p.kernel} s${s} d${d}`,
+      flops: 2 * p.batch * p.outChannels * oh * ow * p.inChannels * p.kernel * p.kernel,
+    };
+  }
   // Other kernels: their size arguments (the numbers among the arguments, options objects spelled out).
   const sizes = args.map((a) => (typeof a === "number" ? String(a) : a && typeof a === "object" && !ArrayBuffer.isView(a) ? `n=${(a as { n?: number }).n}` : null));
   return { shape: sizes.filter((x) => x !== null).join(" "), flops: 0 };
+}
+
+/** A prepared network's forward calls timed as one row per input shape, FLOPs of its convolutions. */
+function profileConvNet(net: ConvNet, steps: ConvStep[], record: (op: string, shape: string, flops: number, seconds: number) => void): ConvNet {
+  return {
+    forward(x, out, b, h, w) {
+      const t0 = process.hrtime.bigint();
+      net.forward(x, out, b, h, w);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const inChannels = steps[0].kind === "conv" ? steps[0].inChannels : 0;
+      record("convNet.forward", `${steps.length} steps, ${b}x${inChannels}x${h}x${w}`, convNetFlops(steps, b, inChannels, h, w), seconds);
+    },
+  };
 }
 
 export interface Profiler {
@@ -42,6 +66,13 @@ export interface Profiler {
 /** `be` with every function timed; rows() gives the totals since the last reset(). */
 export function profileBackend(be: Backend): Profiler {
   const table = new Map<string, ProfileRow>();
+  const record = (op: string, shape: string, flops: number, seconds: number) => {
+    const id = `${op}|${shape}`;
+    const row = table.get(id) ?? { op, shape, calls: 0, seconds: 0, flops };
+    row.calls++;
+    row.seconds += seconds;
+    table.set(id, row);
+  };
   const wrapped: Record<string, unknown> = { name: be.name };
   for (const key of Object.keys(be) as Array<keyof Backend>) {
     const fn = be[key];
@@ -54,12 +85,8 @@ export function profileBackend(be: Backend): Profiler {
       const result = (fn as AnyFn).apply(be, args);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const { shape, flops } = describe(key, args);
-      const id = `${key}|${shape}`;
-      const row = table.get(id) ?? { op: key, shape, calls: 0, seconds: 0, flops };
-      row.calls++;
-      row.seconds += seconds;
-      table.set(id, row);
-      return result;
+      record(key, shape, flops, seconds);
+      return key === "convNet" ? profileConvNet(result as ConvNet, args[0] as ConvStep[], record) : result;
     };
   }
   return {

@@ -3,12 +3,9 @@ import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { VitlensError } from "../errors.js";
 import { readJson } from "../io/read-json.js";
+import { tokenContent, type CaptionTokenizer, type WordGroup } from "./tokenizer.js";
 
-/** One word of a caption as drawn: its text and the positions of its pieces among the generated ids. */
-export interface WordGroup {
-  word: string;
-  pieces: number[];
-}
+export type { WordGroup } from "./tokenizer.js";
 
 /**
  * A Hugging Face tokenizer (GPT-2's byte-level BPE) through @huggingface/tokenizers: reads
@@ -17,7 +14,7 @@ export interface WordGroup {
  * `tokenizer.decode(ids, skip_special_tokens=True)` gives, clean_up_tokenization_spaces included
  * (tokenizer_config.json's setting, else 4.36's default: true).
  */
-export class BpeTokenizer {
+export class BpeTokenizer implements CaptionTokenizer {
   private readonly special: Set<number>;
 
   constructor(private readonly tok: Tokenizer, readonly size: number, special: Iterable<number>) {
@@ -123,11 +120,4 @@ export function byteLevelBpeJson(vocab: Record<string, number>, merges: string[]
     decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "", fuse_unk: false, byte_fallback: false, vocab, merges } as TokenizerJson["model"],
   };
-}
-
-/** A special token in tokenizer_config.json: a string or an AddedToken object {content}. */
-function tokenContent(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
-  return undefined;
 }

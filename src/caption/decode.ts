@@ -32,6 +32,21 @@ export interface GeneratedCaption {
 }
 
 /**
+ * Row i of each buffer (K equal rows) becomes old row parents[i]. Beams mostly keep their own
+ * row, so only the rows that change are copied, from a copy of the rows they read.
+ */
+export function reorderRows(buffers: Float32Array[], parents: number[], K: number): void {
+  const moved = parents.map((from, to) => [from, to] as const).filter(([from, to]) => from !== to);
+  if (moved.length === 0) return;
+  const sources = [...new Set(moved.map(([from]) => from))];
+  for (const buf of buffers) {
+    const per = buf.length / K;
+    const saved = new Map(sources.map((from) => [from, buf.slice(from * per, (from + 1) * per)]));
+    for (const [from, to] of moved) buf.set(saved.get(from)!, to * per);
+  }
+}
+
+/**
  * Key/value cache for one image's K beams: self-attention keys and values of every position so
  * far (K, H, L, hd) per layer, and the cross-attention keys and values of the image, computed
  * once. Each step feeds one token per beam through `decoderPass`, the same forward teacher
@@ -59,11 +74,7 @@ export class DecoderState {
 
   /** Keeps beams `parents` (new beam i continues old beam parents[i]) in the self-attention cache. */
   reorder(parents: number[]): void {
-    const per = this.self[0].k.length / this.K;
-    for (const cache of this.self.flatMap((kv) => [kv.k, kv.v])) {
-      const old = cache.slice();
-      parents.forEach((from, to) => cache.set(old.subarray(from * per, from * per + per), to * per));
-    }
+    reorderRows(this.self.flatMap((kv) => [kv.k, kv.v]), parents, this.K);
   }
 
   /** Feeds tokens (K) at position t; returns next-token logits (K, V) and cross-attention per layer (K, H, N). */

@@ -9,7 +9,9 @@ import { npyDataStart, parseNpyHeader } from "./npz.js";
 import { readSafetensorsHeader, type SafetensorsEntry } from "./safetensors.js";
 import { SHARD_INDEX, shardFiles } from "./sharded.js";
 import { arrayStats, tensorStats, type TensorStats } from "./tensor-stats.js";
-import { checkView, findPickle, isTensorRef, legacyError, unpickle, type PickleRoot, type PickleValue } from "./torch-pickle.js";
+import { checkView, findPickle } from "./torch-pickle.js";
+import { isTensorRef, unpickle, type PickleRoot, type PickleValue } from "./pickle.js";
+import { isLegacyTorchHead, readLegacyTorchFile } from "./torch-legacy.js";
 import { rowMajorStrides, type StridedView } from "./strided.js";
 
 /**
@@ -121,25 +123,31 @@ function readNpyMember(zip: ZipFile, entry: ZipEntry, stats: boolean): TensorLis
 }
 
 /**
- * A torch.save archive: the pickle is read whole (it holds no tensor data), each storage only when
- * a tensor viewing it is reduced. Nested dicts are flattened with dots; lists holding tensors or
- * dicts are flattened with their indices; other values are listed as values.
+ * A torch.save file (zip or legacy): the pickle is read whole (it holds no tensor data), each
+ * storage only when a tensor viewing it is reduced. Nested dicts are flattened with dots; lists
+ * holding tensors or dicts are flattened with their indices; other values are listed as values.
  */
 function listTorch(path: string): ListedEntry[] {
-  const head = withOpenFile(path, (fd, size) => readAt(fd, 0, Math.min(2, size)));
-  if (head[0] === 0x80 && head[1] <= 5) throw legacyError(path);
+  const legacy = withOpenFile(path, (fd, size) => (isLegacyTorchHead(readAt(fd, 0, Math.min(2, size))) ? readLegacyTorchFile(fd, size, path) : null));
+  if (legacy) return listParsed(legacy.parsed, path, (ref) => withOpenFile(path, (fd) => legacy.storageBytes(fd, ref.storage)));
   const zip = ZipFile.open(path, "torch.save zip");
   const { pickle, prefix } = findPickle([...zip.entries.keys()], path);
-  const parsed = unpickle(zip.read(zip.entries.get(pickle)!), path);
+  return listParsed(unpickle(zip.read(zip.entries.get(pickle)!), path), path, (ref) => {
+    const entry = zip.entries.get(`${prefix}data/${ref.storage}`);
+    if (!entry) throw new VitlensError(`${path}: storage ${ref.storage} is missing from the archive`);
+    return zip.read(entry);
+  });
+}
+
+/** A parsed pickle's entries; `storageBytes` reads the whole storage a tensor views (a view may reach anywhere in it). */
+function listParsed(parsed: PickleRoot, path: string, storageBytes: (ref: TensorRef) => Uint8Array): ListedEntry[] {
   const out: ListedEntry[] = [];
   flatten(parsed.root, "", parsed, out, (ref, name) => ({
     kind: "tensor", name,
     read: (stats) => {
       const listing = { dtype: ref.dtype, shape: ref.view.size };
       if (!stats) return listing;
-      const entry = zip.entries.get(`${prefix}data/${ref.storage}`);
-      if (!entry) throw new VitlensError(`${path}: storage ${ref.storage} is missing from the archive`);
-      const raw = zip.read(entry); // the whole storage: a view may reach anywhere in it
+      const raw = storageBytes(ref);
       checkView(ref, raw.length, path);
       return { ...listing, stats: reduce(raw, ref.dtype, 0, true, ref.view) };
     },

@@ -1,15 +1,11 @@
-import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, relative } from "node:path";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { cachedCommit, cachedFile, COMMIT_HASH, hubCacheDir, repoFolder } from "./cache.js";
+import { downloadResumable, NetworkError, send, sha256File, type DownloadProgress } from "./fetch-resumable.js";
 
-export interface DownloadProgress {
-  start(filename: string, totalBytes: number, resumedAt: number): void;
-  advance(bytes: number): void;
-  stop(): void;
-}
+export type { DownloadProgress } from "./fetch-resumable.js";
 
 export interface HubOptions {
   endpoint: string;
@@ -37,7 +33,6 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOpti
 interface FileMetadata { commit: string; etag: string; size: number | null }
 
 const HEAD_TIMEOUT_MS = 10_000;
-const MAX_ATTEMPTS = 3;
 
 /**
  * Path of `filename` at `revision` of a model repo, downloaded into the cache if it is not there.
@@ -87,19 +82,8 @@ function resolveUrl(endpoint: string, repoId: string, revision: string, filename
   return `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${filename.split("/").map(encodeURIComponent).join("/")}`;
 }
 
-class NetworkError extends Error {}
-
 function authHeaders(opts: HubOptions): Record<string, string> {
   return opts.token ? { authorization: `Bearer ${opts.token}` } : {};
-}
-
-async function send(url: string, init: RequestInit, timeoutMs?: number): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new NetworkError(cause?.code ?? cause?.message ?? (e as Error).message);
-  }
 }
 
 /**
@@ -169,21 +153,7 @@ function normalizeEtag(etag: string | null): string | null {
 async function downloadBlob(url: string, blob: string, meta: FileMetadata, filename: string, opts: HubOptions): Promise<void> {
   mkdirSync(dirname(blob), { recursive: true });
   const partial = `${blob}.incomplete`;
-  let lastError = "";
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const have = existsSync(partial) ? statSync(partial).size : 0;
-    try {
-      await fetchInto(url, partial, have, meta, filename, opts);
-      lastError = "";
-      break;
-    } catch (e) {
-      if (!(e instanceof NetworkError)) throw e;
-      lastError = e.message;
-    }
-  }
-  if (lastError) {
-    throw new VitlensError(`${filename}: download failed ${MAX_ATTEMPTS} times (${lastError}); the partial file ${partial} is kept and the next run resumes it`);
-  }
+  await downloadResumable({ url, partial, label: filename, size: meta.size, headers: authHeaders(opts), progress: opts.progress });
   const size = statSync(partial).size;
   if (meta.size !== null && size !== meta.size) {
     rmSync(partial);
@@ -197,39 +167,6 @@ async function downloadBlob(url: string, blob: string, meta: FileMetadata, filen
     }
   }
   renameSync(partial, blob);
-}
-
-async function fetchInto(url: string, partial: string, have: number, meta: FileMetadata, filename: string, opts: HubOptions): Promise<void> {
-  const headers: Record<string, string> = { ...authHeaders(opts), "accept-encoding": "identity" };
-  if (have > 0) headers.range = `bytes=${have}-`;
-  const res = await send(url, { headers, redirect: "follow" });
-  if (res.status === 416 && have > 0) { // stale partial file longer than the blob: start over
-    rmSync(partial);
-    throw new NetworkError("range not satisfiable, restarting");
-  }
-  if (res.status >= 500) throw new NetworkError(`HTTP ${res.status}`); // transient: retried, then resumed
-  if (!res.ok || !res.body) throw new VitlensError(`${filename}: the download from ${new URL(url).host} answered HTTP ${res.status}${res.headers.get("x-error-code") ? ` (${res.headers.get("x-error-code")})` : ""}`);
-  const resumed = res.status === 206 ? have : 0; // a server that ignores Range sends it all again
-  opts.progress?.start(filename, meta.size ?? 0, resumed);
-  // Synchronous writes per chunk: whatever arrived before a broken connection is on disk for the resume.
-  const fd = openSync(partial, resumed ? "a" : "w");
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      writeSync(fd, chunk);
-      opts.progress?.advance(chunk.length);
-    }
-  } catch (e) {
-    throw new NetworkError((e as { cause?: Error }).cause?.message ?? (e as Error).message);
-  } finally {
-    closeSync(fd);
-    opts.progress?.stop();
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 /** A file name from a repo (or its shard index) becomes a path in the cache: keep it inside. */

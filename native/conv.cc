@@ -1,0 +1,85 @@
+#include "conv.h"
+
+#include <map>
+#include <tuple>
+
+#include "dnnl-engine.h"
+
+namespace vitlens {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+// Right padding that makes oneDNN's exact size arithmetic give PyTorch's floored output size
+// (negative when the last rows are dropped by the stride).
+int64_t pad_right(int64_t in, int64_t out, int64_t kernel_extent, int64_t stride, int64_t pad_left) {
+  return (out - 1) * stride + kernel_extent - in - pad_left;
+}
+
+}  // namespace
+
+dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvShape& s, const ConvEpilogue& e,
+                                                              const memory::desc& src, const memory::desc& weights,
+                                                              const memory::desc& dst) {
+  const int64_t extent = s.dilation * (s.kernel - 1) + 1;
+  const memory::dims strides = {s.stride, s.stride};
+  const memory::dims dilates = {s.dilation - 1, s.dilation - 1};  // oneDNN counts the gaps
+  const memory::dims pad_l = {s.pad, s.pad};
+  const memory::dims pad_r = {pad_right(s.h, s.out_h(), extent, s.stride, s.pad), pad_right(s.w, s.out_w(), extent, s.stride, s.pad)};
+  const memory::desc bias = e.has_bias ? memory::desc({s.out_c}, dt::f32, tag::x) : memory::desc();
+  dnnl::primitive_attr attr;
+  dnnl::post_ops ops;
+  if (e.accumulate) ops.append_sum(1.0f);
+  if (e.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+  auto desc = e.has_bias
+      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, weights,
+                                        bias, dst, strides, dilates, pad_l, pad_r)
+      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, weights,
+                                        dst, strides, dilates, pad_l, pad_r);
+  return dnnl::convolution_forward::primitive_desc(desc, attr, engine().engine);
+}
+
+dnnl::pooling_forward::primitive_desc pool_primitive_desc(const PoolShape& s, const memory::desc& src, const memory::desc& dst) {
+  const memory::dims pad_r = {pad_right(s.h, s.out_h(), s.kernel, s.stride, s.pad), pad_right(s.w, s.out_w(), s.kernel, s.stride, s.pad)};
+  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src, dst,
+                                   {s.stride, s.stride}, {s.kernel, s.kernel}, {s.pad, s.pad}, pad_r);
+  return dnnl::pooling_forward::primitive_desc(desc, engine().engine);
+}
+
+void conv2d(const float* x, const float* weight, const float* bias, float* out, const ConvShape& s, const ConvEpilogue& e) {
+  if (s.batch == 0) return;
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, bool>;
+  thread_local std::map<Key, dnnl::convolution_forward> cache;
+  const memory::desc src({s.batch, s.in_c, s.h, s.w}, dt::f32, tag::nchw);
+  const memory::desc wts({s.out_c, s.in_c, s.kernel, s.kernel}, dt::f32, tag::oihw);
+  const memory::desc dst({s.batch, s.out_c, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
+  const Key key{s.batch, s.in_c, s.h, s.w, s.out_c, s.kernel, s.stride, s.pad, s.dilation, e.has_bias, e.accumulate, e.relu};
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, dnnl::convolution_forward(conv_primitive_desc(s, e, src, wts, dst))).first;
+  Engine& en = engine();
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(src, en.engine, const_cast<float*>(x))},
+                                          {DNNL_ARG_WEIGHTS, memory(wts, en.engine, const_cast<float*>(weight))},
+                                          {DNNL_ARG_DST, memory(dst, en.engine, out)}};
+  if (e.has_bias) args.insert({DNNL_ARG_BIAS, memory(memory::desc({s.out_c}, dt::f32, tag::x), en.engine, const_cast<float*>(bias))});
+  it->second.execute(en.stream, args);
+  en.stream.wait();
+}
+
+void max_pool2d(const float* x, float* out, const PoolShape& s) {
+  if (s.batch == 0) return;
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+  thread_local std::map<Key, dnnl::pooling_forward> cache;
+  const memory::desc src({s.batch, s.channels, s.h, s.w}, dt::f32, tag::nchw);
+  const memory::desc dst({s.batch, s.channels, s.out_h(), s.out_w()}, dt::f32, tag::nchw);
+  const Key key{s.batch, s.channels, s.h, s.w, s.kernel, s.stride, s.pad};
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, dnnl::pooling_forward(pool_primitive_desc(s, src, dst))).first;
+  Engine& en = engine();
+  it->second.execute(en.stream, {{DNNL_ARG_SRC, memory(src, en.engine, const_cast<float*>(x))}, {DNNL_ARG_DST, memory(dst, en.engine, out)}});
+  en.stream.wait();
+}
+
+}  // namespace vitlens
