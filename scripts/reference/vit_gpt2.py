@@ -573,4 +573,5 @@ def main():
         print(key, gen[key]["text"], gen[key]["ids"])
 
 
-main()
+if __name__ == "__main__":
+    main()

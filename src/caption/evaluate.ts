@@ -12,6 +12,10 @@ import type { WordGroup } from "./bpe-tokenizer.js";
 import { HfCaptioner } from "./hf-captioner.js";
 import { hfGenerate } from "./hf-generate.js";
 import { tokenize } from "./vocabulary.js";
+import { CatrCaptioner } from "./catr-captioner.js";
+import { catrGenerate } from "./catr-generate.js";
+import { capitalizeFirst } from "./tokenizer.js";
+import type { Tensor } from "../tensor.js";
 
 export interface MapSelection {
   layer: number | "last";
@@ -32,10 +36,19 @@ export interface CaptionResult {
   layerMaps: Float32Array[][];
   heads: number;
   grid: [number, number];
+  /** The pixels' (height, width) the model saw: what the strips draw the maps on. */
+  inputSize: [number, number];
 }
 
-/** Any captioner vitlens runs: its own word-level one, or a Hugging Face ViT + GPT-2 VisionEncoderDecoder. */
-export type AnyCaptioner = Captioner | HfCaptioner;
+/**
+ * Any captioner vitlens runs: its own word-level one, a Hugging Face ViT + GPT-2
+ * VisionEncoderDecoder, or CATR. Their maps share one layout: (heads, 1 + gh*gw) per layer, the
+ * first slot the encoder's CLS token (CATR has none: its slot holds 0).
+ */
+export type AnyCaptioner = FolderCaptioner | CatrCaptioner;
+
+/** A captioner stored as a folder (config.json): the kinds vitlens trains and saves. */
+export type FolderCaptioner = Captioner | HfCaptioner;
 
 /** Decoding settings from the command line: absent ones come from the model (HF: its generation config). */
 export interface CaptionOptions extends MapSelection {
@@ -103,7 +116,7 @@ export function clsShare(r: CaptionResult): Float32Array {
 
 interface Generated { caption: string; words: WordGroup[]; tokens: string[]; score: number; maps: Float32Array[][] }
 
-function generate(cap: AnyCaptioner, encoded: Float32Array, N: number, o: CaptionOptions, be: Backend): Generated {
+function generate(cap: FolderCaptioner, encoded: Float32Array, N: number, o: CaptionOptions, be: Backend): Generated {
   if (cap instanceof HfCaptioner) {
     const g = { ...cap.generation };
     if (o.beam !== undefined) g.numBeams = o.beam;
@@ -132,22 +145,45 @@ export interface DecodedImage {
 /** Captions images one by one (encoder batch of one, beam search with the KV cache); one map per word. */
 export async function captionImages(cap: AnyCaptioner, files: Array<string | DecodedImage>, o: CaptionOptions, be: Backend = getBackend(), onImage?: (done: number) => void): Promise<CaptionResult[]> {
   const { layer, head } = resolveSelection(cap, o);
-  const grid = gridSize(cap.encoder.config);
   const H = cap.decoderConfig.numHeads;
   const results: CaptionResult[] = [];
   for (const file of files) {
     const img = typeof file === "string" ? await loadImage(file, cap.preprocess) : await imagePixels(file.image, cap.preprocess);
-    const tokens = cap.encoder.encode({ data: img.data, shape: [1, ...img.shape] }, be).tokens;
-    const N = tokens.shape[1];
-    const gen = generate(cap, tokens.data, N, o, be);
+    const gen = encodeAndGenerate(cap, img, o, be);
     const layerMaps = gen.words.map((w) => meanMaps(w.pieces.map((i) => gen.maps[i])));
     results.push({
       image: typeof file === "string" ? file : file.name, caption: gen.caption, words: gen.words.map((w) => w.word), tokens: gen.tokens, score: gen.score,
-      maps: layerMaps.map((m) => selectMap(m, layer, head, H, N)), layerMaps, heads: H, grid,
+      maps: layerMaps.map((m) => selectMap(m, layer, head, H, gen.N)), layerMaps, heads: H, grid: gen.grid, inputSize: [img.shape[1], img.shape[2]],
     });
     onImage?.(results.length);
   }
   return results;
+}
+
+/** One image (3, h, w) encoded and captioned; maps per token and layer (heads, N) with N = 1 + gh*gw. */
+function encodeAndGenerate(cap: AnyCaptioner, img: Tensor, o: CaptionOptions, be: Backend): Generated & { grid: [number, number]; N: number } {
+  if (cap instanceof CatrCaptioner) {
+    const enc = cap.model.encode([img], be);
+    const gen = catrGenerate(cap, enc, 0, { beam: o.beam, maxTokens: o.maxLength, lengthPenalty: o.lengthPenalty }, be);
+    const end = gen.ids.indexOf(cap.endToken, 1);
+    const pieces = gen.ids.slice(1, end < 0 ? undefined : end);
+    const H = cap.decoderConfig.numHeads;
+    return {
+      caption: capitalizeFirst(cap.tokenizer.decode(gen.ids)), words: cap.tokenizer.words(pieces),
+      tokens: pieces.filter((id) => !cap.tokenizer.isSpecial(id)).map((id) => cap.tokenizer.piece(id)), score: gen.score,
+      maps: gen.maps.map((perLayer) => perLayer.map((m) => withClsSlot(m, H, enc.N))), grid: [enc.gh, enc.gw], N: enc.N + 1,
+    };
+  }
+  const tokens = cap.encoder.encode({ data: img.data, shape: [1, ...img.shape] }, be).tokens;
+  const N = tokens.shape[1];
+  return { ...generate(cap, tokens.data, N, o, be), grid: gridSize(cap.encoder.config), N };
+}
+
+/** (H, N) -> (H, 1 + N) with a zero first slot: a map of a model without a CLS token in the shared layout. */
+function withClsSlot(m: Float32Array, H: number, N: number): Float32Array {
+  const out = new Float32Array(H * (N + 1));
+  for (let h = 0; h < H; h++) out.set(m.subarray(h * N, (h + 1) * N), h * (N + 1) + 1);
+  return out;
 }
 
 export interface CaptionMetrics {

@@ -28,6 +28,21 @@ export interface HfGenerateModel extends DecoderWeights {
   startToken: number;
 }
 
+/** What a search steps through: a decoder's KV cache for K rows (DecoderState, CATR's decoder). */
+export interface SearchState {
+  logits(tokens: number[], t: number): { logits: Float32Array; cross: Float32Array[] };
+  step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] };
+  reorder(parents: number[]): void;
+}
+
+/** A decoder as the search sees it: its start token, vocabulary, positions, and a cache of K rows for `capacity` positions. */
+export interface SearchModel {
+  startToken: number;
+  vocabSize: number;
+  positions: number;
+  open(K: number, capacity: number): SearchState;
+}
+
 /** Repetition penalty, no-repeat n-grams, minimum length on one row of scores (V), in HF's order. */
 export function processScores(scores: Float32Array, ids: number[], g: GenerationSettings): void {
   if (g.repetitionPenalty !== 1) {
@@ -44,11 +59,19 @@ export function processScores(scores: Float32Array, ids: number[], g: Generation
 }
 
 export function hfGenerate(model: HfGenerateModel, encoded: Float32Array, N: number, g: GenerationSettings, be: Backend = getBackend()): HfGenerated {
+  return generateWith({
+    startToken: model.startToken, vocabSize: model.decoderConfig.vocabSize, positions: model.decoderConfig.maxLength,
+    open: (K, capacity) => new DecoderState(model, encoded, N, K, be, capacity),
+  }, g);
+}
+
+/** HF 4.36 greedy / beam search on any decoder's cache. */
+export function generateWith(model: SearchModel, g: GenerationSettings): HfGenerated {
   if (!Number.isInteger(g.numBeams) || g.numBeams < 1) throw new VitlensError(`num_beams ${g.numBeams}: expected a whole number >= 1`);
   if (!Number.isInteger(g.maxLength) || g.maxLength < 2) throw new VitlensError(`max_length ${g.maxLength}: expected at least 2 (the start token and one generated token)`);
-  const positions = model.decoderConfig.maxLength;
+  const positions = model.positions;
   if (g.maxLength - 1 > positions) throw new VitlensError(`max_length ${g.maxLength}: the decoder has ${positions} positions (at most ${positions} tokens generated)`);
-  return g.numBeams === 1 ? greedy(model, encoded, N, g, be) : beamSearch(model, encoded, N, g, be);
+  return g.numBeams === 1 ? greedy(model, g) : beamSearch(model, g);
 }
 
 function sliceRow(cross: Float32Array[], row: number, K: number): Float32Array[] {
@@ -58,9 +81,9 @@ function sliceRow(cross: Float32Array[], row: number, K: number): Float32Array[]
   });
 }
 
-function greedy(model: HfGenerateModel, encoded: Float32Array, N: number, g: GenerationSettings, be: Backend): HfGenerated {
-  const V = model.decoderConfig.vocabSize;
-  const state = new DecoderState(model, encoded, N, 1, be, g.maxLength - 1);
+function greedy(model: SearchModel, g: GenerationSettings): HfGenerated {
+  const V = model.vocabSize;
+  const state = model.open(1, g.maxLength - 1);
   const ids = [model.startToken];
   const maps: Float32Array[][] = [];
   let logProb = 0;
@@ -111,10 +134,10 @@ class Hypotheses {
   }
 }
 
-function beamSearch(model: HfGenerateModel, encoded: Float32Array, N: number, g: GenerationSettings, be: Backend): HfGenerated {
+function beamSearch(model: SearchModel, g: GenerationSettings): HfGenerated {
   const K = g.numBeams;
-  const V = model.decoderConfig.vocabSize;
-  const state = new DecoderState(model, encoded, N, K, be, g.maxLength - 1);
+  const V = model.vocabSize;
+  const state = model.open(K, g.maxLength - 1);
   let beams = Array.from({ length: K }, () => ({ ids: [model.startToken], maps: [] as Float32Array[][] }));
   let beamScores: number[] = Array.from({ length: K }, (_, k) => (k === 0 ? 0 : -1e9));
   const hyps = new Hypotheses(K, g);

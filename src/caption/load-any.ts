@@ -3,14 +3,14 @@ import { join } from "node:path";
 import { VitlensError } from "../errors.js";
 import { readJson } from "../io/read-json.js";
 import { CAPTIONER_TYPE, loadCaptioner } from "./captioner.js";
-import type { AnyCaptioner } from "./evaluate.js";
+import type { FolderCaptioner } from "./evaluate.js";
 import { HF_CAPTIONER_TYPE, loadHfCaptioner } from "./hf-captioner.js";
 
 /** The files a Hub captioner may have besides config, preprocessor config and weights. */
 export const CAPTIONER_HUB_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"];
 
 /** A captioner folder of either kind, told apart by config.json's model_type. */
-export function loadAnyCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): AnyCaptioner {
+export function loadAnyCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): FolderCaptioner {
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new VitlensError(`${dir}: no config.json (expected a captioner folder: vitlens train-captioner's, or a Hugging Face VisionEncoderDecoder)`);
   const type = (readJson(cfgPath) as { model_type?: unknown }).model_type;

@@ -19,7 +19,7 @@ import { loadAnyCaptioner } from "./load-any.js";
 import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
-import { captionImages, reselect, scoreCaptions, forScoring, type AnyCaptioner, type CaptionMetrics } from "./evaluate.js";
+import { captionImages, reselect, scoreCaptions, forScoring, type FolderCaptioner, type CaptionMetrics } from "./evaluate.js";
 import { captionerStep, captionLoss, IGNORE } from "./train-step.js";
 import { BOS, EOS, PAD, Vocabulary } from "./vocabulary.js";
 
@@ -50,7 +50,7 @@ export async function trainCaptioner(
     reporter.log(`warning: skipped ${train.skippedMissing} annotation(s) whose image is missing and ${train.skippedEmpty} empty caption(s) (--strict fails instead)`);
   }
 
-  const cap: AnyCaptioner = resumed ? loadAnyCaptioner(join(run, "last")) : o.init ? loadAnyCaptioner(o.init) : newCaptioner(o, trainImages);
+  const cap: FolderCaptioner = resumed ? loadAnyCaptioner(join(run, "last")) : o.init ? loadAnyCaptioner(o.init) : newCaptioner(o, trainImages);
   const text = captionText(cap);
   const samples: Sample[] = trainImages.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: text.encode(c) })));
   const maxWords = text.maxUnits;
@@ -164,7 +164,7 @@ export function teacherForcing(captions: number[][], maxWords: number): { ids: I
 }
 
 /** Held-out loss and token accuracy (teacher forcing), then greedy captions for BLEU-4 / exact match / grounding. */
-async function validate(cap: AnyCaptioner, images: CaptionedImage[], o: ResolvedCaptionerTrainOptions, be: Backend) {
+async function validate(cap: FolderCaptioner, images: CaptionedImage[], o: ResolvedCaptionerTrainOptions, be: Backend) {
   if (images.length === 0) return { loss: null, tokenAccuracy: null, metrics: null, groundingPerLayer: [] };
   const text = captionText(cap);
   const samples = images.flatMap((img, i) => img.captions.map((c) => ({ image: i, caption: text.encode(c) })));
@@ -197,7 +197,7 @@ async function validate(cap: AnyCaptioner, images: CaptionedImage[], o: Resolved
 }
 
 /** How a captioner of either kind reads captions: its units (words or BPE pieces) and teacher forcing. */
-function captionText(cap: AnyCaptioner) {
+function captionText(cap: FolderCaptioner) {
   if (cap instanceof HfCaptioner) {
     const g = cap.generation;
     const maxUnits = cap.decoderConfig.maxLength - 1; // the pieces and the EOS fill the positions

@@ -10,7 +10,9 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
 import { num, positiveInt, precisionBackend, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
-import { resolveCaptioner } from "./resolve-run.js";
+import { resolveCaptioner, type CatrFlags } from "./resolve-run.js";
+import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
+import { CATR_DEFAULT_HEADS } from "../models/catr-config.js";
 
 const layerFlag = (v: string): number | "last" => {
   if (v === "last") return v;
@@ -34,6 +36,9 @@ interface DecodeFlags extends PrecisionFlagValues { beam?: number; maxLen?: numb
 
 function decodeOptions(cmd: Command): Command {
   return withPrecisionFlag(cmd)
+    .option("--tokenizer <spec>", "CATR: its WordPiece vocabulary: a vocab.txt, a tokenizer.json, or a Hub id", CATR_TOKENIZER)
+    .option("--heads <n>", `CATR: attention heads (not in the checkpoint; default ${CATR_DEFAULT_HEADS}, CATR's configuration)`, positiveInt)
+    .option("--no-dilation", "CATR: run ResNet layer4 undilated (CATR's configuration dilates it: output stride 16)")
     .option("--beam <k>", "beam width (1: greedy; default: 1, or a Hugging Face model's generation config)", beamFlag)
     .option("--max-len <n>", "most tokens generated (default: the model's limit, or its generation config's max_length)", positiveInt)
     .option("--length-penalty <a>", "beam score = log-probability / length^a (default: 1, or the generation config's)", num("--length-penalty"))
@@ -44,17 +49,17 @@ function decodeOptions(cmd: Command): Command {
 export function captionCommand(): Command {
   return decodeOptions(new Command("caption"))
     .description("caption images; one strip per image: the image and each word's cross-attention map")
-    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), or a preset (vit-gpt2: random weights)")
+    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), a CATR checkpoint (.pth) or release (catr-v1, catr-v2, catr-v3), or a preset (vit-gpt2, catr: random weights)")
     .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
     .option("--json", "print one JSON line per image: image, caption, words, tokens, score (without --out, write nothing)")
     .option("--raw", "also write <image>.caption.safetensors: maps (words, layers, heads, gh, gw) and cls_share (words, layers, heads)")
     .option("--force", "overwrite existing outputs")
     .argument("<images...>", "image files or folders")
-    .action(async (inputs: string[], o: DecodeFlags & { model: string; out?: string; json?: boolean; raw?: boolean; force?: boolean }) => {
+    .action(async (inputs: string[], o: DecodeFlags & CatrFlags & { model: string; out?: string; json?: boolean; raw?: boolean; force?: boolean }) => {
       if (o.out === undefined && !o.json) throw new VitlensError("--out <dir> is required unless --json prints the captions");
       if (o.out === undefined && o.raw) throw new VitlensError("--raw writes <image>.caption.safetensors into --out: give --out <dir>");
       const out = o.out;
-      const cap = await resolveCaptioner(o.model);
+      const cap = await resolveCaptioner(o.model, catrFlags(o));
       const files = expandImages(inputs);
       if (out !== undefined) outputFolder(out);
       const stems = files.map((f) => basename(f, extname(f)));
@@ -62,7 +67,7 @@ export function captionCommand(): Command {
       if (out !== undefined) for (const s of stems) checkOverwrite(join(out, `${s}.caption.png`), o.force);
       const results = await captionImages(cap, files, decodeSettings(o), precisionBackend(o));
       for (const [i, r] of results.entries()) {
-        if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, cap.encoder.config.imageSize)]);
+        if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, r.inputSize)]);
         if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.words), tokens: JSON.stringify(r.tokens) });
         if (o.json) process.stdout.write(JSON.stringify(captionRecord(r)) + "\n");
         else process.stdout.write(`${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);
@@ -75,13 +80,13 @@ export function captionCommand(): Command {
 export function evalCaptionerCommand(): Command {
   return decodeOptions(new Command("eval-captioner"))
     .description("caption a held-out COCO split: exact match, BLEU-4 and, on grounded data, grounding of each item word's map")
-    .requiredOption("--model <run|dir>", "a train-captioner run (its best/) or captioner folder")
+    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face captioner, or a CATR checkpoint / release")
     .requiredOption("--captions <json>", "COCO captions of the held-out images")
     .requiredOption("--images <dir>", "folder the file_names are relative to")
     .option("--limit <n>", "only the first n images", positiveInt)
     .option("--json", "print the metrics as JSON")
-    .action(async (o: DecodeFlags & { model: string; captions: string; images: string; limit?: number; json?: boolean }) => {
-      const cap = await resolveCaptioner(o.model);
+    .action(async (o: DecodeFlags & CatrFlags & { model: string; captions: string; images: string; limit?: number; json?: boolean }) => {
+      const cap = await resolveCaptioner(o.model, catrFlags(o));
       const data = readCocoCaptions(o.captions, o.images, false);
       const images = data.images.slice(0, o.limit ?? data.images.length);
       const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), precisionBackend(o), (done) => {
@@ -116,6 +121,11 @@ export function evalCaptionerCommand(): Command {
       }
       process.stdout.write(lines.join("\n") + "\n");
     });
+}
+
+/** The CATR flags as given (the tokenizer only when not the default, so a captioner folder does not refuse it). */
+function catrFlags(o: CatrFlags): CatrFlags {
+  return { tokenizer: o.tokenizer !== CATR_TOKENIZER ? o.tokenizer : undefined, heads: o.heads, dilation: o.dilation };
 }
 
 /** What was given on the command line; the rest comes from the model (captionImages). */

@@ -2,7 +2,14 @@ import { Command } from "commander";
 import { loadModel } from "../checkpoint/load.js";
 import { resolveModel } from "./resolve-run.js";
 import { VitlensError } from "../errors.js";
-import { formatModuleTree, hfModuleTree, LUKEMELAS_DROPOUT_RATE, lukemelasModuleTree, parameterTable, timmModuleTree, totalParams } from "../models/module-tree.js";
+import { formatModuleTree, hfModuleTree, LUKEMELAS_DROPOUT_RATE, lukemelasModuleTree, parameterTable, timmModuleTree, totalParams, type ModuleNode } from "../models/module-tree.js";
+import { existsSync, statSync } from "node:fs";
+import { catrPresetTensors } from "../caption/catr-preset.js";
+import { CATR_BACKBONE_PREFIX, catrConfigFromState, isCatrStateDict, type CatrReadOptions } from "../checkpoint/keymap-catr.js";
+import { readTorchFile } from "../checkpoint/torch-pickle.js";
+import { catrModuleTree } from "../models/catr-module-tree.js";
+import { resnetConfigFromKeys } from "../models/resnet-config.js";
+import type { Tensor } from "../tensor.js";
 import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 export function inspectCommand(): Command {
@@ -12,21 +19,20 @@ export function inspectCommand(): Command {
     .option("--layout <hf|timm|lukemelas>", "module names to print: HF transformers, timm or PyTorch-Pretrained-ViT (default: the checkpoint's own)")
     .option("--expand", "list every block, (0) ... (11), as PyTorch before 2.0 prints (default: folded as PyTorch 2 prints a ModuleList)")
     .option("--image-size <HxW>", "run at this image size", imageSize)
-    .action(async (opts: { model: string; layout?: string; expand?: boolean; imageSize?: [number, number] } & CheckpointFlagValues) => {
+    .option("--no-dilation", "CATR: ResNet layer4 undilated (CATR's configuration dilates it)")
+    .action(async (opts: { model: string; layout?: string; expand?: boolean; imageSize?: [number, number]; dilation?: boolean } & CheckpointFlagValues) => {
+      const catr = catrInspection(opts.model, { heads: opts.heads, dilation: opts.dilation });
+      if (catr) {
+        process.stdout.write(printTree(catr.tree, opts.expand, catr.numParameters).concat("", ...catr.notes).join("\n") + "\n");
+        return;
+      }
       const loaded = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       const c = loaded.model.config;
       const layout = opts.layout ?? (loaded.format === "hf" || loaded.format === "lukemelas" ? loaded.format : "timm");
       const trees = { hf: hfModuleTree, timm: timmModuleTree, lukemelas: lukemelasModuleTree };
       if (!(layout in trees)) throw new VitlensError(`--layout ${layout}: expected hf, timm or lukemelas`);
       const tree = trees[layout as keyof typeof trees](c);
-      const out: string[] = [formatModuleTree(tree, { expand: opts.expand }), ""];
-      const rows = parameterTable(tree, 4);
-      const width = Math.max(...rows.map(([p, t]) => p.length + t.length + 3));
-      out.push("Parameters");
-      for (const [path, type, n] of rows) out.push(`  ${`${path} (${type})`.padEnd(width)}  ${n.toLocaleString("en-US").padStart(13)}`);
-      const total = totalParams(tree);
-      out.push(`  ${"total".padEnd(width)}  ${total.toLocaleString("en-US").padStart(13)}`);
-      if (total !== loaded.model.numParameters) throw new Error(`inspect: tree counts ${total} parameters, model holds ${loaded.model.numParameters}`);
+      const out = printTree(tree, opts.expand, loaded.model.numParameters);
       const [gh, gw] = [c.imageSize[0] / c.patchSize, c.imageSize[1] / c.patchSize];
       out.push(
         "",
@@ -39,4 +45,49 @@ export function inspectCommand(): Command {
       );
       process.stdout.write(out.join("\n") + "\n");
     });
+}
+
+/** The tree as PyTorch prints it, then the parameter table (4 levels deep) and the total, checked against the model's own count. */
+function printTree(tree: ModuleNode, expand: boolean | undefined, numParameters: number): string[] {
+  const out: string[] = [formatModuleTree(tree, { expand }), ""];
+  const rows = parameterTable(tree, 4);
+  const width = Math.max(...rows.map(([p, t]) => p.length + t.length + 3));
+  out.push("Parameters");
+  for (const [path, type, n] of rows) out.push(`  ${`${path} (${type})`.padEnd(width)}  ${n.toLocaleString("en-US").padStart(13)}`);
+  const total = totalParams(tree);
+  out.push(`  ${"total".padEnd(width)}  ${total.toLocaleString("en-US").padStart(13)}`);
+  if (total !== numParameters) throw new Error(`inspect: tree counts ${total} parameters, model holds ${numParameters}`);
+  return out;
+}
+
+/**
+ * CATR's module tree when --model is a CATR checkpoint (or the catr preset), else null. Parameters
+ * as PyTorch counts them: the frozen BatchNorms hold buffers, not parameters.
+ */
+function catrInspection(spec: string, o: CatrReadOptions): { tree: ModuleNode; numParameters: number; notes: string[] } | null {
+  let tensors: Map<string, Tensor>;
+  let source = spec;
+  if (!existsSync(spec) && spec === "catr") {
+    tensors = catrPresetTensors();
+    source = "preset catr (random weights)";
+  } else if (existsSync(spec) && statSync(spec).isFile() && /\.(pth|pt|tar)$/.test(spec)) {
+    tensors = readTorchFile(spec).tensors;
+    if (!isCatrStateDict(tensors.keys())) return null;
+  } else {
+    return null;
+  }
+  const config = catrConfigFromState(tensors, spec, o);
+  const resnet = resnetConfigFromKeys(tensors, CATR_BACKBONE_PREFIX, { dilateLayer4: config.dilation });
+  const tree = catrModuleTree(config, resnet);
+  const numParameters = [...tensors].filter(([k]) => !/(bn\d|downsample\.1)\.(weight|bias|running_mean|running_var)$/.test(k)).reduce((n, [, t]) => n + t.data.length, 0);
+  const depth = 2 + resnet.layers.reduce((a, b) => a + b, 0) * (resnet.block === "basic" ? 2 : 3);
+  return {
+    tree, numParameters, notes: [
+      `source: ${source} (CATR)`,
+      `backbone: ResNet-${depth} (${resnet.block} blocks [${resnet.layers.join(", ")}]), layer4 ${config.dilation ? "dilated (output stride 16)" : "undilated (output stride 32)"}, ${config.backboneChannels} channels`,
+      `transformer: ${config.preNorm ? "pre-norm" : "post-norm"}, hidden ${config.hiddenSize}, ${config.encoderLayers} + ${config.decoderLayers} layers, ${config.numHeads} heads of ${config.hiddenSize / config.numHeads}, feed-forward ${config.feedForward}`,
+      `captions: vocabulary ${config.vocabSize}, ${config.maxPositions} positions ([CLS] included)`,
+      "input: long side 299 (PIL bicubic), mean = std = 0.5; a 299x224 image gives a 19x14 grid with layer4 dilated",
+    ],
+  };
 }

@@ -7,6 +7,12 @@ import { downloadProgress } from "./progress.js";
 import { CAPTIONER_PRESETS, captionerPreset } from "../caption/captioner-presets.js";
 import type { AnyCaptioner } from "../caption/evaluate.js";
 import { CAPTIONER_HUB_FILES, loadAnyCaptioner } from "../caption/load-any.js";
+import { loadCatrCaptioner } from "../caption/catr-captioner.js";
+import { catrPreset } from "../caption/catr-preset.js";
+import { CATR_TOKENIZER, resolveWordPieceTokenizer } from "../caption/wordpiece-tokenizer.js";
+import { statSync } from "node:fs";
+import { VitlensError } from "../errors.js";
+import { isCatrName, resolveTorchHubCheckpoint } from "../hub/torch-hub.js";
 
 /** `--model RUN` means the run's best model; anything else is passed through to loadModel. */
 export function resolveModelPath(spec: string): string {
@@ -24,14 +30,35 @@ export async function resolveModel(spec: string): Promise<string> {
   return downloadModel(spec, opts);
 }
 
+/** What a CATR checkpoint does not record: --tokenizer, --heads, --no-dilation. */
+export interface CatrFlags {
+  tokenizer?: string;
+  heads?: number;
+  dilation?: boolean;
+}
+
 /**
  * A captioner `--model`: a train-captioner run or folder, a Hugging Face VisionEncoderDecoder
- * folder or Hub id (downloaded with its tokenizer and generation config), or a preset (random
- * weights at real shapes).
+ * folder or Hub id (downloaded with its tokenizer and generation config), a CATR checkpoint file
+ * or release name (catr-v1/2/3), or a preset (random weights at real shapes: vit-gpt2, catr).
  */
-export async function resolveCaptioner(spec: string): Promise<AnyCaptioner> {
+export async function resolveCaptioner(spec: string, flags: CatrFlags = {}): Promise<AnyCaptioner> {
+  if (!existsSync(spec) && spec === "catr") return catrPreset();
   if (!existsSync(spec) && spec in CAPTIONER_PRESETS) return captionerPreset(spec);
+  const catrFile = isCatrName(spec) && !existsSync(spec) ? await resolveCatrSource(spec) : existsSync(spec) && statSync(spec).isFile() ? spec : null;
+  if (catrFile !== null) {
+    const tokenizer = await resolveWordPieceTokenizer(flags.tokenizer ?? CATR_TOKENIZER, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn });
+    return loadCatrCaptioner(catrFile, tokenizer, { heads: flags.heads, dilation: flags.dilation });
+  }
+  if (flags.tokenizer !== undefined || flags.heads !== undefined || flags.dilation === false) {
+    throw new VitlensError(`--tokenizer, --heads and --no-dilation apply to CATR checkpoints (a .pth file or catr-v1/2/3); ${spec} is a captioner folder`);
+  }
   return loadAnyCaptioner(await resolveCaptionerDir(spec), { warn });
+}
+
+/** The local path of a CATR release (catr-v1/2/3): torch.hub's cache ($TORCH_HOME/hub/checkpoints/), downloaded on first use. */
+export async function resolveCatrSource(spec: string): Promise<string> {
+  return resolveTorchHubCheckpoint(spec, { offline: hubOptionsFromEnv().offline, progress: downloadProgress() });
 }
 
 /** A captioner folder: a run's best/, a folder, or a Hub id's snapshot (downloaded with its tokenizer and generation config). */

@@ -8,9 +8,14 @@ import { getBackend } from "../backend/index.js";
 import { resolvePrecision } from "../backend/precision.js";
 import { imageSize, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { resolveModel, resolveModelPath } from "./resolve-run.js";
+import { existsSync, statSync } from "node:fs";
+import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
+import { downloadTokenizer } from "../hub/tokenizer-files.js";
+import { hubOptionsFromEnv } from "../hub/download.js";
+import { downloadProgress } from "./progress.js";
 
 interface Options {
-  model: string; captioner: string; port: number; host: string; open?: boolean; queue: number; maxUpload: number; maxPixels: number;
+  model: string; captioner: string; tokenizer: string; port: number; host: string; open?: boolean; queue: number; maxUpload: number; maxPixels: number;
   runs: string; imageSize?: [number, number]; threads: number;
 }
 
@@ -30,7 +35,8 @@ export function serveCommand(): Command {
   return withPrecisionFlag(withCheckpointFlags(new Command("serve")))
     .description("a local explorer in the browser: predictions, attention (hover a patch), position embeddings, captions, runs")
     .option("--model <spec>", `${MODEL_HELP} (default: the bundled Fashion-MNIST ViT)`, bundled("fashion-mnist-vit"))
-    .option("--captioner <dir|none>", "captioner folder or train-captioner run, or none (default: the bundled one)", bundled("fashion-grid-captioner"))
+    .option("--captioner <dir|none>", "captioner folder or train-captioner run, a CATR checkpoint (.pth), or none (default: the bundled one)", bundled("fashion-grid-captioner"))
+    .option("--tokenizer <spec>", "a CATR captioner's WordPiece vocabulary: vocab.txt, tokenizer.json or Hub id", CATR_TOKENIZER)
     .option("--port <n>", "port (0: any free one)", port, DEFAULTS.port)
     .option("--host <address>", "address to listen on (loopback by default; 0.0.0.0 exposes it to the network)", DEFAULTS.host)
     .option("--open", "open the page in the default browser")
@@ -55,6 +61,7 @@ export function serveCommand(): Command {
         model: await resolveModel(o.model),
         loadOptions: { imageSize: o.imageSize, ...checkpointFlags(o) },
         captioner: o.captioner === "none" ? null : resolveModelPath(o.captioner),
+        captionerTokenizer: isCatrFile(o.captioner) ? await tokenizerFile(o.tokenizer) : null,
         host: o.host, port: o.port, queue: o.queue, maxUpload: o.maxUpload, maxPixels: o.maxPixels, runs: o.runs, threads: o.threads, precision,
       });
       const info = server.ctx.vit.info;
@@ -71,4 +78,15 @@ export function serveCommand(): Command {
         process.once("SIGTERM", stop);
       });
     });
+}
+
+/** A CATR checkpoint is one file; a captioner folder is not. */
+function isCatrFile(spec: string): boolean {
+  return existsSync(spec) && statSync(spec).isFile();
+}
+
+/** --tokenizer as a local file for the captioner's thread: a path as given, a Hub id fetched into the cache. */
+async function tokenizerFile(spec: string): Promise<string> {
+  if (existsSync(spec)) return spec;
+  return downloadTokenizer(spec, { ...hubOptionsFromEnv(), progress: downloadProgress() }, ["vocab.txt"]);
 }

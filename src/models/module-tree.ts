@@ -156,8 +156,10 @@ export function parameterTable(m: ModuleNode, depth = 2, prefix = ""): Array<[st
   const rows: Array<[string, string, number]> = [];
   if (m.numParams > 0 && m.ownNames) rows.push([prefix ? `${prefix}.(${m.ownNames})` : m.ownNames, "Parameter", m.numParams]);
   const numbered = m.children.length > 0 && m.children.every(([name]) => /^\d+$/.test(name));
-  if (numbered) {
-    const [, first] = m.children[0];
+  const [, first] = m.children[0] ?? [];
+  // Numbered children of one kind and size (a model's blocks) share one row; others (an MLP's
+  // layers of different widths, a ResNet stage whose first block downsamples) get a row each.
+  if (numbered && m.children.every(([, c]) => c.type === first.type && totalParams(c) === totalParams(first))) {
     const label = `${prefix}.0-${m.children.length - 1}`;
     rows.push([label, `${m.children.length} x ${first.type}, each`, totalParams(first)]);
     if (depth > 1) rows.push(...parameterTable({ ...first, numParams: 0 }, depth - 1, `${prefix}.N`));

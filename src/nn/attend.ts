@@ -18,6 +18,11 @@ export interface AttendShape {
    * own position (teacher forcing: start 0, Tq = Tk; one cached step: start t, Tq 1).
    */
   causal?: { start: number };
+  /**
+   * Keys to ignore (PyTorch's key_padding_mask): `mask` (BH / heads, Tk), nonzero = padding, shared
+   * by the `heads` consecutive (batch, head) blocks of one sequence.
+   */
+  keyPadding?: { mask: Uint8Array; heads: number };
 }
 
 /** What attention writes, and backward reads. */
@@ -44,6 +49,13 @@ export function attend(be: Backend, h: Heads, s: AttendShape, out: AttendOutput)
   if (s.causal) {
     for (let b = 0; b < BH; b++) {
       for (let i = 0; i < Tq; i++) probs.fill(-Infinity, (b * Tq + i) * Tk + s.causal.start + i + 1, (b * Tq + i + 1) * Tk);
+    }
+  }
+  if (s.keyPadding) {
+    const { mask, heads } = s.keyPadding;
+    for (let b = 0; b < BH; b++) {
+      const row = mask.subarray(Math.floor(b / heads) * Tk, (Math.floor(b / heads) + 1) * Tk);
+      for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) if (row[j]) probs[(b * Tq + i) * Tk + j] = -Infinity;
     }
   }
   be.softmaxForward(probs, probs, BH * Tq, Tk);

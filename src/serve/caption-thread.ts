@@ -1,7 +1,11 @@
 // The captioner thread: loads the captioner once, then captions images sent as decoded pixels.
 import { workerData } from "node:worker_threads";
-import { loadCaptioner } from "../caption/captioner.js";
-import { captionImages, reselect, resolveSelection, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
+import { loadCatrCaptioner } from "../caption/catr-captioner.js";
+import { loadAnyCaptioner } from "../caption/load-any.js";
+import { WordPieceTokenizer } from "../caption/wordpiece-tokenizer.js";
+import { VitlensError } from "../errors.js";
+import { statSync } from "node:fs";
+import { captionImages, reselect, resolveSelection, type AnyCaptioner, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
 import type { RawImage } from "../data/raw-image.js";
 import { gridSize } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
@@ -15,16 +19,32 @@ export interface CaptionCall extends MapSelection {
   beam: number;
 }
 
-const { dir, cacheBytes, threads, precision } = workerData as { threads: number; precision?: Precision; dir: string; cacheBytes: number };
+const { dir, cacheBytes, threads, tokenizer, precision } = workerData as { threads: number; precision?: Precision; dir: string; cacheBytes: number; tokenizer: string | null };
+
+/** A captioner folder (vitlens' own, Hugging Face ViT + GPT-2), or a CATR checkpoint file with its tokenizer file. */
+function loadServed(): { cap: AnyCaptioner; grid: [number, number]; imageSize: [number, number] } {
+  if (!statSync(dir).isFile()) {
+    const cap = loadAnyCaptioner(dir);
+    return { cap, grid: gridSize(cap.encoder.config), imageSize: cap.encoder.config.imageSize };
+  }
+  if (tokenizer === null) throw new VitlensError(`${dir}: a CATR checkpoint needs its WordPiece vocabulary (--tokenizer)`);
+  const cap = loadCatrCaptioner(dir, WordPieceTokenizer.load(tokenizer));
+  // CATR's grid follows each image's size; the info shows a 299 x 224 image's.
+  return { cap, grid: [19, 14], imageSize: [299, 299] };
+}
 
 serveThread(() => {
-  const cap = loadCaptioner(dir);
+  const served = loadServed();
+  const cap = served.cap;
   const be = threadBackend(threads, precision);
   const d = cap.decoderConfig;
   // Captions by image and beam: a new layer / head only reselects the maps.
   const captions = new LruCache<CaptionResult>(cacheBytes, (r) => r.layerMaps.reduce((n, l) => n + l.reduce((m, a) => m + a.byteLength, 0), 0));
   return {
-    info: { source: dir, grid: gridSize(cap.encoder.config), imageSize: cap.encoder.config.imageSize, layers: d.numLayers, heads: d.numHeads, maxLength: d.maxLength },
+    info: {
+      source: dir, grid: served.grid, imageSize: served.imageSize,
+      layers: d.numLayers, heads: d.numHeads, maxLength: d.maxLength,
+    },
     handlers: {
       caption: async (c: CaptionCall) => {
         const { layer, head } = resolveSelection(cap, c);

@@ -11,8 +11,10 @@ export interface ServeOptions {
   /** A resolved --model path or preset. */
   model: string;
   loadOptions?: LoadOptions;
-  /** The captioner folder, or null for none. */
+  /** The captioner folder (or CATR checkpoint file), or null for none. */
   captioner: string | null;
+  /** A CATR captioner's WordPiece vocabulary (a local vocab.txt / tokenizer.json). */
+  captionerTokenizer?: string | null;
   host?: string;
   port?: number;
   /** Requests admitted per model thread (running or waiting); more get 503. */
@@ -59,7 +61,7 @@ export const DEFAULTS = {
 
 /** What the routes share: the model threads, their queues, the image store and the answer cache. */
 export interface ServerContext {
-  opts: Required<Omit<ServeOptions, "loadOptions" | "captioner">> & Pick<ServeOptions, "loadOptions" | "captioner">;
+  opts: Required<Omit<ServeOptions, "loadOptions" | "captioner" | "captionerTokenizer">> & Pick<ServeOptions, "loadOptions" | "captioner" | "captionerTokenizer">;
   vit: ThreadClient<VitInfo>;
   vitQueue: BoundedQueue;
   captioner: ThreadClient<CaptionerInfo> | null;
@@ -79,7 +81,7 @@ export async function createContext(options: ServeOptions): Promise<ServerContex
     ThreadClient.start<VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache, threads: opts.threads, precision: opts.precision }),
     opts.captioner === null
       ? Promise.resolve(null)
-      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads, precision: opts.precision }).catch((e: Error) => e),
+      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads, precision: opts.precision, tokenizer: opts.captionerTokenizer ?? null }).catch((e: Error) => e),
   ]);
   const images = new ImageStore(opts.imageCacheBytes, opts.maxPixels);
   await images.warmUp();
