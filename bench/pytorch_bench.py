@@ -15,11 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts", "reference"))
 from vit_modules import TimmVisionTransformer  # noqa: E402
+from presets import PRESETS  # noqa: E402
 
-PRESETS = {  # embed_dim, depth, heads, mlp, patch — as src/models/vit-config.ts
-    "vit-ti16": (192, 12, 3, 768, 16), "vit-s16": (384, 12, 6, 1536, 16), "vit-b16": (768, 12, 12, 3072, 16),
-    "vit-b32": (768, 12, 12, 3072, 32), "vit-l16": (1024, 24, 16, 4096, 16), "vit-l32": (1024, 24, 16, 4096, 32),
-}
 
 p = argparse.ArgumentParser()
 p.add_argument("--preset", default="vit-b16")

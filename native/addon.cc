@@ -13,6 +13,7 @@
 #include "dnnl-ops.h"
 #include "kernels.h"
 #include "matmul.h"
+#include "precision.h"
 #include "serial-if-small.h"
 
 namespace {
@@ -44,12 +45,20 @@ struct Args {
   }
 };
 
+// The products' optional last argument: true for bf16 operands, refused where the CPU has no bf16 units.
+bool bf16_operands(const Args& a, size_t i) {
+  if (!a.flag(i)) return false;
+  if (!vitlens::has_native_bf16())
+    throw Napi::Error::New(a.env(), "bf16 products need avx512_core_bf16 or AMX; this CPU dispatches " + vitlens::cpu_isa());
+  return true;
+}
+
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t m = a.dim(3, "M"), n = a.dim(4, "N"), k = a.dim(5, "K");
   vitlens::SerialIfSmall serial(2.0 * m * n * k, vitlens::kSerialFlops);
   vitlens::matmul(a.f32(0, m * k, "A"), a.f32(1, k * n, "B"), a.f32(2, m * n, "C"), m, n, k, a.flag(6),
-                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9));
+                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9), bf16_operands(a, 10), a.flag(11));
   return info.Env().Undefined();
 }
 
@@ -58,7 +67,7 @@ Napi::Value BatchMatmul(const Napi::CallbackInfo& info) {
   const int64_t batch = a.dim(3, "batch"), m = a.dim(4, "M"), n = a.dim(5, "N"), k = a.dim(6, "K");
   vitlens::SerialIfSmall serial(2.0 * batch * m * n * k, vitlens::kSerialFlops);
   vitlens::batch_matmul(a.f32(0, batch * m * k, "A"), a.f32(1, batch * k * n, "B"), a.f32(2, batch * m * n, "C"),
-                        batch, m, n, k, a.flag(7), a.flag(8), a.number(9), a.flag(10));
+                        batch, m, n, k, a.flag(7), a.flag(8), a.number(9), a.flag(10), bf16_operands(a, 11));
   return info.Env().Undefined();
 }
 
@@ -94,7 +103,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
   vitlens::SerialIfSmall serial(static_cast<double>(rows * cols), vitlens::kSerialElements);
-  vitlens::dnnl_softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
+  vitlens::softmax_backward(a.f32(0, rows * cols, "dy"), a.f32(1, rows * cols, "y"), a.f32(2, rows * cols, "dx"),
                             rows, cols);
   return info.Env().Undefined();
 }
@@ -183,6 +192,25 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   vitlens::adamw_step(a.f32(0, n, "w"), a.f32(1, n, "g"), a.f32(2, n, "m"), a.f32(3, n, "v"), n, a.number(5), a.number(6),
                       a.number(7), a.number(8), a.number(9), a.dim(10, "step"));
   return info.Env().Undefined();
+}
+
+Napi::Value RoundBf16(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(2, "n");
+  vitlens::round_bf16(a.f32(0, n, "x"), a.f32(1, n, "out"), n);
+  return info.Env().Undefined();
+}
+
+Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o["isa"] = vitlens::cpu_isa();
+  o["nativeBf16"] = vitlens::has_native_bf16();
+  return o;
+}
+
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Args a{info};
+  return Napi::Number::New(info.Env(), vitlens::fma_peak_gflops(static_cast<int>(a.dim(0, "threads"))));
 }
 
 // oneDNN reports failures (an unsupported shape) as exceptions: surfaced as JS errors, never a crash.
@@ -327,6 +355,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["patchify"] = Napi::Function::New(env, Patchify);
   exports["sgdStep"] = Napi::Function::New(env, SgdStep);
   exports["adamwStep"] = Napi::Function::New(env, AdamwStep);
+  exports["roundBf16"] = Napi::Function::New(env, RoundBf16);
+  exports["cpuInfo"] = Napi::Function::New(env, CpuInfo);
+  exports["fmaPeak"] = Napi::Function::New(env, FmaPeak);
   exports["conv2d"] = Napi::Function::New(env, Conv2d);
   exports["maxPool2d"] = Napi::Function::New(env, MaxPool2d);
   exports["ConvNet"] = ConvNetWrap::Define(env);

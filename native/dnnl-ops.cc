@@ -42,21 +42,17 @@ Gelu& gelu(int64_t n) {
   return cache.emplace(n, Gelu{dnnl::eltwise_forward(fpd), dnnl::eltwise_backward(bpd)}).first->second;
 }
 
-struct Softmax {
-  dnnl::softmax_forward fwd;
-  dnnl::softmax_backward bwd;
-};
-
-Softmax& softmax(int64_t rows, int64_t cols) {
-  thread_local std::map<std::pair<int64_t, int64_t>, Softmax> cache;
+// Forward only: oneDNN 2.6 runs softmax's backward as a reference loop on AVX2, so
+// kernels.cc has it (softmax_backward).
+dnnl::softmax_forward& softmax(int64_t rows, int64_t cols) {
+  thread_local std::map<std::pair<int64_t, int64_t>, dnnl::softmax_forward> cache;
   auto key = std::make_pair(rows, cols);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   const auto& eng = engine().engine;
   auto d = rows_desc(rows, cols);
   dnnl::softmax_forward::primitive_desc fpd({prop_kind::forward_training, d, 1}, eng);
-  dnnl::softmax_backward::primitive_desc bpd({d, d, 1}, eng, fpd);
-  return cache.emplace(key, Softmax{dnnl::softmax_forward(fpd), dnnl::softmax_backward(bpd)}).first->second;
+  return cache.emplace(key, dnnl::softmax_forward(fpd)).first->second;
 }
 
 }  // namespace
@@ -76,13 +72,7 @@ void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n) {
 void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
   auto d = rows_desc(rows, cols);
-  run(softmax(rows, cols).fwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
-}
-
-void dnnl_softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
-  if (rows == 0 || cols == 0) return;
-  auto d = rows_desc(rows, cols);
-  run(softmax(rows, cols).bwd, {{DNNL_ARG_DST, mem(d, y)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
+  run(softmax(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
 }  // namespace vitlens

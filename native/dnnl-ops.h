@@ -1,4 +1,4 @@
-// Vectorized GELU and softmax through oneDNN's JIT eltwise and softmax primitives,
+// Vectorized GELU and softmax (forward; its backward is in kernels.h) through oneDNN's JIT eltwise and softmax primitives,
 // one primitive cached per shape (per thread).
 #pragma once
 #include <cstdint>
@@ -8,6 +8,5 @@ namespace vitlens {
 void dnnl_gelu_forward(const float* x, float* out, int64_t n);
 void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n);
 void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols);
-void dnnl_softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
 
 }  // namespace vitlens

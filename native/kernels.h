@@ -14,6 +14,9 @@ void layernorm_backward(const float* dout, const float* x, const float* mean, co
                         const float* weight, float* dx, float* dweight, float* dbias,
                         int64_t rows, int64_t dim);
 
+// dx = y * (dy - sum(dy * y)) per row of `cols`: softmax's backward from its output y.
+void softmax_backward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
+
 void add(const float* a, const float* b, float* out, int64_t n);
 void scale(const float* x, float s, float* out, int64_t n);
 // out (cols) = [out +] sum over rows of x (rows, cols): the bias gradient.

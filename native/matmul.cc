@@ -1,11 +1,13 @@
 #include "matmul.h"
 
 #include "dnnl-engine.h"
+#include "precision.h"
 
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <vector>
 
 namespace vitlens {
 namespace {
@@ -14,8 +16,8 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha)
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float>;
+// (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha, bf16 operands, gelu post-op)
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float, bool, bool>;
 
 struct Cached {
   dnnl::matmul prim;
@@ -23,30 +25,32 @@ struct Cached {
 };
 
 // Logical (batch, rows, cols) view of a row-major buffer stored transposed or not.
-memory::desc view(int64_t batch, int64_t rows, int64_t cols, bool transposed) {
+memory::desc view(int64_t batch, int64_t rows, int64_t cols, bool transposed, dt type = dt::f32) {
   memory::dims dims = {batch, rows, cols};
   memory::dims strides = transposed ? memory::dims{rows * cols, 1, rows}
                                     : memory::dims{rows * cols, cols, 1};
-  return memory::desc(dims, dt::f32, strides);
+  return memory::desc(dims, type, strides);
 }
 
 Cached& primitive_for(const Key& key) {
   thread_local std::map<Key, Cached> cache;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  auto [batch, m, n, k, ta, tb, has_bias, accumulate, alpha] = key;
+  auto [batch, m, n, k, ta, tb, has_bias, accumulate, alpha, bf16, gelu] = key;
   Cached entry;
-  entry.a = view(batch, m, k, ta);
-  entry.b = view(batch, k, n, tb);
+  // bf16: the operands are converted into bf16 copies of the same layout; products accumulate
+  // and write f32 (bias and the residual sum stay f32).
+  const dt operand = bf16 ? dt::bf16 : dt::f32;
+  entry.a = view(batch, m, k, ta, operand);
+  entry.b = view(batch, k, n, tb, operand);
   entry.c = view(batch, m, n, false);
   entry.bias = has_bias ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc();
   dnnl::primitive_attr attr;
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-  if (accumulate) {
-    dnnl::post_ops ops;
-    ops.append_sum(1.0f);
-    attr.set_post_ops(ops);
-  }
+  dnnl::post_ops ops;
+  if (accumulate) ops.append_sum(1.0f);
+  if (gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  if (accumulate || gelu) attr.set_post_ops(ops);
   auto desc = has_bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
                        : dnnl::matmul::desc(entry.a, entry.b, entry.c);
   dnnl::matmul::primitive_desc pd(desc, attr, engine().engine);
@@ -54,11 +58,24 @@ Cached& primitive_for(const Key& key) {
   return cache.emplace(key, std::move(entry)).first->second;
 }
 
+// A bf16 copy of `n` operand values in a per-thread buffer reused across calls (`slot` 0: A, 1: B).
+void* bf16_copy(const float* x, int64_t n, int slot) {
+  thread_local std::vector<uint16_t> buffers[2];
+  auto& buf = buffers[slot];
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
+  to_bf16(x, buf.data(), n);
+  return buf.data();
+}
+
 void run(const Key& key, const float* a, const float* b, const float* bias, float* c) {
   Cached& p = primitive_for(key);
   Engine& e = engine();
-  memory ma(p.a, e.engine, const_cast<float*>(a));
-  memory mb(p.b, e.engine, const_cast<float*>(b));
+  const bool bf16 = std::get<9>(key);
+  const int64_t batch = std::get<0>(key), m = std::get<1>(key), n = std::get<2>(key), k = std::get<3>(key);
+  void* pa = bf16 ? bf16_copy(a, batch * m * k, 0) : const_cast<float*>(a);
+  void* pb = bf16 ? bf16_copy(b, batch * k * n, 1) : const_cast<float*>(b);
+  memory ma(p.a, e.engine, pa);
+  memory mb(p.b, e.engine, pb);
   memory mc(p.c, e.engine, c);
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
@@ -70,13 +87,13 @@ void run(const Key& key, const float* a, const float* b, const float* bias, floa
 }  // namespace
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,
-            bool trans_a, bool trans_b, const float* bias, bool accumulate) {
-  run(Key{1, m, n, k, trans_a, trans_b, bias != nullptr, accumulate, 1.0f}, a, b, bias, c);
+            bool trans_a, bool trans_b, const float* bias, bool accumulate, bool bf16, bool gelu) {
+  run(Key{1, m, n, k, trans_a, trans_b, bias != nullptr, accumulate, 1.0f, bf16, gelu}, a, b, bias, c);
 }
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
-                  int64_t k, bool trans_a, bool trans_b, float alpha, bool accumulate) {
-  run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha}, a, b, nullptr, c);
+                  int64_t k, bool trans_a, bool trans_b, float alpha, bool accumulate, bool bf16) {
+  run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha, bf16, false}, a, b, nullptr, c);
 }
 
 }  // namespace vitlens

@@ -1,6 +1,8 @@
 /** vitlens library entry: the public API, with types. */
 export type { Backend } from "./backend/backend.js";
 export { getBackend, jsBackend, tryNativeBackend } from "./backend/index.js";
+export { PRECISIONS, cpuFeatures, parsePrecisionRequest, resolvePrecision, withPrecision, type CpuFeatures, type Precision, type PrecisionRequest } from "./backend/precision.js";
+export { roundBf16, bf16 } from "./backend/bf16.js";
 export { VitlensError } from "./errors.js";
 export type { Tensor } from "./tensor.js";
 export { numel, zeros } from "./tensor.js";

@@ -17,11 +17,19 @@ export interface MatmulShape {
   transA?: boolean;
   transB?: boolean;
   accumulate?: boolean;
+  /**
+   * bf16 operands: A and B rounded to bf16 (nearest even), products accumulated and written in
+   * f32. Native runs it on oneDNN's bf16 kernels (only where the CPU has avx512_core_bf16 / AMX,
+   * else it throws); js rounds copies of the operands (the emulation). See precision.ts.
+   */
+  bf16?: boolean;
 }
 
 /** One product with an optional bias row (N) added to every row of C. */
 export interface Product extends MatmulShape {
   bias?: Float32Array | null;
+  /** GELU (erf) of the result, bias included, as the product's post-op (not with accumulate). */
+  gelu?: boolean;
 }
 
 /** `batch` independent products on contiguous blocks, each scaled by alpha (1 when omitted). */
@@ -102,6 +110,8 @@ export interface ConvNet {
 
 export interface Backend {
   readonly name: "native" | "js";
+  /** The products' precision when wrapped by `withPrecision` (precision.ts); fp32 when absent. */
+  readonly precision?: "fp32" | "bf16" | "bf16-emulated";
 
   /** C (M,N) = op(A) @ op(B) [+ bias (N)] [+ C if accumulate]. */
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, p: Product): void;
@@ -132,6 +142,8 @@ export interface Backend {
   /** out (cols) = [out +] column sums of x (rows, cols): a bias gradient. */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   sumSquares(x: Float32Array, n: number): number;
+  /** out = x rounded to the nearest bf16 (ties to even), kept as float32: bf16 operands' values. */
+  roundBf16(x: Float32Array, out: Float32Array, n: number): void;
 
   /** One SGD update of n weights in place (PyTorch's rule); `momentumBuffer` null without momentum. */
   sgdStep(w: Float32Array, g: Float32Array, momentumBuffer: Float32Array | null, p: SgdStep): void;

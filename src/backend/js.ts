@@ -1,11 +1,13 @@
 import type { Backend } from "./backend.js";
+import { roundBf16 } from "./bf16.js";
 import { convOutputSize, stepByStepConvNet } from "./conv-net.js";
 
 /** Plain TypeScript reference of every backend function: slow, obvious, used to check `native`. */
 export const jsBackend: Backend = {
   name: "js",
 
-  matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false }) {
+  matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false, bf16 = false, gelu = false }) {
+    if (bf16) [a, b] = [roundedCopy(a, transA ? k * m : m * k), roundedCopy(b, k * n)];
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
       row.fill(0);
@@ -16,16 +18,16 @@ export const jsBackend: Backend = {
       }
       for (let j = 0; j < n; j++) {
         const v = row[j] + (bias ? bias[j] : 0);
-        c[i * n + j] = accumulate ? c[i * n + j] + v : v;
+        c[i * n + j] = accumulate ? c[i * n + j] + v : gelu ? 0.5 * v * (1 + erf(v / Math.SQRT2)) : v;
       }
     }
   },
 
-  batchMatmul(a, b, c, { batch, m, n, k, transA, transB, alpha = 1, accumulate = false }) {
+  batchMatmul(a, b, c, { batch, m, n, k, transA, transB, alpha = 1, accumulate = false, bf16 = false }) {
     const out = new Float32Array(m * n);
     for (let t = 0; t < batch; t++) {
       const cv = c.subarray(t * m * n, (t + 1) * m * n);
-      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, { m, n, k, transA, transB });
+      this.matmul(a.subarray(t * m * k, (t + 1) * m * k), b.subarray(t * k * n, (t + 1) * k * n), out, { m, n, k, transA, transB, bf16 });
       for (let i = 0; i < m * n; i++) cv[i] = alpha * out[i] + (accumulate ? cv[i] : 0);
     }
   },
@@ -119,6 +121,10 @@ export const jsBackend: Backend = {
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i] * x[i];
     return s;
+  },
+
+  roundBf16(x, out, n) {
+    roundBf16(x.subarray(0, n), out);
   },
 
   sgdStep(w, g, buf, { n, lr, momentum, dampening, nesterov, weightDecay, first }) {
@@ -221,6 +227,13 @@ export const jsBackend: Backend = {
     return stepByStepConvNet(this, steps);
   },
 };
+
+/** The first n values of x rounded to bf16, in a new array (the js products' bf16 operands). */
+function roundedCopy(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  roundBf16(x.subarray(0, n), out);
+  return out;
+}
 
 /**
  * Copies every hd-long row between the token-major (B, N, S, H, hd) and the head-major

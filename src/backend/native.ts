@@ -10,9 +10,9 @@ import type { Backend, ConvNet, ConvStep } from "./backend.js";
  */
 type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep" | "conv2d" | "maxPool2d" | "convNet"> & {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean): void;
+    transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean, bf16: boolean, gelu: boolean): void;
   batchMatmul(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, alpha: number, accumulate: boolean): void;
+    transA: boolean, transB: boolean, alpha: number, accumulate: boolean, bf16: boolean): void;
   sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, first: boolean): void;
   adamwStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number,
@@ -25,7 +25,19 @@ type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" |
   ConvNet: new (steps: ConvStep[]) => ConvNet;
   setThreads(n: number): void;
   getThreads(): number;
+  cpuInfo(): { isa: string; nativeBf16: boolean };
+  fmaPeak(threads: number): number;
 };
+
+/** What the native backend adds to Backend: threads, the CPU's ISA, the measured FMA peak. */
+export interface NativeExtras {
+  setThreads(n: number): void;
+  getThreads(): number;
+  /** What oneDNN dispatches to here, and whether it has bf16 matmul kernels. */
+  cpuInfo(): { isa: string; nativeBf16: boolean };
+  /** fp32 FMA GFLOPS of `threads` threads (register-only loop, ~0.1-0.5 s). */
+  fmaPeak(threads: number): number;
+}
 
 /** Path of the built addon, or null when `npm install` could not build it. */
 export function nativeAddonPath(): string | null {
@@ -34,7 +46,7 @@ export function nativeAddonPath(): string | null {
 }
 
 /** Loads the C++ addon (oneDNN matmul, OpenMP kernels); throws with the reason when it cannot. */
-export function loadNativeBackend(): Backend & { setThreads(n: number): void; getThreads(): number } {
+export function loadNativeBackend(): Backend & NativeExtras {
   const path = nativeAddonPath();
   if (!path) throw new Error("the native addon is not built (build/Release/vitlens_native.node is missing)");
   const addon = createRequire(import.meta.url)(path) as NativeAddon;
@@ -43,9 +55,9 @@ export function loadNativeBackend(): Backend & { setThreads(n: number): void; ge
   return Object.assign(Object.create(null), addon, {
     name: "native" as const,
     matmul: (a, b, c, p) =>
-      addon.matmul(a, b, c, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.bias ?? null, p.accumulate ?? false),
+      addon.matmul(a, b, c, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.bias ?? null, p.accumulate ?? false, p.bf16 ?? false, p.gelu ?? false),
     batchMatmul: (a, b, c, p) =>
-      addon.batchMatmul(a, b, c, p.batch, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.alpha ?? 1, p.accumulate ?? false),
+      addon.batchMatmul(a, b, c, p.batch, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.alpha ?? 1, p.accumulate ?? false, p.bf16 ?? false),
     sgdStep: (w, g, buf, p) => addon.sgdStep(w, g, buf, p.n, p.lr, p.momentum, p.dampening, p.nesterov, p.weightDecay, p.first),
     adamwStep: (w, g, m, v, p) => addon.adamwStep(w, g, m, v, p.n, p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, p.t),
     conv2d: (x, weight, out, p) =>

@@ -21,12 +21,12 @@ type AnyFn = (...args: unknown[]) => unknown;
 function describe(op: string, args: unknown[]): { shape: string; flops: number } {
   if (op === "matmul") {
     const p = args[3] as Product;
-    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.bias ? "+bias" : "", p.accumulate ? "+=C" : ""].filter(Boolean).join(" ");
+    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.bias ? "+bias" : "", p.gelu ? "+gelu" : "", p.accumulate ? "+=C" : "", p.bf16 ? "bf16" : ""].filter(Boolean).join(" ");
     return { shape: `${p.m}x${p.k} @ ${p.k}x${p.n}${flags ? ` ${flags}` : ""}`, flops: 2 * p.m * p.n * p.k };
   }
   if (op === "batchMatmul") {
     const p = args[3] as BatchProduct;
-    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.accumulate ? "+=C" : ""].filter(Boolean).join(" ");
+    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.accumulate ? "+=C" : "", p.bf16 ? "bf16" : ""].filter(Boolean).join(" ");
     return { shape: `${p.batch} x ${p.m}x${p.k} @ ${p.k}x${p.n}${flags ? ` ${flags}` : ""}`, flops: 2 * p.batch * p.m * p.n * p.k };
   }
   if (op === "conv2d") {

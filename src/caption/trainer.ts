@@ -7,7 +7,8 @@ import { decodeRaw, type RawImage } from "../data/raw-image.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
 import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "../train/optimizer.js";
 import { captionerTrainOptionsSchema, type CaptionerTrainOptions, type ResolvedCaptionerTrainOptions } from "../train/run-options.js";
-import { openRun, runLoop, writeRunInfo, type TrainReporter } from "../train/run-loop.js";
+import { openRun, runLoop, writeRunInfo, type ResumeRequest, type TrainReporter } from "../train/run-loop.js";
+import { runBackend } from "../train/run-precision.js";
 import { learningRate, scheduleFor } from "../train/schedule.js";
 import { restoreParams } from "../train/run-state.js";
 import { readJson } from "../io/read-json.js";
@@ -38,9 +39,10 @@ interface Sample { image: number; caption: number[] } // word ids, no <bos>/<eos
  * the classifier's (train/run-loop.ts); best/ is chosen by held-out BLEU-4.
  */
 export async function trainCaptioner(
-  opts: CaptionerTrainOptions | { resume: string }, be: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
+  opts: CaptionerTrainOptions | ResumeRequest, base: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
 ): Promise<CaptionerTrainResult> {
   const { o, resumed } = openRun(opts, "captioner", captionerTrainOptionsSchema, force);
+  const be = runBackend(base, o, "resume" in opts ? opts.precision ?? null : undefined, (line) => reporter.log(line));
   const run = o.out;
 
   const { train, trainImages, valImages } = captionSplits(o);

@@ -1,7 +1,6 @@
-import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { loadBatch } from "../data/preprocess.js";
@@ -30,7 +29,7 @@ const ratio = (v: string) => {
 
 /** The image as the model sees it (resized to its input), at least 224 px wide for display. */
 export function attentionCommand(): Command {
-  return withCheckpointFlags(new Command("attention"))
+  return withPrecisionFlag(withCheckpointFlags(new Command("attention")))
     .description("attention maps over images: CLS attention per layer/head, rollout, or gradient-weighted attribution")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--out <dir>", "folder for the PNGs (and --raw safetensors)")
@@ -47,7 +46,7 @@ export function attentionCommand(): Command {
     .option("--raw", "also write the maps and every layer's attention (heads, N, N) as safetensors")
     .option("--force", "overwrite existing files")
     .argument("<images...>", "image files")
-    .action(async (images: string[], o: Options & CheckpointFlagValues) => {
+    .action(async (images: string[], o: Options & CheckpointFlagValues & PrecisionFlagValues) => {
       if (!["cls", "rollout", "attribution"].includes(o.method)) throw new VitlensError(`--method ${o.method}: expected cls, rollout or attribution`);
       const { model, preprocess, labels } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       const c = model.config;
@@ -63,7 +62,7 @@ export function attentionCommand(): Command {
         throw new VitlensError(`--head ${o.head} is out of range: the model has ${c.numHeads} heads (0..${c.numHeads - 1}), or use mean, max, min, all`);
       }
       outputFolder(o.out);
-      const be = getBackend();
+      const be = precisionBackend(o);
       const [rows, cols] = gridSize(c);
       for (const image of images) {
         const stem = basename(image, extname(image));

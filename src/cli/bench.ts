@@ -1,18 +1,21 @@
+import { cpus } from "node:os";
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
+import { cpuFeatures } from "../backend/precision.js";
 import { resolveCaptioner, resolveModel } from "./resolve-run.js";
 import { benchCaptioner } from "./bench-captioner.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
 import { profileBackend } from "../backend/profile.js";
-import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import type { NativeExtras } from "../backend/native.js";
+import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import type { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy } from "../train/loss.js";
 import { Optimizer } from "../train/optimizer.js";
-import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 
 interface BenchOptions {
   model: string;
@@ -37,11 +40,12 @@ function trainStep(model: ViT, pixels: Tensor, be: Backend, batch: number): () =
   const grads = zeroGrads(model.params);
   const labels = Array.from({ length: batch }, (_, i) => i % model.config.numClasses);
   const rng = new Rng(2);
+  const ws = new TrainWorkspace();
   return () => {
     for (const g of grads.values()) g.data.fill(0);
-    const fwd = forwardTrain(model, pixels, be, rng, true);
+    const fwd = forwardTrain(model, pixels, be, rng, true, ws);
     const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
-    backward(model, fwd, dlogits, grads, be);
+    backward(model, fwd, dlogits, grads, be, ws);
     optimizer.update(model.params, grads, 1e-5, be);
   };
 }
@@ -60,7 +64,7 @@ function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptio
 }
 
 export function benchCommand(): Command {
-  return withCheckpointFlags(new Command("bench"))
+  return withPrecisionFlag(withCheckpointFlags(new Command("bench")))
     .description("time the forward pass (median of --iters runs after --warmup)")
     .option("--model <spec>", MODEL_HELP, "vit-b16")
     .option("--batch <n>", "batch size", positiveInt, 8)
@@ -73,11 +77,11 @@ export function benchCommand(): Command {
     .option("--tokens <n>", "with --captioner: generated tokens per caption (a Hugging Face captioner ignores EOS to make exactly n)", positiveInt, 16)
     .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...} (with --profile: one object per row)')
     .option("--profile", "time every backend call of one forward (and, with --train, one training step) by operation and shape")
-    .action(async (opts: BenchOptions & CheckpointFlagValues) => {
-      const be = getBackend();
+    .action(async (opts: BenchOptions & CheckpointFlagValues & PrecisionFlagValues) => {
+      const be = precisionBackend(opts, getBackend());
       if (opts.captioner !== undefined) {
         const cap = await resolveCaptioner(opts.captioner);
-        const threads = "getThreads" in be ? (be as { getThreads(): number }).getThreads() : 1;
+        const threads = (be as Partial<NativeExtras>).getThreads?.() ?? 1;
         const r = { captioner: opts.captioner, backend: be.name, threads, ...benchCaptioner(cap, opts, be), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
         if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
         else {
@@ -95,7 +99,7 @@ export function benchCommand(): Command {
         shape: [opts.batch, c.numChannels, c.imageSize[0], c.imageSize[1]],
       };
       if (opts.profile) {
-        profileCommand(model, pixels, be, opts);
+        profileCommand(model, pixels, be, opts, machine(be));
         return;
       }
       for (let i = 0; i < opts.warmup; i++) model.forward(pixels, be);
@@ -108,11 +112,15 @@ export function benchCommand(): Command {
       const forward = median(times);
       const trainStep = opts.train ? timeTrainStep(model, pixels, be, opts) : null;
       const gflops = (forwardFlops(c) * opts.batch) / forward / 1e9;
+      const m = machine(be);
       const result = {
-        model: opts.model, backend: be.name, threads: "getThreads" in be ? (be as { getThreads(): number }).getThreads() : 1,
+        model: opts.model, backend: be.name, threads: m.threads, precision: be.precision ?? "fp32", cpu: m.cpu, isa: m.isa, peak_gflops: m.peakGflops,
         batch: opts.batch, image_size: c.imageSize, forward_s: forward, forward_min_s: Math.min(...times),
         images_per_s: opts.batch / forward, gflops, gflop_per_image: forwardFlops(c) / 1e9,
-        ...(trainStep ? { train_step_s: trainStep.median, train_step_min_s: trainStep.min, train_images_per_s: opts.batch / trainStep.median } : {}),
+        ...(trainStep ? {
+          train_step_s: trainStep.median, train_step_min_s: trainStep.min, train_images_per_s: opts.batch / trainStep.median,
+          train_gflops: (TRAIN_FLOPS_PER_FORWARD * forwardFlops(c) * opts.batch) / trainStep.median / 1e9,
+        } : {}),
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       };
       if (opts.json) {
@@ -120,21 +128,48 @@ export function benchCommand(): Command {
         return;
       }
       process.stdout.write(
-        `${opts.model} forward, batch ${opts.batch}, ${c.imageSize.join("x")}, ${be.name} backend, ${result.threads} thread(s)\n` +
+        `${opts.model} forward, batch ${opts.batch}, ${c.imageSize.join("x")}, ${be.name} backend, ${result.threads} thread(s), ${result.precision} products\n` +
+          `  CPU ${m.cpu} (oneDNN: ${m.isa ?? "n/a"}), measured FMA peak ${m.peakGflops === null ? "n/a" : `${m.peakGflops.toFixed(0)} GFLOPS`}\n` +
           `  median ${forward.toFixed(3)} s (min ${result.forward_min_s.toFixed(3)} s over ${opts.iters})\n` +
           `  ${result.images_per_s.toFixed(2)} images/s, ${gflops.toFixed(1)} GFLOPS (${result.gflop_per_image.toFixed(1)} GFLOP/image)\n` +
-          (trainStep ? `  train step (forward + backward + SGD momentum): median ${trainStep.median.toFixed(3)} s (min ${trainStep.min.toFixed(3)} s), ${(opts.batch / trainStep.median).toFixed(2)} images/s\n` : "") +
+          (trainStep ? `  train step (forward + backward + SGD momentum): median ${trainStep.median.toFixed(3)} s (min ${trainStep.min.toFixed(3)} s), ${(opts.batch / trainStep.median).toFixed(2)} images/s, ${result.train_gflops!.toFixed(1)} GFLOPS\n` : "") +
           `  peak RSS ${result.peak_rss_mb} MB\n`,
       );
     });
 }
 
+/** A training step's FLOPs as a multiple of the forward's: backward computes dX and dW for every product. */
+const TRAIN_FLOPS_PER_FORWARD = 3;
+
+interface Machine {
+  threads: number;
+  cpu: string; // model name
+  isa: string | null; // what oneDNN dispatches to (native only)
+  peakGflops: number | null; // measured fp32 FMA peak for `threads` (native only)
+}
+
+/** Where the numbers were measured: CPU, oneDNN's ISA, the FMA peak of the threads used. */
+function machine(be: Backend): Machine {
+  const native = be as Partial<NativeExtras>;
+  const threads = native.getThreads?.() ?? 1;
+  return {
+    threads, cpu: cpus()[0]?.model.trim() ?? "unknown", isa: cpuFeatures(be)?.isa ?? null,
+    peakGflops: native.fmaPeak ? native.fmaPeak(threads) : null,
+  };
+}
+
 /** --profile: one forward and one training step under the profiler (after --warmup), a table each. */
-function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): void {
+function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions, m: Machine): void {
   const profiler = profileBackend(be);
   const phases: Array<[string, () => void]> = [["forward", () => model.forward(pixels, profiler.backend)]];
   if (opts.train) phases.push(["train step", trainStep(model, pixels, profiler.backend, opts.batch)]);
+  const peak = m.peakGflops;
+  const ofPeak = (gflops: number | null) => (gflops !== null && peak ? gflops / peak : null);
   const lines: string[] = [];
+  if (!opts.json) {
+    lines.push(`CPU ${m.cpu}, ${m.threads} thread(s), oneDNN ${m.isa ?? "n/a"}; measured fp32 FMA peak ${peak ? `${peak.toFixed(0)} GFLOPS` : "n/a"}; ${be.precision ?? "fp32"} products`);
+    lines.push("");
+  }
   for (const [phase, run] of phases) {
     for (let i = 0; i < opts.warmup; i++) run();
     profiler.reset();
@@ -146,19 +181,25 @@ function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOpti
     const all = [...rows, { op: "(between backend calls)", shape: "JS: allocation, copies, bookkeeping", calls: 1, seconds: total - inCalls, flops: 0 }];
     if (opts.json) {
       for (const r of all) {
+        const gflops = r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null;
         lines.push(JSON.stringify({
           phase, op: r.op, shape: r.shape, calls: r.calls, ms_per_call: (1000 * r.seconds) / r.calls,
-          gflops: r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null, share: r.seconds / total,
+          gflops, of_peak: ofPeak(gflops), share: r.seconds / total, precision: be.precision ?? "fp32", peak_gflops: peak,
         }));
       }
       continue;
     }
     const flops = rows.reduce((a, r) => a + r.flops * r.calls, 0);
-    lines.push(`${phase}: ${total.toFixed(3)} s, ${(flops / total / 1e9).toFixed(1)} GFLOPS overall (${be.name} backend, batch ${opts.batch})`);
-    lines.push(`  ${"op".padEnd(24)} ${"shape".padEnd(34)} ${"calls".padStart(6)} ${"ms/call".padStart(9)} ${"GFLOPS".padStart(7)} ${"share".padStart(6)}`);
+    const overall = flops / total / 1e9;
+    const products = rows.filter((r) => r.flops).reduce((a, r) => a + r.seconds, 0);
+    lines.push(`${phase}: ${total.toFixed(3)} s, ${overall.toFixed(1)} GFLOPS overall${peak ? ` (${((100 * overall) / peak).toFixed(0)}% of peak)` : ""}, ` +
+      `products ${((100 * products) / total).toFixed(0)}% of the time (${be.name} backend, batch ${opts.batch})`);
+    lines.push(`  ${"op".padEnd(24)} ${"shape".padEnd(40)} ${"calls".padStart(6)} ${"ms/call".padStart(9)} ${"GFLOPS".padStart(7)} ${"%peak".padStart(6)} ${"share".padStart(6)}`);
     for (const r of all) {
-      const gflops = r.flops ? ((r.flops * r.calls) / r.seconds / 1e9).toFixed(1) : "";
-      lines.push(`  ${r.op.padEnd(24)} ${r.shape.slice(0, 34).padEnd(34)} ${String(r.calls).padStart(6)} ${((1000 * r.seconds) / r.calls).toFixed(3).padStart(9)} ${gflops.padStart(7)} ${`${((100 * r.seconds) / total).toFixed(1)}%`.padStart(6)}`);
+      const g = r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null;
+      const p = ofPeak(g);
+      lines.push(`  ${r.op.padEnd(24)} ${r.shape.slice(0, 40).padEnd(40)} ${String(r.calls).padStart(6)} ${((1000 * r.seconds) / r.calls).toFixed(3).padStart(9)} ` +
+        `${(g === null ? "" : g.toFixed(1)).padStart(7)} ${(p === null ? "" : `${(100 * p).toFixed(0)}%`).padStart(6)} ${`${((100 * r.seconds) / total).toFixed(1)}%`.padStart(6)}`);
     }
     lines.push("");
   }

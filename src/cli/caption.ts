@@ -1,6 +1,5 @@
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { getBackend } from "../backend/index.js";
 import { readCocoCaptions } from "../caption/coco.js";
 import { captionImages, clsShare, reselect, scoreCaptions, forScoring, type CaptionOptions, type CaptionResult, type MapSelection } from "../caption/evaluate.js";
 import { captionStrip } from "../render/caption-strip.js";
@@ -9,7 +8,7 @@ import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
-import { num, positiveInt } from "./options.js";
+import { num, positiveInt, precisionBackend, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
 import { resolveCaptioner, type CatrFlags } from "./resolve-run.js";
 import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
@@ -33,10 +32,10 @@ const beamFlag = (v: string): number => {
   return n;
 };
 
-interface DecodeFlags { beam?: number; maxLen?: number; lengthPenalty?: number; layer: number | "last"; head: number | "mean" }
+interface DecodeFlags extends PrecisionFlagValues { beam?: number; maxLen?: number; lengthPenalty?: number; layer: number | "last"; head: number | "mean" }
 
 function decodeOptions(cmd: Command): Command {
-  return cmd
+  return withPrecisionFlag(cmd)
     .option("--tokenizer <spec>", "CATR: its WordPiece vocabulary: a vocab.txt, a tokenizer.json, or a Hub id", CATR_TOKENIZER)
     .option("--heads <n>", `CATR: attention heads (not in the checkpoint; default ${CATR_DEFAULT_HEADS}, CATR's configuration)`, positiveInt)
     .option("--no-dilation", "CATR: run ResNet layer4 undilated (CATR's configuration dilates it: output stride 16)")
@@ -66,7 +65,7 @@ export function captionCommand(): Command {
       const stems = files.map((f) => basename(f, extname(f)));
       if (out !== undefined && new Set(stems).size !== stems.length) throw new VitlensError("two input images share a file name; their strips would overwrite each other");
       if (out !== undefined) for (const s of stems) checkOverwrite(join(out, `${s}.caption.png`), o.force);
-      const results = await captionImages(cap, files, decodeSettings(o), getBackend());
+      const results = await captionImages(cap, files, decodeSettings(o), precisionBackend(o));
       for (const [i, r] of results.entries()) {
         if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, r.inputSize)]);
         if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.words), tokens: JSON.stringify(r.tokens) });
@@ -90,7 +89,7 @@ export function evalCaptionerCommand(): Command {
       const cap = await resolveCaptioner(o.model, catrFlags(o));
       const data = readCocoCaptions(o.captions, o.images, false);
       const images = data.images.slice(0, o.limit ?? data.images.length);
-      const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), getBackend(), (done) => {
+      const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), precisionBackend(o), (done) => {
         if (process.stderr.isTTY) process.stderr.write(`\rcaptioned ${done}/${images.length}`);
       })).map((r) => forScoring(cap, r));
       if (process.stderr.isTTY) process.stderr.write("\n");

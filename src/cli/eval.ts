@@ -1,28 +1,27 @@
 import { Command } from "commander";
-import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { openDataset } from "../data/datasets.js";
 import { VitlensError } from "../errors.js";
 import { evaluate } from "../train/evaluate.js";
-import { positiveInt, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { resolveModel } from "./resolve-run.js";
 
 export function evalCommand(): Command {
-  return withCheckpointFlags(new Command("eval"))
+  return withPrecisionFlag(withCheckpointFlags(new Command("eval")))
     .description("accuracy, top-5, per-class accuracy and confusion matrix on a labelled dataset")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <path>", "labelled data (class folders, <label>_*.png, CSV, IDX)")
     .option("--batch-size <n>", "images per forward pass", positiveInt, 64)
     .option("--strict", "fail on a corrupt image instead of skipping it")
     .option("--json", "print one JSON object")
-    .action(async (opts: { model: string; data: string; batchSize: number; json?: boolean; strict?: boolean } & CheckpointFlagValues) => {
+    .action(async (opts: { model: string; data: string; batchSize: number; json?: boolean; strict?: boolean } & CheckpointFlagValues & PrecisionFlagValues) => {
       const { model, preprocess, labels, source } = loadModel(await resolveModel(opts.model), checkpointFlags(opts));
       const ds = openDataset(opts.data);
       if (Math.max(...ds.labels) >= model.config.numClasses) {
         throw new VitlensError(`--data ${opts.data}: labels go up to ${Math.max(...ds.labels)} but the model has ${model.config.numClasses} classes`);
       }
       ds.classNames = labels;
-      const r = await evaluate(model, ds, preprocess, getBackend(), opts.batchSize, undefined, opts.strict ?? false);
+      const r = await evaluate(model, ds, preprocess, precisionBackend(opts), opts.batchSize, undefined, opts.strict ?? false);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ model: source, data: ds.description, ...r }) + "\n");
         return;

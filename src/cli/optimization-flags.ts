@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { VitlensError } from "../errors.js";
 import type { OptimizationOptions } from "../train/run-options.js";
-import { num, positiveInt } from "./options.js";
+import { getBackend } from "../backend/index.js";
+import { resolvePrecision } from "../backend/precision.js";
+import { num, positiveInt, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
 
 /** A trainer's defaults; `lr` and `weightDecay` may depend on the optimizer. */
 export interface OptimizationDefaults {
@@ -19,7 +21,7 @@ export interface OptimizationDefaults {
 }
 
 /** The flags as commander parses them: unset flags stay undefined, so a recipe can fill them. */
-export interface OptimizationFlags {
+export interface OptimizationFlags extends PrecisionFlagValues {
   optimizer?: string; lr?: number; momentum?: number; nesterov?: boolean; weightDecay?: number; schedule?: string;
   stepSize?: number; gamma?: number; warmupSteps?: number; clipGrad?: number; epochs?: number; batchSize?: number;
   seed?: number; strict?: boolean;
@@ -33,9 +35,9 @@ export function addRunFolderFlags(cmd: Command, what: string): Command {
     .option("--force", "start over in a non-empty --out folder");
 }
 
-/** The optimizer, schedule, length, batch and seed flags every trainer takes, with its defaults in the help. */
+/** The optimizer, schedule, length, batch, seed and precision flags every trainer takes, with its defaults in the help. */
 export function addOptimizationFlags(cmd: Command, d: OptimizationDefaults, strictHelp: string): Command {
-  return cmd
+  return withPrecisionFlag(cmd, "fp32; with --resume: what the run recorded")
     .option("--epochs <n>", `epochs (default ${d.epochs})`, positiveInt)
     .option("--batch-size <n>", `samples per step (default ${d.batchSize})`, positiveInt)
     .option("--optimizer <sgd|adamw>", `optimizer (default ${d.optimizer})`)
@@ -52,7 +54,10 @@ export function addOptimizationFlags(cmd: Command, d: OptimizationDefaults, stri
     .option("--strict", strictHelp);
 }
 
-/** Flag, else recipe, else the trainer's default; enumerations checked with a message naming the flag. */
+/**
+ * Flag, else recipe, else the trainer's default; enumerations checked with a message naming the
+ * flag; --precision resolved here (auto -> what this CPU runs, said on stderr) for a new run.
+ */
 export function resolveOptimization(f: OptimizationFlags, recipe: Partial<OptimizationOptions>, d: OptimizationDefaults): OptimizationOptions {
   const optimizer = f.optimizer ?? recipe.optimizer ?? d.optimizer;
   if (optimizer !== "sgd" && optimizer !== "adamw") throw new VitlensError(`--optimizer ${optimizer}: expected sgd or adamw`);
@@ -72,5 +77,12 @@ export function resolveOptimization(f: OptimizationFlags, recipe: Partial<Optimi
     batchSize: f.batchSize ?? recipe.batchSize ?? d.batchSize,
     seed: f.seed ?? 0,
     strict: f.strict ?? false,
+    precision: newRunPrecision(f),
   };
+}
+
+function newRunPrecision(f: PrecisionFlagValues) {
+  const { precision, note } = resolvePrecision(f.precision ?? "fp32", getBackend());
+  if (note) process.stderr.write(`vitlens: ${note}\n`);
+  return precision;
 }

@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { CheckpointFlags } from "../checkpoint/load.js";
+import { getBackend, type Backend } from "../backend/index.js";
+import { parsePrecisionRequest, resolvePrecision, withPrecision, type PrecisionRequest } from "../backend/precision.js";
 
 /** Commander parsers that reject bad flag values with a message naming what was expected. */
 export function positiveInt(value: string): number {
@@ -64,4 +66,34 @@ export function checkpointFlags(f: CheckpointFlagValues): CheckpointFlags {
     ...(f.labels !== undefined ? { labelsFile: f.labels } : {}),
     ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
   };
+}
+
+/** The flag `withPrecisionFlag` adds, as commander parses it. */
+export interface PrecisionFlagValues {
+  precision?: PrecisionRequest;
+}
+
+/**
+ * --precision on every command that runs a model: the matrix products' precision (see
+ * backend/precision.ts). Unset means fp32 (a resumed run: what the run recorded).
+ */
+export function withPrecisionFlag(cmd: Command, unset = "fp32"): Command {
+  return cmd.option(
+    "--precision <p>",
+    `matrix products: fp32, bf16 (bf16 operands, fp32 accumulation; needs AVX512-BF16 or AMX), auto (bf16 where the CPU has it), or bf16-emulated (the bf16 policy on any CPU, slower; for tests) (default ${unset})`,
+    (v: string) => {
+      try {
+        return parsePrecisionRequest(v);
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message.replace(/^--precision \S+: /, ""));
+      }
+    },
+  );
+}
+
+/** The backend at the flag's precision; prints what `auto` chose. */
+export function precisionBackend(f: PrecisionFlagValues, be: Backend = getBackend()): Backend {
+  const { precision, note } = resolvePrecision(f.precision ?? "fp32", be);
+  if (note) process.stderr.write(`vitlens: ${note}\n`);
+  return withPrecision(be, precision);
 }

@@ -1,8 +1,7 @@
-import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
-import { getBackend } from "../backend/index.js";
 import { readJson } from "../io/read-json.js";
 import { loadModel } from "../checkpoint/load.js";
 import { imagePixels } from "../data/preprocess.js";
@@ -18,20 +17,20 @@ import { resolveModel } from "./resolve-run.js";
 type Box = [number, number, number, number];
 
 export function pointingCommand(): Command {
-  return withCheckpointFlags(new Command("pointing"))
+  return withPrecisionFlag(withCheckpointFlags(new Command("pointing")))
     .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")
     .option("--limit <n>", "use the first n images", (v) => Number(v))
     .option("--json", "print one JSON object")
-    .action(async (o: { model: string; data: string; limit?: number; json?: boolean } & CheckpointFlagValues) => {
+    .action(async (o: { model: string; data: string; limit?: number; json?: boolean } & CheckpointFlagValues & PrecisionFlagValues) => {
       const boxesPath = join(o.data, "boxes.json");
       if (!existsSync(boxesPath)) throw new VitlensError(`--data ${o.data}: no boxes.json (make one with \`vitlens data objects\`)`);
       const { canvas, boxes } = readJson(boxesPath) as { canvas: [number, number]; boxes: Record<string, Box> };
       const { model, preprocess } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       if (model.config.numClasses === 0) throw new VitlensError(`${o.model}: no classification head (attribution needs one)`);
       const ds = openDataset(o.data);
-      const be = getBackend();
+      const be = precisionBackend(o);
       const [rows, cols] = gridSize(model.config);
       const [H, W] = preprocess.size;
       const pixels = new Float32Array(3 * H * W);

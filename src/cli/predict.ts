@@ -3,13 +3,12 @@ import { basename } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { resolveModel } from "./resolve-run.js";
-import { getBackend } from "../backend/index.js";
 import { loadModel } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { expandImages } from "../data/image-files.js";
 import { loadBatch } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
-import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 
 interface PredictOptions {
   model: string;
@@ -22,7 +21,7 @@ interface PredictOptions {
 }
 
 export function predictCommand(): Command {
-  return withCheckpointFlags(new Command("predict"))
+  return withPrecisionFlag(withCheckpointFlags(new Command("predict")))
     .description("classify images; --json prints one object per image per line")
     .requiredOption("--model <spec>", MODEL_HELP)
     .option("--top-k <k>", "how many classes to show", positiveInt, 5)
@@ -32,14 +31,14 @@ export function predictCommand(): Command {
     .option("--csv <file>", "also write filename,label rows (the predicted class index) to this file")
     .option("--force", "overwrite an existing --csv file")
     .argument("<images...>", "image files (JPEG, PNG, WebP, ...) or folders of them")
-    .action(async (args: string[], opts: PredictOptions & CheckpointFlagValues) => {
+    .action(async (args: string[], opts: PredictOptions & CheckpointFlagValues & PrecisionFlagValues) => {
       const images = expandImages(args);
       if (opts.csv && existsSync(opts.csv) && !opts.force) throw new VitlensError(`--csv ${opts.csv}: file exists (use --force to overwrite)`);
       const csvRows: string[] = ["filename,label"];
       const { model, preprocess, labels, notes } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict`);
       if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
-      const be = getBackend();
+      const be = precisionBackend(opts);
       const k = Math.min(opts.topK, model.config.numClasses);
       for (let start = 0; start < images.length; start += opts.batchSize) {
         const batch = images.slice(start, start + opts.batchSize);

@@ -4,7 +4,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { packageRoot } from "../package-root.js";
 import { startServer } from "../serve/app.js";
 import { DEFAULTS } from "../serve/context.js";
-import { imageSize, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { getBackend } from "../backend/index.js";
+import { resolvePrecision } from "../backend/precision.js";
+import { imageSize, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { resolveModel, resolveModelPath } from "./resolve-run.js";
 import { existsSync, statSync } from "node:fs";
 import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
@@ -30,7 +32,7 @@ const megabytes = (v: string): number => {
 
 export function serveCommand(): Command {
   const bundled = (name: string) => join(packageRoot(), "models", name);
-  return withCheckpointFlags(new Command("serve"))
+  return withPrecisionFlag(withCheckpointFlags(new Command("serve")))
     .description("a local explorer in the browser: predictions, attention (hover a patch), position embeddings, captions, runs")
     .option("--model <spec>", `${MODEL_HELP} (default: the bundled Fashion-MNIST ViT)`, bundled("fashion-mnist-vit"))
     .option("--captioner <dir|none>", "captioner folder or train-captioner run, a CATR checkpoint (.pth), or none (default: the bundled one)", bundled("fashion-grid-captioner"))
@@ -48,7 +50,10 @@ export function serveCommand(): Command {
       return n;
     }, DEFAULTS.threads)
     .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
-    .action(async (o: Options & CheckpointFlagValues) => {
+    .action(async (o: Options & CheckpointFlagValues & PrecisionFlagValues) => {
+      // Resolved here, once: the model threads get a precision, never "auto".
+      const { precision, note } = resolvePrecision(o.precision ?? "fp32", getBackend());
+      if (note) process.stderr.write(`vitlens: ${note}\n`);
       if (o.host !== "127.0.0.1" && o.host !== "localhost" && o.host !== "::1") {
         process.stderr.write(`vitlens: warning: --host ${o.host} makes the explorer reachable from other machines; it has no login (no write endpoints, no credentials, but anyone who can reach it can use it)\n`);
       }
@@ -57,7 +62,7 @@ export function serveCommand(): Command {
         loadOptions: { imageSize: o.imageSize, ...checkpointFlags(o) },
         captioner: o.captioner === "none" ? null : resolveModelPath(o.captioner),
         captionerTokenizer: isCatrFile(o.captioner) ? await tokenizerFile(o.tokenizer) : null,
-        host: o.host, port: o.port, queue: o.queue, maxUpload: o.maxUpload, maxPixels: o.maxPixels, runs: o.runs, threads: o.threads,
+        host: o.host, port: o.port, queue: o.queue, maxUpload: o.maxUpload, maxPixels: o.maxPixels, runs: o.runs, threads: o.threads, precision,
       });
       const info = server.ctx.vit.info;
       for (const n of info.notes) process.stderr.write(`vitlens: ${n}\n`);

@@ -47,7 +47,7 @@ export function trainCaptionerCommand(): Command {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
-          return trainCaptioner({ resume: f.resume }, be, progressReporter(), interrupted);
+          return trainCaptioner({ resume: f.resume, precision: f.precision }, be, progressReporter(), interrupted);
         }
         if (f.init && f.encoder) throw new VitlensError("--init starts from a whole captioner (its own encoder): give --init or --encoder, not both");
         if (!f.captions || !f.images || !(f.encoder || f.init) || !f.out) throw new VitlensError("train-captioner needs --captions, --images, --encoder (or --init) and --out (or --resume RUN)");

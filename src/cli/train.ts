@@ -1,8 +1,8 @@
 import { resolveModel } from "./resolve-run.js";
 import { Command } from "commander";
-import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
+import { getBackend } from "../backend/index.js";
 import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
@@ -49,7 +49,7 @@ export function trainCommand(): Command {
       const be = getBackend();
       await withInterrupt(async (interrupted) => {
         if (f.resume) {
-          return train({ resume: f.resume }, be, progressReporter(), interrupted);
+          return train({ resume: f.resume, precision: f.precision }, be, progressReporter(), interrupted);
         }
         if (!f.model || !f.data || !f.out) throw new VitlensError("train needs --model, --data and --out (or --resume RUN)");
         const recipe = f.recipe === undefined ? {} : f.recipe === "seed" ? SEED_RECIPE : null;

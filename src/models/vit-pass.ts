@@ -105,10 +105,12 @@ function withOwnProbs(shared: EncoderBlockActs, l: number): EncoderBlockActs {
 /**
  * Backward of a kept `vitForward` from dL/d(its output): dlogits (B, classes) or dtokens
  * (B, N, D). Every parameter's gradient is added into `grads` (so micro-batches accumulate);
- * returns dL/d(attention probabilities) per layer (B, H, N, N), for gradient-weighted attribution.
+ * returns dL/d(attention probabilities) per layer (B, H, N, N), for gradient-weighted attribution
+ * — none with `attentionGrads: false` (a training step: one scratch buffer serves every layer).
  */
 export function vitBackward(
   be: Backend, c: ViTConfig, params: Params, acts: ViTActivations, dout: Float32Array, grads: Params, scratch = new Scratch(),
+  o: { attentionGrads?: boolean } = {},
 ): Tensor[] {
   const { dims, normIn, final } = acts;
   const { B, D, H, N } = dims;
@@ -119,18 +121,20 @@ export function vitBackward(
     dnormOut = new Float32Array(B * D);
     linearBackward(be, W.linear("head"), G.linear("head"), { x: final.out, rows: B, dy: dout, dx: dnormOut });
   }
-  const dnormIn = new Float32Array(normIn.length);
+  const dnormIn = scratch.get("vit.dnormIn", normIn.length);
   layernormBackward(be, W.norm("norm"), G.norm("norm"), { x: normIn, saved: final, dout: dnormOut, dx: dnormIn, rows: normIn.length / D });
   let dx = dnormIn; // dL/d(residual stream) (B, N, D)
   if (acts.output === "logits") {
-    dx = new Float32Array(B * N * D);
+    dx = scratch.get("vit.dstream", B * N * D).fill(0); // only the CLS rows have a gradient
     for (let b = 0; b < B; b++) dx.set(dnormIn.subarray(b * D, (b + 1) * D), b * N * D);
   }
   const s = { B, T: N };
-  const attentionGrads: Tensor[] = new Array(c.numLayers);
+  const keep = o.attentionGrads ?? true;
+  const attentionGrads: Tensor[] = keep ? new Array(c.numLayers) : [];
+  const shared = keep ? undefined : scratch.get("vit.dprobs", B * H * N * N);
   for (let l = c.numLayers - 1; l >= 0; l--) {
-    const dprobs = encoderBlockBackward(be, vitBlock(W, l, H), vitBlock(G, l, H), s, acts.blocks[l], dx, scratch);
-    attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
+    const dprobs = encoderBlockBackward(be, vitBlock(W, l, H), vitBlock(G, l, H), s, acts.blocks[l], dx, scratch, shared);
+    if (keep) attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
   }
   // Embeddings: x = drop([cls, patch_embed(patches)] + pos)
   applyMask(dx, acts.embMask);

@@ -5,7 +5,21 @@ import { VitlensError } from "../errors.js";
 import type { Rng } from "../random.js";
 import type { Params, Tensor } from "../tensor.js";
 import type { ViT } from "./vit.js";
+import { Scratch } from "../nn/scratch.js";
+import { vitDims } from "./vit-embed.js";
 import { vitBackward, vitForward, type ViTActivations, type ViTOutputKind } from "./vit-pass.js";
+
+/**
+ * What a training loop keeps from step to step, so a step allocates (and page-faults) almost
+ * nothing: the last kept pass's activations, overwritten by the next pass of the same shape,
+ * and backward's scratch buffers. The previous step's activations and attention maps are gone
+ * once the next pass runs, and backward returns no attention gradients: for loops that keep
+ * neither (trainers, bench).
+ */
+export class TrainWorkspace {
+  acts: ViTActivations | null = null;
+  readonly scratch = new Scratch();
+}
 
 export interface TrainForward {
   logits: Tensor; // (B, classes)
@@ -20,29 +34,38 @@ export interface TokensForward {
 }
 
 export interface BackwardResult {
-  /** Per layer (B, H, N, N): dL/d(attention probabilities), for gradient-weighted attribution. */
+  /**
+   * Per layer (B, H, N, N): dL/d(attention probabilities), for gradient-weighted attribution;
+   * empty when backward runs in a TrainWorkspace (a training step does not keep them).
+   */
   attentionGrads: Tensor[];
 }
 
-function keptPass(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, output: ViTOutputKind) {
+function keptPass(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, output: ViTOutputKind, ws?: TrainWorkspace) {
   const c = model.config;
   const dropout = training ? { rng, hidden: c.hiddenDropout, attention: c.attentionDropout } : null;
-  return vitForward(be, c, model.params, pixels, { output, keep: true, dropout });
+  const d = vitDims(c, pixels);
+  const last = ws?.acts;
+  // A batch of another size (an epoch's last) gets fresh buffers, which the next steps reuse.
+  const reuse = last && last.output === output && last.dims.B === d.B && last.dims.N === d.N && last.dims.D === d.D ? last : undefined;
+  const pass = vitForward(be, c, model.params, pixels, { output, keep: true, dropout, reuse });
+  if (ws) ws.acts = pass.acts;
+  return pass;
 }
 
 /**
  * Forward pass that keeps the activations backward needs. `rng` drives dropout (the config's
  * rates) when `training`; with training = false this computes what `ViT.forward` computes.
  */
-export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean): TrainForward {
+export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, ws?: TrainWorkspace): TrainForward {
   if (model.config.numClasses === 0) throw new VitlensError("training needs a classification head (numClasses > 0)");
-  const pass = keptPass(model, pixels, be, rng, training, "logits");
+  const pass = keptPass(model, pixels, be, rng, training, "logits", ws);
   return { logits: pass.logits!, attentions: pass.attentions, cache: pass.acts };
 }
 
 /** The encoder view for a captioner: every token through the final norm, no head. */
-export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean): TokensForward {
-  const pass = keptPass(model, pixels, be, rng, training, "tokens");
+export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, ws?: TrainWorkspace): TokensForward {
+  const pass = keptPass(model, pixels, be, rng, training, "tokens", ws);
   return { tokens: pass.features, attentions: pass.attentions, cache: pass.acts };
 }
 
@@ -50,13 +73,13 @@ export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, rng:
  * Backward from dL/dlogits (B, classes): adds every parameter's gradient into `grads`
  * (so gradients accumulate over micro-batches) and returns the attention-probability gradients.
  */
-export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, grads: Params, be: Backend): BackwardResult {
-  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dlogits, grads) };
+export function backward(model: ViT, fwd: TrainForward, dlogits: Float32Array, grads: Params, be: Backend, ws?: TrainWorkspace): BackwardResult {
+  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dlogits, grads, ws?.scratch, { attentionGrads: !ws }) };
 }
 
 /** Backward from dL/d(tokens) (B, N, D) of forwardTokensTrain; gradients add into `grads`. */
-export function backwardTokens(model: ViT, fwd: TokensForward, dtokens: Float32Array, grads: Params, be: Backend): BackwardResult {
-  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dtokens, grads) };
+export function backwardTokens(model: ViT, fwd: TokensForward, dtokens: Float32Array, grads: Params, be: Backend, ws?: TrainWorkspace): BackwardResult {
+  return { attentionGrads: vitBackward(be, model.config, model.params, fwd.cache, dtokens, grads, ws?.scratch, { attentionGrads: !ws }) };
 }
 
 /** Zeroed gradient buffers, one per parameter. */

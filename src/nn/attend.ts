@@ -74,6 +74,8 @@ export interface AttendGrads {
   dk: Float32Array;
   dv: Float32Array;
   dscores: Float32Array;
+  /** Where dL/d(probs) (BH, Tq, Tk) is written; a new array when omitted (it is returned). */
+  dprobs?: Float32Array;
 }
 
 /**
@@ -86,7 +88,7 @@ export function attendBackward(
 ): Float32Array {
   const { BH, Tq, Tk, hd } = s;
   const used = saved.dropout ? saved.dropout.dropped : saved.probs;
-  const dprobs = new Float32Array(BH * Tq * Tk);
+  const dprobs = g.dprobs ?? new Float32Array(BH * Tq * Tk);
   be.batchMatmul(dcontextHeads, h.v, dprobs, { batch: BH, m: Tq, n: Tk, k: hd, transB: true }); // dP = dC @ v^T
   be.batchMatmul(used, dcontextHeads, g.dv, { batch: BH, m: Tk, n: hd, k: Tq, transA: true }); // dv = P^T @ dC
   applyMask(dprobs, saved.dropout?.mask ?? null);

@@ -51,11 +51,13 @@ export function encoderBlockForward(
 
 /**
  * Backward in place: `dx` holds dL/d(block output) on entry and dL/d(block input) on return.
- * Gradients are added into `g`. Returns dL/d(attention probabilities) (B, H, T, T).
+ * Gradients are added into `g`. Returns dL/d(attention probabilities) (B, H, T, T), in `dprobs`
+ * when given (a buffer the caller reuses), else in a new array.
  */
 export function encoderBlockBackward(
   be: Backend, w: EncoderBlock, g: EncoderBlockGrads, s: SeqShape, acts: EncoderBlockActs, dx: Float32Array, scratch: Scratch,
+  dprobs?: Float32Array,
 ): Float32Array {
   mlpBackward(be, w.mlp, g.mlp, acts.mlp, { dout: dx, dx }, scratch);
-  return selfAttentionBackward(be, w.attn, g.attn, s, acts.attn, { dout: dx, dx }, scratch);
+  return selfAttentionBackward(be, w.attn, g.attn, s, acts.attn, { dout: dx, dx, dprobs }, scratch);
 }

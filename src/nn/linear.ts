@@ -16,13 +16,15 @@ export interface LinearGrads {
 
 /**
  * y (rows, out) = x (rows, in) @ weight^T + bias. With `accumulate`, adds into `out`: a residual
- * connection without a separate add.
+ * connection without a separate add; with `gelu`, y = GELU(x @ weight^T + bias) in the same pass.
  */
 export function linear(
-  be: Backend, layer: Linear, x: Float32Array, rows: number, o: { out?: Float32Array; accumulate?: boolean } = {},
+  be: Backend, layer: Linear, x: Float32Array, rows: number, o: { out?: Float32Array; accumulate?: boolean; gelu?: boolean } = {},
 ): Float32Array {
   const out = o.out ?? new Float32Array(rows * layer.outFeatures);
-  be.matmul(x, layer.weight, out, { m: rows, n: layer.outFeatures, k: layer.inFeatures, transB: true, bias: layer.bias, accumulate: o.accumulate });
+  be.matmul(x, layer.weight, out, {
+    m: rows, n: layer.outFeatures, k: layer.inFeatures, transB: true, bias: layer.bias, accumulate: o.accumulate, gelu: o.gelu,
+  });
   return out;
 }
 

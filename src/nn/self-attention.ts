@@ -106,11 +106,12 @@ export function selfAttentionForward(
 
 /**
  * Backward from dL/d(out) (B*T, D) of a pass without a cache: parameter gradients added into
- * `g`, dL/dx written to `dx` (may be `dout` itself). Returns dL/d(probs) (B, H, T, T).
+ * `g`, dL/dx written to `dx` (may be `dout` itself). Returns dL/d(probs) (B, H, T, T), written
+ * into `grad.dprobs` when given (a caller that does not keep it), else a new array.
  */
 export function selfAttentionBackward(
   be: Backend, w: SelfAttention, g: SelfAttentionGrads, s: SeqShape, acts: SelfAttentionActs,
-  grad: { dout: Float32Array; dx: Float32Array }, scratch: Scratch,
+  grad: { dout: Float32Array; dx: Float32Array; dprobs?: Float32Array }, scratch: Scratch,
 ): Float32Array {
   const { B, T, D, H, hd, rows } = sizesOf(w, s);
   const dcontext = scratch.get("attn.dcontext", rows * D);
@@ -122,7 +123,7 @@ export function selfAttentionBackward(
   const [dq, dk, dv] = thirds(dheads);
   // A causal mask needs nothing here: masked probabilities are 0 and get no gradient.
   const shape: AttendShape = { BH: B * H, Tq: T, Tk: T, hd };
-  const dprobs = attendBackward(be, { q, k, v }, shape, acts.att, dcontextHeads, { dq, dk, dv, dscores: scratch.get("attn.dscores", B * H * T * T) });
+  const dprobs = attendBackward(be, { q, k, v }, shape, acts.att, dcontextHeads, { dq, dk, dv, dscores: scratch.get("attn.dscores", B * H * T * T), dprobs: grad.dprobs });
   const dqkv = scratch.get("attn.dqkv", 3 * rows * D);
   be.mergeHeads(dheads, dqkv, B, T, 3, H, hd); // (3, B, H, T, hd) -> (B, T, 3, H, hd)
   const dln = scratch.get("attn.dln", rows * D);

@@ -9,6 +9,7 @@ import { captionImages, reselect, resolveSelection, type AnyCaptioner, type Capt
 import type { RawImage } from "../data/raw-image.js";
 import { gridSize } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
+import type { Precision } from "../backend/precision.js";
 import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 export interface CaptionCall extends MapSelection {
@@ -18,7 +19,7 @@ export interface CaptionCall extends MapSelection {
   beam: number;
 }
 
-const { dir, cacheBytes, threads, tokenizer } = workerData as { threads: number; dir: string; cacheBytes: number; tokenizer: string | null };
+const { dir, cacheBytes, threads, tokenizer, precision } = workerData as { threads: number; precision?: Precision; dir: string; cacheBytes: number; tokenizer: string | null };
 
 /** A captioner folder (vitlens' own, Hugging Face ViT + GPT-2), or a CATR checkpoint file with its tokenizer file. */
 function loadServed(): { cap: AnyCaptioner; grid: [number, number]; imageSize: [number, number] } {
@@ -35,7 +36,7 @@ function loadServed(): { cap: AnyCaptioner; grid: [number, number]; imageSize: [
 serveThread(() => {
   const served = loadServed();
   const cap = served.cap;
-  const be = threadBackend(threads);
+  const be = threadBackend(threads, precision);
   const d = cap.decoderConfig;
   // Captions by image and beam: a new layer / head only reselects the maps.
   const captions = new LruCache<CaptionResult>(cacheBytes, (r) => r.layerMaps.reduce((n, l) => n + l.reduce((m, a) => m + a.byteLength, 0), 0));

@@ -4,6 +4,7 @@ import type { ViTConfig } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
 import { ImageStore } from "./image-store.js";
 import { BoundedQueue } from "./queue.js";
+import type { Precision } from "../backend/precision.js";
 import { ThreadClient } from "../worker/thread-client.js";
 
 export interface ServeOptions {
@@ -29,6 +30,8 @@ export interface ServeOptions {
   resultCacheBytes?: number;
   /** OpenMP threads per model thread (native backend; 0: the backend's default). */
   threads?: number;
+  /** The matrix products' precision in every model thread (backend/precision.ts; resolved, not "auto"). */
+  precision?: Precision;
   /** How often a live run's metrics.jsonl is checked (ms). */
   pollMs?: number;
 }
@@ -75,10 +78,10 @@ export async function createContext(options: ServeOptions): Promise<ServerContex
   const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ServerContext["opts"];
   const forwardCache = 128 * 1024 * 1024;
   const [vit, captioner] = await Promise.all([
-    ThreadClient.start<VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache, threads: opts.threads }),
+    ThreadClient.start<VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache, threads: opts.threads, precision: opts.precision }),
     opts.captioner === null
       ? Promise.resolve(null)
-      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads, tokenizer: opts.captionerTokenizer ?? null }).catch((e: Error) => e),
+      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads, precision: opts.precision, tokenizer: opts.captionerTokenizer ?? null }).catch((e: Error) => e),
   ]);
   const images = new ImageStore(opts.imageCacheBytes, opts.maxPixels);
   await images.warmUp();

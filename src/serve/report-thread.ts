@@ -4,15 +4,16 @@ import { workerData } from "node:worker_threads";
 import { collectReport } from "../report/collect.js";
 import { dataUri } from "../render/report-html.js";
 import { blendHeat, rawToPng } from "../render/overlay.js";
+import type { Precision } from "../backend/precision.js";
 import { serveThread, threadBackend } from "../worker/thread-server.js";
 
-const { threads } = workerData as { threads: number };
+const { threads, precision } = workerData as { threads: number; precision?: Precision };
 
 serveThread(() => ({
   info: {},
   handlers: {
     report: async ({ run }: { run: string }) => {
-      const d = await collectReport(run, threadBackend(threads));
+      const d = await collectReport(run, threadBackend(threads, precision));
       const gallery = await Promise.all(d.gallery.map(async (g) => ({
         name: g.name, label: g.label, predicted: g.predicted, score: g.score, correct: g.correct, map: g.map.title,
         input: dataUri(await rawToPng(g.image)), overlay: dataUri(await rawToPng(blendHeat(g.image, g.map))),

@@ -34,7 +34,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const best = ["best", "last"].map((d) => join(path, d, "model.safetensors")).find((f) => existsSync(f));
     const version = best ? `${best}@${statSync(best).mtimeMs}` : "none";
     const json = await cachedAnswer(ctx, `report/${path}/${version}`, () => reportQueue.run(async () => {
-      reporter ??= ThreadClient.start<unknown>(new URL("./report-thread.js", import.meta.url), { threads: ctx.opts.threads });
+      reporter ??= ThreadClient.start<unknown>(new URL("./report-thread.js", import.meta.url), { threads: ctx.opts.threads, precision: ctx.opts.precision });
       return (await reporter).call("report", { run: path });
     }));
     return reply.type("application/json").send(json);

@@ -8,6 +8,7 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import type { AttentionRequest } from "./attention-request.js";
 import { LruCache } from "./cache.js";
+import type { Precision } from "../backend/precision.js";
 import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 interface Input {
@@ -15,11 +16,11 @@ interface Input {
   pixels: Tensor; // (1, 3, H, W)
 }
 
-const { spec, options, cacheBytes, threads } = workerData as { threads: number; spec: string; options: LoadOptions; cacheBytes: number };
+const { spec, options, cacheBytes, threads, precision } = workerData as { threads: number; precision?: Precision; spec: string; options: LoadOptions; cacheBytes: number };
 
 serveThread(() => {
   const { model, labels, preprocess, notes, source } = loadModel(spec, options);
-  const be = threadBackend(threads);
+  const be = threadBackend(threads, precision);
   // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
   const [H, W] = model.config.imageSize;
   const warm = model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);

@@ -8,6 +8,7 @@ import { appendMetric, truncateMetrics, type MetricRecord } from "./metrics.js";
 import type { Optimizer } from "./optimizer.js";
 import { freshProgress, loadState, saveState, type LoadedState, type Progress } from "./run-state.js";
 import { parseSavedOptions } from "./run-options.js";
+import type { PrecisionRequest } from "../backend/precision.js";
 
 /*
  * The run machinery both trainers share: the run folder, resume, state files, metrics.jsonl,
@@ -36,13 +37,19 @@ export function ensureFreshRunFolder(out: string, force: boolean): void {
   mkdirSync(out, { recursive: true });
 }
 
+/** `--resume RUN`, with the precision to continue in when given (see run-precision.ts). */
+export interface ResumeRequest {
+  resume: string;
+  precision?: PrecisionRequest;
+}
+
 /**
  * A trainer's run: a new one in a fresh `out` folder, or `--resume RUN` with its saved state and
  * its saved options checked against the trainer's schema. A resumed run lives where --resume
  * points (the folder may have moved since it started).
  */
 export function openRun<S extends z.ZodType<{ out: string }>>(
-  opts: z.input<S> | { resume: string }, kind: "classifier" | "captioner", schema: S, force: boolean,
+  opts: z.input<S> | ResumeRequest, kind: "classifier" | "captioner", schema: S, force: boolean,
 ): { o: z.output<S>; resumed: LoadedState | null } {
   if (typeof opts === "object" && opts !== null && "resume" in opts) {
     const resumed = loadState(opts.resume, kind);

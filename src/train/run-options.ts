@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PRECISIONS } from "../backend/precision.js";
 import { VitlensError } from "../errors.js";
 
 /*
@@ -32,6 +33,8 @@ export const optimizationSchema = z.object({
   batchSize: z.number().int().positive(),
   seed: z.number().int(),
   strict: z.boolean().default(false),
+  /** The matrix products' precision (backend/precision.ts); runs from before the flag trained in fp32. */
+  precision: z.enum(PRECISIONS).default("fp32"),
 });
 export type OptimizationOptions = z.infer<typeof optimizationSchema>;
 

@@ -5,14 +5,15 @@ import { saveHfModel } from "../checkpoint/save-hf.js";
 import { openDataset, subset, type Dataset } from "../data/datasets.js";
 import { batches, type Batch } from "../data/loader.js";
 import { VitlensError } from "../errors.js";
-import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { frozenNames } from "./freeze.js";
 import { crossEntropy } from "./loss.js";
 import { clipGradNorm, noWeightDecay, Optimizer, optimizerFor, type ParamGroup } from "./optimizer.js";
 import { trainOptionsSchema, type ResolvedTrainOptions, type TrainOptions } from "./run-options.js";
-import { openRun, pct, runLoop, writeRunInfo, type EpochValidation, type TrainReporter } from "./run-loop.js";
+import { openRun, pct, runLoop, writeRunInfo, type EpochValidation, type ResumeRequest, type TrainReporter } from "./run-loop.js";
+import { runBackend } from "./run-precision.js";
 import { restoreParams } from "./run-state.js";
 import { learningRate, scheduleFor } from "./schedule.js";
 
@@ -111,9 +112,10 @@ export interface TrainResult {
  * state-*}. `resume` continues a run exactly: weights, optimizer moments, schedule, data order.
  */
 export async function train(
-  opts: TrainOptions | { resume: string }, be: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
+  opts: TrainOptions | ResumeRequest, base: Backend, reporter: TrainReporter, interrupted: () => boolean, force = false,
 ): Promise<TrainResult> {
   const { o, resumed } = openRun(opts, "classifier", trainOptionsSchema, force);
+  const be = runBackend(base, o, "resume" in opts ? opts.precision ?? null : undefined, (line) => reporter.log(line));
   const run = o.out;
   const { train: trainSet, val: valSet } = openDatasets(o);
   const loaded = buildModel(o, trainSet.classNames);
@@ -137,9 +139,10 @@ export async function train(
   reporter.log(describeRecipe(o));
   for (const n of loaded.notes) reporter.log(`note: ${n}`);
   reporter.log(`data: ${trainSet.description}${valSet ? `; validation: ${valSet.description}` : ""}`);
-  reporter.log(`model: ${model.numParameters.toLocaleString("en-US")} parameters, ${trainable.length}/${names.length} tensors trainable, ${be.name} backend`);
+  reporter.log(`model: ${model.numParameters.toLocaleString("en-US")} parameters, ${trainable.length}/${names.length} tensors trainable, ${be.name} backend, ${o.precision} products`);
 
   const grads = zeroGrads(model.params);
+  const workspace = new TrainWorkspace(); // activations and scratch reused from step to step
   const evalBatch = Math.max(o.batchSize, 32);
   const validation = async (onProgress?: (done: number) => void): Promise<EpochValidation> => {
     if (!valSet) return { score: null, record: { val_loss: null, val_accuracy: null, val_top5: null }, summary: "" };
@@ -160,11 +163,11 @@ export async function train(
     step: (batch, at) => {
       const B = batch.labels.length;
       if (B === 0) return null;
-      const fwd = forwardTrain(model, batch.pixels, be, new Rng(deriveSeed(o.seed, at.epoch, at.step, 0xd0)), true);
+      const fwd = forwardTrain(model, batch.pixels, be, new Rng(deriveSeed(o.seed, at.epoch, at.step, 0xd0)), true, workspace);
       const { loss, dlogits, correct } = crossEntropy(fwd.logits.data, batch.labels, model.config.numClasses, o.labelSmoothing);
       if (!Number.isFinite(loss)) return { loss, correct, count: B, images: B };
       for (const g of grads.values()) g.data.fill(0);
-      backward(model, fwd, dlogits, grads, be);
+      backward(model, fwd, dlogits, grads, be, workspace);
       const gradNorm = clipGradNorm(grads, trainable, o.clipGrad);
       optimizer.update(model.params, grads, at.lr, be);
       return { loss, correct, count: B, images: B, record: { grad_norm: gradNorm } };

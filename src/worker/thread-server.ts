@@ -1,16 +1,18 @@
 import { parentPort } from "node:worker_threads";
 import { getBackend, type Backend } from "../backend/index.js";
+import { withPrecision, type Precision } from "../backend/precision.js";
 import { VitlensError } from "../errors.js";
 
 /**
  * This thread's backend, with `threads` OpenMP threads for its kernels (native only; OpenMP
  * keeps the count per calling thread). The server's model threads share the cores: one each
  * avoids oversubscription, whose fork/join stalls cost far more than a small model's forward.
+ * `precision`: the products', resolved by the main thread (serve --precision).
  */
-export function threadBackend(threads: number): Backend {
+export function threadBackend(threads: number, precision: Precision = "fp32"): Backend {
   const be = getBackend() as Backend & { setThreads?: (n: number) => void };
   if (threads > 0) be.setThreads?.(threads);
-  return be;
+  return withPrecision(be, precision);
 }
 
 /** A call's answer and the buffers to move (not copy) to the main thread. */

@@ -1,0 +1,35 @@
+// bench --json's machine and training fields (precision, train_gflops, peak_gflops, cpu, isa), and
+// the profile rows' share of the measured peak.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { tryNativeBackend } from "../src/backend/index.js";
+import { fixture, root } from "./helpers.js";
+
+const vitlens = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
+const native = tryNativeBackend() !== null && process.env.VITLENS_BACKEND !== "js";
+
+describe("bench --json fields", () => {
+  it("train_gflops, precision, cpu; peak_gflops and isa from the native engine", () => {
+    const r = vitlens("bench", "--model", fixture("hf-tiny"), "--batch", "2", "--iters", "1", "--train", "--precision", "bf16-emulated", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.precision, "bf16-emulated");
+    assert.ok(Math.abs(o.train_gflops - (3 * o.gflop_per_image * 2) / o.train_step_s) < 1e-9 * o.train_gflops, "3x the forward's FLOPs per step");
+    assert.ok(typeof o.cpu === "string" && o.cpu.length > 0);
+    if (native) {
+      assert.ok(o.peak_gflops > 1, `peak ${o.peak_gflops}`);
+      assert.match(o.isa, /^(sse41|avx|avx2|avx2_vnni|avx512_\w+)$/);
+    } else assert.equal(o.peak_gflops, null);
+  });
+  it("--profile --json: each product's share of the measured peak, with the precision it ran in", { skip: native ? false : "the FMA peak is measured by the native addon" }, () => {
+    const r = vitlens("bench", "--model", fixture("hf-tiny"), "--batch", "2", "--profile", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const product = rows.find((x) => x.op === "matmul");
+    assert.ok(product.of_peak > 0 && Math.abs(product.of_peak - product.gflops / product.peak_gflops) < 1e-12);
+    assert.ok(rows.every((x) => x.precision === "fp32"));
+    assert.equal(rows.find((x) => x.op === "layernormForward").of_peak, null);
+  });
+});
