@@ -14,4 +14,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+# onnxruntime-node (a dev dependency: bench/compare.js's forward anchor) ships its CPU binary in
+# the package; its install script would only fetch GPU providers, which vitlens never uses.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
