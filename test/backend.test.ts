@@ -34,6 +34,25 @@ describe("native backend matches the js reference", { skip: native ? false : "na
     }
   }
 
+  it("matmul of a few rows by a large weight (decoding's beams: the few-rows kernel), bias and accumulate", () => {
+    // k = 517: not a multiple of the 8-wide vectors; n = 515: an odd last weight row.
+    const [n, k] = [515, 517];
+    const w = randomArray(n * k, 50);
+    const bias = randomArray(n, 51);
+    for (let m = 1; m <= 9; m++) {
+      const a = randomArray(m * k, 52 + m);
+      for (const [withBias, acc] of [[false, false], [true, false], [true, true]] as const) {
+        const start = randomArray(m * n, 70 + m);
+        const cj = start.slice();
+        const cn = start.slice();
+        const p = { m, n, k, transB: true, bias: withBias ? bias : null, accumulate: acc };
+        jsBackend.matmul(a, w, cj, p);
+        nb.matmul(a, w, cn, p);
+        close(cn, cj, 1e-4 * Math.sqrt(k), `${m} rows bias=${withBias} acc=${acc}`);
+      }
+    }
+  });
+
   it("batched matmul with alpha, transposes and accumulate (attention shapes)", () => {
     for (const [batch, m, n, k] of [[3, 17, 17, 8], [12, 5, 9, 7], [1, 1, 1, 1]]) {
       for (const [ta, tb, alpha, acc] of [[false, true, 0.125, false], [false, false, 1, false], [true, false, 1, true]] as const) {

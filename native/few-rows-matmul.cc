@@ -1,0 +1,52 @@
+#include "few-rows-matmul.h"
+
+#include <cstring>
+
+namespace vitlens {
+
+// The same kernel twice: for AVX2 + FMA (picked at run time where the CPU has them, AVX-512
+// machines included) and for baseline x86-64, which the addon is otherwise built for.
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+#include "few-rows-kernel.inc"
+}  // namespace avx2
+#pragma GCC pop_options
+
+namespace baseline {
+#include "few-rows-kernel.inc"
+}  // namespace baseline
+
+namespace {
+
+template <int M>
+void dispatch(const float* a, const float* w, float* c, int64_t n, int64_t k, const float* bias, bool accumulate) {
+  static const bool fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (fma) {
+    avx2::few_rows<M>(a, w, c, n, k, bias, accumulate);
+  } else {
+    baseline::few_rows<M>(a, w, c, n, k, bias, accumulate);
+  }
+}
+
+}  // namespace
+
+bool few_rows_applies(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b) {
+  return m >= 1 && m <= kFewRows && !trans_a && trans_b && n * k >= (int64_t{1} << 18);
+}
+
+void few_rows_matmul(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, const float* bias,
+                     bool accumulate) {
+  switch (m) {
+    case 1: return dispatch<1>(a, w, c, n, k, bias, accumulate);
+    case 2: return dispatch<2>(a, w, c, n, k, bias, accumulate);
+    case 3: return dispatch<3>(a, w, c, n, k, bias, accumulate);
+    case 4: return dispatch<4>(a, w, c, n, k, bias, accumulate);
+    case 5: return dispatch<5>(a, w, c, n, k, bias, accumulate);
+    case 6: return dispatch<6>(a, w, c, n, k, bias, accumulate);
+    case 7: return dispatch<7>(a, w, c, n, k, bias, accumulate);
+    default: return dispatch<8>(a, w, c, n, k, bias, accumulate);
+  }
+}
+
+}  // namespace vitlens

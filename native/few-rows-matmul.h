@@ -1,0 +1,17 @@
+// A linear layer applied to a few rows (a decoding step's beams): C (M,N) = A (M,K) @ W^T
+// [+ bias (N)] [+ C], W stored (N,K) as a linear layer's weight, M <= kFewRows.
+#pragma once
+#include <cstdint>
+
+namespace vitlens {
+
+constexpr int64_t kFewRows = 8;
+
+// Whether few_rows_matmul takes this product: few rows, a weight big enough that reading it is
+// the cost (small ones stay with oneDNN, whose result the tests compare at every shape).
+bool few_rows_applies(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b);
+
+void few_rows_matmul(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, const float* bias,
+                     bool accumulate);
+
+}  // namespace vitlens
