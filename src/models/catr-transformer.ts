@@ -68,6 +68,21 @@ function addInto(x: Float32Array, y: Float32Array): void {
 
 const layernormed = (be: Backend, n: Norm, x: Float32Array, rows: number) => layernorm(be, n, x, rows).out;
 
+/**
+ * The feed-forward sublayer, right after an attention sublayer added its output into x (rows, D):
+ * pre-norm x += ff(after(x)); post-norm (DETR's normalize_before false) first closes the attention
+ * sublayer with its own norm `before`, then x = after(x + ff(x)).
+ */
+function feedForwardSublayer(be: Backend, preNorm: boolean, w: { ff: FeedForward; before: Norm; after: Norm }, x: Float32Array, rows: number): void {
+  if (preNorm) {
+    feedForwardForward(be, w.ff, layernormed(be, w.after, x, rows), rows, x);
+    return;
+  }
+  x.set(layernormed(be, w.before, x, rows));
+  feedForwardForward(be, w.ff, x, rows, x);
+  x.set(layernormed(be, w.after, x, rows));
+}
+
 export interface EncoderInput {
   src: Float32Array; // (B, N, D) projected features, token-major
   pos: Float32Array; // (B, N, D) sine position encoding
@@ -93,13 +108,7 @@ export function catrEncoderForward(be: Backend, c: CatrConfig, p: Params, e: Enc
     const half = qk.length / 2;
     const { out } = mhaAttend(be, w.attn, { q: qk.subarray(0, half), k: qk.subarray(half), v }, { B, Tq: N, Tk: N, keyPadding: e.mask });
     addInto(x, out);
-    if (c.preNorm) {
-      feedForwardForward(be, w.ff, layernormed(be, w.norm2, x, rows), rows, x);
-    } else {
-      x.set(layernormed(be, w.norm1, x, rows));
-      feedForwardForward(be, w.ff, x, rows, x);
-      x.set(layernormed(be, w.norm2, x, rows));
-    }
+    feedForwardSublayer(be, c.preNorm, { ff: w.ff, before: w.norm1, after: w.norm2 }, x, rows);
   }
   return c.preNorm ? layernormed(be, norm(p, "transformer.encoder.norm"), x, rows) : x;
 }
@@ -210,13 +219,7 @@ export class CatrDecoderState {
       const att = mhaAttend(be, w.cross, { q, k: kv.k, v: kv.v }, { B: R, Tq: 1, Tk: this.N, keyPadding: this.rowMask });
       addInto(x, att.out);
       cross.push(att.att.probs); // (R, H, 1, N)
-      if (c.preNorm) {
-        feedForwardForward(be, w.ff, layernormed(be, w.norm3, x, R), R, x);
-      } else {
-        x.set(layernormed(be, w.norm2, x, R));
-        feedForwardForward(be, w.ff, x, R, x);
-        x.set(layernormed(be, w.norm3, x, R));
-      }
+      feedForwardSublayer(be, c.preNorm, { ff: w.ff, before: w.norm2, after: w.norm3 }, x, R);
     }
     const h = layernormed(be, norm(p, "transformer.decoder.norm"), x, R);
     return { logits: catrHead(be, c, p, h, R), cross };
