@@ -37,14 +37,12 @@ export class FakeHub {
     this.server = createServer((req, res) => this.handle(req, res));
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((ok) => this.server.listen(0, "127.0.0.1", ok));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  start(): Promise<string> {
+    return listenLocal(this.server);
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((ok) => this.server.close(() => ok()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -100,4 +98,16 @@ function fail(res: ServerResponse, status: number, code: string, headers: Record
 
 export function sha256(b: Buffer): string {
   return createHash("sha256").update(b).digest("hex");
+}
+
+/** Starts `server` on a free loopback port; its base URL. */
+export async function listenLocal(server: Server): Promise<string> {
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Stops `server`, cutting the connections it still holds. */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((ok) => server.close(() => ok()));
 }

@@ -5,13 +5,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { VitlensError } from "../src/errors.js";
 import { CATR_CHECKPOINTS, isCatrName, resolveTorchHubCheckpoint, torchHubCheckpointPath, torchHubDir, torchHubFile } from "../src/hub/torch-hub.js";
 import { randomArray } from "./helpers.js";
+import { closeServer, listenLocal } from "./hub-server.js";
 
 const content = Buffer.from(randomArray(50_000, 3).buffer); // 200 KB
 const sha = createHash("sha256").update(content).digest("hex");
@@ -31,14 +31,12 @@ class FileServer {
   private gets = 0;
   private server: Server = createServer((req, res) => this.handle(req, res));
 
-  async start(): Promise<string> {
-    await new Promise<void>((ok) => this.server.listen(0, "127.0.0.1", ok));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  start(): Promise<string> {
+    return listenLocal(this.server);
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((ok) => this.server.close(() => ok()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   reset(behaviour: Behaviour = {}): void {
