@@ -32,4 +32,18 @@ describe("bench --json fields", () => {
     assert.ok(rows.every((x) => x.precision === "fp32"));
     assert.equal(rows.find((x) => x.op === "layernormForward").of_peak, null);
   });
+  it("--captioner --profile --json: an encoder and a search phase, each product's bytes per second", () => {
+    const r = vitlens("bench", "--captioner", fixture("vit-gpt2-tiny"), "--beam", "2", "--tokens", "3", "--profile", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual([...new Set(rows.map((x) => x.phase))], ["encoder", "search"]);
+    // The search runs one row per beam through the language-model head: (2 x D) @ (D x V).
+    const head = rows.find((x) => x.phase === "search" && x.op === "matmul" && /^2x\d+ @ \d+x\d+ B\^T$/.test(x.shape));
+    assert.ok(head, rows.map((x) => x.shape).join("; "));
+    const [, D, V] = head.shape.match(/^2x(\d+) @ \d+x(\d+)/).map(Number);
+    const bytes = 4 * (2 * D + D * V + 2 * V);
+    assert.ok(Math.abs(head.gb_per_s - (bytes * head.calls) / (head.ms_per_call * head.calls / 1000) / 1e9) < 1e-6 * head.gb_per_s);
+    assert.equal(head.calls, 3, "one per generated token");
+    assert.equal(rows.find((x) => x.op === "layernormForward").gb_per_s, null);
+  });
 });

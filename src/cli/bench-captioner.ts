@@ -22,41 +22,51 @@ export interface CaptionerBenchOptions {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Seconds per caption of one random image: the encoder's forward and the whole search. */
-export function benchCaptioner(cap: AnyCaptioner, o: CaptionerBenchOptions, be: Backend) {
+/** One caption's two phases on one random image: encoding it, and the search from that encoding (EOS / [SEP] ignored so every run makes exactly o.tokens tokens). */
+export interface CaptionerPhases {
+  encode(be: Backend): unknown;
+  search(encoding: unknown, be: Backend): void;
+}
+
+export function captionerPhases(cap: AnyCaptioner, o: Pick<CaptionerBenchOptions, "beam" | "tokens">): CaptionerPhases {
   const rng = new Rng(1);
   const random = (shape: number[]): Tensor => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape });
-  const split = { encoder: 0, decoder: 0 };
-  const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
-  // Each kind: encode once, then search (EOS / [SEP] ignored so every run makes exactly o.tokens tokens).
-  let run: () => void;
   if (cap instanceof CatrCaptioner) {
     const image = random([3, ...CATR_BENCH_SIZE]);
-    run = () => {
-      const t0 = process.hrtime.bigint();
-      const enc = cap.model.encode([image], be);
-      split.encoder = seconds(t0);
-      const t1 = process.hrtime.bigint();
-      catrGenerate(cap, enc, 0, { beam: o.beam, maxTokens: o.tokens, ignoreEnd: true }, be);
-      split.decoder = seconds(t1);
+    return {
+      encode: (be) => cap.model.encode([image], be),
+      search: (enc, be) => catrGenerate(cap, enc as ReturnType<typeof cap.model.encode>, 0, { beam: o.beam, maxTokens: o.tokens, ignoreEnd: true }, be),
     };
-  } else {
-    const c = cap.encoder.config;
-    const pixels = random([1, c.numChannels, ...c.imageSize]);
-    run = () => {
-      const t0 = process.hrtime.bigint();
-      const enc = cap.encoder.encode(pixels, be).tokens;
-      split.encoder = seconds(t0);
-      const t1 = process.hrtime.bigint();
+  }
+  const c = cap.encoder.config;
+  const pixels = random([1, c.numChannels, ...c.imageSize]);
+  return {
+    encode: (be) => cap.encoder.encode(pixels, be).tokens,
+    search: (encoding, be) => {
+      const enc = encoding as Tensor;
       const N = enc.shape[1];
       if (cap instanceof HfCaptioner) {
         hfGenerate(cap, enc.data, N, { ...cap.generation, numBeams: o.beam, maxLength: o.tokens + 1, minLength: 0, eosTokenId: -1, earlyStopping: false }, be);
       } else {
         generateCaption(cap, enc.data, N, { beam: o.beam, maxLength: o.tokens, lengthPenalty: 1 }, be);
       }
-      split.decoder = seconds(t1);
-    };
-  }
+    },
+  };
+}
+
+/** Seconds per caption of one random image: the encoder's forward and the whole search. */
+export function benchCaptioner(cap: AnyCaptioner, o: CaptionerBenchOptions, be: Backend) {
+  const phases = captionerPhases(cap, o);
+  const split = { encoder: 0, decoder: 0 };
+  const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
+  const run = () => {
+    const t0 = process.hrtime.bigint();
+    const enc = phases.encode(be);
+    split.encoder = seconds(t0);
+    const t1 = process.hrtime.bigint();
+    phases.search(enc, be);
+    split.decoder = seconds(t1);
+  };
   const once = () => {
     run();
     return split.encoder + split.decoder;

@@ -3,7 +3,8 @@ import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { cpuFeatures } from "../backend/precision.js";
 import { resolveCaptioner, resolveModel } from "./resolve-run.js";
-import { benchCaptioner } from "./bench-captioner.js";
+import { benchCaptioner, captionerPhases } from "./bench-captioner.js";
+import type { AnyCaptioner } from "../caption/evaluate.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
@@ -76,11 +77,15 @@ export function benchCommand(): Command {
     .option("--beam <k>", "with --captioner: beam width", positiveInt, 4)
     .option("--tokens <n>", "with --captioner: generated tokens per caption (a Hugging Face captioner ignores EOS to make exactly n)", positiveInt, 16)
     .option("--json", 'print one object: {"forward_s", "images_per_s", "gflops", ...} (with --profile: one object per row)')
-    .option("--profile", "time every backend call of one forward (and, with --train, one training step) by operation and shape")
+    .option("--profile", "time every backend call of one forward (and, with --train, one training step; with --captioner, one encoding and one search) by operation and shape")
     .action(async (opts: BenchOptions & CheckpointFlagValues & PrecisionFlagValues) => {
       const be = precisionBackend(opts, getBackend());
       if (opts.captioner !== undefined) {
         const cap = await resolveCaptioner(opts.captioner);
+        if (opts.profile) {
+          profileCommand(captionerProfilePhases(cap, be, opts), be, opts, machine(be));
+          return;
+        }
         const threads = (be as Partial<NativeExtras>).getThreads?.() ?? 1;
         const r = { captioner: opts.captioner, backend: be.name, threads, ...benchCaptioner(cap, opts, be), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
         if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
@@ -99,7 +104,7 @@ export function benchCommand(): Command {
         shape: [opts.batch, c.numChannels, c.imageSize[0], c.imageSize[1]],
       };
       if (opts.profile) {
-        profileCommand(model, pixels, be, opts, machine(be));
+        profileCommand(modelPhases(model, pixels, be, opts), be, opts, machine(be));
         return;
       }
       for (let i = 0; i < opts.warmup; i++) model.forward(pixels, be);
@@ -158,11 +163,37 @@ function machine(be: Backend): Machine {
   };
 }
 
-/** --profile: one forward and one training step under the profiler (after --warmup), a table each. */
-function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions, m: Machine): void {
+/** A timed phase of --profile: `prepare` runs untimed on the plain backend, `run` under the profiler. */
+interface ProfilePhase {
+  name: string;
+  what: string; // the phase header's parenthesis
+  prepare?: (be: Backend) => unknown;
+  run: (be: Backend, prepared: unknown) => void;
+}
+
+/** --profile of a ViT: one forward and one training step (after --warmup). */
+function modelPhases(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): ProfilePhase[] {
+  const what = `${be.name} backend, batch ${opts.batch}`;
+  const phases: ProfilePhase[] = [{ name: "forward", what, run: (pb) => model.forward(pixels, pb) }];
+  if (opts.train) {
+    let step: (() => void) | undefined;
+    phases.push({ name: "train step", what, run: (pb) => (step ??= trainStep(model, pixels, pb, opts.batch))() });
+  }
+  return phases;
+}
+
+/** --profile of a captioner: encoding one image, then the search from that encoding. */
+function captionerProfilePhases(cap: AnyCaptioner, be: Backend, opts: BenchOptions): ProfilePhase[] {
+  const phases = captionerPhases(cap, opts);
+  return [
+    { name: "encoder", what: `${be.name} backend, one image`, run: (pb) => void phases.encode(pb) },
+    { name: "search", what: `${be.name} backend, beam ${opts.beam}, ${opts.tokens} tokens`, prepare: (b) => phases.encode(b), run: (pb, enc) => phases.search(enc, pb) },
+  ];
+}
+
+/** --profile: each phase once under the profiler (after --warmup), a table each. */
+function profileCommand(phases: ProfilePhase[], be: Backend, opts: BenchOptions, m: Machine): void {
   const profiler = profileBackend(be);
-  const phases: Array<[string, () => void]> = [["forward", () => model.forward(pixels, profiler.backend)]];
-  if (opts.train) phases.push(["train step", trainStep(model, pixels, profiler.backend, opts.batch)]);
   const peak = m.peakGflops;
   const ofPeak = (gflops: number | null) => (gflops !== null && peak ? gflops / peak : null);
   const lines: string[] = [];
@@ -170,21 +201,26 @@ function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOpti
     lines.push(`CPU ${m.cpu}, ${m.threads} thread(s), oneDNN ${m.isa ?? "n/a"}; measured fp32 FMA peak ${peak ? `${peak.toFixed(0)} GFLOPS` : "n/a"}; ${be.precision ?? "fp32"} products`);
     lines.push("");
   }
-  for (const [phase, run] of phases) {
-    for (let i = 0; i < opts.warmup; i++) run();
+  for (const phase of phases) {
+    const prepared = phase.prepare?.(be);
+    for (let i = 0; i < opts.warmup; i++) phase.run(profiler.backend, prepared);
     profiler.reset();
     const t0 = process.hrtime.bigint();
-    run();
+    phase.run(profiler.backend, prepared);
     const total = Number(process.hrtime.bigint() - t0) / 1e9;
     const rows = profiler.rows();
     const inCalls = rows.reduce((a, r) => a + r.seconds, 0);
-    const all = [...rows, { op: "(between backend calls)", shape: "JS: allocation, copies, bookkeeping", calls: 1, seconds: total - inCalls, flops: 0 }];
+    const all = [...rows, { op: "(between backend calls)", shape: "JS: allocation, copies, bookkeeping", calls: 1, seconds: total - inCalls, flops: 0, bytes: 0 }];
+    const rate = (r: { flops: number; bytes: number; calls: number; seconds: number }) => ({
+      gflops: r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null,
+      gbps: r.bytes ? (r.bytes * r.calls) / r.seconds / 1e9 : null,
+    });
     if (opts.json) {
       for (const r of all) {
-        const gflops = r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null;
+        const { gflops, gbps } = rate(r);
         lines.push(JSON.stringify({
-          phase, op: r.op, shape: r.shape, calls: r.calls, ms_per_call: (1000 * r.seconds) / r.calls,
-          gflops, of_peak: ofPeak(gflops), share: r.seconds / total, precision: be.precision ?? "fp32", peak_gflops: peak,
+          phase: phase.name, op: r.op, shape: r.shape, calls: r.calls, ms_per_call: (1000 * r.seconds) / r.calls,
+          gflops, of_peak: ofPeak(gflops), gb_per_s: gbps, share: r.seconds / total, precision: be.precision ?? "fp32", peak_gflops: peak,
         }));
       }
       continue;
@@ -192,14 +228,14 @@ function profileCommand(model: ViT, pixels: Tensor, be: Backend, opts: BenchOpti
     const flops = rows.reduce((a, r) => a + r.flops * r.calls, 0);
     const overall = flops / total / 1e9;
     const products = rows.filter((r) => r.flops).reduce((a, r) => a + r.seconds, 0);
-    lines.push(`${phase}: ${total.toFixed(3)} s, ${overall.toFixed(1)} GFLOPS overall${peak ? ` (${((100 * overall) / peak).toFixed(0)}% of peak)` : ""}, ` +
-      `products ${((100 * products) / total).toFixed(0)}% of the time (${be.name} backend, batch ${opts.batch})`);
-    lines.push(`  ${"op".padEnd(24)} ${"shape".padEnd(40)} ${"calls".padStart(6)} ${"ms/call".padStart(9)} ${"GFLOPS".padStart(7)} ${"%peak".padStart(6)} ${"share".padStart(6)}`);
+    lines.push(`${phase.name}: ${total.toFixed(3)} s, ${overall.toFixed(1)} GFLOPS overall${peak ? ` (${((100 * overall) / peak).toFixed(0)}% of peak)` : ""}, ` +
+      `products ${((100 * products) / total).toFixed(0)}% of the time (${phase.what})`);
+    lines.push(`  ${"op".padEnd(24)} ${"shape".padEnd(40)} ${"calls".padStart(6)} ${"ms/call".padStart(9)} ${"GFLOPS".padStart(7)} ${"%peak".padStart(6)} ${"GB/s".padStart(6)} ${"share".padStart(6)}`);
     for (const r of all) {
-      const g = r.flops ? (r.flops * r.calls) / r.seconds / 1e9 : null;
+      const { gflops: g, gbps } = rate(r);
       const p = ofPeak(g);
       lines.push(`  ${r.op.padEnd(24)} ${r.shape.slice(0, 40).padEnd(40)} ${String(r.calls).padStart(6)} ${((1000 * r.seconds) / r.calls).toFixed(3).padStart(9)} ` +
-        `${(g === null ? "" : g.toFixed(1)).padStart(7)} ${(p === null ? "" : `${(100 * p).toFixed(0)}%`).padStart(6)} ${`${((100 * r.seconds) / total).toFixed(1)}%`.padStart(6)}`);
+        `${(g === null ? "" : g.toFixed(1)).padStart(7)} ${(p === null ? "" : `${(100 * p).toFixed(0)}%`).padStart(6)} ${(gbps === null ? "" : gbps.toFixed(1)).padStart(6)} ${`${((100 * r.seconds) / total).toFixed(1)}%`.padStart(6)}`);
     }
     lines.push("");
   }
