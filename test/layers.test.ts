@@ -95,5 +95,26 @@ for (const be of backends()) {
         }
       }
     });
+
+    it("sequences sharing one image's keys and values (beams) get what each gets alone, maps in (B, H, T, N)", () => {
+      const cap = loadCaptioner(fixture("captioner-tiny"));
+      const c = cap.decoderConfig;
+      const pixels = expected("captioner.expected.safetensors").get("pixels")!;
+      const one = { data: pixels.data.subarray(0, pixels.data.length / 2), shape: [1, ...pixels.shape.slice(1)] };
+      const tokens = cap.encoder.encode(one, be).tokens;
+      const N = tokens.shape[1];
+      const memory = memoryKeysValues(be, c, cap.decoderParams, tokens.data, 1, N);
+      const rows = [[1, 7, 5], [1, 9, 6], [1, 4, 4]];
+      const [B, T, V] = [rows.length, rows[0].length, c.vocabSize];
+      const shared = decoderPass(be, c, cap.decoderParams, Int32Array.from(rows.flat()), { B, T }, memory, { keep: false });
+      rows.forEach((ids, b) => {
+        const alone = decoderPass(be, c, cap.decoderParams, Int32Array.from(ids), { B: 1, T }, memory, { keep: false });
+        assert.ok(maxAbsDiff(shared.logits.subarray(b * T * V, (b + 1) * T * V), alone.logits) <= 1e-5, `sequence ${b}: logits`);
+        for (let l = 0; l < c.numLayers; l++) {
+          const per = c.numHeads * T * N;
+          assert.ok(maxAbsDiff(shared.crossAttentions[l].subarray(b * per, (b + 1) * per), alone.crossAttentions[l]) <= 1e-6, `sequence ${b}, layer ${l}: maps`);
+        }
+      });
+    });
   });
 }

@@ -48,14 +48,9 @@ export class DecoderState {
     const L = Math.min(capacity ?? c.maxLength, c.maxLength);
     const size = K * c.hiddenSize * L; // (K, H, L, hd)
     this.self = Array.from({ length: c.numLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size), capacity: L }));
-    // Every beam attends to the same image: its keys and values projected once, then repeated
-    // for the K beams (2, 1, H, N, hd) -> (2, K, H, N, hd).
-    this.memory = memoryKeysValues(be, c, cap.decoderParams, encoded, 1, N).map((kv) => {
-      const half = kv.heads.length / 2;
-      const heads = new Float32Array(2 * K * half);
-      for (let s = 0; s < 2; s++) for (let b = 0; b < K; b++) heads.set(kv.heads.subarray(s * half, (s + 1) * half), (s * K + b) * half);
-      return { ...kv, heads };
-    });
+    // Every beam attends to the same image: its keys and values projected once and shared by
+    // the K rows, so a step reads them once rather than once per beam.
+    this.memory = memoryKeysValues(be, c, cap.decoderParams, encoded, 1, N);
   }
 
   /** Keeps beams `parents` (new beam i continues old beam parents[i]) in the self-attention cache. */

@@ -80,14 +80,14 @@ export function decoderPass(
   const layers: DecoderLayerActs[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     // Nothing kept: the stream is updated in place, and a layer's buffers are small (B*T rows).
-    const acts = decoderLayerActs(s, { ...sizes, N: memory[l].N }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
+    const acts = decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
     const cache = o.cache ? { kv: o.cache.kv[l], start } : undefined;
     x = decoderLayerForward(be, decoderLayer(W, l, c), x, s, memory[l], acts, cache);
     layers.push(acts);
   }
   const final = layernorm(be, W.norm("decoder.norm"), x, rows);
   const logits = linear(be, lmHead(c, params), final.out, rows); // (B*T, V)
-  return { logits, crossAttentions: layers.map((a) => a.cross.att.probs), layers: o.keep ? layers : [], xOut: x, final };
+  return { logits, crossAttentions: layers.map((a) => a.cross.maps), layers: o.keep ? layers : [], xOut: x, final };
 }
 
 export interface DecoderForward {

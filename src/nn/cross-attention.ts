@@ -25,11 +25,16 @@ export interface CrossAttentionGrads {
   proj: LinearGrads;
 }
 
-/** The attended sequence projected once: memory (B, N, E) -> keys and values (2, B, H, N, hd). */
+/**
+ * The attended sequences projected once: memory (Bm, N, E) -> keys and values (2, Bm, H, N, hd).
+ * The B query sequences attending to them may be more than Bm (a beam search's K rows per image):
+ * consecutive groups of B / Bm sequences share one memory, which is then read once for the group.
+ */
 export interface CrossKV {
-  memory: Float32Array; // (B*N, E) kept for the kv weight gradient
+  memory: Float32Array; // (Bm*N, E) kept for the kv weight gradient
+  batch: number; // Bm
   N: number;
-  heads: Float32Array; // (2, B, H, N, hd)
+  heads: Float32Array; // (2, Bm, H, N, hd)
 }
 
 export function crossKVForward(be: Backend, w: CrossAttention, memory: Float32Array, B: number, N: number): CrossKV {
@@ -37,33 +42,46 @@ export function crossKVForward(be: Backend, w: CrossAttention, memory: Float32Ar
   const kv = linear(be, w.kv, memory, B * N); // (B, N, 2, H, hd)
   const heads = new Float32Array(2 * B * N * D);
   be.splitHeads(kv, heads, B, N, 2, w.heads, D / w.heads); // -> (2, B, H, N, hd)
-  return { memory, N, heads };
+  return { memory, batch: B, N, heads };
 }
 
 export interface CrossAttentionActs {
   ln: LayernormOutput; // (B*T, D)
   q: Float32Array; // (B*T, D)
-  qHeads: Float32Array; // (B, H, T, hd)
-  att: AttendOutput; // probs (B, H, T, N): where each position looked
+  qHeads: Float32Array; // (Bm, H, R, hd) with R = B*T / Bm query rows per memory
+  att: AttendOutput; // probs (Bm, H, R, N)
+  /** Where each position looked: (B, H, T, N); att.probs itself when every sequence has its own memory (R = T). */
+  maps: Float32Array;
   context: Float32Array; // (B*T, D)
   res: ResidualOutput;
 }
 
-/** `out`: the stream to update in place; `shareWith`: another layer's set whose q and context heads (never read by backward) this one may overwrite. */
+/**
+ * `memories`: Bm, the memory sequences the B query sequences attend to (B when omitted).
+ * `out`: the stream to update in place; `shareWith`: another layer's set whose q and context heads
+ * (never read by backward) this one may overwrite.
+ */
 export function crossAttentionActs(
-  s: SeqShape, D: number, H: number, N: number, o: { out?: Float32Array; shareWith?: CrossAttentionActs } = {},
+  s: SeqShape, D: number, H: number, N: number, o: { memories?: number; out?: Float32Array; shareWith?: CrossAttentionActs } = {},
 ): CrossAttentionActs {
   const rows = s.B * s.T;
-  const att = attendOutput({ BH: s.B * H, Tq: s.T, Tk: N, hd: D / H });
+  const Bm = o.memories ?? s.B;
+  const att = attendOutput({ BH: Bm * H, Tq: rows / Bm, Tk: N, hd: D / H });
   if (o.shareWith) att.contextHeads = o.shareWith.att.contextHeads;
   return {
     ln: layernormOutput(rows, D), q: o.shareWith?.q ?? new Float32Array(rows * D), qHeads: new Float32Array(rows * D),
-    att, context: new Float32Array(rows * D), res: residualOutput(rows, D, o.out),
+    att, maps: Bm === s.B ? att.probs : new Float32Array(att.probs.length), context: new Float32Array(rows * D), res: residualOutput(rows, D, o.out),
   };
 }
 
-function attendShape(w: CrossAttention, s: SeqShape, N: number): AttendShape {
-  return { BH: s.B * w.heads, Tq: s.T, Tk: N, hd: w.q.outFeatures / w.heads };
+/** Query rows per memory: the B*T rows grouped by the Bm memories they attend to. */
+function rowsPerMemory(s: SeqShape, kv: CrossKV): number {
+  if (s.B % kv.batch !== 0) throw new Error(`cross-attention: ${s.B} query sequences cannot share ${kv.batch} memories`);
+  return (s.B / kv.batch) * s.T;
+}
+
+function attendShape(w: CrossAttention, s: SeqShape, kv: CrossKV): AttendShape {
+  return { BH: kv.batch * w.heads, Tq: rowsPerMemory(s, kv), Tk: kv.N, hd: w.q.outFeatures / w.heads };
 }
 
 /** out = x + proj(attention(q(norm(x)), keys and values of `kv`)) for x (B*T, D). */
@@ -72,11 +90,15 @@ export function crossAttentionForward(be: Backend, w: CrossAttention, x: Float32
   const D = w.q.outFeatures;
   const hd = D / w.heads;
   const half = kv.heads.length / 2;
+  const Bm = kv.batch;
+  const R = rowsPerMemory(s, kv);
   layernorm(be, w.norm, x, rows, acts.ln);
   linear(be, w.q, acts.ln.out, rows, { out: acts.q });
-  be.splitHeads(acts.q, acts.qHeads, s.B, s.T, 1, w.heads, hd); // (B, T, D) -> (B, H, T, hd)
-  attend(be, { q: acts.qHeads, k: kv.heads.subarray(0, half), v: kv.heads.subarray(half) }, attendShape(w, s, kv.N), acts.att);
-  be.mergeHeads(acts.att.contextHeads, acts.context, s.B, s.T, 1, w.heads, hd);
+  be.splitHeads(acts.q, acts.qHeads, Bm, R, 1, w.heads, hd); // (Bm, R, D) -> (Bm, H, R, hd)
+  attend(be, { q: acts.qHeads, k: kv.heads.subarray(0, half), v: kv.heads.subarray(half) }, attendShape(w, s, kv), acts.att);
+  be.mergeHeads(acts.att.contextHeads, acts.context, Bm, R, 1, w.heads, hd);
+  // Shared memories: the probabilities (Bm, H, K, T*N) regrouped by sequence, (Bm, K, H, T*N).
+  if (acts.maps !== acts.att.probs) be.mergeHeads(acts.att.probs, acts.maps, Bm, R / s.T, 1, w.heads, s.T * kv.N);
   residualForward(be, w.proj, { input: acts.context, x, rows }, acts.res, null);
 }
 
@@ -92,13 +114,14 @@ export function crossAttentionBackward(
   const D = w.q.outFeatures;
   const hd = D / w.heads;
   const half = kv.heads.length / 2;
+  if (kv.batch !== s.B) throw new Error("cross-attention backward: every sequence needs its own memory (training does not share them)");
   const dcontext = scratch.get("cross.dcontext", rows * D);
   residualBackward(be, w.proj, g.proj, acts.res, { input: acts.context, dout: grad.dout, dinput: dcontext }, scratch);
   const dcontextHeads = scratch.get("cross.dcontextHeads", rows * D);
   be.splitHeads(dcontext, dcontextHeads, s.B, s.T, 1, w.heads, hd);
   const dqHeads = scratch.get("cross.dqHeads", rows * D);
   const dkvHeads = scratch.get("cross.dkvHeads", 2 * half);
-  attendBackward(be, { q: acts.qHeads, k: kv.heads.subarray(0, half), v: kv.heads.subarray(half) }, attendShape(w, s, kv.N), acts.att, dcontextHeads, {
+  attendBackward(be, { q: acts.qHeads, k: kv.heads.subarray(0, half), v: kv.heads.subarray(half) }, attendShape(w, s, kv), acts.att, dcontextHeads, {
     dq: dqHeads, dk: dkvHeads.subarray(0, half), dv: dkvHeads.subarray(half), dscores: scratch.get("cross.dscores", acts.att.probs.length),
   });
   const dkv = scratch.get("cross.dkv", 2 * half);

@@ -33,16 +33,17 @@ export interface DecoderLayerActs {
  * One layer's activations for B sequences of T positions attending to N memory tokens. With
  * `stream` the layer updates it in place (incremental decoding: nothing kept); without it each
  * branch writes its own output, sharing with `shareWith` what backward never reads. `Tk` is the
- * self-attention's key count (a cache's capacity; T when omitted).
+ * self-attention's key count (a cache's capacity; T when omitted); `memories` the cross-attention's
+ * memory sequences when fewer than B (beams sharing their image's).
  */
 export function decoderLayerActs(
-  s: SeqShape, sizes: { D: number; H: number; M: number; N: number },
+  s: SeqShape, sizes: { D: number; H: number; M: number; N: number; memories?: number },
   o: { stream?: Float32Array; Tk?: number; shareWith?: DecoderLayerActs } = {},
 ): DecoderLayerActs {
-  const { D, H, M, N } = sizes;
+  const { D, H, M, N, memories } = sizes;
   return {
     self: selfAttentionActs(s, D, H, { Tk: o.Tk, out: o.stream, shareWith: o.shareWith?.self }),
-    cross: crossAttentionActs(s, D, H, N, { out: o.stream, shareWith: o.shareWith?.cross }),
+    cross: crossAttentionActs(s, D, H, N, { memories, out: o.stream, shareWith: o.shareWith?.cross }),
     mlp: mlpActs(s.B * s.T, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
   };
 }
