@@ -99,6 +99,14 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value LogSoftmaxForward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  vitlens::SerialIfSmall serial(static_cast<double>(rows * cols), vitlens::kSerialElements);
+  vitlens::dnnl_logsoftmax_forward(a.f32(0, rows * cols, "x"), a.f32(1, rows * cols, "out"), rows, cols);
+  return info.Env().Undefined();
+}
+
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
@@ -344,6 +352,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["layernormBackward"] = Napi::Function::New(env, LayernormBackward);
   exports["softmaxForward"] = Napi::Function::New(env, SoftmaxForward);
   exports["softmaxBackward"] = Napi::Function::New(env, SoftmaxBackward);
+  exports["logSoftmaxForward"] = Napi::Function::New(env, LogSoftmaxForward);
   exports["geluForward"] = Napi::Function::New(env, GeluForward);
   exports["geluBackward"] = Napi::Function::New(env, GeluBackward);
   exports["add"] = Napi::Function::New(env, Add);

@@ -55,6 +55,17 @@ dnnl::softmax_forward& softmax(int64_t rows, int64_t cols) {
   return cache.emplace(key, dnnl::softmax_forward(fpd)).first->second;
 }
 
+dnnl::logsoftmax_forward& logsoftmax(int64_t rows, int64_t cols) {
+  thread_local std::map<std::pair<int64_t, int64_t>, dnnl::logsoftmax_forward> cache;
+  auto key = std::make_pair(rows, cols);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  const auto& eng = engine().engine;
+  auto d = rows_desc(rows, cols);
+  dnnl::logsoftmax_forward::primitive_desc fpd({prop_kind::forward_inference, d, 1}, eng);
+  return cache.emplace(key, dnnl::logsoftmax_forward(fpd)).first->second;
+}
+
 }  // namespace
 
 void dnnl_gelu_forward(const float* x, float* out, int64_t n) {
@@ -73,6 +84,12 @@ void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols
   if (rows == 0 || cols == 0) return;
   auto d = rows_desc(rows, cols);
   run(softmax(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+}
+
+void dnnl_logsoftmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
+  if (rows == 0 || cols == 0) return;
+  auto d = rows_desc(rows, cols);
+  run(logsoftmax(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
 }  // namespace vitlens

@@ -116,6 +116,16 @@ describe("native backend matches the js reference", { skip: native ? false : "na
     for (const key of Object.keys(j) as Array<keyof typeof j>) close(n[key], j[key], key === "sq" ? 1e-2 : 1e-5, key);
   });
 
+  it("log-softmax (in place too) on rows as wide as GPT-2's vocabulary, shifted far from 0", () => {
+    const [rows, cols] = [3, 50257];
+    const x = randomArray(rows * cols, 19, 12).map((v, i) => v + (Math.floor(i / cols) - 1) * 3000);
+    const j = new Float32Array(x.length);
+    jsBackend.logSoftmaxForward(x, j, rows, cols);
+    const n = x.slice();
+    nb.logSoftmaxForward(n, n, rows, cols);
+    close(n, j, 1e-5, "log-softmax");
+  });
+
   it("splitHeads / mergeHeads and patchify on odd shapes", () => {
     const [B, N, S, H, hd] = [2, 5, 3, 3, 7];
     const src = randomArray(B * N * S * H * hd, 17);
@@ -200,6 +210,14 @@ describe("js reference backend, by hand", () => {
     const out = new Float32Array(16);
     jsBackend.patchify(img, out, 1, 2, 2, 4, 2);
     assert.deepEqual([...out], [0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15]);
+  });
+
+  it("log-softmax of [1, 2, 3] and of a row 1000 higher: log(e^x / (e + e^2 + e^3))", () => {
+    const x = Float32Array.from([1, 2, 3, 1001, 1002, 1003]);
+    const out = new Float32Array(6);
+    jsBackend.logSoftmaxForward(x, out, 2, 3);
+    const logZ = Math.log(Math.E + Math.E ** 2 + Math.E ** 3);
+    for (let i = 0; i < 6; i++) assert.ok(Math.abs(out[i] - ((i % 3) + 1 - logZ)) < 1e-6, `entry ${i}: ${out[i]}`);
   });
 
   it("matmul with transposes on a 2x3 example", () => {

@@ -130,6 +130,8 @@ export interface Backend {
   ): void;
 
   softmaxForward(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** out = x - log(sum(exp(x))) per row (a decoder's next-token log-probabilities); `out` may be `x`. */
+  logSoftmaxForward(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** dx = y * (dy - sum(dy * y)) per row. */
   softmaxBackward(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
 

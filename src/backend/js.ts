@@ -1,6 +1,7 @@
 import type { Backend } from "./backend.js";
 import { roundBf16 } from "./bf16.js";
 import { convOutputSize, stepByStepConvNet } from "./conv-net.js";
+import { logSumExp } from "../nn/log-softmax.js";
 
 /** Plain TypeScript reference of every backend function: slow, obvious, used to check `native`. */
 export const jsBackend: Backend = {
@@ -66,6 +67,14 @@ export const jsBackend: Backend = {
         const xhat = (x[o + i] - mean[r]) * rstd[r];
         dx[o + i] = rstd[r] * (dout[o + i] * weight[i] - meanDxhat - xhat * meanDxhatXhat);
       }
+    }
+  },
+
+  logSoftmaxForward(x, out, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      const row = x.subarray(r * cols, (r + 1) * cols);
+      const logZ = logSumExp(row);
+      for (let i = 0; i < cols; i++) out[r * cols + i] = row[i] - logZ;
     }
   },
 

@@ -2,7 +2,6 @@ import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
 import type { CrossKV } from "../nn/cross-attention.js";
-import { logSoftmaxRows } from "../nn/log-softmax.js";
 import { reorderRows } from "../nn/reorder-rows.js";
 import type { KVCache } from "../nn/self-attention.js";
 import type { Captioner } from "./captioner.js";
@@ -70,8 +69,13 @@ export class DecoderState {
   /** `logits` as log-probabilities (in place). */
   step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] } {
     const { logits, cross } = this.logits(tokens, t);
-    logSoftmaxRows(logits, this.cap.decoderConfig.vocabSize);
+    this.logSoftmax(logits);
     return { logProbs: logits, cross };
+  }
+
+  logSoftmax(rows: Float32Array): void {
+    const V = this.cap.decoderConfig.vocabSize;
+    this.be.logSoftmaxForward(rows, rows, rows.length / V, V);
   }
 }
 

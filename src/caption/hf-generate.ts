@@ -1,7 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
 import { VitlensError } from "../errors.js";
-import { logSoftmaxRows } from "../nn/log-softmax.js";
 import { DecoderState, type DecoderWeights } from "./decode.js";
 import type { GenerationSettings } from "./generation-config.js";
 
@@ -32,6 +31,8 @@ export interface HfGenerateModel extends DecoderWeights {
 export interface SearchState {
   logits(tokens: number[], t: number): { logits: Float32Array; cross: Float32Array[] };
   step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] };
+  /** Rows of logits (rows, V) replaced by their log-probabilities, on the state's backend. */
+  logSoftmax(rows: Float32Array): void;
   reorder(parents: number[]): void;
 }
 
@@ -93,7 +94,7 @@ function greedy(model: SearchModel, g: GenerationSettings): HfGenerated {
     processScores(logits, ids, g);
     let best = 0;
     for (let v = 1; v < V; v++) if (logits[v] > logits[best]) best = v; // torch.argmax: the first maximum
-    logSoftmaxRows(raw, V);
+    state.logSoftmax(raw);
     logProb += raw[best];
     ids.push(best);
     if (best === g.eosTokenId) break;

@@ -1,7 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { layernorm, type Norm } from "../nn/layernorm.js";
 import { linear, type Linear } from "../nn/linear.js";
-import { logSoftmaxRows } from "../nn/log-softmax.js";
 import { mhaAttend, projectHeads, type MultiheadAttention } from "../nn/multihead-attention.js";
 import { reorderRows } from "../nn/reorder-rows.js";
 import type { Params } from "../tensor.js";
@@ -174,8 +173,13 @@ export class CatrDecoderState {
   /** `logits` as log-probabilities (in place). */
   step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] } {
     const { logits, cross } = this.logits(tokens, t);
-    logSoftmaxRows(logits, this.c.vocabSize);
+    this.logSoftmax(logits);
     return { logProbs: logits, cross };
+  }
+
+  logSoftmax(rows: Float32Array): void {
+    const V = this.c.vocabSize;
+    this.be.logSoftmaxForward(rows, rows, rows.length / V, V);
   }
 
   /** Tokens (R) at position t: next-token logits (R, V) and each layer's cross-attention (R, H, N). */
