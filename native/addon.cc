@@ -58,7 +58,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int64_t m = a.dim(3, "M"), n = a.dim(4, "N"), k = a.dim(5, "K");
   vitlens::SerialIfSmall serial(2.0 * m * n * k, vitlens::kSerialFlops);
   vitlens::matmul(a.f32(0, m * k, "A"), a.f32(1, k * n, "B"), a.f32(2, m * n, "C"), m, n, k, a.flag(6),
-                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9), bf16_operands(a, 10), a.flag(11));
+                  a.flag(7), a.f32(8, n, "bias", true), a.flag(9), bf16_operands(a, 10),
+                  a.flag(12) ? vitlens::Activation::kRelu : a.flag(11) ? vitlens::Activation::kGelu : vitlens::Activation::kNone);
   return info.Env().Undefined();
 }
 

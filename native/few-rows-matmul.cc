@@ -20,12 +20,12 @@ namespace baseline {
 namespace {
 
 template <int M>
-void dispatch(const float* a, const float* w, float* c, int64_t n, int64_t k, const float* bias, bool accumulate) {
+void dispatch(const float* a, const float* w, float* c, int64_t n, int64_t k, const float* bias, bool accumulate, bool relu) {
   static const bool fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (fma) {
-    avx2::few_rows<M>(a, w, c, n, k, bias, accumulate);
+    avx2::few_rows<M>(a, w, c, n, k, bias, accumulate, relu);
   } else {
-    baseline::few_rows<M>(a, w, c, n, k, bias, accumulate);
+    baseline::few_rows<M>(a, w, c, n, k, bias, accumulate, relu);
   }
 }
 
@@ -36,16 +36,16 @@ bool few_rows_applies(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_
 }
 
 void few_rows_matmul(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, const float* bias,
-                     bool accumulate) {
+                     bool accumulate, bool relu) {
   switch (m) {
-    case 1: return dispatch<1>(a, w, c, n, k, bias, accumulate);
-    case 2: return dispatch<2>(a, w, c, n, k, bias, accumulate);
-    case 3: return dispatch<3>(a, w, c, n, k, bias, accumulate);
-    case 4: return dispatch<4>(a, w, c, n, k, bias, accumulate);
-    case 5: return dispatch<5>(a, w, c, n, k, bias, accumulate);
-    case 6: return dispatch<6>(a, w, c, n, k, bias, accumulate);
-    case 7: return dispatch<7>(a, w, c, n, k, bias, accumulate);
-    default: return dispatch<8>(a, w, c, n, k, bias, accumulate);
+    case 1: return dispatch<1>(a, w, c, n, k, bias, accumulate, relu);
+    case 2: return dispatch<2>(a, w, c, n, k, bias, accumulate, relu);
+    case 3: return dispatch<3>(a, w, c, n, k, bias, accumulate, relu);
+    case 4: return dispatch<4>(a, w, c, n, k, bias, accumulate, relu);
+    case 5: return dispatch<5>(a, w, c, n, k, bias, accumulate, relu);
+    case 6: return dispatch<6>(a, w, c, n, k, bias, accumulate, relu);
+    case 7: return dispatch<7>(a, w, c, n, k, bias, accumulate, relu);
+    default: return dispatch<8>(a, w, c, n, k, bias, accumulate, relu);
   }
 }
 

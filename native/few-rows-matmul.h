@@ -1,5 +1,5 @@
 // A linear layer applied to a few rows (a decoding step's beams): C (M,N) = A (M,K) @ W^T
-// [+ bias (N)] [+ C], W stored (N,K) as a linear layer's weight, M <= kFewRows.
+// [+ bias (N)] [+ C] [then ReLU], W stored (N,K) as a linear layer's weight, M <= kFewRows.
 #pragma once
 #include <cstdint>
 
@@ -12,6 +12,6 @@ constexpr int64_t kFewRows = 8;
 bool few_rows_applies(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b);
 
 void few_rows_matmul(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, const float* bias,
-                     bool accumulate);
+                     bool accumulate, bool relu);
 
 }  // namespace vitlens

@@ -17,8 +17,8 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha, bf16 operands, gelu post-op)
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float, bool, bool>;
+// (batch, m, n, k, trans_a, trans_b, has_bias, accumulate, alpha, bf16 operands, activation post-op)
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, float, bool, Activation>;
 
 struct Cached {
   dnnl::matmul prim;
@@ -37,7 +37,7 @@ Cached& primitive_for(const Key& key) {
   thread_local std::map<Key, Cached> cache;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  auto [batch, m, n, k, ta, tb, has_bias, accumulate, alpha, bf16, gelu] = key;
+  auto [batch, m, n, k, ta, tb, has_bias, accumulate, alpha, bf16, activation] = key;
   Cached entry;
   // bf16: the operands are converted into bf16 copies of the same layout; products accumulate
   // and write f32 (bias and the residual sum stay f32).
@@ -50,8 +50,9 @@ Cached& primitive_for(const Key& key) {
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
   dnnl::post_ops ops;
   if (accumulate) ops.append_sum(1.0f);
-  if (gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
-  if (accumulate || gelu) attr.set_post_ops(ops);
+  if (activation == Activation::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  if (activation == Activation::kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (ops.len() > 0) attr.set_post_ops(ops);
   auto desc = has_bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
                        : dnnl::matmul::desc(entry.a, entry.b, entry.c);
   dnnl::matmul::primitive_desc pd(desc, attr, engine().engine);
@@ -88,16 +89,18 @@ void run(const Key& key, const float* a, const float* b, const float* bias, floa
 }  // namespace
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,
-            bool trans_a, bool trans_b, const float* bias, bool accumulate, bool bf16, bool gelu) {
+            bool trans_a, bool trans_b, const float* bias, bool accumulate, bool bf16, Activation activation) {
   // A decoding step's few rows: oneDNN 2.6's GEMM streamed the weights at 5-11 GB/s for 4 rows
   // on a 2-core AVX2 host, the few-rows kernel at 20-30 GB/s (weights larger than the cache).
-  if (!bf16 && !gelu && few_rows_applies(m, n, k, trans_a, trans_b)) return few_rows_matmul(a, b, c, m, n, k, bias, accumulate);
-  run(Key{1, m, n, k, trans_a, trans_b, bias != nullptr, accumulate, 1.0f, bf16, gelu}, a, b, bias, c);
+  if (!bf16 && activation != Activation::kGelu && few_rows_applies(m, n, k, trans_a, trans_b)) {
+    return few_rows_matmul(a, b, c, m, n, k, bias, accumulate, activation == Activation::kRelu);
+  }
+  run(Key{1, m, n, k, trans_a, trans_b, bias != nullptr, accumulate, 1.0f, bf16, activation}, a, b, bias, c);
 }
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
                   int64_t k, bool trans_a, bool trans_b, float alpha, bool accumulate, bool bf16) {
-  run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha, bf16, false}, a, b, nullptr, c);
+  run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha, bf16, Activation::kNone}, a, b, nullptr, c);
 }
 
 }  // namespace vitlens

@@ -53,6 +53,27 @@ describe("native backend matches the js reference", { skip: native ? false : "na
     }
   });
 
+  it("ReLU and GELU post-ops on the few-rows kernel (1, 4 rows) and on oneDNN's product (33 rows)", () => {
+    const [n, k] = [515, 517];
+    const w = randomArray(n * k, 80);
+    const bias = randomArray(n, 81);
+    for (const m of [1, 4, 33]) {
+      const a = randomArray(m * k, 82 + m);
+      for (const act of [{ relu: true }, { gelu: true }]) {
+        const cj = new Float32Array(m * n);
+        const cn = new Float32Array(m * n);
+        const p = { m, n, k, transB: true, bias, ...act };
+        jsBackend.matmul(a, w, cj, p);
+        nb.matmul(a, w, cn, p);
+        close(cn, cj, 1e-4 * Math.sqrt(k), `${m} rows ${Object.keys(act)[0]}`);
+        if (act.relu) {
+          const zeros = cn.filter((v) => v === 0).length;
+          assert.ok(zeros > m * n * 0.3 && zeros === cj.filter((v) => v === 0).length, `${m} rows: ${zeros} zeros`);
+        }
+      }
+    }
+  });
+
   it("batched matmul with alpha, transposes and accumulate (attention shapes)", () => {
     for (const [batch, m, n, k] of [[3, 17, 17, 8], [12, 5, 9, 7], [1, 1, 1, 1]]) {
       for (const [ta, tb, alpha, acc] of [[false, true, 0.125, false], [false, false, 1, false], [true, false, 1, true]] as const) {

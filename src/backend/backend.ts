@@ -30,6 +30,8 @@ export interface Product extends MatmulShape {
   bias?: Float32Array | null;
   /** GELU (erf) of the result, bias included, as the product's post-op (not with accumulate). */
   gelu?: boolean;
+  /** max(0, result), bias included, as the product's post-op (not with accumulate). */
+  relu?: boolean;
 }
 
 /** `batch` independent products on contiguous blocks, each scaled by alpha (1 when omitted). */

@@ -7,7 +7,7 @@ import { logSumExp } from "../nn/log-softmax.js";
 export const jsBackend: Backend = {
   name: "js",
 
-  matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false, bf16 = false, gelu = false }) {
+  matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false, bf16 = false, gelu = false, relu = false }) {
     if (bf16) [a, b] = [roundedCopy(a, transA ? k * m : m * k), roundedCopy(b, k * n)];
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
@@ -19,7 +19,7 @@ export const jsBackend: Backend = {
       }
       for (let j = 0; j < n; j++) {
         const v = row[j] + (bias ? bias[j] : 0);
-        c[i * n + j] = accumulate ? c[i * n + j] + v : gelu ? 0.5 * v * (1 + erf(v / Math.SQRT2)) : v;
+        c[i * n + j] = accumulate ? c[i * n + j] + v : gelu ? 0.5 * v * (1 + erf(v / Math.SQRT2)) : relu ? Math.max(v, 0) : v;
       }
     }
   },

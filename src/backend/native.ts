@@ -10,7 +10,7 @@ import type { Backend, ConvNet, ConvStep } from "./backend.js";
  */
 type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" | "adamwStep" | "conv2d" | "maxPool2d" | "convNet"> & {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean, bf16: boolean, gelu: boolean): void;
+    transA: boolean, transB: boolean, bias: Float32Array | null, accumulate: boolean, bf16: boolean, gelu: boolean, relu: boolean): void;
   batchMatmul(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, alpha: number, accumulate: boolean, bf16: boolean): void;
   sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number, dampening: number,
@@ -55,7 +55,7 @@ export function loadNativeBackend(): Backend & NativeExtras {
   return Object.assign(Object.create(null), addon, {
     name: "native" as const,
     matmul: (a, b, c, p) =>
-      addon.matmul(a, b, c, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.bias ?? null, p.accumulate ?? false, p.bf16 ?? false, p.gelu ?? false),
+      addon.matmul(a, b, c, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.bias ?? null, p.accumulate ?? false, p.bf16 ?? false, p.gelu ?? false, p.relu ?? false),
     batchMatmul: (a, b, c, p) =>
       addon.batchMatmul(a, b, c, p.batch, p.m, p.n, p.k, p.transA ?? false, p.transB ?? false, p.alpha ?? 1, p.accumulate ?? false, p.bf16 ?? false),
     sgdStep: (w, g, buf, p) => addon.sgdStep(w, g, buf, p.n, p.lr, p.momentum, p.dampening, p.nesterov, p.weightDecay, p.first),

@@ -22,7 +22,7 @@ type AnyFn = (...args: unknown[]) => unknown;
 function describe(op: string, args: unknown[]): { shape: string; flops: number; bytes: number } {
   if (op === "matmul") {
     const p = args[3] as Product;
-    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.bias ? "+bias" : "", p.gelu ? "+gelu" : "", p.accumulate ? "+=C" : "", p.bf16 ? "bf16" : ""].filter(Boolean).join(" ");
+    const flags = [p.transA ? "A^T" : "", p.transB ? "B^T" : "", p.bias ? "+bias" : "", p.gelu ? "+gelu" : "", p.relu ? "+relu" : "", p.accumulate ? "+=C" : "", p.bf16 ? "bf16" : ""].filter(Boolean).join(" ");
     return { shape: `${p.m}x${p.k} @ ${p.k}x${p.n}${flags ? ` ${flags}` : ""}`, flops: 2 * p.m * p.n * p.k, bytes: productBytes(p.m, p.k, p.n) };
   }
   if (op === "batchMatmul") {

@@ -44,14 +44,9 @@ function feedForward(p: Params, k: string, c: CatrConfig): FeedForward {
   return { linear1: lin(p, `${k}.linear1`, c.hiddenSize, c.feedForward), linear2: lin(p, `${k}.linear2`, c.feedForward, c.hiddenSize) };
 }
 
-function reluInPlace(x: Float32Array): Float32Array {
-  for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
-  return x;
-}
-
 /** linear2(relu(linear1(x))), added into `into` (the residual stream) when given. */
 function feedForwardForward(be: Backend, w: FeedForward, x: Float32Array, rows: number, into?: Float32Array): Float32Array {
-  const h = reluInPlace(linear(be, w.linear1, x, rows)); // (rows, F)
+  const h = linear(be, w.linear1, x, rows, { relu: true }); // (rows, F), ReLU as the product's post-op
   return linear(be, w.linear2, h, rows, into ? { out: into, accumulate: true } : {}); // (rows, D)
 }
 
@@ -232,7 +227,7 @@ export class CatrDecoderState {
 
 /** The MLP head: hidden -> mlpHidden -> mlpHidden -> vocabulary, ReLU between. */
 export function catrHead(be: Backend, c: CatrConfig, p: Params, h: Float32Array, rows: number): Float32Array {
-  const a = reluInPlace(linear(be, lin(p, "mlp.layers.0", c.hiddenSize, c.mlpHidden), h, rows));
-  const b = reluInPlace(linear(be, lin(p, "mlp.layers.1", c.mlpHidden, c.mlpHidden), a, rows));
+  const a = linear(be, lin(p, "mlp.layers.0", c.hiddenSize, c.mlpHidden), h, rows, { relu: true });
+  const b = linear(be, lin(p, "mlp.layers.1", c.mlpHidden, c.mlpHidden), a, rows, { relu: true });
   return linear(be, lin(p, "mlp.layers.2", c.mlpHidden, c.vocabSize), b, rows); // (rows, V)
 }

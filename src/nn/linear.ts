@@ -16,14 +16,14 @@ export interface LinearGrads {
 
 /**
  * y (rows, out) = x (rows, in) @ weight^T + bias. With `accumulate`, adds into `out`: a residual
- * connection without a separate add; with `gelu`, y = GELU(x @ weight^T + bias) in the same pass.
+ * connection without a separate add; with `gelu` (`relu`), y = GELU(x @ weight^T + bias) (ReLU) in the same pass.
  */
 export function linear(
-  be: Backend, layer: Linear, x: Float32Array, rows: number, o: { out?: Float32Array; accumulate?: boolean; gelu?: boolean } = {},
+  be: Backend, layer: Linear, x: Float32Array, rows: number, o: { out?: Float32Array; accumulate?: boolean; gelu?: boolean; relu?: boolean } = {},
 ): Float32Array {
   const out = o.out ?? new Float32Array(rows * layer.outFeatures);
   be.matmul(x, layer.weight, out, {
-    m: rows, n: layer.outFeatures, k: layer.inFeatures, transB: true, bias: layer.bias, accumulate: o.accumulate, gelu: o.gelu,
+    m: rows, n: layer.outFeatures, k: layer.inFeatures, transB: true, bias: layer.bias, accumulate: o.accumulate, gelu: o.gelu, relu: o.relu,
   });
   return out;
 }
