@@ -125,6 +125,22 @@ Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value GeluTanhForward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(2, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
+  vitlens::dnnl_gelu_forward(a.f32(0, n, "x"), a.f32(1, n, "out"), n, true);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluTanhBackward(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const int64_t n = a.dim(3, "n");
+  vitlens::SerialIfSmall serial(static_cast<double>(n), vitlens::kSerialElements);
+  vitlens::dnnl_gelu_backward(a.f32(0, n, "dy"), a.f32(1, n, "x"), a.f32(2, n, "dx"), n, true);
+  return info.Env().Undefined();
+}
+
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(3, "n");
@@ -356,6 +372,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["logSoftmaxForward"] = Napi::Function::New(env, LogSoftmaxForward);
   exports["geluForward"] = Napi::Function::New(env, GeluForward);
   exports["geluBackward"] = Napi::Function::New(env, GeluBackward);
+  exports["geluTanhForward"] = Napi::Function::New(env, GeluTanhForward);
+  exports["geluTanhBackward"] = Napi::Function::New(env, GeluTanhBackward);
   exports["add"] = Napi::Function::New(env, Add);
   exports["scale"] = Napi::Function::New(env, Scale);
   exports["sumRows"] = Napi::Function::New(env, SumRows);

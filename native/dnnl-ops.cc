@@ -25,21 +25,23 @@ void run(dnnl::primitive& p, std::unordered_map<int, memory> args) {
   engine().stream.wait();
 }
 
-// GELU primitives: forward_inference, and backward (which needs a forward hint).
+// GELU primitives (erf form or tanh approximation): forward, and backward (which needs a forward hint).
 struct Gelu {
   dnnl::eltwise_forward fwd;
   dnnl::eltwise_backward bwd;
 };
 
-Gelu& gelu(int64_t n) {
-  thread_local std::map<int64_t, Gelu> cache;
-  auto it = cache.find(n);
+Gelu& gelu(int64_t n, bool tanh) {
+  thread_local std::map<std::pair<int64_t, bool>, Gelu> cache;
+  auto key = std::make_pair(n, tanh);
+  auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   const auto& eng = engine().engine;
   auto d = flat(n);
-  dnnl::eltwise_forward::primitive_desc fpd({prop_kind::forward_training, algorithm::eltwise_gelu_erf, d, 0.f, 0.f}, eng);
-  dnnl::eltwise_backward::primitive_desc bpd({algorithm::eltwise_gelu_erf, d, d, 0.f, 0.f}, eng, fpd);
-  return cache.emplace(n, Gelu{dnnl::eltwise_forward(fpd), dnnl::eltwise_backward(bpd)}).first->second;
+  const auto alg = tanh ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
+  dnnl::eltwise_forward::primitive_desc fpd({prop_kind::forward_training, alg, d, 0.f, 0.f}, eng);
+  dnnl::eltwise_backward::primitive_desc bpd({alg, d, d, 0.f, 0.f}, eng, fpd);
+  return cache.emplace(key, Gelu{dnnl::eltwise_forward(fpd), dnnl::eltwise_backward(bpd)}).first->second;
 }
 
 // Forward only: oneDNN 2.6 runs softmax's backward as a reference loop on AVX2, so
@@ -68,16 +70,16 @@ dnnl::logsoftmax_forward& logsoftmax(int64_t rows, int64_t cols) {
 
 }  // namespace
 
-void dnnl_gelu_forward(const float* x, float* out, int64_t n) {
+void dnnl_gelu_forward(const float* x, float* out, int64_t n, bool tanh) {
   if (n == 0) return;
   auto d = flat(n);
-  run(gelu(n).fwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+  run(gelu(n, tanh).fwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
-void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n) {
+void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n, bool tanh) {
   if (n == 0) return;
   auto d = flat(n);
-  run(gelu(n).bwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
+  run(gelu(n, tanh).bwd, {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DIFF_DST, mem(d, dy)}, {DNNL_ARG_DIFF_SRC, mem(d, dx)}});
 }
 
 void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {

@@ -5,8 +5,9 @@
 
 namespace vitlens {
 
-void dnnl_gelu_forward(const float* x, float* out, int64_t n);
-void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n);
+// GELU's erf form, or with `tanh` its tanh approximation (GPT-2's gelu_new).
+void dnnl_gelu_forward(const float* x, float* out, int64_t n, bool tanh = false);
+void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n, bool tanh = false);
 void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols);
 // x - log(sum(exp(x))) per row, in place when out == x.
 void dnnl_logsoftmax_forward(const float* x, float* out, int64_t rows, int64_t cols);

@@ -110,7 +110,7 @@ describe("native backend matches the js reference", { skip: native ? false : "na
     }
   });
 
-  it("softmax, GELU (erf), add, scale, column sums, sum of squares", () => {
+  it("softmax, GELU (erf and tanh), add, scale, column sums, sum of squares", () => {
     const rows = 37;
     const cols = 29;
     const x = randomArray(rows * cols, 14, 8);
@@ -124,13 +124,17 @@ describe("native backend matches the js reference", { skip: native ? false : "na
       be.geluForward(x, g, g.length);
       const dg = new Float32Array(rows * cols);
       be.geluBackward(dy, x, dg, dg.length);
+      const gt = new Float32Array(rows * cols);
+      be.geluTanhForward(x, gt, gt.length);
+      const dgt = new Float32Array(rows * cols);
+      be.geluTanhBackward(dy, x, dgt, dgt.length);
       const sum = new Float32Array(rows * cols);
       be.add(x, dy, sum, sum.length);
       const sc = new Float32Array(rows * cols);
       be.scale(x, -0.37, sc, sc.length);
       const cs = randomArray(cols, 16);
       be.sumRows(x, cs, rows, cols, true);
-      return { sm, dsm, g, dg, sum, sc, cs, sq: new Float32Array([be.sumSquares(x, x.length)]) };
+      return { sm, dsm, g, dg, gt, dgt, sum, sc, cs, sq: new Float32Array([be.sumSquares(x, x.length)]) };
     };
     const j = run(jsBackend);
     const n = run(nb);

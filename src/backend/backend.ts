@@ -140,6 +140,10 @@ export interface Backend {
   /** GELU, exact erf form (PyTorch's default, HF's "gelu"). */
   geluForward(x: Float32Array, out: Float32Array, n: number): void;
   geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
+  /** GELU's tanh approximation (HF's "gelu_new", GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+  geluTanhForward(x: Float32Array, out: Float32Array, n: number): void;
+  /** dx = dy * d/dx gelu_tanh(x); dx may be dy. */
+  geluTanhBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void;
 
   add(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void;
   scale(x: Float32Array, s: number, out: Float32Array, n: number): void;

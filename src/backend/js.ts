@@ -3,6 +3,10 @@ import { roundBf16 } from "./bf16.js";
 import { convOutputSize, stepByStepConvNet } from "./conv-net.js";
 import { logSumExp } from "../nn/log-softmax.js";
 
+/** GELU's tanh approximation: sqrt(2/pi) and the cubic term's coefficient. */
+const GELU_TANH_C = Math.sqrt(2 / Math.PI);
+const GELU_TANH_A = 0.044715;
+
 /** Plain TypeScript reference of every backend function: slow, obvious, used to check `native`. */
 export const jsBackend: Backend = {
   name: "js",
@@ -107,6 +111,22 @@ export const jsBackend: Backend = {
       const cdf = 0.5 * (1 + erf(x[i] / Math.SQRT2));
       const pdf = Math.exp(-0.5 * x[i] * x[i]) / Math.sqrt(2 * Math.PI);
       dx[i] = dy[i] * (cdf + x[i] * pdf);
+    }
+  },
+
+  geluTanhForward(x, out, n) {
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      out[i] = 0.5 * v * (1 + Math.tanh(GELU_TANH_C * (v + GELU_TANH_A * v * v * v)));
+    }
+  },
+
+  geluTanhBackward(dy, x, dx, n) {
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      const t = Math.tanh(GELU_TANH_C * (v + GELU_TANH_A * v * v * v));
+      const dt = (1 - t * t) * GELU_TANH_C * (1 + 3 * GELU_TANH_A * v * v);
+      dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * dt);
     }
   },
 

@@ -13,7 +13,7 @@ export interface DecoderWeights {
   decoderConfig: DecoderConfig;
   decoderParams: Params;
 }
-import { decoderPass, memoryKeysValues } from "./decoder.js";
+import { decoderPass, memoryKeysValues, type DecoderPass } from "./decoder.js";
 import { BOS, EOS } from "./vocabulary.js";
 
 export interface DecodeOptions {
@@ -40,6 +40,7 @@ export interface GeneratedCaption {
 export class DecoderState {
   readonly self: KVCache[];
   readonly memory: CrossKV[];
+  private last?: DecoderPass; // the previous step's pass, whose buffers the next one reuses
 
   /** `capacity`: positions the cache holds (the model's maximum when omitted): the most steps a search takes. */
   constructor(private cap: DecoderWeights, encoded: Float32Array, N: number, readonly K: number, private be: Backend, capacity?: number) {
@@ -57,12 +58,16 @@ export class DecoderState {
     reorderRows(this.self.flatMap((kv) => [kv.k, kv.v]), parents, this.K);
   }
 
-  /** Feeds tokens (K) at position t; returns next-token logits (K, V) and cross-attention per layer (K, H, N). */
+  /**
+   * Feeds tokens (K) at position t; returns next-token logits (K, V) and cross-attention per layer
+   * (K, H, N), both overwritten by the next step (each step reuses the last one's buffers).
+   */
   logits(tokens: number[], t: number): { logits: Float32Array; cross: Float32Array[] } {
     const c = this.cap.decoderConfig;
     const pass = decoderPass(this.be, c, this.cap.decoderParams, Int32Array.from(tokens), { B: this.K, T: 1 }, this.memory, {
-      keep: false, cache: { kv: this.self, start: t },
+      keep: false, cache: { kv: this.self, start: t }, reuse: this.last,
     });
+    this.last = pass;
     return { logits: pass.logits, cross: pass.crossAttentions };
   }
 

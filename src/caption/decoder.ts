@@ -51,12 +51,17 @@ export interface DecoderPassOptions {
   keep: boolean;
   /** Incremental decoding: the positions start at `start`, each layer appends to and attends to its cache. */
   cache?: { kv: KVCache[]; start: number };
+  /**
+   * A pass of the same shape (not kept) whose buffers this one overwrites, so a search allocates
+   * nothing per step: its logits and cross-attentions are valid until the next such pass.
+   */
+  reuse?: DecoderPass;
 }
 
 export interface DecoderPass {
   logits: Float32Array; // (B*T, V)
   crossAttentions: Float32Array[]; // per layer (B, H, T, N)
-  layers: DecoderLayerActs[]; // per layer when kept
+  layers: DecoderLayerActs[]; // per layer: kept ones, or the workspace updated in place
   xOut: Float32Array; // (B*T, D) the stream before the final norm
   final: LayernormOutput;
 }
@@ -74,20 +79,21 @@ export function decoderPass(
   const { hiddenSize: D, numHeads: H, mlpSize: M } = c;
   const rows = s.B * s.T;
   const start = o.cache?.start ?? 0;
-  let x = embedTokens(c, params, ids, s, start); // (B*T, D)
+  const reuse = o.keep ? undefined : o.reuse;
+  let x = embedTokens(c, params, ids, s, start, reuse?.xOut); // (B*T, D)
   const sizes = { D, H, M };
   const Tk = o.cache?.kv[0].capacity;
   const layers: DecoderLayerActs[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     // Nothing kept: the stream is updated in place, and a layer's buffers are small (B*T rows).
-    const acts = decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
+    const acts = reuse?.layers[l] ?? decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
     const cache = o.cache ? { kv: o.cache.kv[l], start } : undefined;
     x = decoderLayerForward(be, decoderLayer(W, l, c), x, s, memory[l], acts, cache);
     layers.push(acts);
   }
-  const final = layernorm(be, W.norm("decoder.norm"), x, rows);
-  const logits = linear(be, lmHead(c, params), final.out, rows); // (B*T, V)
-  return { logits, crossAttentions: layers.map((a) => a.cross.maps), layers: o.keep ? layers : [], xOut: x, final };
+  const final = layernorm(be, W.norm("decoder.norm"), x, rows, reuse?.final);
+  const logits = linear(be, lmHead(c, params), final.out, rows, { out: reuse?.logits }); // (B*T, V)
+  return { logits, crossAttentions: layers.map((a) => a.cross.maps), layers, xOut: x, final };
 }
 
 export interface DecoderForward {
@@ -113,12 +119,12 @@ export function decoderForward(be: Backend, c: DecoderConfig, params: Params, id
   };
 }
 
-/** Token embedding + learned position embedding of positions start..start+T-1: (B*T, D). */
-export function embedTokens(c: DecoderConfig, params: Params, ids: Int32Array, s: SeqShape, start = 0): Float32Array {
+/** Token embedding + learned position embedding of positions start..start+T-1: (B*T, D), written into `into` when given. */
+export function embedTokens(c: DecoderConfig, params: Params, ids: Int32Array, s: SeqShape, start = 0, into?: Float32Array): Float32Array {
   const D = c.hiddenSize;
   const tok = params.get("decoder.embed_tokens.weight")!.data;
   const pos = params.get("decoder.embed_positions.weight")!.data;
-  const x = new Float32Array(s.B * s.T * D);
+  const x = into ?? new Float32Array(s.B * s.T * D);
   for (let r = 0; r < s.B * s.T; r++) {
     const id = ids[r];
     const t = start + (r % s.T);

@@ -27,7 +27,11 @@ export interface HfGenerateModel extends DecoderWeights {
   startToken: number;
 }
 
-/** What a search steps through: a decoder's KV cache for K rows (DecoderState, CATR's decoder). */
+/**
+ * What a search steps through: a decoder's KV cache for K rows (DecoderState, CATR's decoder).
+ * A step's logits, log-probabilities and cross-attentions may be overwritten by the next step:
+ * the search copies what it keeps.
+ */
 export interface SearchState {
   logits(tokens: number[], t: number): { logits: Float32Array; cross: Float32Array[] };
   step(tokens: number[], t: number): { logProbs: Float32Array; cross: Float32Array[] };

@@ -4,7 +4,6 @@ import { layernorm, layernormBackward, layernormOutput, type LayernormOutput, ty
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
 import { residualBackward, residualForward, residualOutput, type ResidualOutput } from "./residual.js";
 import type { Scratch } from "./scratch.js";
-import { geluTanhBackward, geluTanhForward } from "./gelu-tanh.js";
 
 /** The MLP's activation: GELU's erf form (ViT, HF "gelu") or its tanh approximation (GPT-2, HF "gelu_new"). */
 export type Activation = "gelu" | "gelu_tanh";
@@ -18,12 +17,12 @@ export interface Mlp {
 }
 
 function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
-  if (a === "gelu_tanh") geluTanhForward(x, out, n);
+  if (a === "gelu_tanh") be.geluTanhForward(x, out, n);
   else be.geluForward(x, out, n);
 }
 
 function activateBackward(be: Backend, a: Activation | undefined, dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void {
-  if (a === "gelu_tanh") geluTanhBackward(dy, x, dx, n);
+  if (a === "gelu_tanh") be.geluTanhBackward(dy, x, dx, n);
   else be.geluBackward(dy, x, dx, n);
 }
 
