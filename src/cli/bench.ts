@@ -8,7 +8,7 @@ import type { AnyCaptioner } from "../caption/evaluate.js";
 import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
-import { profileBackend } from "../backend/profile.js";
+import { profileBackend, type Profiler } from "../backend/profile.js";
 import type { NativeExtras } from "../backend/native.js";
 import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import type { ViT } from "../models/vit.js";
@@ -81,11 +81,14 @@ export function benchCommand(): Command {
     .action(async (opts: BenchOptions & CheckpointFlagValues & PrecisionFlagValues) => {
       const be = precisionBackend(opts, getBackend());
       if (opts.captioner !== undefined) {
-        const cap = await resolveCaptioner(opts.captioner);
         if (opts.profile) {
-          profileCommand(captionerProfilePhases(cap, be, opts), be, opts, machine(be));
+          // Loaded on the timed backend, so a backbone's prepared convolutions are timed too.
+          const profiler = profileBackend(be);
+          const cap = await resolveCaptioner(opts.captioner, {}, { backend: profiler.backend });
+          profileCommand(captionerProfilePhases(cap, be, opts), profiler, be, opts, machine(be));
           return;
         }
+        const cap = await resolveCaptioner(opts.captioner);
         const threads = (be as Partial<NativeExtras>).getThreads?.() ?? 1;
         const r = { captioner: opts.captioner, backend: be.name, threads, ...benchCaptioner(cap, opts, be), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
         if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
@@ -104,7 +107,7 @@ export function benchCommand(): Command {
         shape: [opts.batch, c.numChannels, c.imageSize[0], c.imageSize[1]],
       };
       if (opts.profile) {
-        profileCommand(modelPhases(model, pixels, be, opts), be, opts, machine(be));
+        profileCommand(modelPhases(model, pixels, be, opts), profileBackend(be), be, opts, machine(be));
         return;
       }
       for (let i = 0; i < opts.warmup; i++) model.forward(pixels, be);
@@ -192,8 +195,7 @@ function captionerProfilePhases(cap: AnyCaptioner, be: Backend, opts: BenchOptio
 }
 
 /** --profile: each phase once under the profiler (after --warmup), a table each. */
-function profileCommand(phases: ProfilePhase[], be: Backend, opts: BenchOptions, m: Machine): void {
-  const profiler = profileBackend(be);
+function profileCommand(phases: ProfilePhase[], profiler: Profiler, be: Backend, opts: BenchOptions, m: Machine): void {
   const peak = m.peakGflops;
   const ofPeak = (gflops: number | null) => (gflops !== null && peak ? gflops / peak : null);
   const lines: string[] = [];

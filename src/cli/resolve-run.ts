@@ -13,6 +13,7 @@ import { CATR_TOKENIZER, resolveWordPieceTokenizer } from "../caption/wordpiece-
 import { statSync } from "node:fs";
 import { VitlensError } from "../errors.js";
 import { isCatrName, resolveTorchHubCheckpoint } from "../hub/torch-hub.js";
+import type { Backend } from "../backend/backend.js";
 
 /** `--model RUN` means the run's best model; anything else is passed through to loadModel. */
 export function resolveModelPath(spec: string): string {
@@ -42,13 +43,14 @@ export interface CatrFlags {
  * folder or Hub id (downloaded with its tokenizer and generation config), a CATR checkpoint file
  * or release name (catr-v1/2/3), or a preset (random weights at real shapes: vit-gpt2, catr).
  */
-export async function resolveCaptioner(spec: string, flags: CatrFlags = {}): Promise<AnyCaptioner> {
-  if (!existsSync(spec) && spec === "catr") return catrPreset();
+export async function resolveCaptioner(spec: string, flags: CatrFlags = {}, o: { backend?: Backend } = {}): Promise<AnyCaptioner> {
+  // `backend`: what a CATR backbone's convolutions are prepared on (bench --profile passes its timed one).
+  if (!existsSync(spec) && spec === "catr") return catrPreset({ backend: o.backend });
   if (!existsSync(spec) && spec in CAPTIONER_PRESETS) return captionerPreset(spec);
   const catrFile = isCatrName(spec) && !existsSync(spec) ? await resolveCatrSource(spec) : existsSync(spec) && statSync(spec).isFile() ? spec : null;
   if (catrFile !== null) {
     const tokenizer = await resolveWordPieceTokenizer(flags.tokenizer ?? CATR_TOKENIZER, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn });
-    return loadCatrCaptioner(catrFile, tokenizer, { heads: flags.heads, dilation: flags.dilation });
+    return loadCatrCaptioner(catrFile, tokenizer, { heads: flags.heads, dilation: flags.dilation, backend: o.backend });
   }
   if (flags.tokenizer !== undefined || flags.heads !== undefined || flags.dilation === false) {
     throw new VitlensError(`--tokenizer, --heads and --no-dilation apply to CATR checkpoints (a .pth file or catr-v1/2/3); ${spec} is a captioner folder`);
