@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "vitlens_native",
-      "sources": ["native/addon.cc", "native/matmul.cc", "native/few-rows-matmul.cc", "native/kernels.cc", "native/dnnl-ops.cc", "native/conv.cc", "native/conv-net.cc", "native/precision.cc"],
+      "sources": ["native/addon.cc", "native/matmul.cc", "native/few-rows-matmul.cc", "native/kernels.cc", "native/dnnl-ops.cc", "native/conv.cc", "native/conv-net.cc", "native/precision.cc", "native/signal-guard.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -15,6 +15,7 @@
 #include "matmul.h"
 #include "precision.h"
 #include "serial-if-small.h"
+#include "signal-guard.h"
 
 namespace {
 
@@ -354,7 +355,10 @@ class ConvNetWrap : public Napi::ObjectWrap<ConvNetWrap> {
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a{info};
   const int64_t n = a.dim(0, "threads");
-  if (n > 0) omp_set_num_threads(static_cast<int>(n));
+  if (n > 0) {
+    omp_set_num_threads(static_cast<int>(n));
+    vitlens::block_signals_in_omp_workers();  // threads added to the pool
+  }
   return info.Env().Undefined();
 }
 
@@ -363,6 +367,7 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  vitlens::block_signals_in_omp_workers();  // oneDNN's sgemm runs on them too: see signal-guard.h
   exports["matmul"] = Napi::Function::New(env, Matmul);
   exports["batchMatmul"] = Napi::Function::New(env, BatchMatmul);
   exports["layernormForward"] = Napi::Function::New(env, LayernormForward);

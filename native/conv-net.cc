@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "dnnl-engine.h"
+#include "signal-guard.h"
 
 namespace vitlens {
 namespace {
@@ -172,6 +173,7 @@ ConvNet::Plan& ConvNet::plan_for(int64_t b, int64_t h, int64_t w) {
       auto pd = conv_primitive_desc(cs, {static_cast<bool>(s.bias), s.residual != kNoResidual, s.relu}, src_any, wts_any, dst_any);
       if (pd.weights_desc() != s.weights.get_desc()) {  // reorder the weights once into the chosen layout
         memory chosen(pd.weights_desc(), eng);
+        SignalGuard guard;
         dnnl::reorder(s.weights, chosen).execute(engine().stream, s.weights, chosen);
         engine().stream.wait();
         s.weights = chosen;
@@ -226,6 +228,7 @@ void ConvNet::forward(const float* x, float* out, int64_t b, int64_t h, int64_t 
   for (auto [o, arg] : plan.user_in) plan.args[o].at(arg).set_data_handle(const_cast<float*>(x));
   for (auto [o, arg] : plan.user_out) plan.args[o].at(arg).set_data_handle(out);
   Engine& e = engine();
+  SignalGuard guard;  // oneDNN may run a convolution as an sgemm: see signal-guard.h
   for (size_t o = 0; o < plan.ops.size(); o++) plan.ops[o].prim.execute(e.stream, plan.args[o]);
   e.stream.wait();
 }

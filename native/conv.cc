@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "dnnl-engine.h"
+#include "signal-guard.h"
 
 namespace vitlens {
 namespace {
@@ -64,6 +65,7 @@ void conv2d(const float* x, const float* weight, const float* bias, float* out, 
                                           {DNNL_ARG_WEIGHTS, memory(wts, en.engine, const_cast<float*>(weight))},
                                           {DNNL_ARG_DST, memory(dst, en.engine, out)}};
   if (e.has_bias) args.insert({DNNL_ARG_BIAS, memory(memory::desc({s.out_c}, dt::f32, tag::x), en.engine, const_cast<float*>(bias))});
+  SignalGuard guard;  // oneDNN may run a convolution as an sgemm: see signal-guard.h
   it->second.execute(en.stream, args);
   en.stream.wait();
 }
@@ -78,6 +80,7 @@ void max_pool2d(const float* x, float* out, const PoolShape& s) {
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, dnnl::pooling_forward(pool_primitive_desc(s, src, dst))).first;
   Engine& en = engine();
+  SignalGuard guard;
   it->second.execute(en.stream, {{DNNL_ARG_SRC, memory(src, en.engine, const_cast<float*>(x))}, {DNNL_ARG_DST, memory(dst, en.engine, out)}});
   en.stream.wait();
 }

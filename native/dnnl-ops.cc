@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "dnnl-engine.h"
+#include "signal-guard.h"
 
 namespace vitlens {
 namespace {
@@ -21,6 +22,7 @@ memory::desc rows_desc(int64_t rows, int64_t cols) {
 memory mem(const memory::desc& d, const float* p) { return memory(d, engine().engine, const_cast<float*>(p)); }
 
 void run(dnnl::primitive& p, std::unordered_map<int, memory> args) {
+  SignalGuard guard;
   p.execute(engine().stream, args);
   engine().stream.wait();
 }

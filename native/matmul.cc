@@ -3,6 +3,7 @@
 #include "dnnl-engine.h"
 #include "few-rows-matmul.h"
 #include "precision.h"
+#include "signal-guard.h"
 
 #include <dnnl.hpp>
 #include <map>
@@ -82,6 +83,7 @@ void run(const Key& key, const float* a, const float* b, const float* bias, floa
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
   if (bias) args.insert({DNNL_ARG_BIAS, memory(p.bias, e.engine, const_cast<float*>(bias))});
+  SignalGuard guard;  // the f32 products run oneDNN's sgemm: see signal-guard.h
   p.prim.execute(e.stream, args);
   e.stream.wait();
 }
