@@ -32,7 +32,7 @@ void dispatch(const float* a, const float* w, float* c, int64_t n, int64_t k, co
 }  // namespace
 
 bool few_rows_applies(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b) {
-  return m >= 1 && m <= kFewRows && !trans_a && trans_b && n * k >= (int64_t{1} << 18);
+  return m >= 1 && m <= kFewRows && !trans_a && trans_b && n * k >= (int64_t{1} << 16);
 }
 
 void few_rows_matmul(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, const float* bias,
