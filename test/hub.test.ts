@@ -126,6 +126,18 @@ describe("Hugging Face Hub download (local stand-in server)", () => {
     });
   });
 
+  it("two runs downloading one model at once fetch each blob once", async () => {
+    const opts = fresh();
+    const start = hub.log.length;
+    const [a, b] = await Promise.all([downloadModel("acme/tiny-vit", opts), downloadModel("acme/tiny-vit", opts)]);
+    assert.equal(a, b);
+    assert.deepEqual(readFileSync(join(a, "model.safetensors")), weights);
+    const blobGets = hub.log.slice(start).filter((r) => r.method === "GET" && (r.url.startsWith("/cdn/") || /\/resolve\//.test(r.url)));
+    const perFile = new Map<string, number>();
+    for (const r of blobGets) perFile.set(r.url, (perFile.get(r.url) ?? 0) + 1);
+    assert.ok(perFile.size > 0 && [...perFile.values()].every((n) => n === 1), JSON.stringify([...perFile]));
+  });
+
   it("resumes a partial file a previous run left behind", async () => {
     const opts = fresh();
     const blobs = join(opts.cacheDir, "models--acme--tiny-vit", "blobs");

@@ -100,6 +100,19 @@ describe("torch.hub checkpoint cache (local HTTP server)", () => {
     assert.ok(Number(/\d+/.exec(server.log[1].range!)![0]) > 0);
   });
 
+  it("two downloads of the same file at once: one fetches it, the other waits for it and says so", async () => {
+    server.reset();
+    const hubDir = fresh();
+    const waits: string[] = [];
+    const [a, b] = await Promise.all([1, 2].map(() => torchHubFile(url(), { offline: false, hubDir, warn: (l) => waits.push(l) })));
+    assert.equal(a, b);
+    assert.deepEqual(readFileSync(a), content);
+    assert.equal(server.log.length, 1, "one request: the second call found the file its lock waited for");
+    assert.equal(waits.length, 1);
+    assert.match(waits[0], /^weight493084032\.pth: another process is downloading it; waiting \(lock .*weight493084032\.pth\.lock\)$/);
+    assert.ok(!existsSync(`${a}.lock`) && !existsSync(`${a}.partial`));
+  });
+
   it("a .partial file an earlier run left is resumed", async () => {
     server.reset();
     const hubDir = fresh();

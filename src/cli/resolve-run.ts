@@ -60,7 +60,7 @@ export async function resolveCaptioner(spec: string, flags: CatrFlags = {}, o: {
 
 /** The local path of a CATR release (catr-v1/2/3): torch.hub's cache ($TORCH_HOME/hub/checkpoints/), downloaded on first use. */
 export async function resolveCatrSource(spec: string): Promise<string> {
-  return resolveTorchHubCheckpoint(spec, { offline: hubOptionsFromEnv().offline, progress: downloadProgress() });
+  return resolveTorchHubCheckpoint(spec, { offline: hubOptionsFromEnv().offline, progress: downloadProgress(), warn });
 }
 
 /** A captioner folder: a run's best/, a folder, or a Hub id's snapshot (downloaded with its tokenizer and generation config). */

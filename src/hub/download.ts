@@ -4,6 +4,7 @@ import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { cachedCommit, cachedFile, COMMIT_HASH, hubCacheDir, repoFolder } from "./cache.js";
 import { downloadResumable, NetworkError, send, sha256File, type DownloadProgress } from "./fetch-resumable.js";
+import { withFileLock } from "./file-lock.js";
 
 export type { DownloadProgress } from "./fetch-resumable.js";
 
@@ -145,13 +146,20 @@ function normalizeEtag(etag: string | null): string | null {
   return /^[\w.-]+$/.test(clean) ? clean : null; // becomes a file name in blobs/
 }
 
+/** One download per blob across processes (a lock beside it); a process that waited finds the blob there. */
+async function downloadBlob(url: string, blob: string, meta: FileMetadata, filename: string, opts: HubOptions): Promise<void> {
+  mkdirSync(dirname(blob), { recursive: true });
+  await withFileLock(blob, { label: filename, onWait: opts.warn }, async () => {
+    if (!existsSync(blob)) await fetchBlob(url, blob, meta, filename, opts);
+  });
+}
+
 /**
  * Downloads into blobs/<etag>.incomplete, resuming with a Range request after a broken connection
  * (and in a later run), then checks the size and, for LFS files, the sha256 before the rename: the
  * cache never holds a partial or corrupt blob under its final name.
  */
-async function downloadBlob(url: string, blob: string, meta: FileMetadata, filename: string, opts: HubOptions): Promise<void> {
-  mkdirSync(dirname(blob), { recursive: true });
+async function fetchBlob(url: string, blob: string, meta: FileMetadata, filename: string, opts: HubOptions): Promise<void> {
   const partial = `${blob}.incomplete`;
   await downloadResumable({ url, partial, label: filename, size: meta.size, headers: authHeaders(opts), progress: opts.progress });
   const size = statSync(partial).size;

@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { downloadResumable, sha256File, type DownloadProgress } from "./fetch-resumable.js";
+import { withFileLock } from "./file-lock.js";
 
 /**
  * Checkpoints published at a URL, cached where torch.hub caches them
@@ -32,6 +33,8 @@ export interface TorchHubOptions {
   progress?: DownloadProgress;
   /** torch.hub's folder; default from TORCH_HOME / XDG_CACHE_HOME as torch.hub.get_dir() finds it. */
   hubDir?: string;
+  /** Told once when another process is downloading the same file (this one then waits for it). */
+  warn?: (line: string) => void;
 }
 
 /** torch.hub.get_dir(): $TORCH_HOME/hub, TORCH_HOME defaulting to $XDG_CACHE_HOME/torch, then ~/.cache/torch. */
@@ -66,8 +69,8 @@ export async function resolveTorchHubCheckpoint(name: string, opts: TorchHubOpti
 /**
  * The path of `url`'s file in torch.hub's cache. A cached file is checked against its recorded
  * sha256 (recorded now if torch.hub, not vitlens, downloaded it); a missing one is downloaded to
- * `<file>.partial` (resumed by Range in a later run), its size checked against the server's, its
- * sha256 recorded, then renamed into place.
+ * `<file>.partial` (resumed by Range in a later run) under a lock (one download per file across
+ * processes), its size checked against the server's, its sha256 recorded, then renamed into place.
  */
 export async function torchHubFile(url: string, opts: TorchHubOptions): Promise<string> {
   const path = torchHubCheckpointPath(url, opts.hubDir ?? torchHubDir());
@@ -80,16 +83,19 @@ export async function torchHubFile(url: string, opts: TorchHubOptions): Promise<
     throw new VitlensError(`${url} is not in torch.hub's cache and offline mode (HF_HUB_OFFLINE=1) forbids downloading it: fetch it elsewhere and put it at ${path}`);
   }
   mkdirSync(join(path, ".."), { recursive: true });
-  const partial = `${path}.partial`;
   const label = basename(path);
-  const total = await downloadResumable({ url, partial, label, size: null, progress: opts.progress });
-  const size = statSync(partial).size;
-  if (total !== null && size !== total) {
-    rmSync(partial);
-    throw new VitlensError(`${label}: downloaded ${size} bytes, the server announced ${total}; the partial download was deleted, run again`);
-  }
-  writeFileAtomic(record, [sha256Line(await sha256File(partial), label)]);
-  renameSync(partial, path);
+  await withFileLock(path, { label, onWait: opts.warn }, async () => {
+    if (existsSync(path)) return; // another process downloaded it while this one waited
+    const partial = `${path}.partial`;
+    const total = await downloadResumable({ url, partial, label, size: null, progress: opts.progress });
+    const size = statSync(partial).size;
+    if (total !== null && size !== total) {
+      rmSync(partial);
+      throw new VitlensError(`${label}: downloaded ${size} bytes, the server announced ${total}; the partial download was deleted, run again`);
+    }
+    writeFileAtomic(record, [sha256Line(await sha256File(partial), label)]);
+    renameSync(partial, path);
+  });
   return path;
 }
 
