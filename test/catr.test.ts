@@ -122,6 +122,26 @@ for (const be of backends()) {
       });
     }
 
+    it("rows sharing one padded image (a beam search's) get what each gets alone: logits, maps per row", () => {
+      const catr = load(CHECKPOINTS[""]);
+      const f = get("batch.features"); // (2, C, gh, gw); image 1 has padding
+      const [B, , gh, gw] = f.shape;
+      const enc = catr.encodeFeatures(f.data, B, gh, gw, Uint8Array.from(get("batch.mask").data), be);
+      const rows = [words, [...words].reverse(), words.map((w, t) => (t % 2 ? w : words[0]))];
+      const shared = catr.decoder(enc, rows.map(() => 1), be);
+      const alone = rows.map(() => catr.decoder(enc, [1], be));
+      const V = catr.config.vocabSize;
+      const per = catr.config.numHeads * gh * gw;
+      words.forEach((_, t) => {
+        const step = shared.logits(rows.map((r) => r[t]), t);
+        rows.forEach((r, i) => {
+          const one = alone[i].logits([r[t]], t);
+          assert.ok(maxAbsDiff(step.logits.subarray(i * V, (i + 1) * V), one.logits) < 1e-5, `row ${i} position ${t}: logits`);
+          step.cross.forEach((probs, l) => assert.ok(maxAbsDiff(probs.subarray(i * per, (i + 1) * per), one.cross[l]) < 1e-6, `row ${i} position ${t} layer ${l}: maps`));
+        });
+      });
+    });
+
     it("a padded batch of two image sizes: grid mask, masked sine encoding, logits and cross-attention (padding gets 0)", () => {
       const catr = load(CHECKPOINTS[""]);
       const f = get("batch.features"); // (2, C, gh, gw)

@@ -129,7 +129,8 @@ export interface DecoderStep {
 export class CatrDecoderState {
   private readonly crossKV: Array<{ k: Float32Array; v: Float32Array }>;
   private readonly selfKV: Array<{ k: Float32Array; v: Float32Array }>;
-  private readonly rowMask: Uint8Array | null;
+  private readonly rowMask: Uint8Array | null; // (sources, N): one row when the rows share one image
+  private readonly oneImage: boolean;
   private readonly N: number;
   readonly rows: number;
 
@@ -140,21 +141,25 @@ export class CatrDecoderState {
     this.rows = R;
     const keysIn = plus(m.memory, m.pos);
     const per = N * D; // one image's heads (H, N, hd)
+    // A beam search's rows all read one image: its keys and values are kept once and the rows
+    // attend to them as one (R, hd) block per head. Rows of different images get their own copy.
+    this.oneImage = R > 1 && images.every((b) => b === images[0]);
+    const sources = this.oneImage ? [images[0]] : images;
     this.crossKV = Array.from({ length: c.decoderLayers }, (_, l) => {
       const w = mha(p, `transformer.decoder.layers.${l}.multihead_attn`, c);
       const k = projectHeads(be, w, keysIn, B, N, 1); // (B, H, N, hd)
       const v = projectHeads(be, w, m.memory, B, N, 2);
-      // Rows share their image's keys and values: (B, ...) -> (R, ...).
-      const rk = new Float32Array(R * per);
-      const rv = new Float32Array(R * per);
-      images.forEach((b, r) => {
+      // (B, ...) -> one block per source row
+      const rk = new Float32Array(sources.length * per);
+      const rv = new Float32Array(sources.length * per);
+      sources.forEach((b, r) => {
         rk.set(k.subarray(b * per, (b + 1) * per), r * per);
         rv.set(v.subarray(b * per, (b + 1) * per), r * per);
       });
       return { k: rk, v: rv };
     });
-    this.rowMask = m.mask ? new Uint8Array(R * N) : null;
-    if (m.mask) images.forEach((b, r) => this.rowMask!.set(m.mask!.subarray(b * N, (b + 1) * N), r * N));
+    this.rowMask = m.mask ? new Uint8Array(sources.length * N) : null;
+    if (m.mask) sources.forEach((b, r) => this.rowMask!.set(m.mask!.subarray(b * N, (b + 1) * N), r * N));
     this.N = N;
     const size = R * D * capacity; // (R, H, capacity, hd)
     this.selfKV = Array.from({ length: c.decoderLayers }, () => ({ k: new Float32Array(size), v: new Float32Array(size) }));
@@ -215,9 +220,19 @@ export class CatrDecoderState {
       const input2 = c.preNorm ? layernormed(be, w.norm2, x, R) : x;
       const q = projectHeads(be, w.cross, plus(input2, queryPos), R, 1, 0); // (R, H, 1, hd)
       const kv = this.crossKV[l];
-      const att = mhaAttend(be, w.cross, { q, k: kv.k, v: kv.v }, { B: R, Tq: 1, Tk: this.N, keyPadding: this.rowMask });
-      addInto(x, att.out);
-      cross.push(att.att.probs); // (R, H, 1, N)
+      if (this.oneImage) {
+        const qHeads = new Float32Array(R * D);
+        be.splitHeads(q, qHeads, 1, R, 1, H, hd); // (R, H, hd) -> (1, H, R, hd)
+        const att = mhaAttend(be, w.cross, { q: qHeads, k: kv.k, v: kv.v }, { B: 1, Tq: R, Tk: this.N, keyPadding: this.rowMask });
+        addInto(x, att.out);
+        const probs = new Float32Array(R * H * this.N);
+        be.mergeHeads(att.att.probs, probs, 1, R, 1, H, this.N); // (1, H, R, N) -> (R, H, N)
+        cross.push(probs);
+      } else {
+        const att = mhaAttend(be, w.cross, { q, k: kv.k, v: kv.v }, { B: R, Tq: 1, Tk: this.N, keyPadding: this.rowMask });
+        addInto(x, att.out);
+        cross.push(att.att.probs); // (R, H, 1, N)
+      }
       feedForwardSublayer(be, c.preNorm, { ff: w.ff, before: w.norm2, after: w.norm3 }, x, R);
     }
     const h = layernormed(be, norm(p, "transformer.decoder.norm"), x, R);
