@@ -46,28 +46,17 @@ Gelu& gelu(int64_t n, bool tanh) {
   return cache.emplace(key, Gelu{dnnl::eltwise_forward(fpd), dnnl::eltwise_backward(bpd)}).first->second;
 }
 
-// Forward only: oneDNN 2.6 runs softmax's backward as a reference loop on AVX2, so
+// A forward primitive over the rows of a (rows, cols) matrix (softmax, logsoftmax), one per shape
+// and thread. Forward only: oneDNN 2.6 runs softmax's backward as a reference loop on AVX2, so
 // kernels.cc has it (softmax_backward).
-dnnl::softmax_forward& softmax(int64_t rows, int64_t cols) {
-  thread_local std::map<std::pair<int64_t, int64_t>, dnnl::softmax_forward> cache;
+template <class Primitive>
+Primitive& row_primitive(int64_t rows, int64_t cols) {
+  thread_local std::map<std::pair<int64_t, int64_t>, Primitive> cache;
   auto key = std::make_pair(rows, cols);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  const auto& eng = engine().engine;
-  auto d = rows_desc(rows, cols);
-  dnnl::softmax_forward::primitive_desc fpd({prop_kind::forward_training, d, 1}, eng);
-  return cache.emplace(key, dnnl::softmax_forward(fpd)).first->second;
-}
-
-dnnl::logsoftmax_forward& logsoftmax(int64_t rows, int64_t cols) {
-  thread_local std::map<std::pair<int64_t, int64_t>, dnnl::logsoftmax_forward> cache;
-  auto key = std::make_pair(rows, cols);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  const auto& eng = engine().engine;
-  auto d = rows_desc(rows, cols);
-  dnnl::logsoftmax_forward::primitive_desc fpd({prop_kind::forward_inference, d, 1}, eng);
-  return cache.emplace(key, dnnl::logsoftmax_forward(fpd)).first->second;
+  typename Primitive::primitive_desc pd({prop_kind::forward_inference, rows_desc(rows, cols), 1}, engine().engine);
+  return cache.emplace(key, Primitive(pd)).first->second;
 }
 
 }  // namespace
@@ -87,13 +76,13 @@ void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n, b
 void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
   auto d = rows_desc(rows, cols);
-  run(softmax(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+  run(row_primitive<dnnl::softmax_forward>(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
 void dnnl_logsoftmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
   auto d = rows_desc(rows, cols);
-  run(logsoftmax(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+  run(row_primitive<dnnl::logsoftmax_forward>(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
 }  // namespace vitlens

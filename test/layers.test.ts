@@ -67,13 +67,17 @@ for (const be of backends()) {
   });
 
   describe(`decoder: one layer forward for teacher forcing and KV-cache decoding (${be.name})`, () => {
-    it("feeding the positions one at a time through the cache gives the full pass's logits and cross-attention", () => {
+    /** The tiny captioner and its encoder's tokens (1, N, E) for the first test image. */
+    const oneImage = () => {
       const cap = loadCaptioner(fixture("captioner-tiny"));
-      const c = cap.decoderConfig;
       const pixels = expected("captioner.expected.safetensors").get("pixels")!;
       const one = { data: pixels.data.subarray(0, pixels.data.length / 2), shape: [1, ...pixels.shape.slice(1)] };
       const tokens = cap.encoder.encode(one, be).tokens;
-      const N = tokens.shape[1];
+      return { cap, c: cap.decoderConfig, tokens, N: tokens.shape[1] };
+    };
+
+    it("feeding the positions one at a time through the cache gives the full pass's logits and cross-attention", () => {
+      const { cap, c, tokens, N } = oneImage();
       const ids = Int32Array.from([1, 7, 5, 9, 6]);
       const T = ids.length;
       const memory = memoryKeysValues(be, c, cap.decoderParams, tokens.data, 1, N);
@@ -97,12 +101,7 @@ for (const be of backends()) {
     });
 
     it("sequences sharing one image's keys and values (beams) get what each gets alone, maps in (B, H, T, N)", () => {
-      const cap = loadCaptioner(fixture("captioner-tiny"));
-      const c = cap.decoderConfig;
-      const pixels = expected("captioner.expected.safetensors").get("pixels")!;
-      const one = { data: pixels.data.subarray(0, pixels.data.length / 2), shape: [1, ...pixels.shape.slice(1)] };
-      const tokens = cap.encoder.encode(one, be).tokens;
-      const N = tokens.shape[1];
+      const { cap, c, tokens, N } = oneImage();
       const memory = memoryKeysValues(be, c, cap.decoderParams, tokens.data, 1, N);
       const rows = [[1, 7, 5], [1, 9, 6], [1, 4, 4]];
       const [B, T, V] = [rows.length, rows[0].length, c.vocabSize];

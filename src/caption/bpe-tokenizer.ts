@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { VitlensError } from "../errors.js";
 import { readJson } from "../io/read-json.js";
-import { tokenContent, type CaptionTokenizer, type WordGroup } from "./tokenizer.js";
+import { SubwordTokenizer, tokenContent, type WordGroup } from "./tokenizer.js";
 
 export type { WordGroup } from "./tokenizer.js";
 
@@ -14,11 +14,9 @@ export type { WordGroup } from "./tokenizer.js";
  * `tokenizer.decode(ids, skip_special_tokens=True)` gives, clean_up_tokenization_spaces included
  * (tokenizer_config.json's setting, else 4.36's default: true).
  */
-export class BpeTokenizer implements CaptionTokenizer {
-  private readonly special: Set<number>;
-
-  constructor(private readonly tok: Tokenizer, readonly size: number, special: Iterable<number>) {
-    this.special = new Set(special);
+export class BpeTokenizer extends SubwordTokenizer {
+  constructor(tok: Tokenizer, size: number, special: Iterable<number>) {
+    super(tok, size, special);
   }
 
   static load(dir: string): BpeTokenizer {
@@ -46,24 +44,8 @@ export class BpeTokenizer implements CaptionTokenizer {
     return new BpeTokenizer(tok, size, added.filter((t) => t.special).map((t) => t.id));
   }
 
-  isSpecial(id: number): boolean {
-    return this.special.has(id);
-  }
-
   encode(text: string): number[] {
     return this.tok.encode(text, { add_special_tokens: false }).ids;
-  }
-
-  /** HF's decode(ids, skip_special_tokens=True) with the tokenizer's clean-up setting. */
-  decode(ids: number[], o: { cleanUp?: boolean } = {}): string {
-    const kept = ids.filter((id) => !this.special.has(id));
-    if (kept.length === 0) return "";
-    return this.tok.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: o.cleanUp });
-  }
-
-  /** The model's piece for an id (`Ġsk`, `is`). */
-  piece(id: number): string {
-    return this.tok.id_to_token(id) ?? `<${id}>`;
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { Tokenizer } from "@huggingface/tokenizers";
 import { VitlensError } from "../errors.js";
 
 /** One word of a caption as drawn: its text and the positions of its pieces among the generated ids. */
@@ -19,6 +20,39 @@ export interface CaptionTokenizer {
   piece(id: number): string;
   /** Generated ids grouped into the words the caption shows; special tokens belong to none. */
   words(ids: number[]): WordGroup[];
+}
+
+/**
+ * What both subword tokenizers (BPE, WordPiece) share over an @huggingface/tokenizers Tokenizer:
+ * the special ids, decoding without them, an id's piece. Each says how it encodes and how its
+ * pieces form words.
+ */
+export abstract class SubwordTokenizer implements CaptionTokenizer {
+  protected readonly special: Set<number>;
+
+  /** `cleanUp`: clean_up_tokenization_spaces when decode() is not told (undefined: the tokenizer's own setting). */
+  protected constructor(protected readonly tok: Tokenizer, readonly size: number, special: Iterable<number>, private readonly cleanUp?: boolean) {
+    this.special = new Set(special);
+  }
+
+  abstract encode(text: string): number[];
+  abstract words(ids: number[]): WordGroup[];
+
+  isSpecial(id: number): boolean {
+    return this.special.has(id);
+  }
+
+  /** HF's decode(ids, skip_special_tokens=True); `cleanUp` overrides clean_up_tokenization_spaces. */
+  decode(ids: number[], o: { cleanUp?: boolean } = {}): string {
+    const kept = ids.filter((id) => !this.special.has(id));
+    if (kept.length === 0) return "";
+    return this.tok.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: o.cleanUp ?? this.cleanUp });
+  }
+
+  /** The vocabulary's piece for an id (`Ġsk`, `##s`, `[CLS]`). */
+  piece(id: number): string {
+    return this.tok.id_to_token(id) ?? `<${id}>`;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { readJson } from "../io/read-json.js";
 import type { HubOptions } from "../hub/download.js";
 import { downloadTokenizer } from "../hub/tokenizer-files.js";
 import type { TokenizerJson } from "./bpe-tokenizer.js";
-import { tokenContent, type CaptionTokenizer, type WordGroup } from "./tokenizer.js";
+import { SubwordTokenizer, tokenContent, type WordGroup } from "./tokenizer.js";
 
 /** The ids of BERT's special tokens (bert-base-uncased: [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103). */
 export interface BertSpecialIds {
@@ -31,18 +31,9 @@ const SPECIAL_DEFAULTS: Record<keyof BertSpecialIds, string> = { pad: "[PAD]", u
  * before . ? ! , and inside contractions: "isn ' t" -> "isn't"). The fast tokenizer's decoder also
  * cleans each piece on its own; that changes only the uncleaned text, so it is turned off here.
  */
-export class WordPieceTokenizer implements CaptionTokenizer {
-  private readonly special: Set<number>;
-
-  private constructor(
-    private readonly tok: Tokenizer,
-    readonly size: number,
-    readonly ids: BertSpecialIds,
-    special: Iterable<number>,
-    private readonly prefix: string,
-    private readonly cleanUp: boolean,
-  ) {
-    this.special = new Set(special);
+export class WordPieceTokenizer extends SubwordTokenizer {
+  private constructor(tok: Tokenizer, size: number, readonly ids: BertSpecialIds, special: Iterable<number>, private readonly prefix: string, cleanUp: boolean) {
+    super(tok, size, special, cleanUp);
   }
 
   /** A vocab.txt, a tokenizer.json, or a folder holding either (tokenizer.json preferred). */
@@ -96,26 +87,10 @@ export class WordPieceTokenizer implements CaptionTokenizer {
     return new WordPieceTokenizer(tok, size, ids, special, prefix, cleanUp);
   }
 
-  isSpecial(id: number): boolean {
-    return this.special.has(id);
-  }
-
   /** Ids of a text; `special` adds [CLS] before and [SEP] after, as BERT's encode() does by default. */
   encode(text: string, o: { special?: boolean } = {}): number[] {
     const ids = text ? this.tok.encode(text, { add_special_tokens: false }).ids : [];
     return o.special ? [this.ids.cls, ...ids, this.ids.sep] : ids;
-  }
-
-  /** HF's decode(ids, skip_special_tokens=True); `cleanUp` overrides clean_up_tokenization_spaces. */
-  decode(ids: number[], o: { cleanUp?: boolean } = {}): string {
-    const kept = ids.filter((id) => !this.special.has(id));
-    if (kept.length === 0) return "";
-    return this.tok.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: o.cleanUp ?? this.cleanUp });
-  }
-
-  /** The vocabulary's piece for an id (`ski`, `##s`, `[CLS]`). */
-  piece(id: number): string {
-    return this.tok.id_to_token(id) ?? `<${id}>`;
   }
 
   /**
