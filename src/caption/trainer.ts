@@ -230,7 +230,7 @@ function imageDataset(images: CaptionedImage[], samples: Sample[]): Dataset {
     return cache.get(image)!;
   };
   return {
-    description: `${images.length} captioned images`, size: samples.length, labels: new Int32Array(samples.length), classNames: [],
+    description: `${images.length} captioned images`, size: samples.length, labels: new Int32Array(samples.length), classNames: [], labelKind: "indices",
     name: (i) => images[samples[i].image].file, raw,
   };
 }

@@ -185,19 +185,27 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   }
   const classes = opts.numClasses ?? stored.numClasses;
   if (classes !== stored.numClasses || opts.newHead) {
-    config.numClasses = classes;
-    config.id2label = undefined;
-    params.delete("head.weight");
-    params.delete("head.bias");
-    if (classes > 0) {
-      const rng = new Rng(opts.seed ?? 0);
-      for (const [name, shape] of vitParameterShapes(config).filter(([n]) => n.startsWith("head."))) {
-        params.set(name, initParameter(name, shape, rng));
-      }
-    }
+    newHeadParams(config, params, classes, opts.seed ?? 0);
     notes.push(`new head: ${classes} classes (checkpoint had ${stored.numClasses ? `${stored.numClasses}` : "no head"}), randomly initialised`);
   }
   return config;
+}
+
+function newHeadParams(config: ViTConfig, params: Params, classes: number, seed: number): void {
+  config.numClasses = classes;
+  config.id2label = undefined;
+  params.delete("head.weight");
+  params.delete("head.bias");
+  if (classes > 0) {
+    const rng = new Rng(seed);
+    for (const [name, shape] of vitParameterShapes(config).filter(([n]) => n.startsWith("head."))) params.set(name, initParameter(name, shape, rng));
+  }
+}
+
+/** A loaded model's head replaced by a randomly initialised one of `classes` classes (named LABEL_i until the caller names them). */
+export function replaceHead(loaded: LoadedModel, classes: number, seed: number): void {
+  newHeadParams(loaded.model.config, loaded.model.params, classes, seed);
+  loaded.labels = labelsFor(loaded.model.config);
 }
 
 /** `--crop-pct P`: shorter side to size / P, then a centre crop, whatever the checkpoint says. */

@@ -1,4 +1,4 @@
-import { MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { loadModel } from "../checkpoint/load.js";
@@ -29,7 +29,7 @@ const ratio = (v: string) => {
 
 /** The image as the model sees it (resized to its input), at least 224 px wide for display. */
 export function attentionCommand(): Command {
-  return withPrecisionFlag(withCheckpointFlags(new Command("attention")))
+  return withExifFlag(withPrecisionFlag(withCheckpointFlags(new Command("attention"))))
     .description("attention maps over images: CLS attention per layer/head, rollout, or gradient-weighted attribution")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--out <dir>", "folder for the PNGs (and --raw safetensors)")

@@ -8,7 +8,7 @@ import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
-import { num, positiveInt, precisionBackend, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, num, positiveInt, precisionBackend, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
 import { resolveCaptioner, type CatrFlags } from "./resolve-run.js";
 import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
@@ -47,7 +47,7 @@ function decodeOptions(cmd: Command): Command {
 }
 
 export function captionCommand(): Command {
-  return decodeOptions(new Command("caption"))
+  return withExifFlag(decodeOptions(new Command("caption")))
     .description("caption images; one strip per image: the image and each word's cross-attention map")
     .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), a CATR checkpoint (.pth) or release (catr-v1, catr-v2, catr-v3), or a preset (vit-gpt2, catr: random weights)")
     .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
@@ -78,7 +78,7 @@ export function captionCommand(): Command {
 }
 
 export function evalCaptionerCommand(): Command {
-  return decodeOptions(new Command("eval-captioner"))
+  return withExifFlag(decodeOptions(new Command("eval-captioner")))
     .description("caption a held-out COCO split: exact match, BLEU-4 and, on grounded data, grounding of each item word's map")
     .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face captioner, or a CATR checkpoint / release")
     .requiredOption("--captions <json>", "COCO captions of the held-out images")

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { VitlensError } from "../errors.js";
+import { setExifRotate } from "../data/raw-image.js";
 import { attentionCommand } from "./attention.js";
 import { benchCommand } from "./bench.js";
 import { inspectCommand } from "./inspect.js";
@@ -39,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
   program.addCommand(tensorsCommand());
   program.addCommand(serveCommand());
   for (const cmd of program.commands) cmd.exitOverride();
+  // --no-exif-rotate (options.ts withExifFlag) holds for the whole process
+  program.hook("preAction", (_root, action) => setExifRotate(action.opts<{ exifRotate?: boolean }>().exifRotate !== false));
   try {
     await program.parseAsync(argv);
     return 0;

@@ -97,3 +97,29 @@ export function precisionBackend(f: PrecisionFlagValues, be: Backend = getBacken
   if (note) process.stderr.write(`vitlens: ${note}\n`);
   return withPrecision(be, precision);
 }
+
+/** The flags `withDataFlags` adds: which part of a dataset with splits, configs and columns to read. */
+export interface DataFlagValues {
+  split?: string;
+  config?: string;
+  imageColumn?: string;
+  labelColumn?: string;
+}
+
+/** --split, --config, --image-column, --label-column: the same on every command that reads labelled data. */
+export function withDataFlags(cmd: Command, splitHelp: string): Command {
+  return cmd
+    .option("--split <name>", splitHelp)
+    .option("--config <name>", "the dataset's config, for Hugging Face datasets with several")
+    .option("--image-column <name>", "the image column of a parquet dataset (default: its Image feature)")
+    .option("--label-column <name>", "the label column of a parquet dataset or imagefolder metadata (default: its ClassLabel, else label)");
+}
+
+export function dataFlags(f: DataFlagValues): DataFlagValues {
+  return Object.fromEntries(Object.entries({ split: f.split, config: f.config, imageColumn: f.imageColumn, labelColumn: f.labelColumn }).filter(([, v]) => v !== undefined));
+}
+
+/** --no-exif-rotate on every command that reads photos (main.ts applies it before the action). */
+export function withExifFlag(cmd: Command): Command {
+  return cmd.option("--no-exif-rotate", "do not apply EXIF orientation (applied by default, as PIL's exif_transpose and transformers' load_image do)");
+}

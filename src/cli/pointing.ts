@@ -1,4 +1,4 @@
-import { MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
@@ -17,7 +17,7 @@ import { resolveModel } from "./resolve-run.js";
 type Box = [number, number, number, number];
 
 export function pointingCommand(): Command {
-  return withPrecisionFlag(withCheckpointFlags(new Command("pointing")))
+  return withExifFlag(withPrecisionFlag(withCheckpointFlags(new Command("pointing"))))
     .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")

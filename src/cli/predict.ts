@@ -6,9 +6,9 @@ import { resolveModel } from "./resolve-run.js";
 import { loadModel } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { expandImages } from "../data/image-files.js";
-import { loadBatch } from "../data/preprocess.js";
+import { loadImage, stackImages } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
-import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, imageSize, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 
 interface PredictOptions {
   model: string;
@@ -18,10 +18,11 @@ interface PredictOptions {
   json?: boolean;
   batchSize: number;
   imageSize?: [number, number];
+  strict?: boolean;
 }
 
 export function predictCommand(): Command {
-  return withPrecisionFlag(withCheckpointFlags(new Command("predict")))
+  return withExifFlag(withPrecisionFlag(withCheckpointFlags(new Command("predict"))))
     .description("classify images; --json prints one object per image per line")
     .requiredOption("--model <spec>", MODEL_HELP)
     .option("--top-k <k>", "how many classes to show", positiveInt, 5)
@@ -30,6 +31,7 @@ export function predictCommand(): Command {
     .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
     .option("--csv <file>", "also write filename,label rows (the predicted class index) to this file")
     .option("--force", "overwrite an existing --csv file")
+    .option("--strict", "stop at the first unreadable image instead of skipping it")
     .argument("<images...>", "image files (JPEG, PNG, WebP, ...) or folders of them")
     .action(async (args: string[], opts: PredictOptions & CheckpointFlagValues & PrecisionFlagValues) => {
       const images = expandImages(args);
@@ -40,9 +42,18 @@ export function predictCommand(): Command {
       if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
       const be = precisionBackend(opts);
       const k = Math.min(opts.topK, model.config.numClasses);
+      const skipped: string[] = [];
       for (let start = 0; start < images.length; start += opts.batchSize) {
-        const batch = images.slice(start, start + opts.batchSize);
-        const pixels = await loadBatch(batch, preprocess);
+        const loaded = await Promise.all(images.slice(start, start + opts.batchSize).map((p) => loadImage(p, preprocess).catch((e: unknown) => {
+          // one policy for bad files: named on stderr, counted, the rest still predicted (--strict stops)
+          if (opts.strict || !(e instanceof VitlensError)) throw e;
+          process.stderr.write(`vitlens: skipped ${e.message}\n`);
+          skipped.push(e.message);
+          return null;
+        })));
+        const batch = images.slice(start, start + opts.batchSize).filter((_, i) => loaded[i] !== null);
+        if (batch.length === 0) continue;
+        const pixels = stackImages(batch, loaded.filter((t) => t !== null));
         const logits = model.forward(pixels, be).logits!;
         const C = model.config.numClasses;
         batch.forEach((image, i) => {
@@ -57,9 +68,12 @@ export function predictCommand(): Command {
           }
         });
       }
-      if (opts.csv) {
+      const predicted = csvRows.length - 1;
+      if (opts.csv && predicted > 0) {
         writeFileAtomic(opts.csv, [csvRows.join("\n") + "\n"]);
-        process.stderr.write(`vitlens: wrote ${images.length} predictions to ${opts.csv}\n`);
+        process.stderr.write(`vitlens: wrote ${predicted} predictions to ${opts.csv}\n`);
       }
+      if (skipped.length && predicted > 0) process.stderr.write(`vitlens: ${predicted} image(s) predicted, ${skipped.length} skipped (not readable)\n`);
+      if (predicted === 0) throw new VitlensError(`none of the ${images.length} image(s) could be read`);
     });
 }

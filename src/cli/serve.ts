@@ -6,7 +6,7 @@ import { startServer } from "../serve/app.js";
 import { DEFAULTS } from "../serve/context.js";
 import { getBackend } from "../backend/index.js";
 import { resolvePrecision } from "../backend/precision.js";
-import { imageSize, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, imageSize, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { resolveModel, resolveModelPath } from "./resolve-run.js";
 import { existsSync, statSync } from "node:fs";
 import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
@@ -32,7 +32,7 @@ const megabytes = (v: string): number => {
 
 export function serveCommand(): Command {
   const bundled = (name: string) => join(packageRoot(), "models", name);
-  return withPrecisionFlag(withCheckpointFlags(new Command("serve")))
+  return withExifFlag(withPrecisionFlag(withCheckpointFlags(new Command("serve"))))
     .description("a local explorer in the browser: predictions, attention (hover a patch), position embeddings, captions, runs")
     .option("--model <spec>", `${MODEL_HELP} (default: the bundled Fashion-MNIST ViT)`, bundled("fashion-mnist-vit"))
     .option("--captioner <dir|none>", "captioner folder or train-captioner run, a CATR checkpoint (.pth), or none (default: the bundled one)", bundled("fashion-grid-captioner"))

@@ -3,16 +3,16 @@ import { Command } from "commander";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
 import { getBackend } from "../backend/index.js";
-import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
+import { checkpointFlags, dataFlags, withDataFlags, withExifFlag, type DataFlagValues, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
 
-interface Flags extends OptimizationFlags {
+interface Flags extends OptimizationFlags, DataFlagValues {
   model?: string; data?: string; val?: string; valSplit: number; out?: string; resume?: string; force?: boolean;
   recipe?: string; imageSize?: [number, number]; labelSmoothing: number; freeze: string; headLrScale: number;
   augment: boolean; flip: boolean; cropScale: number; hiddenDropout?: number; attentionDropout?: number;
-  patchSize?: number; hiddenSize?: number; layers?: number; mlpSize?: number; newHead?: boolean;
+  patchSize?: number; hiddenSize?: number; layers?: number; mlpSize?: number; newHead?: boolean; exifRotate: boolean;
 }
 
 /** The classifier's defaults (the seed recipe's SGD + StepLR shape). */
@@ -23,12 +23,12 @@ const DEFAULTS: OptimizationDefaults = {
 
 export function trainCommand(): Command {
   // --heads (from withCheckpointFlags) also sets a preset's heads when training from scratch
-  const cmd = withCheckpointFlags(new Command("train"))
+  const cmd = withExifFlag(withDataFlags(withCheckpointFlags(new Command("train")), "the split to train on, for data with splits (default: train; validation, else test, validates)"))
     .description("fine-tune a ViT (or train one from a preset) on an image dataset")
     .option("--model <spec>", MODEL_HELP)
-    .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, or *-images-idx3-ubyte[.gz]")
+    .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, *-images-idx3-ubyte[.gz], a Hugging Face dataset folder or .parquet")
     .option("--val <path>", "separate validation data (same forms as --data)")
-    .option("--val-split <f>", "hold out this fraction of --data for validation when no --val", fraction, 0.1)
+    .option("--val-split <f>", "hold out this fraction of --data for validation when there is no --val and no validation split", fraction, 0.1)
     .option("--recipe <name>", "seed: SGD lr 1e-5, momentum 0.9, StepLR(10, 0.5), all layers trainable, a new head");
   return addOptimizationFlags(addRunFolderFlags(cmd, "models (HF layout)"), DEFAULTS, "fail on a corrupt image instead of skipping it")
     .option("--image-size <HxW>", "train at this size (position embeddings resampled)", imageSize)
@@ -64,6 +64,7 @@ export function trainCommand(): Command {
           imageSize: f.imageSize ?? null, labelSmoothing: f.labelSmoothing, freeze: f.freeze, headLrScale: f.headLrScale,
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
           attentionDropout: f.attentionDropout ?? null, architecture, checkpoint: checkpointFlags(f), newHead: f.newHead ?? false, recipe: f.recipe ?? null,
+          dataOptions: dataFlags(f), exifRotate: f.exifRotate,
         };
         return train(options, be, progressReporter(), interrupted, f.force ?? false);
       });

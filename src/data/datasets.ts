@@ -4,6 +4,7 @@ import { parse } from "csv-parse/sync";
 import { IMAGE_EXT } from "./image-files.js";
 import { VitlensError } from "../errors.js";
 import { readIdx } from "./idx.js";
+import { hfSplits, isHfRepository, openHfRepository, openParquetFiles, type HfDataOptions } from "./hf-dataset.js";
 import { decodeRaw, grayToRaw, type RawImage } from "./raw-image.js";
 
 /** A labelled image collection; `raw(i)` decodes sample i (file datasets cache what fits). */
@@ -12,8 +13,86 @@ export interface Dataset {
   size: number;
   labels: Int32Array;
   classNames: string[];
+  /** how labels name classes: by name (class folders, CSV names, a ClassLabel) or as indices (<label>_<id>, IDX, CSV integers); data/classes.ts */
+  labelKind: "names" | "indices";
   name(i: number): string; // file path, or "<idx file>#i"
   raw(i: number): Promise<RawImage>;
+}
+
+/** Where `--data` reads from, beyond the path: a Hugging Face dataset's split, config and columns. */
+export type DataOptions = HfDataOptions;
+
+/**
+ * Opens `--data` in any layout: a Hugging Face dataset repository (parquet files, a card), a lone
+ * .parquet file, a folder with HF imagefolder metadata (metadata.csv / metadata.jsonl), or the
+ * file layouts of `openDataset`. `split` picks a split where the data has them.
+ */
+export async function openData(spec: string, o: DataOptions = {}): Promise<Dataset> {
+  if (!existsSync(spec)) throw new VitlensError(`--data ${spec}: no such file or directory`);
+  if (/\.parquet$/i.test(spec) && statSync(spec).isFile()) {
+    return openParquetFiles([spec], dirname(resolve(spec)), `parquet ${spec}`, o, null);
+  }
+  if (isHfRepository(spec)) return openHfRepository(spec, o);
+  const meta = imagefolderMetadata(spec, o.split);
+  if (meta) return openMetadataFile(meta, o);
+  if (o.split !== undefined) {
+    const sub = join(spec, o.split);
+    if (existsSync(sub) && statSync(sub).isDirectory()) return openDataset(sub, o.cacheBytes);
+    throw new VitlensError(`--split ${o.split}: ${spec} is not a dataset with splits (no parquet files, no ${o.split}/ folder)`);
+  }
+  return openDataset(spec, o.cacheBytes);
+}
+
+/** The split names the data holds (HF repositories, imagefolder split folders), or null when it has none. */
+export function dataSplits(spec: string, o: DataOptions = {}): string[] | null {
+  if (!existsSync(spec) || !statSync(spec).isDirectory()) return null;
+  if (isHfRepository(spec)) return hfSplits(spec, o.config);
+  const withMetadata = readdirSync(spec).filter((d) => imagefolderMetadata(join(spec, d)) !== null);
+  return withMetadata.length && !imagefolderMetadata(spec) ? withMetadata : null;
+}
+
+/** HF imagefolder's metadata.csv / metadata.jsonl (file_name + columns), in the folder or its split folder. */
+function imagefolderMetadata(dir: string, split?: string): string | null {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  for (const d of split === undefined ? [dir] : [join(dir, split)]) {
+    for (const f of ["metadata.csv", "metadata.jsonl"]) if (existsSync(join(d, f))) return join(d, f);
+  }
+  return null;
+}
+
+function openMetadataFile(path: string, o: DataOptions): Dataset {
+  let records: Array<Record<string, unknown>>;
+  try {
+    records = path.endsWith(".csv")
+      ? (parse(readFileSync(path, "utf8"), { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, unknown>>)
+      : readFileSync(path, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch (e) {
+    throw new VitlensError(`${path}: not valid ${path.endsWith(".csv") ? "CSV" : "JSON lines"} (${(e as Error).message.split("\n")[0]})`);
+  }
+  if (records.length === 0) throw new VitlensError(`${path}: no rows`);
+  const columns = Object.keys(records[0]);
+  if (!columns.includes("file_name")) throw new VitlensError(`${path}: no file_name column (HF imagefolder metadata names each image in file_name)`);
+  const labelColumn = o.labelColumn ?? (columns.includes("label") ? "label" : columns.find((c) => c !== "file_name"));
+  if (!labelColumn || !columns.includes(labelColumn)) throw new VitlensError(`${path}: no label column${o.labelColumn ? ` ${o.labelColumn}` : ""} (columns ${columns.join(", ")}; name it with --label-column)`);
+  const base = dirname(resolve(path));
+  const values = records.map((r, i) => {
+    const v = r[labelColumn];
+    if (v === undefined || v === null || v === "") throw new VitlensError(`${path}: row ${i + 1} has no ${labelColumn}`);
+    return String(v);
+  });
+  const files = records.map((r) => resolve(base, String(r.file_name)));
+  return labelledFiles(`imagefolder metadata ${path}`, files, values, o.cacheBytes ?? 1 << 30);
+}
+
+/** Files with string labels: all integers are indices, anything else names (sorted). */
+function labelledFiles(what: string, files: string[], values: string[], cacheBytes: number): Dataset {
+  const numeric = values.every((v) => /^\d+$/.test(v));
+  const classNames = numeric
+    ? Array.from({ length: Math.max(...values.map(Number)) + 1 }, (_, i) => String(i))
+    : [...new Set(values)].sort();
+  const index = new Map(classNames.map((n, i) => [n, i]));
+  const labels = values.map((v) => (numeric ? Number(v) : index.get(v)!));
+  return fileDataset(`${what} (${files.length} images, ${classNames.length} classes)`, files, labels, classNames, numeric ? "indices" : "names", cacheBytes);
 }
 
 const FASHION_MNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
@@ -49,6 +128,7 @@ function openIdx(imagesPath: string): Dataset {
     size: count,
     labels: labelArr,
     classNames,
+    labelKind: "indices",
     name: (i) => `${imagesPath}#${i}`,
     raw: async (i) => grayToRaw(images.data.subarray(i * h * w, (i + 1) * h * w), h, w),
   };
@@ -68,7 +148,7 @@ function openFolder(dir: string, cacheBytes: number): Dataset {
       }
     });
     if (files.length === 0) throw new VitlensError(`--data ${dir}: the class folders (${classDirs.slice(0, 3).join(", ")}...) hold no images`);
-    return fileDataset(`class folders ${dir} (${files.length} images, ${classDirs.length} classes)`, files, labels, classDirs, cacheBytes);
+    return fileDataset(`class folders ${dir} (${files.length} images, ${classDirs.length} classes)`, files, labels, classDirs, "names", cacheBytes);
   }
   const images = entries.filter((e) => e.isFile() && IMAGE_EXT.test(e.name)).map((e) => e.name).sort();
   if (images.length === 0) throw new VitlensError(`--data ${dir}: no images and no class folders`);
@@ -79,7 +159,7 @@ function openFolder(dir: string, cacheBytes: number): Dataset {
   });
   const numClasses = Math.max(...labels) + 1;
   const classNames = Array.from({ length: numClasses }, (_, i) => String(i));
-  return fileDataset(`labelled files ${dir} (${images.length} images, ${numClasses} classes)`, images.map((f) => join(dir, f)), labels, classNames, cacheBytes);
+  return fileDataset(`labelled files ${dir} (${images.length} images, ${numClasses} classes)`, images.map((f) => join(dir, f)), labels, classNames, "indices", cacheBytes);
 }
 
 function openCsv(path: string, cacheBytes: number): Dataset {
@@ -94,16 +174,11 @@ function openCsv(path: string, cacheBytes: number): Dataset {
   rows.forEach((r, i) => {
     if (r.length < 2 || !r[0] || r[1] === "") throw new VitlensError(`${path}: row ${i + 1} is not filename,label`);
   });
-  const numeric = rows.every((r) => /^\d+$/.test(r[1]));
-  const classNames = numeric
-    ? Array.from({ length: Math.max(...rows.map((r) => Number(r[1]))) + 1 }, (_, i) => String(i))
-    : [...new Set(rows.map((r) => r[1]))].sort();
-  const labels = rows.map((r) => (numeric ? Number(r[1]) : classNames.indexOf(r[1])));
   const base = dirname(resolve(path));
-  return fileDataset(`CSV ${path} (${rows.length} images, ${classNames.length} classes)`, rows.map((r) => resolve(base, r[0])), labels, classNames, cacheBytes);
+  return labelledFiles(`CSV ${path}`, rows.map((r) => resolve(base, r[0])), rows.map((r) => r[1]), cacheBytes);
 }
 
-function fileDataset(description: string, files: string[], labels: number[], classNames: string[], cacheBytes: number): Dataset {
+function fileDataset(description: string, files: string[], labels: number[], classNames: string[], labelKind: Dataset["labelKind"], cacheBytes: number): Dataset {
   const cache = new Map<number, RawImage>();
   let cached = 0;
   return {
@@ -111,6 +186,7 @@ function fileDataset(description: string, files: string[], labels: number[], cla
     size: files.length,
     labels: Int32Array.from(labels),
     classNames,
+    labelKind,
     name: (i) => files[i],
     raw: async (i) => {
       const hit = cache.get(i);
@@ -132,6 +208,7 @@ export function subset(ds: Dataset, indices: number[], description: string): Dat
     size: indices.length,
     labels: Int32Array.from(indices, (i) => ds.labels[i]),
     classNames: ds.classNames,
+    labelKind: ds.labelKind,
     name: (i) => ds.name(indices[i]),
     raw: (i) => ds.raw(indices[i]),
   };

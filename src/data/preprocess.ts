@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import type { PreprocessConfig, ResizePolicy } from "./preprocess-config.js";
-import { decodeRaw, type RawImage } from "./raw-image.js";
+import { decodeRaw, UnreadableImageError, type RawImage } from "./raw-image.js";
 import { resizeLikePil } from "./resample.js";
 
 /*
@@ -127,13 +127,17 @@ export function normalizeInto(rgb: Uint8Array, height: number, width: number, pr
 
 /** One image file -> pixels (3, H, W): decode (JPEG, PNG, WebP, ...; alpha dropped, gray to RGB), then `imagePixels`. */
 export async function loadImage(path: string, pre: PreprocessConfig): Promise<Tensor> {
-  if (!existsSync(path)) throw new VitlensError(`${path}: no such image file`);
+  if (!existsSync(path)) throw new UnreadableImageError(path, "no such file");
   return imagePixels(await decodeRaw(path), pre);
 }
 
 /** Several images -> one batch (B, 3, H, W); they must come out the same size (not so under a "longer" policy). */
 export async function loadBatch(paths: string[], pre: PreprocessConfig): Promise<Tensor> {
-  const images = await Promise.all(paths.map((p) => loadImage(p, pre)));
+  return stackImages(paths, await Promise.all(paths.map((p) => loadImage(p, pre))));
+}
+
+/** Images (3, H, W) of `paths` -> one batch (B, 3, H, W). */
+export function stackImages(paths: string[], images: Tensor[]): Tensor {
   const [, h, w] = images[0].shape;
   const data = new Float32Array(images.length * 3 * h * w);
   images.forEach((img, i) => {

@@ -14,6 +14,8 @@ import { softmax } from "../models/scores.js";
 import type { Tensor } from "../tensor.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
 import { openDatasets } from "../train/trainer.js";
+import { alignToModel } from "../data/classes.js";
+import { setExifRotate } from "../data/raw-image.js";
 import { readMetrics } from "../train/metrics.js";
 import { parseSavedOptions, trainOptionsSchema } from "../train/run-options.js";
 
@@ -106,9 +108,10 @@ export async function collectReport(
 
   let evaluation: EvalResult | null = null;
   const gallery: GalleryItem[] = [];
-  const { val } = openDatasets(options);
+  setExifRotate(options.exifRotate); // the pixels the run trained on
+  const opened = (await openDatasets(options)).val;
+  const val = opened ? alignToModel(opened, labels, `the run's validation data ${options.val ?? options.data}`).ds : null;
   if (val) {
-    val.classNames = labels;
     const predicted = new Map<number, number>(); // dataset index -> top-1 class
     evaluation = await evaluate(model, val, preprocess, be, 64, (_, b) => b.indices.forEach((i, k) => predicted.set(i, b.predicted[k])));
     const [H, W] = preprocess.size;

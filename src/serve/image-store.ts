@@ -35,7 +35,7 @@ export class ImageStore {
     const known = this.images.get(id);
     if (known) return known;
     const image = await decodeRawBuffer(bytes, "upload", this.maxPixels).catch((e: Error) => {
-      throw new VitlensError(/pixel limit/i.test(e.message)
+      throw new VitlensError(/more than \d+ pixels/.test(e.message)
         ? `upload: the image has more than ${this.maxPixels} pixels (--max-pixels); refused before decoding`
         : e.message);
     });

@@ -13,6 +13,8 @@ export interface EvalResult {
   perClass: Array<{ label: string; accuracy: number; count: number }>;
   confusion: number[][]; // [true][predicted]
   skipped: number;
+  /** the unreadable images left out, with why (vitlens' words) */
+  skippedFiles: string[];
 }
 
 /** Each evaluated image's top-1 class, by dataset index (for picking examples to show). */
@@ -24,16 +26,20 @@ export interface BatchPredictions {
 /** Accuracy, top-5, per-class accuracy and the confusion matrix over a dataset (no augmentation). */
 export async function evaluate(
   model: ViT, ds: Dataset, preprocess: PreprocessConfig, be: Backend, batchSize: number,
-  onBatch?: (done: number, batch: BatchPredictions) => void, strict = false,
+  onBatch?: (done: number, batch: BatchPredictions) => void, strict = false, onSkip?: (message: string) => void,
 ): Promise<EvalResult> {
   const C = model.config.numClasses;
   const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
   let lossSum = 0;
   let top5 = 0;
   let samples = 0;
-  let skipped = 0;
+  const skippedFiles: string[] = [];
   const order = Array.from({ length: ds.size }, (_, i) => i);
-  const opts = { batchSize, preprocess, augment: null, seed: 0, epoch: 0, strict, onSkip: () => skipped++ };
+  const skip = (_name: string, reason: string) => {
+    skippedFiles.push(reason);
+    onSkip?.(reason);
+  };
+  const opts = { batchSize, preprocess, augment: null, seed: 0, epoch: 0, strict, onSkip: skip };
   for await (const batch of batches(ds, order, opts)) {
     const B = batch.labels.length;
     if (B === 0) continue;
@@ -63,6 +69,7 @@ export async function evaluate(
       return { label: labels[i] ?? String(i), accuracy: count ? row[i] / count : NaN, count };
     }),
     confusion,
-    skipped,
+    skipped: skippedFiles.length,
+    skippedFiles,
   };
 }

@@ -59,6 +59,12 @@ export const trainOptionsSchema = optimizationSchema.extend({
   checkpoint: checkpointFlags.optional(),
   newHead: z.boolean(),
   recipe: z.string().nullable(),
+  /** Which part of a dataset with splits, configs and columns (HF datasets); absent in older runs. */
+  dataOptions: z.object({
+    split: z.string().optional(), config: z.string().optional(), imageColumn: z.string().optional(), labelColumn: z.string().optional(),
+  }).default({}),
+  /** EXIF orientation applied to photos (--no-exif-rotate turns it off); runs from before read them as stored. */
+  exifRotate: z.boolean().default(true),
 });
 /** What a caller gives (fields with defaults optional); `trainOptionsSchema.parse` fills them in. */
 export type TrainOptions = z.input<typeof trainOptionsSchema>;

@@ -1,8 +1,12 @@
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { loadModel, type LoadedModel } from "../checkpoint/load.js";
+import { loadModel, replaceHead, type LoadedModel } from "../checkpoint/load.js";
 import { saveHfModel } from "../checkpoint/save-hf.js";
-import { openDataset, subset, type Dataset } from "../data/datasets.js";
+import { existsSync } from "node:fs";
+import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, preview } from "../data/classes.js";
+import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
+import { setExifRotate } from "../data/raw-image.js";
+import { VIT_PRESETS } from "../models/vit-config.js";
 import { batches, type Batch } from "../data/loader.js";
 import { VitlensError } from "../errors.js";
 import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
@@ -40,18 +44,32 @@ export function describeRecipe(o: TrainOptions): string {
 export interface Datasets {
   train: Dataset;
   val: Dataset | null;
+  /** degenerate data, said once: empty classes, validation classes the training data lacks */
+  warnings: string[];
 }
 
-export function openDatasets(o: Pick<TrainOptions, "data" | "val" | "valSplit" | "seed">): Datasets {
-  const all = openDataset(o.data);
-  if (o.val) return { train: all, val: openDataset(o.val) };
-  if (o.valSplit <= 0) return { train: all, val: null };
+/**
+ * --data and --val (or --val-split of --data). A dataset with splits (Hugging Face) trains on
+ * `train` (or --split) and validates on `validation`, else `test`, unless --val is given.
+ */
+export async function openDatasets(o: Pick<ResolvedTrainOptions, "data" | "val" | "valSplit" | "seed" | "dataOptions">): Promise<Datasets> {
+  const dataOptions = o.dataOptions ?? {};
+  const all = await openData(o.data, { ...dataOptions, preferSplits: ["train"] });
+  const warnings: string[] = [];
+  const empty = emptyClasses(all);
+  if (empty.length) warnings.push(`--data ${o.data}: class(es) with no images: ${preview(empty, 5)}`);
+  if (o.val) return { train: all, val: await openData(o.val, { ...dataOptions, split: undefined, preferSplits: ["validation", "test"] }), warnings };
+  const splits = dataSplits(o.data, dataOptions);
+  const heldOut = splits && ["validation", "test"].find((s) => s !== (dataOptions.split ?? "train") && splits.includes(s));
+  if (heldOut) return { train: all, val: await openData(o.data, { ...dataOptions, split: heldOut }), warnings };
+  if (o.valSplit <= 0) return { train: all, val: null, warnings };
   const order = shuffled(Array.from({ length: all.size }, (_, i) => i), new Rng(deriveSeed(o.seed, 0x5b1)));
   const nVal = Math.max(1, Math.round(all.size * o.valSplit));
   if (nVal >= all.size) throw new VitlensError(`--val-split ${o.valSplit} leaves no training images out of ${all.size}`);
   return {
     train: subset(all, order.slice(nVal), `${all.description}, ${all.size - nVal} for training`),
     val: subset(all, order.slice(0, nVal), `${nVal} held out (--val-split ${o.valSplit})`),
+    warnings,
   };
 }
 
@@ -59,33 +77,63 @@ export function openDatasets(o: Pick<TrainOptions, "data" | "val" | "valSplit" |
 const unnamed = (labels: string[]) => labels.every((name, i) => name === String(i) || name === `LABEL_${i}`);
 
 /**
- * The model to fine-tune, with the data's class names (integer-labelled data: "0", "1", ...).
- * The checkpoint's head is kept only for the same task: as many classes, and the same names
- * unless the checkpoint never named its classes. `--recipe seed` and `--new-head` always replace
- * it, as the reference workflow replaces `fc`. The run's log says which happened and why.
+ * Keep the checkpoint's head, or train a new one: the one rule of data/classes.ts. Named data
+ * keeps a named head when every data class matches one of its classes by name (the data is then
+ * relabelled to the head's indices); integer labels keep it when the counts match; a head that
+ * never named its classes is kept for as many classes. Returns the head's class names, or null
+ * with the reason for a new head.
  */
-function buildModel(o: ResolvedTrainOptions, classNames: string[]): LoadedModel {
-  const base = { ...o.checkpoint, imageSize: o.imageSize ?? undefined, numClasses: classNames.length, labels: classNames, seed: o.seed, overrides: o.architecture };
+function headDecision(data: Dataset, old: string[]): { keep: string[]; note: string } | { keep: null; note: string } {
+  const dataCount = data.labelKind === "indices" ? data.labels.reduce((m, v) => Math.max(m, v), -1) + 1 : data.classNames.length;
+  if (old.length === 0) return { keep: null, note: "the checkpoint has no classification head" };
+  if (unnamed(old) || data.labelKind === "indices") {
+    if (dataCount !== old.length) return { keep: null, note: `the checkpoint has ${old.length} classes, the data ${dataCount}` };
+    return data.labelKind === "indices" && !unnamed(old)
+      ? { keep: old, note: `kept the checkpoint's head: the data's integer labels 0-${dataCount - 1} are its ${old.length} classes (${preview(old)})` }
+      : { keep: data.classNames, note: `kept the checkpoint's head: ${old.length} classes, which it never named; the data's names in index order` };
+  }
+  const { unmatched } = matchClassNames(data.classNames, old);
+  if (unmatched.length) return { keep: null, note: `the data's class(es) ${preview(unmatched)} match none of the checkpoint's ${old.length} (${preview(old)})` };
+  const same = data.classNames.length === old.length;
+  return { keep: old, note: `kept the checkpoint's head: ${same ? "all" : `${data.classNames.length} of`} its ${old.length} classes, matched by name` };
+}
+
+/**
+ * The model to fine-tune and its class names. `--recipe seed` and `--new-head` always replace the
+ * head, as the reference workflow replaces `fc`; otherwise headDecision. The run's log says which
+ * happened and why.
+ */
+function buildModel(o: ResolvedTrainOptions, data: Dataset): LoadedModel {
   const forced = o.newHead || o.recipe === "seed";
-  let loaded = loadModel(o.model, { ...base, newHead: forced });
-  const replaced = loaded.notes.some((n) => n.startsWith("new head"));
-  const old = loaded.model.config.id2label ? Object.values(loaded.model.config.id2label) : [];
+  const base = { ...o.checkpoint, imageSize: o.imageSize ?? undefined, seed: o.seed, overrides: o.architecture };
+  const fresh = (note: string | null) => {
+    const l = loadModel(o.model, { ...base, numClasses: data.classNames.length, labels: data.classNames, newHead: true });
+    if (note) l.notes = [...l.notes.filter((n) => !n.startsWith("new head")), `new head: ${data.classNames.length} classes, randomly initialised (${note})`];
+    return l;
+  };
+  let loaded: LoadedModel;
   if (forced) {
-    loaded.notes.push(o.recipe === "seed" ? "the seed recipe always trains a new head" : "--new-head: a new head");
-  } else if (!replaced && old.length && !unnamed(old) && classNames.some((name, i) => old[i] !== name)) {
-    loaded = loadModel(o.model, { ...base, newHead: true });
-    loaded.notes.push(`new head: the checkpoint's classes (${preview(old)}) are not the data's (${preview(classNames)})`);
-  } else if (!replaced && loaded.format !== "preset") {
-    loaded.notes.push(`kept the checkpoint's head: ${classNames.length} classes${old.length && !unnamed(old) ? ", same names" : ""}`);
+    loaded = fresh(o.recipe === "seed" ? "the seed recipe always trains a new head" : "--new-head");
+  } else if (o.model in VIT_PRESETS && !existsSync(o.model)) {
+    loaded = loadModel(o.model, { ...base, numClasses: data.classNames.length, labels: data.classNames });
+  } else {
+    loaded = loadModel(o.model, base);
+    const decision = headDecision(data, loaded.model.config.numClasses ? loaded.labels : []);
+    if (decision.keep) {
+      loaded.notes.push(decision.note);
+      loaded.labels = decision.keep;
+    } else {
+      replaceHead(loaded, data.classNames.length, o.seed);
+      loaded.notes.push(`new head: ${data.classNames.length} classes, randomly initialised (${decision.note})`);
+      loaded.labels = data.classNames;
+    }
   }
   if (o.hiddenDropout !== null) loaded.model.config.hiddenDropout = o.hiddenDropout;
   if (o.attentionDropout !== null) loaded.model.config.attentionDropout = o.attentionDropout;
-  loaded.labels = classNames;
-  loaded.model.config.id2label = Object.fromEntries(classNames.map((l, i) => [String(i), l]));
+  loaded.model.config.id2label = Object.fromEntries(loaded.labels.map((l, i) => [String(i), l]));
   return loaded;
 }
 
-const preview = (names: string[]) => `${names.slice(0, 3).join(", ")}${names.length > 3 ? ", ..." : ""}`;
 
 /** Head parameters get `headLrScale`; norms, biases and embeddings get no weight decay (timm's rule). */
 function paramGroups(names: string[], frozen: Set<string>, o: ResolvedTrainOptions): ParamGroup[] {
@@ -98,6 +146,20 @@ function paramGroups(names: string[], frozen: Set<string>, o: ResolvedTrainOptio
     }
   }
   return groups;
+}
+
+/** Training and validation data in the head's classes (data/classes.ts), with what did not fit said once. */
+function alignDatasets(d: Datasets, head: string[], o: ResolvedTrainOptions): { trainSet: Dataset; valSet: Dataset | null; warnings: string[] } {
+  const trainSet = alignToModel(d.train, head, `--data ${o.data}`).ds; // every training class matches: headDecision
+  const warnings: string[] = [];
+  if (!d.val) return { trainSet, valSet: null, warnings };
+  const val = alignToModel(d.val, head, `--val ${o.val ?? o.data}`);
+  if (val.unmatched.length) warnings.push(`validation class(es) ${preview(val.unmatched)} are not among the model's classes: ${val.dropped} validation image(s) left out`);
+  const trained = new Set(trainSet.labels);
+  const unseen = [...new Set(val.ds.labels)].filter((y) => !trained.has(y)).map((y) => head[y]);
+  if (unseen.length) warnings.push(`validation class(es) ${preview(unseen)} have no training images`);
+  if (val.ds.size === 0) throw new VitlensError(`--val ${o.val ?? o.data}: none of its images is of a class the model has (${preview(head)})`);
+  return { trainSet, valSet: val.ds, warnings };
 }
 
 export interface TrainResult {
@@ -117,8 +179,14 @@ export async function train(
   const { o, resumed } = openRun(opts, "classifier", trainOptionsSchema, force);
   const be = runBackend(base, o, "resume" in opts ? opts.precision ?? null : undefined, (line) => reporter.log(line));
   const run = o.out;
-  const { train: trainSet, val: valSet } = openDatasets(o);
-  const loaded = buildModel(o, trainSet.classNames);
+  setExifRotate(o.exifRotate);
+  const datasets = await openDatasets(o);
+  for (const w of datasets.warnings) reporter.log(`warning: ${w}`);
+  if (populatedClassCount(datasets.train) < 2) {
+    throw new VitlensError(`--data ${o.data}: ${populatedClassCount(datasets.train)} class holds images (${preview(datasets.train.classNames)}); a classifier needs at least two`);
+  }
+  const loaded = buildModel(o, datasets.train);
+  const { trainSet, valSet, warnings } = alignDatasets(datasets, loaded.labels, o);
   const { model, preprocess } = loaded;
   if (resumed) restoreParams(model.params, resumed.params, run);
   const names = [...model.params.keys()];
@@ -138,6 +206,7 @@ export async function train(
   reporter.log(`${resumed ? "resuming" : "training"} ${loaded.source} -> ${run}`);
   reporter.log(describeRecipe(o));
   for (const n of loaded.notes) reporter.log(`note: ${n}`);
+  for (const w of warnings) reporter.log(`warning: ${w}`);
   reporter.log(`data: ${trainSet.description}${valSet ? `; validation: ${valSet.description}` : ""}`);
   reporter.log(`model: ${model.numParameters.toLocaleString("en-US")} parameters, ${trainable.length}/${names.length} tensors trainable, ${be.name} backend, ${o.precision} products`);
 
