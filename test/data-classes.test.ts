@@ -2,7 +2,7 @@
 // --val), Hugging Face datasets written by `datasets` itself (scripts/reference/hf_datasets.py),
 // pixels as PIL sees them (EXIF, CMYK, BMP, ICO), one policy for bad files, degenerate data.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -14,6 +14,7 @@ import { openData } from "../src/data/datasets.js";
 import { imagePixels } from "../src/data/preprocess.js";
 import { decodeRaw, setExifRotate } from "../src/data/raw-image.js";
 import { fixture, maxAbsDiff, root } from "./helpers.js";
+import { FakeHub } from "./hub-server.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-classes-"));
 const vitlens = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", cwd: root });
@@ -254,3 +255,52 @@ describe("one policy for bad files", () => {
   });
 });
 
+
+describe("hf:owner/name datasets through the hub client (local stand-in hub)", () => {
+  it("lists the tree, downloads card and parquet into datasets--owner--name, resumes a cut download, and works offline", async () => {
+    const repoDir = fixture("hf-dataset");
+    const files = new Map<string, Buffer>([["README.md", readFileSync(join(repoDir, "README.md"))], [".gitattributes", Buffer.from("*.parquet filter=lfs\n")]]);
+    for (const f of readdirSync(join(repoDir, "data"))) files.set(`data/${f}`, readFileSync(join(repoDir, "data", f)));
+    const hub = new FakeHub(new Map([["datasets/acme/fashion-tiny", { commit: "c".repeat(40), files }]]), null, { cutFirstDownloadAfter: 700 });
+    const endpoint = await hub.start();
+    const cache = mkdtempSync(join(tmpdir(), "vitlens-hfds-"));
+    const env = { ...process.env, HF_ENDPOINT: endpoint, HF_HUB_CACHE: cache };
+    const run = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((ok) => {
+      const child = spawn(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { cwd: root, env });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (status) => ok({ status, stdout, stderr }));
+    });
+    try {
+      const r = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "test", "--json");
+      assert.equal(r.status, 0, r.stderr);
+      const local = JSON.parse(vitlens("eval", "--model", fashionModel, "--data", repoDir, "--split", "test", "--json").stdout);
+      assert.equal(JSON.parse(r.stdout).accuracy, local.accuracy);
+      const cdn = hub.log.filter((q) => q.url.startsWith("/cdn/"));
+      assert.equal(cdn[1].range, "bytes=700-"); // the cut first download resumed
+      assert.ok(hub.log.some((q) => q.url.startsWith("/api/datasets/acme/fashion-tiny/tree/main")));
+      assert.deepEqual(readdirSync(join(cache, "datasets--acme--fashion-tiny", "snapshots", "c".repeat(40), "data")).sort(), readdirSync(join(repoDir, "data")).sort());
+    } finally {
+      await hub.stop();
+    }
+    const offline = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "validation", "--json");
+    assert.equal(offline.status, 0, offline.stderr); // hub gone: the cached snapshot, with a warning
+    assert.match(offline.stderr, /hub unreachable .*using the cached dataset hf:acme\/fashion-tiny@main/);
+    const missing = await run("eval", "--model", fashionModel, "--data", "hf:acme/other");
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /hf:acme\/other@main: cannot reach .* and the dataset is not in the cache/);
+  });
+});
+
+describe("inspect says what preprocessing a model gets, and from where", () => {
+  it("config, family convention, flag", () => {
+    const hf = vitlens("inspect", "--model", fashionModel);
+    assert.match(hf.stdout, /size {10}28x28 {2}\(the model's config\)\n {2}resize {8}straight to the input size {2}\(HF image processors resize straight\)\n {2}interpolation bilinear {2}\(preprocessor_config\.json\)/);
+    const timm = vitlens("inspect", "--model", fixture("timm-tiny"), "--crop-pct", "0.9", "--image-size", "32");
+    assert.match(timm.stdout, /size {10}32x32 {2}\(--image-size\)/);
+    assert.match(timm.stdout, /resize {8}shorter side to size \/ 0\.9, then a centre crop {2}\(--crop-pct\)/);
+    assert.match(timm.stdout, /interpolation bicubic {2}\(config\.json pretrained_cfg\)/);
+  });
+});

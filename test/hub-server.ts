@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 
 /**
  * A stand-in for huggingface.co on 127.0.0.1 with the hub's URL scheme and headers:
- * HEAD/GET /{repo}/resolve/{revision}/{file}; LFS files (.safetensors, .bin) answer with a 302 to a
+ * HEAD/GET /{repo}/resolve/{revision}/{file} (datasets: /datasets/{repo}/..., keyed "datasets/owner/name"),
+ * GET /api/datasets/{repo}/tree/{revision}?recursive=true; LFS files (.safetensors, .bin, .parquet) answer with a 302 to a
  * CDN path carrying X-Repo-Commit, X-Linked-Etag (sha256) and X-Linked-Size; other files answer
  * 200 with a git-blob ETag. Errors carry X-Error-Code like the hub (RepoNotFound, GatedRepo,
  * RevisionNotFound, EntryNotFound). The CDN honours Range; faults can be injected.
@@ -50,7 +51,10 @@ export class FakeHub {
     this.log.push({ method: req.method ?? "", url, range: req.headers.range, authorization: req.headers.authorization });
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url);
     if (cdn) return this.serveBlob(cdn[1], req, res);
-    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
+    const tree = /^\/api\/datasets\/([^/]+\/[^/]+)\/tree\/([^/?]+)\?recursive=true$/.exec(url);
+    if (tree) return this.serveTree(`datasets/${tree[1]}`, tree[2], res);
+    const resolved = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
+    const m = resolved ? [resolved[0], `${resolved[1] ?? ""}${resolved[2]}`, resolved[3], resolved[4]] : null;
     const repo = m ? this.repos.get(m[1]) : undefined;
     const authorized = req.headers.authorization === `Bearer ${this.token}`;
     if (!m || !repo) return fail(res, req.headers.authorization ? 404 : 401, "RepoNotFound");
@@ -59,7 +63,7 @@ export class FakeHub {
     if (revision !== "main" && revision !== repo.commit) return fail(res, 404, "RevisionNotFound");
     const content = repo.files.get(file);
     if (!content) return fail(res, 404, "EntryNotFound", { "x-repo-commit": repo.commit });
-    if (/\.(safetensors|bin)$/.test(file)) {
+    if (/\.(safetensors|bin|parquet)$/.test(file)) {
       res.writeHead(302, {
         location: `/cdn/${sha256(content)}`, "x-repo-commit": repo.commit, "x-linked-etag": `"${sha256(content)}"`,
         "x-linked-size": String(content.length), "content-length": "0",
@@ -69,6 +73,16 @@ export class FakeHub {
     const etag = createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
     res.writeHead(200, { etag: `"${etag}"`, "x-repo-commit": repo.commit, "content-length": String(content.length) });
     res.end(req.method === "HEAD" ? undefined : content);
+  }
+
+  /** The hub's tree listing: every file with its size (one page; the real hub pages with a Link header). */
+  private serveTree(key: string, revision: string, res: ServerResponse): void {
+    const repo = this.repos.get(key);
+    if (!repo) return fail(res, 404, "RepoNotFound");
+    if (revision !== "main" && revision !== repo.commit) return fail(res, 404, "RevisionNotFound");
+    const entries = [...repo.files].map(([path, content]) => ({ type: "file", path, size: content.length, oid: sha256(content) }));
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(entries));
   }
 
   private serveBlob(hash: string, req: IncomingMessage, res: ServerResponse): void {

@@ -57,6 +57,6 @@ describe("preprocessing", () => {
     const text = join(dir, "notes.png");
     writeFileSync(text, "this is not a picture");
     await assert.rejects(loadImage(text, pre), (e: unknown) => e instanceof VitlensError && e.message.startsWith(`${text}: not a readable image`));
-    await assert.rejects(loadImage(join(dir, "missing.jpg"), pre), /missing\.jpg: no such image file/);
+    await assert.rejects(loadImage(join(dir, "missing.jpg"), pre), /missing\.jpg: not a readable image \(no such file\)/);
   });
 });

@@ -121,8 +121,11 @@ export function preprocessFrom(
   const p = defaultPreprocess(size);
   const triple = (v: unknown): [number, number, number] | undefined =>
     Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number") ? [v[0], v[1], v[2]] : undefined;
+  const origin = p.origin!;
   if (preprocessorJson) {
     const j = preprocessorJson;
+    const from = (keys: string[]) => (keys.some((k) => k in j) ? "preprocessor_config.json" : "default (not in preprocessor_config.json)");
+    Object.assign(origin, { resize: "HF image processors resize straight", resample: from(["resample"]), normalize: from(["image_mean", "image_std", "do_normalize", "rescale_factor"]) });
     p.mean = triple(j.image_mean) ?? p.mean;
     p.std = triple(j.image_std) ?? p.std;
     if (j.do_normalize === false) {
@@ -133,6 +136,8 @@ export function preprocessFrom(
     p.resample = ({ 0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic" } as const)[num(j.resample) ?? 2] ?? "bilinear";
   } else if (cfg?.kind === "timm") {
     const pc = (cfg.json.pretrained_cfg ?? {}) as Record<string, unknown>;
+    const from = (key: string) => (key in pc ? "config.json pretrained_cfg" : "timm's default");
+    Object.assign(origin, { resize: from("crop_pct"), resample: from("interpolation"), normalize: from("mean") === "timm's default" ? "timm's default: ImageNet mean and std" : from("mean") });
     p.mean = triple(pc.mean) ?? [0.485, 0.456, 0.406];
     p.std = triple(pc.std) ?? [0.229, 0.224, 0.225];
     p.resample = pc.interpolation === "bilinear" ? "bilinear" : "bicubic";
@@ -145,7 +150,10 @@ export function preprocessFrom(
 
 /** torchvision's ImageNet transforms (mean/std, bilinear), resized straight to the model's size. */
 export function torchvisionPreprocess(size: [number, number]): PreprocessConfig {
-  return { ...defaultPreprocess(size), resample: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+  return {
+    ...defaultPreprocess(size), resample: "bilinear", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
+    origin: { size: "the weights' position embeddings", resize: "torchvision's convention", resample: "torchvision's convention", normalize: "torchvision's convention: ImageNet mean and std" },
+  };
 }
 
 export function readPreprocessorJson(dir: string): Record<string, unknown> | null {

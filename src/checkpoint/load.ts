@@ -210,9 +210,10 @@ export function replaceHead(loaded: LoadedModel, classes: number, seed: number):
 
 /** `--crop-pct P`: shorter side to size / P, then a centre crop, whatever the checkpoint says. */
 function withCrop(p: PreprocessConfig, opts: LoadOptions): PreprocessConfig {
-  if (opts.cropPct === undefined) return p;
+  const sized = opts.imageSize && p.origin ? { ...p, origin: { ...p.origin, size: "--image-size" } } : p;
+  if (opts.cropPct === undefined) return sized;
   if (!(opts.cropPct > 0 && opts.cropPct <= 1)) throw new VitlensError(`--crop-pct ${opts.cropPct}: expected a fraction in (0, 1], e.g. 0.875 for torchvision's 256 -> 224`);
-  return { ...p, resize: { kind: "shorter-then-crop", cropPct: opts.cropPct } };
+  return { ...sized, resize: { kind: "shorter-then-crop", cropPct: opts.cropPct }, origin: sized.origin && { ...sized.origin, resize: "--crop-pct" } };
 }
 
 const labelMap = (names: string[]): Record<string, string> => Object.fromEntries(names.map((l, i) => [String(i), l]));

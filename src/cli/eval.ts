@@ -8,7 +8,7 @@ import {
   positiveInt, MODEL_HELP, checkpointFlags, dataFlags, precisionBackend, withCheckpointFlags, withDataFlags, withExifFlag, withPrecisionFlag,
   type CheckpointFlagValues, type DataFlagValues, type PrecisionFlagValues,
 } from "./options.js";
-import { resolveModel } from "./resolve-run.js";
+import { resolveData, resolveModel } from "./resolve-run.js";
 
 interface EvalFlags extends CheckpointFlagValues, PrecisionFlagValues, DataFlagValues {
   model: string; data: string; batchSize: number; json?: boolean; strict?: boolean; unknownClasses: "error" | "skip";
@@ -26,7 +26,7 @@ export function evalCommand(): Command {
     .action(async (opts: EvalFlags) => {
       const { model, preprocess, labels, source } = loadModel(await resolveModel(opts.model), checkpointFlags(opts));
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to evaluate`);
-      const data = await openData(opts.data, { ...dataFlags(opts), preferSplits: ["test", "validation", "train"] });
+      const data = await openData(await resolveData(opts.data), { ...dataFlags(opts), preferSplits: ["test", "validation", "train"] });
       const empty = emptyClasses(data);
       if (empty.length) process.stderr.write(`vitlens: warning: --data ${opts.data}: class(es) with no images: ${preview(empty, 5)}\n`);
       const { ds, unmatched, dropped } = alignToModel(data, labels, `--data ${opts.data}`);

@@ -10,6 +10,7 @@ import { readTorchFile } from "../checkpoint/torch-pickle.js";
 import { catrModuleTree } from "../models/catr-module-tree.js";
 import { resnetConfigFromKeys } from "../models/resnet-config.js";
 import type { Tensor } from "../tensor.js";
+import { describePreprocess } from "../data/preprocess-config.js";
 import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 export function inspectCommand(): Command {
@@ -39,6 +40,9 @@ export function inspectCommand(): Command {
         `source: ${loaded.source} (${loaded.format})`,
         `input: ${c.numChannels}x${c.imageSize[0]}x${c.imageSize[1]}, patch ${c.patchSize}, grid ${gh}x${gw}, ${1 + gh * gw} tokens, ${c.numHeads} heads of ${c.hiddenSize / c.numHeads}`,
         `classes: ${c.numClasses || "none (feature extractor)"}`,
+        `preprocessing (what predict, eval and train feed it):`,
+        ...describePreprocess(loaded.preprocess),
+        `  EXIF orientation applied (as PIL's exif_transpose); --no-exif-rotate turns it off`,
         ...loaded.notes.map((n) => `note: ${n}`),
         // A .pth records no dropout: the tree shows what the library builds, not what vitlens runs.
         ...(layout === "lukemelas" ? [`note: Dropout p=${LUKEMELAS_DROPOUT_RATE} is PyTorch-Pretrained-ViT's dropout_rate; vitlens runs this model with dropout ${c.hiddenDropout}`] : []),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { VIT_PRESETS } from "../models/vit-config.js";
 import { hubOptionsFromEnv } from "../hub/download.js";
 import { downloadModel, parseHubId } from "../hub/snapshot.js";
+import { downloadDataset, parseDatasetId } from "../hub/dataset-snapshot.js";
 import { downloadProgress } from "./progress.js";
 import { CAPTIONER_PRESETS, captionerPreset } from "../caption/captioner-presets.js";
 import type { AnyCaptioner } from "../caption/evaluate.js";
@@ -29,6 +30,12 @@ export async function resolveModel(spec: string): Promise<string> {
   if (existsSync(spec) || spec in VIT_PRESETS || !parseHubId(spec)) return resolveModelPath(spec);
   const opts = { ...hubOptionsFromEnv(), progress: downloadProgress(), warn: (line: string) => process.stderr.write(`vitlens: ${line}\n`) };
   return downloadModel(spec, opts);
+}
+
+/** `--data hf:owner/name[@revision]`: the dataset's card and parquet files downloaded into the HF cache first; anything else as given. */
+export async function resolveData(spec: string): Promise<string> {
+  if (!parseDatasetId(spec)) return spec;
+  return downloadDataset(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn });
 }
 
 /** What a CATR checkpoint does not record: --tokenizer, --heads, --no-dilation. */

@@ -1,4 +1,4 @@
-import { resolveModel } from "./resolve-run.js";
+import { resolveData, resolveModel } from "./resolve-run.js";
 import { Command } from "commander";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
@@ -60,7 +60,7 @@ export function trainCommand(): Command {
         }
         const options: TrainOptions = {
           ...resolveOptimization(f, recipe, DEFAULTS),
-          model: await resolveModel(f.model), data: f.data, val: f.val ?? null, valSplit: f.valSplit, out: f.out,
+          model: await resolveModel(f.model), data: await resolveData(f.data), val: f.val ? await resolveData(f.val) : null, valSplit: f.valSplit, out: f.out,
           imageSize: f.imageSize ?? null, labelSmoothing: f.labelSmoothing, freeze: f.freeze, headLrScale: f.headLrScale,
           augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
           attentionDropout: f.attentionDropout ?? null, architecture, checkpoint: checkpointFlags(f), newHead: f.newHead ?? false, recipe: f.recipe ?? null,

@@ -19,8 +19,35 @@ export interface PreprocessConfig {
   rescaleFactor: number; // 1/255
   mean: [number, number, number];
   std: [number, number, number];
+  /** where each setting came from (config / family convention / flag / default), for `inspect` */
+  origin?: PreprocessOrigin;
+}
+
+export interface PreprocessOrigin {
+  size: string;
+  resize: string;
+  resample: string;
+  normalize: string;
+}
+
+/** One line per setting, as `inspect` prints them. */
+export function describePreprocess(p: PreprocessConfig): string[] {
+  const o = p.origin ?? { size: "default", resize: "default", resample: "default", normalize: "default" };
+  const resize = p.resize.kind === "exact" ? "straight to the input size"
+    : p.resize.kind === "shorter-then-crop" ? `shorter side to size / ${p.resize.cropPct}, then a centre crop`
+      : `longer side to ${p.resize.longest}, aspect kept`;
+  const f = (v: number[]) => `[${v.map((x) => +x.toFixed(4)).join(", ")}]`;
+  return [
+    `  size          ${p.size[0]}x${p.size[1]}  (${o.size})`,
+    `  resize        ${resize}  (${o.resize})`,
+    `  interpolation ${p.resample}  (${o.resample})`,
+    `  rescale       ${p.rescaleFactor === 1 / 255 ? "1/255" : p.rescaleFactor}, mean ${f(p.mean)}, std ${f(p.std)}  (${o.normalize})`,
+  ];
 }
 
 export function defaultPreprocess(size: [number, number]): PreprocessConfig {
-  return { size, resize: { kind: "exact" }, resample: "bilinear", rescaleFactor: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+  return {
+    size, resize: { kind: "exact" }, resample: "bilinear", rescaleFactor: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+    origin: { size: "the model's config", resize: "default", resample: "default", normalize: "default: mean = std = 0.5, ViT's [-1, 1] inputs" },
+  };
 }

@@ -20,8 +20,11 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(home, "hub");
 }
 
-export function repoFolder(cacheDir: string, repoId: string): string {
-  return join(cacheDir, `models--${repoId.split("/").join("--")}`);
+/** A model repository lives in models--owner--name, a dataset in datasets--owner--name (huggingface_hub's names). */
+export type RepoType = "model" | "dataset";
+
+export function repoFolder(cacheDir: string, repoId: string, type: RepoType = "model"): string {
+  return join(cacheDir, `${type}s--${repoId.split("/").join("--")}`);
 }
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;

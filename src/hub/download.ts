@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, write
 import { dirname, isAbsolute, join, normalize, relative } from "node:path";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { cachedCommit, cachedFile, COMMIT_HASH, hubCacheDir, repoFolder } from "./cache.js";
+import { cachedCommit, cachedFile, COMMIT_HASH, hubCacheDir, repoFolder, type RepoType } from "./cache.js";
 import { downloadResumable, NetworkError, send, sha256File, type DownloadProgress } from "./fetch-resumable.js";
 import { withFileLock } from "./file-lock.js";
 
@@ -16,6 +16,8 @@ export interface HubOptions {
   progress?: DownloadProgress;
   /** Reported once per file that came from the cache because the hub could not be reached. */
   warn?: (line: string) => void;
+  /** model (default) or dataset: the URL prefix (`datasets/`) and the cache folder */
+  repoType?: RepoType;
 }
 
 const TRUE = new Set(["1", "ON", "YES", "TRUE"]);
@@ -41,7 +43,7 @@ const HEAD_TIMEOUT_MS = 10_000;
  */
 export async function hubFile(repoId: string, revision: string, filename: string, opts: HubOptions, optional = false): Promise<string | null> {
   checkRelative(filename, repoId);
-  const folder = repoFolder(opts.cacheDir, repoId);
+  const folder = repoFolder(opts.cacheDir, repoId, opts.repoType);
   const where = `${repoId}@${revision}: ${filename}`;
   if (opts.offline) {
     return fromCache(folder, revision, filename, optional, `${where} is not in the cache ${folder} and HF_HUB_OFFLINE=1 forbids downloading it`);
@@ -64,7 +66,7 @@ export async function hubFile(repoId: string, revision: string, filename: string
   const pointer = join(folder, "snapshots", meta.commit, filename);
   if (existsSync(pointer)) return pointer;
   const blob = join(folder, "blobs", meta.etag);
-  if (!existsSync(blob)) await downloadBlob(resolveUrl(opts.endpoint, repoId, revision, filename), blob, meta, filename, opts);
+  if (!existsSync(blob)) await downloadBlob(resolveUrl(opts, repoId, revision, filename), blob, meta, filename, opts);
   mkdirSync(dirname(pointer), { recursive: true });
   rmSync(pointer, { force: true }); // a dangling link left by a deleted blob
   symlinkSync(relative(dirname(pointer), blob), pointer);
@@ -79,11 +81,12 @@ function fromCache(folder: string, revision: string, filename: string, optional:
   throw new VitlensError(missing);
 }
 
-function resolveUrl(endpoint: string, repoId: string, revision: string, filename: string): string {
-  return `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${filename.split("/").map(encodeURIComponent).join("/")}`;
+function resolveUrl(opts: HubOptions, repoId: string, revision: string, filename: string): string {
+  const prefix = opts.repoType === "dataset" ? "datasets/" : "";
+  return `${opts.endpoint}/${prefix}${repoId}/resolve/${encodeURIComponent(revision)}/${filename.split("/").map(encodeURIComponent).join("/")}`;
 }
 
-function authHeaders(opts: HubOptions): Record<string, string> {
+export function authHeaders(opts: HubOptions): Record<string, string> {
   return opts.token ? { authorization: `Bearer ${opts.token}` } : {};
 }
 
@@ -92,7 +95,7 @@ function authHeaders(opts: HubOptions): Record<string, string> {
  * LFS file) and X-Linked-Size on the redirect itself. Relative redirects (a renamed repo) are followed.
  */
 async function headFile(repoId: string, revision: string, filename: string, opts: HubOptions): Promise<FileMetadata | null> {
-  let url = resolveUrl(opts.endpoint, repoId, revision, filename);
+  let url = resolveUrl(opts, repoId, revision, filename);
   for (let hops = 0; hops < 5; hops++) {
     const res = await send(url, { method: "HEAD", redirect: "manual", headers: { ...authHeaders(opts), "accept-encoding": "identity" } }, HEAD_TIMEOUT_MS);
     const commit = res.headers.get("x-repo-commit");
@@ -103,7 +106,7 @@ async function headFile(repoId: string, revision: string, filename: string, opts
     }
     if (!res.ok && !(res.status >= 300 && res.status < 400)) {
       const code = res.headers.get("x-error-code");
-      if (optional404(res.status, code) && commit) markAbsent(repoFolder(opts.cacheDir, repoId), commit, filename);
+      if (optional404(res.status, code) && commit) markAbsent(repoFolder(opts.cacheDir, repoId, opts.repoType), commit, filename);
       if (optional404(res.status, code)) return null;
       throw hubError(res.status, code, repoId, revision, filename, opts);
     }
@@ -133,7 +136,7 @@ function hubError(status: number, code: string | null, repoId: string, revision:
   if (code === "GatedRepo") return new VitlensError(`${repoId} is a gated repository: accept its terms on ${opts.endpoint}/${repoId} and ${token}`);
   if (code === "RevisionNotFound") return new VitlensError(`${repoId}: no revision "${revision}" (a branch, tag or commit hash)`);
   if (code === "RepoNotFound" || status === 404) {
-    return new VitlensError(`${repoId}: no such model repository on ${opts.endpoint}${opts.token ? "" : " (or it is private: set HF_TOKEN)"}`);
+    return new VitlensError(`${repoId}: no such ${opts.repoType ?? "model"} repository on ${opts.endpoint}${opts.token ? "" : " (or it is private: set HF_TOKEN)"}`);
   }
   if (status === 401) return new VitlensError(`${repoId}: ${opts.endpoint} answered 401 Unauthorized (a private or missing repository): ${token}`);
   if (status === 403) return new VitlensError(`${repoId}: ${opts.endpoint} answered 403 Forbidden: ${token}`);

@@ -155,7 +155,7 @@ export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResu
     const epochStart = Date.now();
     const onSkip = (name: string, reason: string) => {
       progress.skipped++;
-      s.reporter.log(`warning: skipped ${name} (${reason}); ${progress.skipped} skipped so far`);
+      s.reporter.log(`warning: skipped ${reason.startsWith(name) ? reason : `${name}: ${reason}`}; ${progress.skipped} skipped so far`);
     };
     for await (const batch of s.batches(epoch, progress.stepInEpoch, onSkip)) {
       const at: StepContext = { epoch, step: progress.stepInEpoch, globalStep: progress.globalStep, lr: s.lr(epoch, progress.globalStep) };

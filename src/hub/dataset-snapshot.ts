@@ -1,0 +1,85 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { VitlensError } from "../errors.js";
+import { cachedCommit, repoFolder } from "./cache.js";
+import { authHeaders, hubFile, type HubOptions } from "./download.js";
+import { NetworkError, send } from "./fetch-resumable.js";
+import { parseHubId } from "./snapshot.js";
+
+/** `hf:owner/name` or `hf:owner/name@revision`: a dataset repository on the Hub. */
+export function parseDatasetId(spec: string): { repoId: string; revision: string } | null {
+  const m = /^hf:(?:\/\/datasets\/)?(.+)$/.exec(spec);
+  return m ? parseHubId(m[1]) : null;
+}
+
+/** What a dataset snapshot needs: the card (class names, configs) and the parquet files. */
+const WANTED = (path: string) => path === "README.md" || path.endsWith(".parquet");
+
+/**
+ * Brings a dataset repository's card and parquet files into the Hugging Face cache
+ * (datasets--owner--name, the layout huggingface_hub writes; downloads resume) and returns its
+ * snapshot folder, which openData reads like a local dataset folder. The files are found by
+ * listing the repository tree; offline (HF_HUB_OFFLINE=1, or the hub unreachable) the cached
+ * snapshot of the revision is used as it is.
+ */
+export async function downloadDataset(spec: string, hub: HubOptions): Promise<string> {
+  const id = parseDatasetId(spec);
+  if (!id) throw new VitlensError(`--data ${spec}: not a Hugging Face dataset id (hf:owner/name or hf:owner/name@revision)`);
+  const { repoId, revision } = id;
+  const opts: HubOptions = { ...hub, repoType: "dataset" };
+  let files: string[];
+  try {
+    if (opts.offline) throw new NetworkError("HF_HUB_OFFLINE=1");
+    files = (await listTree(repoId, revision, opts)).filter(WANTED);
+  } catch (e) {
+    if (!(e instanceof NetworkError)) throw e;
+    const cached = cachedSnapshot(opts, repoId, revision);
+    if (!cached) throw new VitlensError(`hf:${repoId}@${revision}: ${opts.offline ? "HF_HUB_OFFLINE=1 and" : `cannot reach ${opts.endpoint} (${e.message}) and`} the dataset is not in the cache ${repoFolder(opts.cacheDir, repoId, "dataset")}`);
+    if (!opts.offline) opts.warn?.(`hub unreachable (${e.message}): using the cached dataset hf:${repoId}@${revision}`);
+    return cached;
+  }
+  if (!files.some((f) => f.endsWith(".parquet"))) {
+    throw new VitlensError(`hf:${repoId}@${revision}: the repository holds no parquet files (vitlens reads datasets stored as parquet, as the Hub's own conversion at @refs/convert/parquet is)`);
+  }
+  let snapshot: string | null = null;
+  for (const f of files.sort((a, b) => Number(b === "README.md") - Number(a === "README.md"))) {
+    const path = await hubFile(repoId, revision, f, opts, f === "README.md");
+    if (path) snapshot ??= path.slice(0, path.length - f.length - 1);
+  }
+  return snapshot!;
+}
+
+interface TreeEntry { type: string; path: string }
+
+/** GET /api/datasets/{repo}/tree/{revision}?recursive=true, following the Link header's next pages. */
+async function listTree(repoId: string, revision: string, opts: HubOptions): Promise<string[]> {
+  let url: string | null = `${opts.endpoint}/api/datasets/${repoId}/tree/${encodeURIComponent(revision)}?recursive=true`;
+  const out: string[] = [];
+  for (let page = 0; url && page < 1000; page++) {
+    const res = await send(url, { headers: authHeaders(opts) }, 30_000);
+    if (res.status === 404) {
+      const code = res.headers.get("x-error-code");
+      throw new VitlensError(code === "RevisionNotFound"
+        ? `hf:${repoId}: no revision "${revision}"`
+        : `hf:${repoId}: no such dataset repository on ${opts.endpoint}${opts.token ? "" : " (or it is private: set HF_TOKEN)"}`);
+    }
+    if (res.status === 401 || res.status === 403) throw new VitlensError(`hf:${repoId}: ${opts.endpoint} answered ${res.status}: ${opts.token ? "the token in HF_TOKEN does not grant access" : "set HF_TOKEN to a token with access"}`);
+    if (!res.ok) throw new VitlensError(`hf:${repoId}: listing the repository answered HTTP ${res.status}`);
+    const entries = (await res.json()) as TreeEntry[];
+    if (!Array.isArray(entries)) throw new VitlensError(`${opts.endpoint}: the tree listing of hf:${repoId} is not a list (check HF_ENDPOINT)`);
+    out.push(...entries.filter((e) => e.type === "file").map((e) => e.path));
+    const next: RegExpExecArray | null = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "");
+    url = next ? new URL(next[1], url).toString() : null;
+  }
+  return out;
+}
+
+function cachedSnapshot(opts: HubOptions, repoId: string, revision: string): string | null {
+  const folder = repoFolder(opts.cacheDir, repoId, "dataset");
+  const commit = cachedCommit(folder, revision);
+  const dir = commit ? join(folder, "snapshots", commit) : null;
+  if (!dir || !existsSync(dir)) return null;
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.name.endsWith(".parquet"));
+  return files.length ? dir : null;
+}
+
