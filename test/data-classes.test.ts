@@ -169,6 +169,38 @@ describe("Hugging Face datasets written by `datasets` (parquet, a card's ClassLa
     await assert.rejects(openData(repo, { imageColumn: "nope" }), /--image-column nope: .* has columns image, label/);
   });
 
+  it("configs: a card with two (dataset_info as a list), --config picks one, none given is an error naming them", async () => {
+    const multi = join(dir, "multi");
+    mkdirSync(join(multi, "a"), { recursive: true });
+    mkdirSync(join(multi, "b"), { recursive: true });
+    copyFileSync(join(repo, "data", "train-00000-of-00001.parquet"), join(multi, "a", "train.parquet"));
+    copyFileSync(join(repo, "data", "test-00000-of-00001.parquet"), join(multi, "b", "data-test.parquet"));
+    writeFileSync(join(multi, "README.md"), ["---", "dataset_info:", "- config_name: a", "  features:", "  - name: image", "    dtype: image",
+      "  - name: label", "    dtype:", "      class_label:", "        names:", "          '0': x0", "          '1': x1", "          '2': x2", "          '3': x3", "          '4': x4",
+      "- config_name: b", "configs:", "- config_name: a", "  data_files: a/*.parquet", "- config_name: b", "  data_files:", "  - split: test", "    path: b/**", "---", ""].join("\n"));
+    await assert.rejects(openData(multi), /has configs a, b; pass --config NAME/);
+    const a = await openData(multi, { config: "a" });
+    assert.deepEqual(a.classNames, ["x0", "x1", "x2", "x3", "x4"]); // the card's names win over the parquet metadata's
+    assert.equal(a.size, 10);
+    const b = await openData(multi, { config: "b", split: "test" });
+    assert.deepEqual(b.classNames, ["Trouser", "T-shirt/top", "Bag", "Ankle boot", "Dress"]); // b's card entry has no features
+    await assert.rejects(openData(multi, { config: "c" }), /--config c: .* has configs a, b/);
+  });
+
+  it("HF imagefolder metadata.csv (file_name + label names) is read by name", () => {
+    const d = join(dir, "imagefolder");
+    mkdirSync(d);
+    const cfg = JSON.parse(readFileSync(join(fashionModel, "config.json"), "utf8"));
+    const rows = readdirSync(fashion).map((f) => {
+      copyFileSync(join(fashion, f), join(d, f));
+      return `${f},${cfg.id2label[/^(\d+)_/.exec(f)![1]].toLowerCase().replace(/\W+/g, "_")}`;
+    });
+    writeFileSync(join(d, "metadata.csv"), `file_name,label\n${rows.join("\n")}\n`);
+    const r = vitlens("eval", "--model", fashionModel, "--data", d, "--json");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).accuracy, 1);
+  });
+
   it("eval per split = predict --csv on the same images as files; train from scratch names the head in index order", () => {
     const r = vitlens("eval", "--model", fashionModel, "--data", repo, "--split", "test", "--json");
     assert.equal(r.status, 0, r.stderr);
