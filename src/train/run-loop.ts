@@ -153,6 +153,7 @@ export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResu
     s.reporter.startEpoch(epoch, s.stepsPerEpoch, progress.stepInEpoch);
     let [lossSum, correct, counted, images] = [0, 0, 0, 0];
     const epochStart = Date.now();
+    const fromStep = progress.stepInEpoch; // a resumed epoch starts mid-way
     const onSkip = (name: string, reason: string) => {
       progress.skipped++;
       s.reporter.log(`warning: skipped ${reason.startsWith(name) ? reason : `${name}: ${reason}`}; ${progress.skipped} skipped so far`);
@@ -192,6 +193,9 @@ export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResu
       }
     }
     s.reporter.endEpoch();
+    if (images === 0 && fromStep === 0 && progress.skipped > 0) {
+      throw new VitlensError(`none of the training images could be read (${progress.skipped} skipped); nothing was trained`);
+    }
 
     const seconds = (Date.now() - epochStart) / 1000;
     const trainLoss = counted ? lossSum / counted : null;
