@@ -5,6 +5,7 @@ import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-con
 import { defaultConfig, type ViTConfig } from "../models/vit-config.js";
 import type { Params } from "../tensor.js";
 import { resolveHeads, type HeadsEvidence } from "./heads.js";
+import { ACTIVATIONS, activationNamed } from "../nn/activation.js";
 
 
 /** A config.json from HF transformers (ViTConfig) or from timm (`pretrained_cfg`). */
@@ -69,8 +70,9 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
     if (j.model_type !== undefined && j.model_type !== "vit") {
       throw new VitlensError(`${file}: model_type "${String(j.model_type)}" is not a ViT (expected "vit")`);
     }
-    if (j.hidden_act !== undefined && j.hidden_act !== "gelu") {
-      throw new VitlensError(`${file}: hidden_act "${String(j.hidden_act)}" is not supported (expected "gelu")`);
+    const activation = j.hidden_act === undefined ? undefined : activationNamed(String(j.hidden_act));
+    if (activation === null) {
+      throw new VitlensError(`${file}: hidden_act "${String(j.hidden_act)}" is not an activation vitlens has (${ACTIVATIONS.join(", ")}; HF's gelu_new and gelu_pytorch_tanh are gelu_tanh)`);
     }
     const hint: Partial<ViTConfig> = {
       hiddenSize: num(j.hidden_size),
@@ -82,6 +84,7 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
       numChannels: num(j.num_channels),
       layerNormEps: num(j.layer_norm_eps) ?? 1e-12,
       qkvBias: typeof j.qkv_bias === "boolean" ? j.qkv_bias : undefined,
+      activation,
       hiddenDropout: num(j.hidden_dropout_prob),
       attentionDropout: num(j.attention_probs_dropout_prob),
       id2label: isLabelMap(j.id2label) ? j.id2label : undefined,
@@ -92,20 +95,53 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
   const args = (j.model_args ?? {}) as Record<string, unknown>;
   const input = Array.isArray(pc.input_size) ? (pc.input_size as number[]) : undefined;
   const fromName = /_patch(\d+)_(\d+)/.exec(String(j.architecture ?? ""));
-  const labels = Array.isArray(pc.label_names) ? (pc.label_names as unknown[]).map(String) : undefined;
+  const labels = timmLabelNames(j.label_names ?? pc.label_names ?? j.labels);
+  const arch = String(j.architecture ?? "");
+  const actName = args.act_layer ?? (/_quickgelu(_|$)/.test(arch) ? "quick_gelu" : undefined);
+  const activation = actName === undefined ? undefined : activationNamed(String(actName));
+  if (activation === null) {
+    throw new VitlensError(`${file}: model_args.act_layer "${String(actName)}" is not an activation vitlens has (${ACTIVATIONS.join(", ")})`);
+  }
+  refuseTimmOptions(args, j, file);
   const hint: Partial<ViTConfig> = {
     hiddenSize: num(args.embed_dim),
     numLayers: num(args.depth),
     numHeads: num(args.num_heads),
     patchSize: num(args.patch_size) ?? (fromName ? Number(fromName[1]) : undefined),
     imageSize: pair(args.img_size) ?? (input ? [input[1], input[2]] : fromName ? pair(Number(fromName[2])) : undefined),
-    layerNormEps: num(args.layer_norm_eps) ?? 1e-6,
+    layerNormEps: num(args.layer_norm_eps) ?? (/_clip_/.test(arch) ? 1e-5 : 1e-6),
+    activation,
     id2label: labels ? Object.fromEntries(labels.map((l, i) => [String(i), l])) : undefined,
   };
-  if (j.global_pool !== undefined && j.global_pool !== "token") {
-    throw new VitlensError(`${file}: global_pool "${String(j.global_pool)}" is not supported yet (vitlens classifies from the CLS token)`);
-  }
   return dropUndefined(hint);
+}
+
+/** timm's class names: `label_names` at the top level (timm 1.0), in pretrained_cfg, or legacy `labels`; a list or an id -> name map. */
+function timmLabelNames(v: unknown): string[] | undefined {
+  if (Array.isArray(v)) return v.map(String);
+  if (isLabelMap(v)) return Object.entries(v).sort((a, b) => Number(a[0]) - Number(b[0])).map(([, n]) => n);
+  return undefined;
+}
+
+/**
+ * timm `model_args` that change what the network computes and that vitlens' ViT does not have
+ * yet: refused by name rather than run as a plain ViT (which would give wrong logits quietly).
+ */
+function refuseTimmOptions(args: Record<string, unknown>, j: Record<string, unknown>, file: string): void {
+  const pool = args.global_pool ?? j.global_pool;
+  const unsupported: Array<[boolean, string]> = [
+    [pool !== undefined && pool !== "token", `global_pool "${String(pool)}" (vitlens classifies from the CLS token)`],
+    [args.class_token === false, "class_token false (no CLS token)"],
+    [args.no_embed_class === true, "no_embed_class (position embeddings without the prefix tokens)"],
+    [num(args.reg_tokens) !== undefined && num(args.reg_tokens)! > 0, `reg_tokens ${String(args.reg_tokens)} (register tokens)`],
+    [args.init_values !== undefined && args.init_values !== null, "init_values (layer scale)"],
+    [args.pre_norm === true, "pre_norm (a norm before block 0)"],
+    [args.fc_norm === true, "fc_norm"],
+    [args.qk_norm === true, "qk_norm"],
+    [args.final_norm === false, "final_norm false"],
+  ];
+  const found = unsupported.filter(([bad]) => bad).map(([, what]) => what);
+  if (found.length) throw new VitlensError(`${file}: timm model_args ${found.join(", ")}: not supported yet; vitlens would compute a different network`);
 }
 
 /** A timm config's architecture name (`vit_base_patch16_224.augreg_in21k`), which can tell the heads. */

@@ -5,6 +5,7 @@ import type { ViT } from "../models/vit.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { toHf } from "./keymap-hf.js";
 import { writeSafetensors } from "./safetensors.js";
+import { HF_ACTIVATION } from "../nn/activation.js";
 
 const RESAMPLE_CODES = { nearest: 0, lanczos: 1, bilinear: 2, bicubic: 3 } as const;
 
@@ -20,7 +21,7 @@ export function hfConfigJson(model: ViT, labels: string[]): Record<string, unkno
     num_hidden_layers: c.numLayers,
     num_attention_heads: c.numHeads,
     intermediate_size: c.mlpSize,
-    hidden_act: "gelu",
+    hidden_act: HF_ACTIVATION[c.activation ?? "gelu"],
     hidden_dropout_prob: c.hiddenDropout,
     attention_probs_dropout_prob: c.attentionDropout,
     initializer_range: 0.02,

@@ -5,6 +5,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import type { ViT } from "../models/vit.js";
 import { toTimm } from "./keymap-timm.js";
 import { writeSafetensors } from "./safetensors.js";
+import { TIMM_ACTIVATION } from "../nn/activation.js";
 
 /** timm's layout: model.safetensors with timm names and a config.json with pretrained_cfg. */
 export function saveTimmModel(dir: string, model: ViT, preprocess: PreprocessConfig, labels: string[]): void {
@@ -19,6 +20,7 @@ export function saveTimmModel(dir: string, model: ViT, preprocess: PreprocessCon
     model_args: {
       embed_dim: c.hiddenSize, depth: c.numLayers, num_heads: c.numHeads, mlp_ratio: c.mlpSize / c.hiddenSize,
       patch_size: c.patchSize, img_size: c.imageSize[0] === c.imageSize[1] ? c.imageSize[0] : c.imageSize, qkv_bias: c.qkvBias,
+      ...(c.activation && c.activation !== "gelu" ? { act_layer: TIMM_ACTIVATION[c.activation] } : {}),
       layer_norm_eps: c.layerNormEps, // timm itself always uses 1e-6; kept so vitlens round-trips exactly
     },
     pretrained_cfg: {

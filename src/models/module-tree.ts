@@ -1,4 +1,5 @@
 import type { ViTConfig } from "./vit-config.js";
+import { HF_ACTIVATION_MODULE, TIMM_ACTIVATION_MODULE } from "../nn/activation.js";
 
 /** A node of a PyTorch-style module tree: what `print(model)` shows, plus parameter counts. */
 export interface ModuleNode {
@@ -40,7 +41,7 @@ export function hfModuleTree(c: ViTConfig): ModuleNode {
       ])],
       ["output", node("ViTSelfOutput", undefined, [["dense", linear(D, D)], ["dropout", dropout(c.hiddenDropout)]])],
     ])],
-    ["intermediate", node("ViTIntermediate", undefined, [["dense", linear(D, c.mlpSize)], ["intermediate_act_fn", node("GELUActivation")]])],
+    ["intermediate", node("ViTIntermediate", undefined, [["dense", linear(D, c.mlpSize)], ["intermediate_act_fn", node(HF_ACTIVATION_MODULE[c.activation ?? "gelu"])]])],
     ["output", node("ViTOutput", undefined, [["dense", linear(c.mlpSize, D)], ["dropout", dropout(c.hiddenDropout)]])],
     ["layernorm_before", layerNorm(D, c.layerNormEps)],
     ["layernorm_after", layerNorm(D, c.layerNormEps)],
@@ -70,7 +71,7 @@ export function timmModuleTree(c: ViTConfig): ModuleNode {
     ["ls1", identity], ["drop_path1", identity],
     ["norm2", layerNorm(D, c.layerNormEps)],
     ["mlp", node("Mlp", undefined, [
-      ["fc1", linear(D, c.mlpSize)], ["act", node("GELU", "approximate='none'")], ["drop1", dropout(c.hiddenDropout)],
+      ["fc1", linear(D, c.mlpSize)], ["act", node(...TIMM_ACTIVATION_MODULE[c.activation ?? "gelu"])], ["drop1", dropout(c.hiddenDropout)],
       ["norm", identity], ["fc2", linear(c.mlpSize, D)], ["drop2", dropout(c.hiddenDropout)],
     ])],
     ["ls2", identity], ["drop_path2", identity],

@@ -1,4 +1,5 @@
 import { VitlensError } from "../errors.js";
+import type { Activation } from "../nn/activation.js";
 
 /** Everything that fixes a ViT's shapes and numerics. Field names follow vitlens; HF names are mapped in checkpoint/. */
 export interface ViTConfig {
@@ -11,6 +12,8 @@ export interface ViTConfig {
   numChannels: number;
   layerNormEps: number;
   qkvBias: boolean;
+  /** the MLP's activation; GELU (erf) when absent */
+  activation?: Activation;
   numClasses: number; // 0: no head, forward returns pooled features only
   hiddenDropout: number;
   attentionDropout: number;

@@ -10,11 +10,11 @@ import type { ViTConfig } from "./vit-config.js";
 import { embed, embedBackward, vitDims, type ViTDims } from "./vit-embed.js";
 
 /** Block l's layers under timm's names, as weights or as gradient buffers (whichever `t` builds). */
-export function vitBlock<L, N>(t: LayerSource<L, N>, l: number, heads: number) {
+export function vitBlock<L, N>(t: LayerSource<L, N>, l: number, c: Pick<ViTConfig, "numHeads" | "activation">) {
   const k = `blocks.${l}`;
   return {
-    attn: { norm: t.norm(`${k}.norm1`), qkv: t.linear(`${k}.attn.qkv`), proj: t.linear(`${k}.attn.proj`), heads },
-    mlp: { norm: t.norm(`${k}.norm2`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`) },
+    attn: { norm: t.norm(`${k}.norm1`), qkv: t.linear(`${k}.attn.qkv`), proj: t.linear(`${k}.attn.proj`), heads: c.numHeads },
+    mlp: { norm: t.norm(`${k}.norm2`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`), activation: c.activation },
   };
 }
 
@@ -75,7 +75,7 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
   let stream = x;
   for (let l = 0; l < c.numLayers; l++) {
     const acts = shared ? withOwnProbs(shared, l) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
-    stream = encoderBlockForward(be, vitBlock(W, l, H), stream, s, acts, o.dropout ?? null);
+    stream = encoderBlockForward(be, vitBlock(W, l, c), stream, s, acts, o.dropout ?? null);
     attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
     blocks.push(acts);
   }
@@ -133,7 +133,7 @@ export function vitBackward(
   const attentionGrads: Tensor[] = keep ? new Array(c.numLayers) : [];
   const shared = keep ? undefined : scratch.get("vit.dprobs", B * H * N * N);
   for (let l = c.numLayers - 1; l >= 0; l--) {
-    const dprobs = encoderBlockBackward(be, vitBlock(W, l, H), vitBlock(G, l, H), s, acts.blocks[l], dx, scratch, shared);
+    const dprobs = encoderBlockBackward(be, vitBlock(W, l, c), vitBlock(G, l, c), s, acts.blocks[l], dx, scratch, shared);
     if (keep) attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
   }
   // Embeddings: x = drop([cls, patch_embed(patches)] + pos)

@@ -5,8 +5,9 @@ import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.
 import { residualBackward, residualForward, residualOutput, type ResidualOutput } from "./residual.js";
 import type { Scratch } from "./scratch.js";
 
-/** The MLP's activation: GELU's erf form (ViT, HF "gelu") or its tanh approximation (GPT-2, HF "gelu_new"). */
-export type Activation = "gelu" | "gelu_tanh";
+import { elementwiseBackward, elementwiseForward, type Activation } from "./activation.js";
+
+export type { Activation } from "./activation.js";
 
 /** Pre-norm MLP branch: x + fc2(act(fc1(norm(x)))). */
 export interface Mlp {
@@ -18,12 +19,14 @@ export interface Mlp {
 
 function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
   if (a === "gelu_tanh") be.geluTanhForward(x, out, n);
-  else be.geluForward(x, out, n);
+  else if (a === undefined || a === "gelu") be.geluForward(x, out, n);
+  else elementwiseForward(a, x, out, n);
 }
 
 function activateBackward(be: Backend, a: Activation | undefined, dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void {
   if (a === "gelu_tanh") be.geluTanhBackward(dy, x, dx, n);
-  else be.geluBackward(dy, x, dx, n);
+  else if (a === undefined || a === "gelu") be.geluBackward(dy, x, dx, n);
+  else elementwiseBackward(a, dy, x, dx, n);
 }
 
 export interface MlpGrads {
