@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-config.js";
-import { defaultConfig, type ViTConfig } from "../models/vit-config.js";
+import { defaultConfig, posEmbedPrefix, type ViTConfig } from "../models/vit-config.js";
 import type { Params } from "../tensor.js";
 import { resolveHeads, type HeadsEvidence } from "./heads.js";
 import { ACTIVATIONS, activationNamed } from "../nn/activation.js";
@@ -39,7 +39,16 @@ export function inferConfig(
   let numLayers = 0;
   while (params.has(`blocks.${numLayers}.attn.qkv.weight`)) numLayers++;
   if (numLayers === 0) throw new VitlensError(`${file}: no transformer blocks found`);
-  const tokens = shape("pos_embed")[1] - 1;
+  // the prefix tokens, from the tensors themselves: a distillation token, registers
+  const tokenShape = {
+    distillationToken: params.has("dist_token"),
+    distillationHead: params.has("head_dist.weight"),
+    registerTokens: params.get("reg_token")?.shape[1] ?? 0,
+    layerScale: params.has("blocks.0.ls1.gamma"),
+    pool: (params.get("head.weight")?.shape[1] === 2 * D ? "cls+avg" : hint.pool ?? "cls") as ViTConfig["pool"],
+  };
+  const posPrefix = posEmbedPrefix({ ...tokenShape, posEmbedTokens: hint.posEmbedTokens } as ViTConfig);
+  const tokens = shape("pos_embed")[1] - posPrefix;
   const side = Math.round(Math.sqrt(tokens));
   const imageSize: [number, number] =
     hint.imageSize ?? (side * side === tokens ? [side * patch[2], side * patch[2]] : failGrid(file, tokens));
@@ -56,6 +65,7 @@ export function inferConfig(
     numClasses: params.get("head.weight")?.shape[0] ?? 0,
     layerNormEps: 1e-6,
     ...rest,
+    ...tokenShape,
   });
 }
 
@@ -67,9 +77,7 @@ function failGrid(file: string, tokens: number): never {
 export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTConfig> {
   const j = cfg.json;
   if (cfg.kind === "hf") {
-    if (j.model_type !== undefined && j.model_type !== "vit") {
-      throw new VitlensError(`${file}: model_type "${String(j.model_type)}" is not a ViT (expected "vit")`);
-    }
+    const family = hfFamilyOf(j, file);
     const activation = j.hidden_act === undefined ? undefined : activationNamed(String(j.hidden_act));
     if (activation === null) {
       throw new VitlensError(`${file}: hidden_act "${String(j.hidden_act)}" is not an activation vitlens has (${ACTIVATIONS.join(", ")}; HF's gelu_new and gelu_pytorch_tanh are gelu_tanh)`);
@@ -88,6 +96,9 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
       hiddenDropout: num(j.hidden_dropout_prob),
       attentionDropout: num(j.attention_probs_dropout_prob),
       id2label: isLabelMap(j.id2label) ? j.id2label : undefined,
+      // DINOv2's registers are inserted after the positions are added; its classifier reads [CLS, mean of patches]
+      posEmbedTokens: family === "dinov2_with_registers" ? "cls+patches" : undefined,
+      pool: family.startsWith("dinov2") ? "cls+avg" : undefined,
     };
     return dropUndefined(hint);
   }
@@ -110,10 +121,32 @@ export function configHints(cfg: CheckpointConfig, file: string): Partial<ViTCon
     patchSize: num(args.patch_size) ?? (fromName ? Number(fromName[1]) : undefined),
     imageSize: pair(args.img_size) ?? (input ? [input[1], input[2]] : fromName ? pair(Number(fromName[2])) : undefined),
     layerNormEps: num(args.layer_norm_eps) ?? (/_clip_/.test(arch) ? 1e-5 : 1e-6),
+    posEmbedTokens: args.no_embed_class === true ? "patches" : undefined,
     activation,
     id2label: labels ? Object.fromEntries(labels.map((l, i) => [String(i), l])) : undefined,
   };
   return dropUndefined(hint);
+}
+
+/** The HF model types vitlens computes, and the ViT families it does not, refused by name. */
+const HF_FAMILIES = ["vit", "deit", "dinov2", "dinov2_with_registers", "vit_msn"] as const;
+const NOT_YET: Record<string, string> = {
+  clip: "CLIP (pre-norm before block 0, separate q/k/v, post-layernorm on the pooled CLS)",
+  clip_vision_model: "CLIP's vision tower (pre-norm before block 0, post-layernorm on the pooled CLS)",
+  beit: "BEiT (relative position bias, q/v-only bias, mean pooling)",
+  "data2vec-vision": "Data2Vec-vision (BEiT's architecture: relative position bias, mean pooling)",
+  eva: "EVA-02 (rotary embeddings, SwiGLU)",
+  siglip_vision_model: "SigLIP's vision tower (no CLS token, attention pooling head)",
+  swin: "Swin (windowed attention, patch merging)",
+};
+
+export function hfFamilyOf(j: Record<string, unknown>, file: string): (typeof HF_FAMILIES)[number] {
+  const type = j.model_type === undefined ? "vit" : String(j.model_type);
+  if ((HF_FAMILIES as readonly string[]).includes(type)) return type as (typeof HF_FAMILIES)[number];
+  const what = NOT_YET[type];
+  throw new VitlensError(what
+    ? `${file}: model_type "${type}": ${what} is not supported yet`
+    : `${file}: model_type "${type}" is not a ViT family vitlens reads (${HF_FAMILIES.join(", ")})`);
 }
 
 /** timm's class names: `label_names` at the top level (timm 1.0), in pretrained_cfg, or legacy `labels`; a list or an id -> name map. */
@@ -132,9 +165,6 @@ function refuseTimmOptions(args: Record<string, unknown>, j: Record<string, unkn
   const unsupported: Array<[boolean, string]> = [
     [pool !== undefined && pool !== "token", `global_pool "${String(pool)}" (vitlens classifies from the CLS token)`],
     [args.class_token === false, "class_token false (no CLS token)"],
-    [args.no_embed_class === true, "no_embed_class (position embeddings without the prefix tokens)"],
-    [num(args.reg_tokens) !== undefined && num(args.reg_tokens)! > 0, `reg_tokens ${String(args.reg_tokens)} (register tokens)`],
-    [args.init_values !== undefined && args.init_values !== null, "init_values (layer scale)"],
     [args.pre_norm === true, "pre_norm (a norm before block 0)"],
     [args.fc_norm === true, "fc_norm"],
     [args.qk_norm === true, "qk_norm"],

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { VitlensError } from "../errors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
-import { gridSize, presetConfig, validateConfig, VIT_PRESETS, type ViTConfig } from "../models/vit-config.js";
+import { gridSize, posEmbedPrefix, presetConfig, validateConfig, VIT_PRESETS, type ViTConfig } from "../models/vit-config.js";
 import { initParameter, initParams, vitParameterShapes } from "../models/vit-params.js";
 import type { Params } from "../tensor.js";
 import { ViT } from "../models/vit.js";
@@ -180,7 +180,7 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
   if (fromH !== toH || fromW !== toW) {
-    params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW]));
+    params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW], posEmbedPrefix(stored)));
     notes.push(`position embeddings resampled (bicubic) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
   }
   const classes = opts.numClasses ?? stored.numClasses;

@@ -1,17 +1,17 @@
 import type { Tensor } from "../tensor.js";
 
 /**
- * Resamples the patch part of a position embedding (1, 1+gh*gw, D) to a new grid with
+ * Resamples the patch part of a position embedding (1, prefix+gh*gw, D) to a new grid with
  * PyTorch's bicubic (A = -0.75, align_corners=False), as timm's resample_abs_pos_embed and
- * HF's interpolate_pos_encoding do. The CLS position is kept as is.
+ * HF's interpolate_pos_encoding do. The `prefix` rows (CLS, distillation, registers) are kept as they are.
  */
-export function resamplePosEmbed(pos: Tensor, from: [number, number], to: [number, number]): Tensor {
+export function resamplePosEmbed(pos: Tensor, from: [number, number], to: [number, number], prefix = 1): Tensor {
   const D = pos.shape[2];
   const [gh, gw] = from;
   const [nh, nw] = to;
-  const out = new Float32Array((1 + nh * nw) * D);
-  out.set(pos.data.subarray(0, D)); // CLS
-  const grid = pos.data.subarray(D); // (gh*gw, D)
+  const out = new Float32Array((prefix + nh * nw) * D);
+  out.set(pos.data.subarray(0, prefix * D)); // the prefix tokens' positions
+  const grid = pos.data.subarray(prefix * D); // (gh*gw, D)
   // Separable: rows first into (nh, gw, D), then columns.
   const rowsDone = new Float32Array(nh * gw * D);
   const wy = bicubicWeights(gh, nh);
@@ -29,11 +29,11 @@ export function resamplePosEmbed(pos: Tensor, from: [number, number], to: [numbe
     for (let x = 0; x < nw; x++)
       for (let k = 0; k < 4; k++) {
         const [src, w] = wx[x][k];
-        const o = D + (y * nw + x) * D;
+        const o = (prefix + y * nw + x) * D;
         const s = (y * gw + src) * D;
         for (let d = 0; d < D; d++) out[o + d] += w * rowsDone[s + d];
       }
-  return { data: out, shape: [1, 1 + nh * nw, D] };
+  return { data: out, shape: [1, prefix + nh * nw, D] };
 }
 
 /** For each output index: four (source index, weight) taps, indices clamped to the input. */

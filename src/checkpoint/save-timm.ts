@@ -13,7 +13,8 @@ export function saveTimmModel(dir: string, model: ViT, preprocess: PreprocessCon
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, "model.safetensors"), toTimm(model.params));
   const config = {
-    architecture: `vit_custom_patch${c.patchSize}_${c.imageSize[0]}`,
+    // a distilled name makes timm build VisionTransformerDistilled (dist_token, head_dist)
+    architecture: c.distillationToken ? `deit_custom_distilled_patch${c.patchSize}_${c.imageSize[0]}` : `vit_custom_patch${c.patchSize}_${c.imageSize[0]}`,
     num_classes: c.numClasses,
     num_features: c.hiddenSize,
     global_pool: "token",
@@ -21,6 +22,9 @@ export function saveTimmModel(dir: string, model: ViT, preprocess: PreprocessCon
       embed_dim: c.hiddenSize, depth: c.numLayers, num_heads: c.numHeads, mlp_ratio: c.mlpSize / c.hiddenSize,
       patch_size: c.patchSize, img_size: c.imageSize[0] === c.imageSize[1] ? c.imageSize[0] : c.imageSize, qkv_bias: c.qkvBias,
       ...(c.activation && c.activation !== "gelu" ? { act_layer: TIMM_ACTIVATION[c.activation] } : {}),
+      ...(c.registerTokens ? { reg_tokens: c.registerTokens } : {}),
+      ...(c.posEmbedTokens === "patches" ? { no_embed_class: true } : {}),
+      ...(c.layerScale ? { init_values: 1.0 } : {}),
       layer_norm_eps: c.layerNormEps, // timm itself always uses 1e-6; kept so vitlens round-trips exactly
     },
     pretrained_cfg: {

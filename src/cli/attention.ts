@@ -7,7 +7,7 @@ import { loadBatch } from "../data/preprocess.js";
 import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, rollout, type HeadFusion } from "../explain/attention-maps.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { gridSize } from "../models/vit-config.js";
+import { gridSize, prefixTokens } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
@@ -64,6 +64,7 @@ export function attentionCommand(): Command {
       outputFolder(o.out);
       const be = precisionBackend(o);
       const [rows, cols] = gridSize(c);
+      const prefix = prefixTokens(c); // CLS, distillation, registers: left out of every map
       for (const image of images) {
         const stem = basename(image, extname(image));
         const pngPath = join(o.out, `${stem}.${o.method}.png`);
@@ -71,12 +72,13 @@ export function attentionCommand(): Command {
         checkOverwrite(pngPath, o.force);
         if (o.raw) checkOverwrite(rawPath, o.force);
         const pixels = await loadBatch([image], preprocess);
-        const fwd = forwardTrain(model, pixels, be, new Rng(0), false);
-        const probs = softmax(Array.from(fwd.logits.data));
+        // attribution needs the kept pass and a head; the other maps need only the attention probabilities (backbones too)
+        const fwd = o.method === "attribution" ? forwardTrain(model, pixels, be, new Rng(0), false) : model.forward(pixels, be);
+        const probs = fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
         const predicted = probs.indexOf(Math.max(...probs));
         const target = o.class ?? predicted;
         let attentionGrads: Tensor[] = [];
-        if (o.method === "attribution") {
+        if (o.method === "attribution" && "cache" in fwd) {
           const dlogits = new Float32Array(c.numClasses);
           dlogits[target] = 1;
           attentionGrads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
@@ -85,12 +87,12 @@ export function attentionCommand(): Command {
         if (o.method === "cls") {
           const layers = layer === "all" ? [...Array(c.numLayers).keys()] : [layer];
           for (const l of layers) for (const h of heads) {
-            maps.push({ title: [layers.length > 1 ? `layer ${l}` : "", heads.length > 1 || typeof h === "number" ? `head ${h}` : `${h} of heads`].filter(Boolean).join(", "), values: clsAttention(fwd.attentions[l], 0, h) });
+            maps.push({ title: [layers.length > 1 ? `layer ${l}` : "", heads.length > 1 || typeof h === "number" ? `head ${h}` : `${h} of heads`].filter(Boolean).join(", "), values: clsAttention(fwd.attentions[l], 0, h, prefix) });
           }
         } else if (o.method === "rollout") {
-          for (const h of heads) maps.push({ title: `rollout (${typeof h === "number" ? `head ${h}` : h}${o.discardRatio ? `, discard ${o.discardRatio}` : ""})`, values: rollout(fwd.attentions, 0, h, o.discardRatio) });
+          for (const h of heads) maps.push({ title: `rollout (${typeof h === "number" ? `head ${h}` : h}${o.discardRatio ? `, discard ${o.discardRatio}` : ""})`, values: rollout(fwd.attentions, 0, h, o.discardRatio, prefix) });
         } else {
-          maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0) });
+          maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0, prefix) });
         }
         const display = await displayImage(image, c.imageSize);
         const tiles: Tile[] = [{ image: display, title: "input" }, ...maps.map((m) => ({ image: blendHeat(display, { values: m.values, rows, cols }), title: m.title }))];

@@ -4,7 +4,7 @@ import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { positionSimilarity } from "../explain/posemb.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { gridSize } from "../models/vit-config.js";
+import { gridSize, posEmbedPrefix } from "../models/vit-config.js";
 import { positionSimilarityFigure } from "../render/posemb-figure.js";
 import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
@@ -23,7 +23,7 @@ export function posembCommand(): Command {
       checkOverwrite(o.out, o.force);
       if (o.raw) checkOverwrite(o.raw, o.force);
       outputFolder(dirname(o.out), "--out");
-      const sim = positionSimilarity(model.params.get("pos_embed")!);
+      const sim = positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config));
       const [rows, cols] = gridSize(model.config);
       const png = await positionSimilarityFigure(sim, rows, cols, `Position embedding similarity, ${rows}x${cols} patches (${basename(o.model)})`);
       writeFileAtomic(o.out, [png]);

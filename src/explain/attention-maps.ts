@@ -28,11 +28,19 @@ export function fuseHeads(att: Tensor, image: number, fusion: HeadFusion): Float
   return out;
 }
 
-/** The CLS token's attention over the patches, one layer, heads fused: (P). */
-export function clsAttention(att: Tensor, image: number, fusion: HeadFusion): Float32Array {
+/**
+ * The CLS token's attention over the patches, one layer, heads fused: (P). `prefix` tokens
+ * (CLS, distillation, registers) come before the patches and are left out of the map.
+ */
+export function clsAttention(att: Tensor, image: number, fusion: HeadFusion, prefix = 1): Float32Array {
   const N = att.shape[2];
   const fused = fuseHeads(att, image, fusion);
-  return Float32Array.from(fused.subarray(1, N));
+  return Float32Array.from(fused.subarray(prefix, N));
+}
+
+/** The share of the CLS row that goes to each prefix token (CLS itself, distillation, registers): (prefix). */
+export function prefixShares(att: Tensor, image: number, fusion: HeadFusion, prefix: number): Float32Array {
+  return Float32Array.from(fuseHeads(att, image, fusion).subarray(0, prefix));
 }
 
 /**
@@ -40,7 +48,7 @@ export function clsAttention(att: Tensor, image: number, fusion: HeadFusion): Fl
  * `discardRatio` share of entries (never the CLS column), add the identity for the residual,
  * renormalize each row, and multiply through the layers. Returns the CLS row over patches (P).
  */
-export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion, discardRatio = 0): Float32Array {
+export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion, discardRatio = 0, prefix = 1): Float32Array {
   if (!(discardRatio >= 0 && discardRatio < 1)) throw new VitlensError(`--discard-ratio ${discardRatio}: expected a value in [0, 1)`);
   const N = attentions[0].shape[2];
   let result = identity(N);
@@ -51,7 +59,7 @@ export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion,
     normalizeRows(a, N);
     result = matmul(a, result, N);
   }
-  return Float32Array.from(result.subarray(1, N));
+  return Float32Array.from(result.subarray(prefix, N));
 }
 
 /**
@@ -60,7 +68,7 @@ export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion,
  * cam = mean over heads of max(grad * attention, 0); R <- R + cam @ R, from R = I.
  * Returns the CLS row over patches (P). grads: dL/d(attention) per layer, for the target class.
  */
-export function attribution(attentions: Tensor[], grads: Tensor[], image: number): Float32Array {
+export function attribution(attentions: Tensor[], grads: Tensor[], image: number, prefix = 1): Float32Array {
   const [, H, N] = attentions[0].shape;
   const R = identity(N);
   attentions.forEach((att, l) => {
@@ -72,7 +80,7 @@ export function attribution(attentions: Tensor[], grads: Tensor[], image: number
     const update = matmul(cam, R, N);
     for (let k = 0; k < N * N; k++) R[k] += update[k];
   });
-  return Float32Array.from(R.subarray(1, N));
+  return Float32Array.from(R.subarray(prefix, N));
 }
 
 function identity(N: number): Float64Array {
@@ -107,4 +115,24 @@ function discardLowest(a: Float64Array, N: number, ratio: number): void {
   candidates.sort((x, y) => a[x] - a[y] || x - y);
   const count = Math.floor(N * N * ratio);
   for (let i = 0; i < Math.min(count, candidates.length); i++) a[candidates[i]] = 0;
+}
+
+/**
+ * DINO's attention threshold (visualize_attention.py): of one head's CLS row over the patches
+ * (values already without the prefix tokens), renormalised to sum to 1 and sorted ascending,
+ * keep the patches whose cumulative sum exceeds 1 - keep — the smallest set of patches holding
+ * `keep` of the mass. Returns a 0/1 mask (P) in patch order.
+ */
+export function keepMask(row: Float32Array, keep: number): Float32Array {
+  if (!(keep > 0 && keep <= 1)) throw new VitlensError(`--keep ${keep}: expected a share in (0, 1]`);
+  let total = 0;
+  for (const v of row) total += v;
+  const order = Array.from(row.keys()).sort((a, b) => row[a] - row[b]); // ascending, as torch.sort
+  const mask = new Float32Array(row.length);
+  let cum = 0;
+  for (const i of order) {
+    cum += row[i] / total;
+    if (cum > 1 - keep) mask[i] = 1;
+  }
+  return mask;
 }

@@ -5,15 +5,15 @@ import type { Tensor } from "../tensor.js";
  * (P, P), row i = patch i's similarity map, patches in row-major grid order (ViT paper, Fig. 7).
  * pos: (1, 1 + P, D).
  */
-export function positionSimilarity(pos: Tensor): Tensor {
+export function positionSimilarity(pos: Tensor, prefix = 1): Tensor {
   const [, n, D] = pos.shape;
-  const P = n - 1;
+  const P = n - prefix;
   const unit = new Float64Array(P * D);
   for (let i = 0; i < P; i++) {
     let norm = 0;
-    for (let d = 0; d < D; d++) norm += pos.data[(1 + i) * D + d] ** 2;
+    for (let d = 0; d < D; d++) norm += pos.data[(prefix + i) * D + d] ** 2;
     const inv = 1 / Math.max(Math.sqrt(norm), 1e-12);
-    for (let d = 0; d < D; d++) unit[i * D + d] = pos.data[(1 + i) * D + d] * inv;
+    for (let d = 0; d < D; d++) unit[i * D + d] = pos.data[(prefix + i) * D + d] * inv;
   }
   const sim = new Float32Array(P * P);
   for (let i = 0; i < P; i++)

@@ -14,6 +14,21 @@ export interface ViTConfig {
   qkvBias: boolean;
   /** the MLP's activation; GELU (erf) when absent */
   activation?: Activation;
+  /** DeiT's distillation token after CLS */
+  distillationToken?: boolean;
+  /** its own head `head_dist`; logits are the mean of both heads (timm's distilled models, HF's ...WithTeacher) */
+  distillationHead?: boolean;
+  /** register tokens after CLS (and the distillation token): DINOv2 with registers, timm reg_tokens */
+  registerTokens?: number;
+  /**
+   * Which tokens the position embedding covers: every token (timm, DeiT), CLS and patches but not
+   * the registers (HF DINOv2 with registers), or the patches only (timm no_embed_class).
+   */
+  posEmbedTokens?: "all" | "cls+patches" | "patches";
+  /** per-channel layer scale on both branches (ls1/ls2: DINOv2, timm init_values, CaiT-style) */
+  layerScale?: boolean;
+  /** the head's input: the CLS token, or CLS beside the mean of the patch tokens (DINOv2's classifier, 2 x width) */
+  pool?: "cls" | "cls+avg";
   numClasses: number; // 0: no head, forward returns pooled features only
   hiddenDropout: number;
   attentionDropout: number;
@@ -62,10 +77,26 @@ export function gridSize(config: ViTConfig): [number, number] {
   return [config.imageSize[0] / config.patchSize, config.imageSize[1] / config.patchSize];
 }
 
-/** Tokens per image: the CLS token plus one per patch. */
+/** Tokens before the patches: CLS, the distillation token, the registers. */
+export function prefixTokens(c: ViTConfig): number {
+  return 1 + (c.distillationToken ? 1 : 0) + (c.registerTokens ?? 0);
+}
+
+/** Tokens per image: the prefix tokens plus one per patch. */
 export function numTokens(config: ViTConfig): number {
   const [gh, gw] = gridSize(config);
-  return 1 + gh * gw;
+  return prefixTokens(config) + gh * gw;
+}
+
+/** Rows of the position embedding before the patches' (see posEmbedTokens). */
+export function posEmbedPrefix(c: ViTConfig): number {
+  const covers = c.posEmbedTokens ?? "all";
+  return covers === "all" ? prefixTokens(c) : covers === "cls+patches" ? 1 : 0;
+}
+
+/** The head's input width. */
+export function headInputSize(c: ViTConfig): number {
+  return (c.pool ?? "cls") === "cls+avg" ? 2 * c.hiddenSize : c.hiddenSize;
 }
 
 export function validateConfig(c: ViTConfig): ViTConfig {

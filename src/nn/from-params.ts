@@ -6,6 +6,8 @@ import type { Norm, NormGrads } from "./layernorm.js";
 export interface LayerSource<L, N> {
   linear(name: string): L;
   norm(name: string): N;
+  /** a named vector (layer scale γ), or null when the model has none */
+  vector(name: string): Float32Array | null;
 }
 
 function need(params: Params, name: string): Tensor {
@@ -30,6 +32,7 @@ export function linearGrads(grads: Params, name: string): LinearGrads {
 export function layerWeights(params: Params, eps: number): LayerSource<Linear, Norm> {
   return {
     linear: (name) => linearWeights(params, name),
+    vector: (name) => params.get(name)?.data ?? null,
     norm: (name) => ({ weight: need(params, `${name}.weight`).data, bias: need(params, `${name}.bias`).data, eps }),
   };
 }
@@ -39,6 +42,7 @@ export function layerGrads(grads: Params): LayerSource<LinearGrads, NormGrads> {
   const get = (name: string) => grads.get(name)?.data ?? null;
   return {
     linear: (name) => linearGrads(grads, name),
+    vector: (name) => get(name),
     norm(name) {
       const weight = get(`${name}.weight`);
       const bias = get(`${name}.bias`);

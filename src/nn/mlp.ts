@@ -15,6 +15,7 @@ export interface Mlp {
   fc1: Linear; // D -> M
   fc2: Linear; // M -> D
   activation?: Activation; // "gelu" when omitted
+  layerScale?: Float32Array | null; // (D) γ on the branch output (ls2)
 }
 
 function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
@@ -33,6 +34,7 @@ export interface MlpGrads {
   norm: NormGrads;
   fc1: LinearGrads;
   fc2: LinearGrads;
+  layerScale?: Float32Array | null;
 }
 
 export interface MlpActs {
@@ -59,7 +61,7 @@ export function mlpForward(be: Backend, w: Mlp, x: Float32Array, rows: number, a
     linear(be, w.fc1, acts.ln.out, rows, { out: acts.hidden }); // (rows, M)
     activate(be, w.activation, acts.hidden, acts.act, rows * w.fc1.outFeatures);
   }
-  residualForward(be, w.fc2, { input: acts.act, x, rows }, acts.res, dropout);
+  residualForward(be, w.fc2, { input: acts.act, x, rows }, acts.res, dropout, w.layerScale ?? null);
 }
 
 /** Backward from dL/d(out): gradients added into `g`; dL/dx written to `dx` (may be `dout` itself). */
@@ -72,7 +74,8 @@ export function mlpBackward(
   const act = scratch.get("mlp.act", rows * M);
   activate(be, w.activation, acts.hidden, act, act.length); // recomputed: cheaper than keeping it
   const dact = scratch.get("mlp.dact", rows * M);
-  residualBackward(be, w.fc2, g.fc2, acts.res, { input: act, dout: grad.dout, dinput: dact }, scratch);
+  residualBackward(be, w.fc2, g.fc2, acts.res, { input: act, dout: grad.dout, dinput: dact }, scratch,
+    w.layerScale ? { gamma: w.layerScale, dgamma: g.layerScale ?? null } : null);
   activateBackward(be, w.activation, dact, acts.hidden, dact, dact.length);
   const dln = scratch.get("mlp.dln", rows * D);
   linearBackward(be, w.fc1, g.fc1, { x: acts.ln.out, rows, dy: dact, dx: dln });

@@ -3,11 +3,11 @@ import { applyMask, dropoutMask, type Dropout } from "./dropout.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
 import type { Scratch } from "./scratch.js";
 
-/** The end of a pre-norm branch: out = x + drop(layer(input)), the residual stream after it. */
+/** The end of a pre-norm branch: out = x + γ ⊙ drop(layer(input)) (γ: layer scale, when given), the residual stream after it. */
 export interface ResidualOutput {
   x: Float32Array; // (rows, D) the stream entering the branch (a reference, kept for backward)
   out: Float32Array; // (rows, D) the stream after it; `x` itself when the pass updates in place
-  projected: Float32Array | null; // (rows, D) layer(input) masked: allocated only when there is a mask
+  projected: Float32Array | null; // (rows, D) layer(input) masked, before γ: allocated only with a mask or a layer scale
   mask: Float32Array | null; // hidden dropout on the branch's output
 }
 
@@ -16,16 +16,17 @@ export function residualOutput(rows: number, D: number, out: Float32Array = new 
 }
 
 /**
- * out = x + drop(layer(input)). Without dropout the product adds straight into `out` (the
- * matmul's accumulate), so inference needs no separate buffer or add.
+ * out = x + γ ⊙ drop(layer(input)). Without dropout and layer scale the product adds straight
+ * into `out` (the matmul's accumulate), so inference needs no separate buffer or add.
  */
 export function residualForward(
   be: Backend, layer: Linear, a: { input: Float32Array; x: Float32Array; rows: number }, r: ResidualOutput, dropout: Dropout | null,
+  gamma: Float32Array | null = null,
 ): void {
   const { input, x, rows } = a;
   r.x = x;
   r.mask = dropout ? dropoutMask(rows * layer.outFeatures, dropout.hidden, dropout.rng) : null;
-  if (!r.mask) {
+  if (!r.mask && !gamma) {
     if (r.out !== x) r.out.set(x);
     linear(be, layer, input, rows, { out: r.out, accumulate: true });
     return;
@@ -33,7 +34,14 @@ export function residualForward(
   r.projected ??= new Float32Array(r.out.length);
   linear(be, layer, input, rows, { out: r.projected });
   applyMask(r.projected, r.mask);
-  be.add(x, r.projected, r.out, r.out.length);
+  if (!gamma) {
+    be.add(x, r.projected, r.out, r.out.length);
+    return;
+  }
+  const D = layer.outFeatures;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < D; j++) r.out[i * D + j] = x[i * D + j] + gamma[j] * r.projected[i * D + j];
+  }
 }
 
 /**
@@ -43,14 +51,26 @@ export function residualForward(
 export function residualBackward(
   be: Backend, layer: Linear, grads: LinearGrads, r: ResidualOutput,
   a: { input: Float32Array; dout: Float32Array; dinput: Float32Array }, scratch: Scratch,
+  scale: { gamma: Float32Array; dgamma: Float32Array | null } | null = null,
 ): void {
   const { input, dout, dinput } = a;
-  const rows = dout.length / layer.outFeatures;
+  const D = layer.outFeatures;
+  const rows = dout.length / D;
   let dy = dout;
-  if (r.mask) {
+  if (r.mask || scale) {
     dy = scratch.get("residual.dy", dout.length);
     dy.set(dout);
-    applyMask(dy, r.mask);
   }
+  if (scale) {
+    // out = x + γ ⊙ p: dγ = Σ_rows dout ⊙ p, dp = dout ⊙ γ (p already masked)
+    const { gamma, dgamma } = scale;
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < D; j++) {
+        if (dgamma) dgamma[j] += dout[i * D + j] * r.projected![i * D + j];
+        dy[i * D + j] *= gamma[j];
+      }
+    }
+  }
+  if (r.mask) applyMask(dy, r.mask);
   linearBackward(be, layer, grads, { x: input, rows, dy, dx: dinput });
 }

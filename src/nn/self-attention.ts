@@ -15,12 +15,14 @@ export interface SelfAttention {
   qkv: Linear; // D -> 3D
   proj: Linear; // D -> D
   heads: number;
+  layerScale?: Float32Array | null; // (D) γ on the branch output (ls1)
 }
 
 export interface SelfAttentionGrads {
   norm: NormGrads;
   qkv: LinearGrads;
   proj: LinearGrads;
+  layerScale?: Float32Array | null;
 }
 
 /** B sequences of T positions: the rows (B*T) a pass processes. */
@@ -101,7 +103,7 @@ export function selfAttentionForward(
   acts.att.dropout = mask ? { mask, dropped: acts.att.dropout?.dropped ?? new Float32Array(mask.length) } : null;
   attend(be, { q, k: keys.k, v: keys.v }, shape, acts.att);
   be.mergeHeads(acts.att.contextHeads, acts.context, B, T, 1, H, hd); // -> (B, T, D)
-  residualForward(be, w.proj, { input: acts.context, x, rows }, acts.res, o.dropout ?? null);
+  residualForward(be, w.proj, { input: acts.context, x, rows }, acts.res, o.dropout ?? null, w.layerScale ?? null);
 }
 
 /**
@@ -115,7 +117,8 @@ export function selfAttentionBackward(
 ): Float32Array {
   const { B, T, D, H, hd, rows } = sizesOf(w, s);
   const dcontext = scratch.get("attn.dcontext", rows * D);
-  residualBackward(be, w.proj, g.proj, acts.res, { input: acts.context, dout: grad.dout, dinput: dcontext }, scratch);
+  residualBackward(be, w.proj, g.proj, acts.res, { input: acts.context, dout: grad.dout, dinput: dcontext }, scratch,
+    w.layerScale ? { gamma: w.layerScale, dgamma: g.layerScale ?? null } : null);
   const dcontextHeads = scratch.get("attn.dcontextHeads", rows * D);
   be.splitHeads(dcontext, dcontextHeads, B, T, 1, H, hd); // (B, T, D) -> (B, H, T, hd)
   const dheads = scratch.get("attn.dheads", 3 * rows * D);

@@ -9,7 +9,7 @@ import { positionSimilarity } from "../explain/posemb.js";
 import { imagePixels } from "../data/preprocess.js";
 import type { RawImage } from "../data/raw-image.js";
 import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
-import { gridSize } from "../models/vit-config.js";
+import { gridSize, posEmbedPrefix, prefixTokens } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import type { Tensor } from "../tensor.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
@@ -125,7 +125,7 @@ export async function collectReport(
       const pred = probs.indexOf(Math.max(...probs));
       gallery.push({
         image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct: pred === val.labels[i],
-        map: { values: rollout(out.attentions, 0, "mean"), rows, cols, title: "attention rollout" },
+        map: { values: rollout(out.attentions, 0, "mean", 0, prefixTokens(model.config)), rows, cols, title: "attention rollout" },
       });
     }
   }
@@ -133,7 +133,7 @@ export async function collectReport(
     run, recipe: info.recipe, options,
     dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
     metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
-    numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!), rows, cols }, gallery,
+    numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)), rows, cols }, gallery,
     captions: captionsDir ? readCaptionOutputs(captionsDir) : null,
   };
 }

@@ -3,6 +3,7 @@ import { workerData } from "node:worker_threads";
 import { loadModel, type LoadOptions } from "../checkpoint/load.js";
 import { attribution, clsAttention, fuseHeads, rollout } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
+import { posEmbedPrefix, prefixTokens } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
@@ -23,6 +24,7 @@ serveThread(() => {
   const be = threadBackend(threads, precision);
   // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
   const [H, W] = model.config.imageSize;
+  const prefix = prefixTokens(model.config); // tokens before the patches: left out of every map
   const warm = model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
   clsAttention(warm.attentions[0], 0, "mean");
   // Every layer's attention (1, H, N, N) of the last few images.
@@ -47,17 +49,17 @@ serveThread(() => {
           const dlogits = new Float32Array(model.config.numClasses);
           dlogits[r.class!] = 1;
           const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
-          return { value: { map: attribution(fwd.attentions, grads, 0) } };
+          return { value: { map: attribution(fwd.attentions, grads, 0, prefix) } };
         }
         const { attentions } = forward(input);
-        if (r.method === "cls") return { value: { map: clsAttention(attentions[r.layer], 0, r.head) } };
-        if (r.method === "rollout") return { value: { map: rollout(attentions, 0, r.head, r.discardRatio) } };
+        if (r.method === "cls") return { value: { map: clsAttention(attentions[r.layer], 0, r.head, prefix) } };
+        if (r.method === "rollout") return { value: { map: rollout(attentions, 0, r.head, r.discardRatio, prefix) } };
         const N = attentions[r.layer].shape[2];
-        const row = fuseHeads(attentions[r.layer], 0, r.head).subarray((1 + r.query!) * N, (2 + r.query!) * N); // (N): the query's row, CLS first
-        return { value: { map: Float32Array.from(row.subarray(1)), cls: row[0] } };
+        const row = fuseHeads(attentions[r.layer], 0, r.head).subarray((prefix + r.query!) * N, (prefix + r.query! + 1) * N); // (N): the query's row, CLS first
+        return { value: { map: Float32Array.from(row.subarray(prefix)), cls: row[0] } };
       },
       posemb: () => {
-        similarity ??= positionSimilarity(model.params.get("pos_embed")!); // (P, P)
+        similarity ??= positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)); // (P, P)
         return { value: similarity.data };
       },
     },

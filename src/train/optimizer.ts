@@ -77,7 +77,7 @@ export function optimizerFor(o: { optimizer: "sgd" | "adamw"; momentum: number; 
 
 /** timm's rule: no weight decay on biases, norms and embeddings (position, class token, decoder positions). */
 export function noWeightDecay(name: string): boolean {
-  return name.endsWith(".bias") || name.includes("norm") || name.endsWith("cls_token") || name.endsWith("pos_embed") || name.includes("embed_positions");
+  return name.endsWith(".bias") || name.includes("norm") || name.endsWith("cls_token") || name.endsWith("dist_token") || name.endsWith("reg_token") || name.endsWith(".gamma") || name.endsWith("pos_embed") || name.includes("embed_positions");
 }
 
 /** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before. */
