@@ -8,12 +8,19 @@ export interface ViTConfig {
   numHeads: number;
   mlpSize: number;
   patchSize: number;
-  imageSize: [number, number]; // (height, width), each a multiple of patchSize
+  /** (height, width) of the input; a remainder beyond whole patches is dropped, as a stride-p convolution does */
+  imageSize: [number, number];
   numChannels: number;
   layerNormEps: number;
   qkvBias: boolean;
+  /** false: BEiT's q/v-only bias (the key bias stays zero, never trained) */
+  keyBias?: boolean;
+  /** heads x head width when it differs from the model width (vit-pytorch's dim_head) */
+  attentionSize?: number;
   /** the MLP's activation; GELU (erf) when absent */
   activation?: Activation;
+  /** a CLS token first (default); false: patches only (timm class_token=False) */
+  classToken?: boolean;
   /** DeiT's distillation token after CLS */
   distillationToken?: boolean;
   /** its own head `head_dist`; logits are the mean of both heads (timm's distilled models, HF's ...WithTeacher) */
@@ -22,18 +29,39 @@ export interface ViTConfig {
   registerTokens?: number;
   /**
    * Which tokens the position embedding covers: every token (timm, DeiT), CLS and patches but not
-   * the registers (HF DINOv2 with registers), or the patches only (timm no_embed_class).
+   * the registers (HF DINOv2 with registers), the patches only (timm no_embed_class), or none
+   * (BEiT with relative position bias only).
    */
-  posEmbedTokens?: "all" | "cls+patches" | "patches";
-  /** per-channel layer scale on both branches (ls1/ls2: DINOv2, timm init_values, CaiT-style) */
+  posEmbedTokens?: "all" | "cls+patches" | "patches" | "none";
+  /** How the patch grid's position embeddings are resized for another grid (torch bicubic, with or without antialias) */
+  posEmbedResample?: "bicubic" | "bicubic-antialias";
+  /** the patch projection's bias (CLIP has none) */
+  patchBias?: boolean;
+  /** LayerNorms around the patch projection: after it (timm `patch_embed.norm`), or before and after (vit-pytorch) */
+  patchNorm?: "out" | "in+out";
+  /** a LayerNorm on the embedded sequence before block 0 (CLIP's pre_layrnorm, timm pre_norm) */
+  preNorm?: boolean;
+  /** where each block's norms sit: before each branch (ViT) or after each residual (nn.TransformerEncoder's default) */
+  norm?: "pre" | "post";
+  /** per-channel layer scale on both branches (ls1/ls2: DINOv2, BEiT, timm init_values) */
   layerScale?: boolean;
-  /** the head's input: the CLS token, or CLS beside the mean of the patch tokens (DINOv2's classifier, 2 x width) */
-  pool?: "cls" | "cls+avg";
+  /** BEiT's relative position bias on the attention scores: a table per layer, or one shared by all layers */
+  relativePositionBias?: "layer" | "shared";
+  /**
+   * The head's input: the CLS token; the mean of the patch tokens (prefix tokens left out); the
+   * mean of every token; CLS beside the mean of the patch tokens (DINOv2's classifier, 2 x width).
+   */
+  pool?: Pool;
+  /** the final LayerNorm: on the tokens before pooling (default), on the pooled vector (timm fc_norm, BEiT), or none */
+  finalNorm?: "tokens" | "pooled" | "none";
   numClasses: number; // 0: no head, forward returns pooled features only
   hiddenDropout: number;
   attentionDropout: number;
   id2label?: Record<string, string>;
 }
+
+export const POOLS = ["cls", "avg", "avg-all", "cls+avg"] as const;
+export type Pool = (typeof POOLS)[number];
 
 type Preset = Pick<ViTConfig, "hiddenSize" | "numLayers" | "numHeads" | "mlpSize" | "patchSize">;
 
@@ -73,13 +101,14 @@ export function presetConfig(name: string, overrides: Partial<ViTConfig> = {}): 
   return defaultConfig({ ...preset, layerNormEps: 1e-6, ...overrides });
 }
 
+/** Whole patches per side: a remainder of the image beyond them is dropped (as PyTorch's stride-p convolution). */
 export function gridSize(config: ViTConfig): [number, number] {
-  return [config.imageSize[0] / config.patchSize, config.imageSize[1] / config.patchSize];
+  return [Math.floor(config.imageSize[0] / config.patchSize), Math.floor(config.imageSize[1] / config.patchSize)];
 }
 
 /** Tokens before the patches: CLS, the distillation token, the registers. */
 export function prefixTokens(c: ViTConfig): number {
-  return 1 + (c.distillationToken ? 1 : 0) + (c.registerTokens ?? 0);
+  return (c.classToken ?? true ? 1 : 0) + (c.distillationToken ? 1 : 0) + (c.registerTokens ?? 0);
 }
 
 /** Tokens per image: the prefix tokens plus one per patch. */
@@ -92,6 +121,11 @@ export function numTokens(config: ViTConfig): number {
 export function posEmbedPrefix(c: ViTConfig): number {
   const covers = c.posEmbedTokens ?? "all";
   return covers === "all" ? prefixTokens(c) : covers === "cls+patches" ? 1 : 0;
+}
+
+/** heads x head width */
+export function attentionSize(c: ViTConfig): number {
+  return c.attentionSize ?? c.hiddenSize;
 }
 
 /** The head's input width. */
@@ -111,11 +145,18 @@ export function validateConfig(c: ViTConfig): ViTConfig {
   positive("number of channels", c.numChannels);
   c.imageSize.forEach((s) => positive("image size", s));
   if (!Number.isInteger(c.numClasses) || c.numClasses < 0) throw new VitlensError(`config: number of classes must be ≥ 0, found ${c.numClasses}`);
-  if (c.hiddenSize % c.numHeads !== 0) {
-    throw new VitlensError(`config: hidden size ${c.hiddenSize} is not divisible by ${c.numHeads} heads`);
+  const A = attentionSize(c);
+  if (A % c.numHeads !== 0) {
+    throw new VitlensError(`config: ${c.attentionSize ? "attention width" : "hidden size"} ${A} is not divisible by ${c.numHeads} heads`);
   }
-  if (c.imageSize.some((s) => s % c.patchSize !== 0)) {
-    throw new VitlensError(`config: image size ${c.imageSize.join("x")} is not a multiple of the patch size ${c.patchSize}`);
+  if (c.imageSize.some((s) => s < c.patchSize)) {
+    throw new VitlensError(`config: image size ${c.imageSize.join("x")} is smaller than one ${c.patchSize}-pixel patch`);
   }
+  const pool = c.pool ?? "cls";
+  const hasCls = c.classToken ?? true;
+  if (!hasCls && (pool === "cls" || pool === "cls+avg")) throw new VitlensError(`config: pool "${pool}" reads the CLS token, and this model has none (use avg)`);
+  if (!hasCls && (c.distillationToken || c.posEmbedTokens === "cls+patches")) throw new VitlensError("config: a distillation token or CLS-only positions need a CLS token");
+  if (c.distillationHead && (!c.distillationToken || pool !== "cls")) throw new VitlensError("config: a distillation head reads the distillation token beside a CLS-pooled head");
+  if (!POOLS.includes(pool)) throw new VitlensError(`config: pool "${String(pool)}": expected ${POOLS.join(", ")}`);
   return c;
 }

@@ -23,6 +23,8 @@ export interface AttendShape {
    * by the `heads` consecutive (batch, head) blocks of one sequence.
    */
   keyPadding?: { mask: Uint8Array; heads: number };
+  /** Added to the scaled scores of every sequence (BEiT's relative position bias): `bias` (heads, Tq, Tk). */
+  scoreBias?: { bias: Float32Array; heads: number };
 }
 
 /** What attention writes, and backward reads. */
@@ -49,6 +51,14 @@ export function attend(be: Backend, h: Heads, s: AttendShape, out: AttendOutput)
   if (s.causal) {
     for (let b = 0; b < BH; b++) {
       for (let i = 0; i < Tq; i++) probs.fill(-Infinity, (b * Tq + i) * Tk + s.causal.start + i + 1, (b * Tq + i + 1) * Tk);
+    }
+  }
+  if (s.scoreBias) {
+    const { bias, heads } = s.scoreBias;
+    const block = Tq * Tk;
+    for (let b = 0; b < BH; b++) {
+      const scores = probs.subarray(b * block, (b + 1) * block);
+      be.add(scores, bias.subarray((b % heads) * block, (b % heads + 1) * block), scores, block);
     }
   }
   if (s.keyPadding) {

@@ -1,13 +1,17 @@
 import type { Backend } from "../backend/backend.js";
 import type { Dropout } from "./dropout.js";
 import { mlpActs, mlpBackward, mlpForward, type Mlp, type MlpActs, type MlpGrads } from "./mlp.js";
+import { branchOutput } from "./norm-placement.js";
 import type { Scratch } from "./scratch.js";
 import {
   selfAttentionActs, selfAttentionBackward, selfAttentionForward,
   type SelfAttention, type SelfAttentionActs, type SelfAttentionGrads, type SeqShape,
 } from "./self-attention.js";
 
-/** A pre-norm Transformer encoder block (ViT, timm's `Block`): x += attn(norm1(x)); x += mlp(norm2(x)). */
+/**
+ * A Transformer encoder block: pre-norm (ViT, timm's `Block`): x += attn(norm1(x)); x += mlp(norm2(x)),
+ * or post-norm (nn.TransformerEncoderLayer): x = norm1(x + attn(x)); x = norm2(x + mlp(x)).
+ */
 export interface EncoderBlock {
   attn: SelfAttention;
   mlp: Mlp;
@@ -30,23 +34,23 @@ export interface EncoderBlockActs {
  * `shareWith` (another layer's set) what backward never reads: qkv, context heads, GELU output.
  */
 export function encoderBlockActs(
-  s: SeqShape, sizes: { D: number; H: number; M: number }, o: { stream?: Float32Array; shareWith?: EncoderBlockActs } = {},
+  s: SeqShape, sizes: { D: number; H: number; M: number; A?: number }, o: { stream?: Float32Array; shareWith?: EncoderBlockActs } = {},
 ): EncoderBlockActs {
   const rows = s.B * s.T;
-  const { D, H, M } = sizes;
+  const { D, H, M, A } = sizes;
   return {
-    attn: selfAttentionActs(s, D, H, { out: o.stream, shareWith: o.shareWith?.attn }),
+    attn: selfAttentionActs(s, D, H, { out: o.stream, shareWith: o.shareWith?.attn, A }),
     mlp: mlpActs(rows, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
   };
 }
 
-/** x (B*T, D) through the block; returns the stream after it (acts.mlp.res.out). */
+/** x (B*T, D) through the block; returns the stream after it. */
 export function encoderBlockForward(
   be: Backend, w: EncoderBlock, x: Float32Array, s: SeqShape, acts: EncoderBlockActs, dropout: Dropout | null = null,
 ): Float32Array {
   selfAttentionForward(be, w.attn, x, s, acts.attn, { dropout });
-  mlpForward(be, w.mlp, acts.attn.res.out, s.B * s.T, acts.mlp, dropout);
-  return acts.mlp.res.out;
+  mlpForward(be, w.mlp, branchOutput(!!w.attn.post, acts.attn.res, acts.attn.ln), s.B * s.T, acts.mlp, dropout);
+  return branchOutput(!!w.mlp.post, acts.mlp.res, acts.mlp.ln);
 }
 
 /**

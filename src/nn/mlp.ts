@@ -1,7 +1,8 @@
 import type { Backend } from "../backend/backend.js";
 import type { Dropout } from "./dropout.js";
-import { layernorm, layernormBackward, layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
+import { layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
+import { branchInput, finishBranch, inputGradient, sumGradient } from "./norm-placement.js";
 import { residualBackward, residualForward, residualOutput, type ResidualOutput } from "./residual.js";
 import type { Scratch } from "./scratch.js";
 
@@ -9,13 +10,14 @@ import { elementwiseBackward, elementwiseForward, type Activation } from "./acti
 
 export type { Activation } from "./activation.js";
 
-/** Pre-norm MLP branch: x + fc2(act(fc1(norm(x)))). */
+/** MLP branch: x + fc2(act(fc1(norm(x)))) (pre-norm), or norm(x + fc2(act(fc1(x)))) with `post`. */
 export interface Mlp {
   norm: Norm;
   fc1: Linear; // D -> M
   fc2: Linear; // M -> D
   activation?: Activation; // "gelu" when omitted
   layerScale?: Float32Array | null; // (D) γ on the branch output (ls2)
+  post?: boolean; // the norm after the residual sum
 }
 
 function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
@@ -53,15 +55,16 @@ export function mlpActs(rows: number, D: number, M: number, o: { act?: Float32Ar
 }
 
 export function mlpForward(be: Backend, w: Mlp, x: Float32Array, rows: number, acts: MlpActs, dropout: Dropout | null = null): void {
-  layernorm(be, w.norm, x, rows, acts.ln);
+  const input = branchInput(be, w.norm, !!w.post, x, rows, acts.ln); // norm(x), or x for post-norm
   if (acts.act === acts.hidden && (w.activation ?? "gelu") === "gelu") {
     // Nothing keeps fc1's output (inference): GELU runs as the product's post-op, one pass less over (rows, M).
-    linear(be, w.fc1, acts.ln.out, rows, { out: acts.hidden, gelu: true }); // (rows, M)
+    linear(be, w.fc1, input, rows, { out: acts.hidden, gelu: true }); // (rows, M)
   } else {
-    linear(be, w.fc1, acts.ln.out, rows, { out: acts.hidden }); // (rows, M)
+    linear(be, w.fc1, input, rows, { out: acts.hidden }); // (rows, M)
     activate(be, w.activation, acts.hidden, acts.act, rows * w.fc1.outFeatures);
   }
   residualForward(be, w.fc2, { input: acts.act, x, rows }, acts.res, dropout, w.layerScale ?? null);
+  finishBranch(be, w.norm, !!w.post, acts.res, acts.ln, rows);
 }
 
 /** Backward from dL/d(out): gradients added into `g`; dL/dx written to `dx` (may be `dout` itself). */
@@ -73,13 +76,13 @@ export function mlpBackward(
   const rows = grad.dout.length / D;
   const act = scratch.get("mlp.act", rows * M);
   activate(be, w.activation, acts.hidden, act, act.length); // recomputed: cheaper than keeping it
+  const post = !!w.post;
+  const dsum = sumGradient(be, w.norm, g.norm, post, acts.res, acts.ln, grad.dout, scratch, "mlp"); // dL/d(x + branch)
   const dact = scratch.get("mlp.dact", rows * M);
-  residualBackward(be, w.fc2, g.fc2, acts.res, { input: act, dout: grad.dout, dinput: dact }, scratch,
+  residualBackward(be, w.fc2, g.fc2, acts.res, { input: act, dout: dsum, dinput: dact }, scratch,
     w.layerScale ? { gamma: w.layerScale, dgamma: g.layerScale ?? null } : null);
   activateBackward(be, w.activation, dact, acts.hidden, dact, dact.length);
-  const dln = scratch.get("mlp.dln", rows * D);
-  linearBackward(be, w.fc1, g.fc1, { x: acts.ln.out, rows, dy: dact, dx: dln });
-  const dnorm = scratch.get("mlp.dnorm", rows * D);
-  layernormBackward(be, w.norm, g.norm, { x: acts.res.x, saved: acts.ln, dout: dln, dx: dnorm, rows });
-  be.add(grad.dout, dnorm, grad.dx, rows * D);
+  const din = scratch.get("mlp.din", rows * D);
+  linearBackward(be, w.fc1, g.fc1, { x: post ? acts.res.x : acts.ln.out, rows, dy: dact, dx: din });
+  inputGradient(be, w.norm, g.norm, post, acts.res, acts.ln, { dsum, din, dx: grad.dx }, scratch, "mlp");
 }
