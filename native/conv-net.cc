@@ -97,12 +97,17 @@ ConvNet::ConvNet(std::vector<ConvNetStep> steps, const std::vector<const float*>
 }
 
 std::tuple<int64_t, int64_t, int64_t> ConvNet::output_shape(int64_t h, int64_t w) const {
+  // (C, 0, 0) as soon as a step's window does not fit its padded input (PyTorch's floored size
+  // would be below 1; C++'s division truncates toward zero, so that is tested first).
   std::vector<Shape> shapes;
   auto shape_of = [&](int v) { return v < 0 ? Shape{in_c_, h, w} : shapes[v]; };
   for (const ConvNetStep& s : steps_) {
     const Shape x = shape_of(s.input);
-    const int64_t extent = s.pool ? s.kernel : s.dilation * (s.kernel - 1) + 1;
-    shapes.push_back({s.pool ? x.c : s.out_c, (x.h + 2 * s.pad - extent) / s.stride + 1, (x.w + 2 * s.pad - extent) / s.stride + 1});
+    const int64_t c = s.pool ? x.c : s.out_c;
+    int64_t extent;
+    if (__builtin_mul_overflow(s.dilation, s.kernel - 1, &extent) || extent >= x.h + 2 * s.pad || extent >= x.w + 2 * s.pad)
+      return {steps_.back().pool ? 0 : steps_.back().out_c, 0, 0};
+    shapes.push_back({c, (x.h + 2 * s.pad - extent - 1) / s.stride + 1, (x.w + 2 * s.pad - extent - 1) / s.stride + 1});
   }
   return {shapes.back().c, shapes.back().h, shapes.back().w};
 }

@@ -1,8 +1,10 @@
 #include "conv.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
+#include "dnnl-compat.h"
 #include "dnnl-engine.h"
 #include "signal-guard.h"
 
@@ -33,25 +35,26 @@ dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvShape& s
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
   if (e.accumulate) ops.append_sum(1.0f);
-  if (e.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (e.relu) compat::append_eltwise(ops, dnnl::algorithm::eltwise_relu);
   attr.set_post_ops(ops);
-  auto desc = e.has_bias
-      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, weights,
-                                        bias, dst, strides, dilates, pad_l, pad_r)
-      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, weights,
-                                        dst, strides, dilates, pad_l, pad_r);
-  return dnnl::convolution_forward::primitive_desc(desc, attr, engine().engine);
+  return compat::conv_inference_pd(src, weights, bias, dst, strides, dilates, pad_l, pad_r, attr, engine().engine);
 }
 
 dnnl::pooling_forward::primitive_desc pool_primitive_desc(const PoolShape& s, const memory::desc& src, const memory::desc& dst) {
   const memory::dims pad_r = {pad_right(s.h, s.out_h(), s.kernel, s.stride, s.pad), pad_right(s.w, s.out_w(), s.kernel, s.stride, s.pad)};
-  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src, dst,
-                                   {s.stride, s.stride}, {s.kernel, s.kernel}, {s.pad, s.pad}, pad_r);
-  return dnnl::pooling_forward::primitive_desc(desc, engine().engine);
+  return compat::max_pool_inference_pd(src, dst, {s.stride, s.stride}, {s.kernel, s.kernel}, {s.pad, s.pad}, pad_r, engine().engine);
 }
 
 void conv2d(const float* x, const float* weight, const float* bias, float* out, const ConvShape& s, const ConvEpilogue& e) {
-  if (s.batch == 0) return;
+  if (s.batch == 0 || s.out_c == 0) return;  // an empty output
+  if (s.in_c == 0) {  // an empty sum (oneDNN refuses zero-sized descriptors): [relu]([out +] bias)
+    const int64_t plane = s.out_h() * s.out_w();
+    for (int64_t i = 0; i < s.batch * s.out_c * plane; i++) {
+      const float v = (e.has_bias ? bias[i / plane % s.out_c] : 0.0f) + (e.accumulate ? out[i] : 0.0f);
+      out[i] = e.relu ? std::max(v, 0.0f) : v;
+    }
+    return;
+  }
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, bool>;
   thread_local std::map<Key, dnnl::convolution_forward> cache;
   const memory::desc src({s.batch, s.in_c, s.h, s.w}, dt::f32, tag::nchw);
@@ -71,7 +74,7 @@ void conv2d(const float* x, const float* weight, const float* bias, float* out, 
 }
 
 void max_pool2d(const float* x, float* out, const PoolShape& s) {
-  if (s.batch == 0) return;
+  if (s.batch == 0 || s.channels == 0) return;  // an empty output
   using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
   thread_local std::map<Key, dnnl::pooling_forward> cache;
   const memory::desc src({s.batch, s.channels, s.h, s.w}, dt::f32, tag::nchw);

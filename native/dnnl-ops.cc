@@ -2,8 +2,10 @@
 
 #include <dnnl.hpp>
 #include <map>
+#include <tuple>
 #include <utility>
 
+#include "dnnl-compat.h"
 #include "dnnl-engine.h"
 #include "signal-guard.h"
 
@@ -12,7 +14,6 @@ namespace {
 
 using dnnl::memory;
 using dnnl::algorithm;
-using dnnl::prop_kind;
 
 memory::desc flat(int64_t n) { return memory::desc({n}, memory::data_type::f32, memory::format_tag::a); }
 memory::desc rows_desc(int64_t rows, int64_t cols) {
@@ -41,22 +42,20 @@ Gelu& gelu(int64_t n, bool tanh) {
   const auto& eng = engine().engine;
   auto d = flat(n);
   const auto alg = tanh ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
-  dnnl::eltwise_forward::primitive_desc fpd({prop_kind::forward_training, alg, d, 0.f, 0.f}, eng);
-  dnnl::eltwise_backward::primitive_desc bpd({alg, d, d, 0.f, 0.f}, eng, fpd);
+  auto fpd = compat::eltwise_training_pd(alg, d, eng);
+  auto bpd = compat::eltwise_backward_pd(alg, d, eng, fpd);
   return cache.emplace(key, Gelu{dnnl::eltwise_forward(fpd), dnnl::eltwise_backward(bpd)}).first->second;
 }
 
-// A forward primitive over the rows of a (rows, cols) matrix (softmax, logsoftmax), one per shape
-// and thread. Forward only: oneDNN 2.6 runs softmax's backward as a reference loop on AVX2, so
+// Softmax or log-softmax over the rows of a (rows, cols) matrix, one primitive per shape and
+// thread. Forward only: oneDNN 2.6 runs softmax's backward as a reference loop on AVX2, so
 // kernels.cc has it (softmax_backward).
-template <class Primitive>
-Primitive& row_primitive(int64_t rows, int64_t cols) {
-  thread_local std::map<std::pair<int64_t, int64_t>, Primitive> cache;
-  auto key = std::make_pair(rows, cols);
+dnnl::primitive& row_softmax(int64_t rows, int64_t cols, bool log) {
+  thread_local std::map<std::tuple<int64_t, int64_t, bool>, dnnl::primitive> cache;
+  auto key = std::make_tuple(rows, cols, log);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  typename Primitive::primitive_desc pd({prop_kind::forward_inference, rows_desc(rows, cols), 1}, engine().engine);
-  return cache.emplace(key, Primitive(pd)).first->second;
+  return cache.emplace(key, compat::row_softmax_inference(rows_desc(rows, cols), log, engine().engine)).first->second;
 }
 
 }  // namespace
@@ -76,13 +75,13 @@ void dnnl_gelu_backward(const float* dy, const float* x, float* dx, int64_t n, b
 void dnnl_softmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
   auto d = rows_desc(rows, cols);
-  run(row_primitive<dnnl::softmax_forward>(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+  run(row_softmax(rows, cols, false), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
 void dnnl_logsoftmax_forward(const float* x, float* out, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
   auto d = rows_desc(rows, cols);
-  run(row_primitive<dnnl::logsoftmax_forward>(rows, cols), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
+  run(row_softmax(rows, cols, true), {{DNNL_ARG_SRC, mem(d, x)}, {DNNL_ARG_DST, mem(d, out)}});
 }
 
 }  // namespace vitlens

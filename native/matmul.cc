@@ -1,10 +1,13 @@
 #include "matmul.h"
 
+#include "dnnl-compat.h"
 #include "dnnl-engine.h"
 #include "few-rows-matmul.h"
 #include "precision.h"
 #include "signal-guard.h"
 
+#include <algorithm>
+#include <cmath>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -48,16 +51,13 @@ Cached& primitive_for(const Key& key) {
   entry.c = view(batch, m, n, false);
   entry.bias = has_bias ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc();
   dnnl::primitive_attr attr;
-  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
   dnnl::post_ops ops;
+  compat::scale_output(attr, ops, alpha);
   if (accumulate) ops.append_sum(1.0f);
-  if (activation == Activation::kGelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
-  if (activation == Activation::kRelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (activation == Activation::kGelu) compat::append_eltwise(ops, dnnl::algorithm::eltwise_gelu_erf);
+  if (activation == Activation::kRelu) compat::append_eltwise(ops, dnnl::algorithm::eltwise_relu);
   if (ops.len() > 0) attr.set_post_ops(ops);
-  auto desc = has_bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
-                       : dnnl::matmul::desc(entry.a, entry.b, entry.c);
-  dnnl::matmul::primitive_desc pd(desc, attr, engine().engine);
-  entry.prim = dnnl::matmul(pd);
+  entry.prim = dnnl::matmul(compat::matmul_pd(entry.a, entry.b, entry.bias, entry.c, attr, engine().engine));
   return cache.emplace(key, std::move(entry)).first->second;
 }
 
@@ -88,10 +88,24 @@ void run(const Key& key, const float* a, const float* b, const float* bias, floa
   e.stream.wait();
 }
 
+// A product with K = 0 (an empty sum): C = act([C +] bias), or 0 without a bias. oneDNN refuses
+// zero-sized descriptors, so nothing reaches it.
+void empty_sum(float* c, int64_t m, int64_t n, const float* bias, bool accumulate, Activation activation) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      float v = (bias ? bias[j] : 0.0f) + (accumulate ? c[i * n + j] : 0.0f);
+      if (activation == Activation::kGelu) v = 0.5f * v * (1.0f + std::erf(v * static_cast<float>(M_SQRT1_2)));
+      if (activation == Activation::kRelu) v = std::max(v, 0.0f);
+      c[i * n + j] = v;
+    }
+}
+
 }  // namespace
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k,
             bool trans_a, bool trans_b, const float* bias, bool accumulate, bool bf16, Activation activation) {
+  if (m == 0 || n == 0) return;  // an empty C
+  if (k == 0) return empty_sum(c, m, n, bias, accumulate, activation);
   // A decoding step's few rows: oneDNN 2.6's GEMM streamed the weights at 5-11 GB/s for 4 rows
   // on a 2-core AVX2 host, the few-rows kernel at 20-30 GB/s (weights larger than the cache).
   if (!bf16 && activation != Activation::kGelu && few_rows_applies(m, n, k, trans_a, trans_b)) {
@@ -102,6 +116,8 @@ void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int6
 
 void batch_matmul(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n,
                   int64_t k, bool trans_a, bool trans_b, float alpha, bool accumulate, bool bf16) {
+  if (batch == 0 || m == 0 || n == 0) return;  // an empty C
+  if (k == 0) return empty_sum(c, batch * m, n, nullptr, accumulate, Activation::kNone);
   run(Key{batch, m, n, k, trans_a, trans_b, false, accumulate, alpha, bf16, Activation::kNone}, a, b, nullptr, c);
 }
 

@@ -4,7 +4,8 @@
 #include <omp.h>
 
 #include <chrono>
-#include <dnnl.hpp>
+
+#include "dnnl-compat.h"
 
 namespace vitlens {
 
@@ -21,27 +22,9 @@ void to_bf16(const float* x, uint16_t* bits, int64_t n) {
   for (int64_t i = 0; i < n; i++) bits[i] = to_bf16_bits(x[i]);
 }
 
-std::string cpu_isa() {
-  switch (dnnl::get_effective_cpu_isa()) {
-    case dnnl::cpu_isa::sse41: return "sse41";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
-    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    default: return "any";
-  }
-}
+std::string cpu_isa() { return compat::cpu_isa_name(); }
 
-bool has_native_bf16() {
-  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  return (isa & bf16) == bf16;  // the ISA masks nest: AMX includes avx512_core_bf16
-}
+bool has_native_bf16() { return compat::cpu_has_bf16_kernels(); }
 
 namespace {
 
@@ -81,9 +64,7 @@ __attribute__((target("avx512f"))) double fma_loop_avx512() {
 
 double fma_peak_gflops(int threads) {
   // The widest FMA the library may use: AVX-512 only where oneDNN dispatches avx512_core.
-  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
-  const bool wide = (isa & avx512) == avx512;
+  const bool wide = compat::cpu_has_avx512_core();
   if (!__builtin_cpu_supports("fma")) return 0;
   double flops = 0;
   const auto t0 = std::chrono::steady_clock::now();

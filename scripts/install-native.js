@@ -1,5 +1,7 @@
-// Builds the native addon at install time. A failed build must not fail `npm install`:
-// vitlens then runs on the js reference backend and says so once at startup.
+// Builds the native addon at install time. A failed build must not fail a user's `npm install`:
+// vitlens then runs on the js reference backend and says so once at startup. In CI (the CI
+// environment variable set, as every CI service sets it) a failed build fails the install: CI
+// proves the addon builds (test/native-boundary.test.ts also fails there without it).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,6 +24,13 @@ const gyp = nodeGyp();
 const result = gyp
   ? spawnSync(process.execPath, [gyp, "rebuild"], { stdio: "inherit" })
   : { status: 1 };
+if (result.status !== 0 && process.env.CI) {
+  console.error(
+    `vitlens: the native addon did not build (${gyp ? `node-gyp exited with ${result.status ?? result.signal}` : "node-gyp not found"}); ` +
+      "CI is set, so the install fails (needs libdnnl-dev, g++, make).",
+  );
+  process.exit(1);
+}
 if (result.status !== 0) {
   console.warn(
     "vitlens: the native addon did not build (is libdnnl-dev installed? `apt-get install libdnnl-dev g++ make`).\n" +

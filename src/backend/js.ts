@@ -1,5 +1,6 @@
 import type { Backend } from "./backend.js";
 import { roundBf16 } from "./bf16.js";
+import { count, dim, floats, number, positive, rangeError, windowFits } from "./checks.js";
 import { convOutputSize, stepByStepConvNet } from "./conv-net.js";
 import { logSumExp } from "../nn/log-softmax.js";
 
@@ -7,11 +8,19 @@ import { logSumExp } from "../nn/log-softmax.js";
 const GELU_TANH_C = Math.sqrt(2 / Math.PI);
 const GELU_TANH_A = 0.044715;
 
-/** Plain TypeScript reference of every backend function: slow, obvious, used to check `native`. */
+/**
+ * Plain TypeScript reference of every backend function: slow, obvious, used to check `native`.
+ * Every call's arguments are checked first as the addon checks them (checks.ts): the same calls
+ * are refused with the same messages; zero-sized shapes give empty results.
+ */
 export const jsBackend: Backend = {
   name: "js",
 
   matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false, bf16 = false, gelu = false, relu = false }) {
+    const fn = "matmul";
+    dim(fn, "M", m), dim(fn, "N", n), dim(fn, "K", k);
+    floats(fn, "A", a, count(fn, "A", m, k)), floats(fn, "B", b, count(fn, "B", k, n)), floats(fn, "C", c, count(fn, "C", m, n));
+    floats(fn, "bias", bias, n, true);
     if (bf16) [a, b] = [roundedCopy(a, transA ? k * m : m * k), roundedCopy(b, k * n)];
     const row = new Float64Array(n);
     for (let i = 0; i < m; i++) {
@@ -29,6 +38,11 @@ export const jsBackend: Backend = {
   },
 
   batchMatmul(a, b, c, { batch, m, n, k, transA, transB, alpha = 1, accumulate = false, bf16 = false }) {
+    const fn = "batchMatmul";
+    dim(fn, "batch", batch), dim(fn, "M", m), dim(fn, "N", n), dim(fn, "K", k);
+    floats(fn, "A", a, count(fn, "A", batch, m, k)), floats(fn, "B", b, count(fn, "B", batch, k, n));
+    floats(fn, "C", c, count(fn, "C", batch, m, n));
+    number(fn, "alpha", alpha);
     const out = new Float32Array(m * n);
     for (let t = 0; t < batch; t++) {
       const cv = c.subarray(t * m * n, (t + 1) * m * n);
@@ -38,6 +52,11 @@ export const jsBackend: Backend = {
   },
 
   layernormForward(x, weight, bias, out, mean, rstd, rows, dim, eps) {
+    const fn = "layernormForward";
+    checkDims(fn, { rows, dim });
+    const total = count(fn, "x", rows, dim);
+    checkFloats(fn, [["x", x, total], ["weight", weight, dim], ["bias", bias, dim], ["out", out, total], ["mean", mean, rows], ["rstd", rstd, rows]]);
+    number(fn, "eps", eps);
     for (let r = 0; r < rows; r++) {
       const o = r * dim;
       let sum = 0;
@@ -53,6 +72,11 @@ export const jsBackend: Backend = {
   },
 
   layernormBackward(dout, x, mean, rstd, weight, dx, dweight, dbias, rows, dim) {
+    const fn = "layernormBackward";
+    checkDims(fn, { rows, dim });
+    const total = count(fn, "x", rows, dim);
+    checkFloats(fn, [["dout", dout, total], ["x", x, total], ["mean", mean, rows], ["rstd", rstd, rows], ["weight", weight, dim],
+      ["dx", dx, total], ["dweight", dweight, dim], ["dbias", dbias, dim]]);
     for (let r = 0; r < rows; r++) {
       const o = r * dim;
       let meanDxhat = 0;
@@ -75,6 +99,7 @@ export const jsBackend: Backend = {
   },
 
   logSoftmaxForward(x, out, rows, cols) {
+    checkRows("logSoftmaxForward", [["x", x], ["out", out]], rows, cols);
     for (let r = 0; r < rows; r++) {
       const row = x.subarray(r * cols, (r + 1) * cols);
       const logZ = logSumExp(row);
@@ -83,6 +108,7 @@ export const jsBackend: Backend = {
   },
 
   softmaxForward(x, out, rows, cols) {
+    checkRows("softmaxForward", [["x", x], ["out", out]], rows, cols);
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let max = -Infinity;
@@ -94,6 +120,7 @@ export const jsBackend: Backend = {
   },
 
   softmaxBackward(dy, y, dx, rows, cols) {
+    checkRows("softmaxBackward", [["dy", dy], ["y", y], ["dx", dx]], rows, cols);
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
       let dot = 0;
@@ -103,10 +130,12 @@ export const jsBackend: Backend = {
   },
 
   geluForward(x, out, n) {
+    checkFlat("geluForward", n, [["x", x], ["out", out]]);
     for (let i = 0; i < n; i++) out[i] = 0.5 * x[i] * (1 + erf(x[i] / Math.SQRT2));
   },
 
   geluBackward(dy, x, dx, n) {
+    checkFlat("geluBackward", n, [["dy", dy], ["x", x], ["dx", dx]]);
     for (let i = 0; i < n; i++) {
       const cdf = 0.5 * (1 + erf(x[i] / Math.SQRT2));
       const pdf = Math.exp(-0.5 * x[i] * x[i]) / Math.sqrt(2 * Math.PI);
@@ -115,6 +144,7 @@ export const jsBackend: Backend = {
   },
 
   geluTanhForward(x, out, n) {
+    checkFlat("geluTanhForward", n, [["x", x], ["out", out]]);
     for (let i = 0; i < n; i++) {
       const v = x[i];
       out[i] = 0.5 * v * (1 + Math.tanh(GELU_TANH_C * (v + GELU_TANH_A * v * v * v)));
@@ -122,6 +152,7 @@ export const jsBackend: Backend = {
   },
 
   geluTanhBackward(dy, x, dx, n) {
+    checkFlat("geluTanhBackward", n, [["dy", dy], ["x", x], ["dx", dx]]);
     for (let i = 0; i < n; i++) {
       const v = x[i];
       const t = Math.tanh(GELU_TANH_C * (v + GELU_TANH_A * v * v * v));
@@ -131,14 +162,20 @@ export const jsBackend: Backend = {
   },
 
   add(a, b, out, n) {
+    checkFlat("add", n, [["a", a], ["b", b], ["out", out]]);
     for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
   },
 
   scale(x, s, out, n) {
+    checkFlat("scale", n, [["x", x], ["out", out]]);
+    number("scale", "s", s);
     for (let i = 0; i < n; i++) out[i] = x[i] * s;
   },
 
   sumRows(x, out, rows, cols, accumulate) {
+    const fn = "sumRows";
+    checkDims(fn, { rows, cols });
+    checkFloats(fn, [["x", x, count(fn, "x", rows, cols)], ["out", out, cols]]);
     for (let c = 0; c < cols; c++) {
       let s = accumulate ? out[c] : 0;
       for (let r = 0; r < rows; r++) s += x[r * cols + c];
@@ -147,16 +184,23 @@ export const jsBackend: Backend = {
   },
 
   sumSquares(x, n) {
+    checkFlat("sumSquares", n, [["x", x]]);
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i] * x[i];
     return s;
   },
 
   roundBf16(x, out, n) {
+    checkFlat("roundBf16", n, [["x", x], ["out", out]]);
     roundBf16(x.subarray(0, n), out);
   },
 
   sgdStep(w, g, buf, { n, lr, momentum, dampening, nesterov, weightDecay, first }) {
+    const fn = "sgdStep";
+    dim(fn, "n", n);
+    checkFloats(fn, [["w", w, n], ["g", g, n]]);
+    floats(fn, "buf", buf, n, true);
+    checkNumbers(fn, { lr, momentum, dampening, weightDecay });
     for (let i = 0; i < n; i++) {
       let d = g[i] + weightDecay * w[i];
       if (buf) {
@@ -168,6 +212,10 @@ export const jsBackend: Backend = {
   },
 
   adamwStep(w, g, m, v, { n, lr, beta1, beta2, eps, weightDecay, t }) {
+    const fn = "adamwStep";
+    dim(fn, "n", n), positive(fn, "t", t);
+    checkFloats(fn, [["w", w, n], ["g", g, n], ["m", m, n], ["v", v, n]]);
+    checkNumbers(fn, { lr, beta1, beta2, eps, weightDecay });
     const c1 = 1 - beta1 ** t;
     const c2 = Math.sqrt(1 - beta2 ** t);
     for (let i = 0; i < n; i++) {
@@ -179,15 +227,21 @@ export const jsBackend: Backend = {
   },
 
   splitHeads(src, dst, b, n, s, h, hd) {
+    checkHeads("splitHeads", src, dst, [b, n, s, h, hd]);
     permuteHeads(src, dst, [b, n, s, h, hd], "toHeads");
   },
 
   mergeHeads(src, dst, b, n, s, h, hd) {
+    checkHeads("mergeHeads", src, dst, [b, n, s, h, hd]);
     permuteHeads(src, dst, [b, n, s, h, hd], "toTokens");
   },
 
   patchify(img, out, b, c, h, w, p) {
-    if (p <= 0 || h % p !== 0 || w % p !== 0) throw new RangeError("patchify: image size must be a multiple of the patch size");
+    const fn = "patchify";
+    checkDims(fn, { B: b, C: c, H: h, W: w, patch: p });
+    if (p === 0 || h % p !== 0 || w % p !== 0) rangeError(fn, "image size must be a multiple of the patch size");
+    const total = count(fn, "image", b, c, h, w);
+    checkFloats(fn, [["image", img, total], ["out", out, total]]);
     const gh = h / p;
     const gw = w / p;
     const row = c * p * p;
@@ -204,8 +258,15 @@ export const jsBackend: Backend = {
   },
 
   conv2d(x, weight, out, { batch, inChannels, height, width, outChannels, kernel, stride = 1, padding = 0, dilation = 1, bias = null, accumulate = false, relu = false }) {
+    const fn = "conv2d";
+    checkDims(fn, { batch, inChannels, height, width, outChannels, kernel, stride, padding, dilation });
+    if (kernel === 0 || stride === 0 || dilation === 0) rangeError(fn, "kernel, stride and dilation must be positive");
+    if (!windowFits(height, padding, kernel, dilation) || !windowFits(width, padding, kernel, dilation)) rangeError(fn, "the input is smaller than the kernel");
     const oh = convOutputSize(height, kernel, stride, padding, dilation);
     const ow = convOutputSize(width, kernel, stride, padding, dilation);
+    checkFloats(fn, [["x", x, count(fn, "x", batch, inChannels, height, width)], ["weight", weight, count(fn, "weight", outChannels, inChannels, kernel, kernel)],
+      ["out", out, count(fn, "out", batch, outChannels, oh, ow)]]);
+    floats(fn, "bias", bias, outChannels, true);
     const plane = new Float64Array(oh * ow);
     for (let n = 0; n < batch; n++)
       for (let o = 0; o < outChannels; o++) {
@@ -234,8 +295,14 @@ export const jsBackend: Backend = {
   },
 
   maxPool2d(x, out, { batch, channels, height, width, kernel, stride, padding }) {
+    const fn = "maxPool2d";
+    checkDims(fn, { batch, channels, height, width, kernel, stride, padding });
+    if (kernel === 0 || stride === 0) rangeError(fn, "kernel and stride must be positive");
+    if (2 * padding > kernel) rangeError(fn, "padding must be at most half the kernel");
+    if (!windowFits(height, padding, kernel, 1) || !windowFits(width, padding, kernel, 1)) rangeError(fn, "the input is smaller than the kernel");
     const oh = convOutputSize(height, kernel, stride, padding);
     const ow = convOutputSize(width, kernel, stride, padding);
+    checkFloats(fn, [["x", x, count(fn, "x", batch, channels, height, width)], ["out", out, count(fn, "out", batch, channels, oh, ow)]]);
     for (let p = 0; p < batch * channels; p++)
       for (let y = 0; y < oh; y++)
         for (let xo = 0; xo < ow; xo++) {
@@ -256,6 +323,38 @@ export const jsBackend: Backend = {
     return stepByStepConvNet(this, steps);
   },
 };
+
+/** Every dimension of a call, in the addon's order (objects keep their keys' order). */
+function checkDims(fn: string, dims: Record<string, number>): void {
+  for (const [name, v] of Object.entries(dims)) dim(fn, name, v);
+}
+
+function checkNumbers(fn: string, values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) number(fn, name, v);
+}
+
+function checkFloats(fn: string, arrays: Array<[string, Float32Array, number]>): void {
+  for (const [name, x, need] of arrays) floats(fn, name, x, need);
+}
+
+/** n, then buffers of n elements each. */
+function checkFlat(fn: string, n: number, arrays: Array<[string, Float32Array]>): void {
+  dim(fn, "n", n);
+  for (const [name, x] of arrays) floats(fn, name, x, n);
+}
+
+/** rows, cols, then buffers of rows * cols elements each. */
+function checkRows(fn: string, arrays: Array<[string, Float32Array]>, rows: number, cols: number): void {
+  checkDims(fn, { rows, cols });
+  const total = count(fn, arrays[0][0], rows, cols);
+  for (const [name, x] of arrays) floats(fn, name, x, total);
+}
+
+function checkHeads(fn: string, src: Float32Array, dst: Float32Array, [b, n, s, h, hd]: number[]): void {
+  checkDims(fn, { B: b, N: n, S: s, H: h, hd });
+  const total = count(fn, "src", b, n, s, h, hd);
+  checkFloats(fn, [["src", src, total], ["dst", dst, total]]);
+}
 
 /** The first n values of x rounded to bf16, in a new array (the js products' bf16 operands). */
 function roundedCopy(x: Float32Array, n: number): Float32Array {
