@@ -84,6 +84,8 @@ init.head.bias; grads grad.head.*), hf-beit.
 Run in a temp venv with the local wheel mirror (einops as well):
     python -m venv /tmp/venv && /tmp/venv/bin/pip install torch==2.13.0+cpu torchvision==0.28.0 timm transformers pillow einops
     /tmp/venv/bin/python scripts/reference/families_more.py test/fixtures
+after families.py (hf-dinov2-48x40 and the DeiT-distilled training step use the models it wrote).
+The output is byte-for-byte reproducible (seeded; two runs compared).
 """
 import json
 import os
