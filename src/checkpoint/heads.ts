@@ -12,6 +12,8 @@ export interface HeadsEvidence {
   fromConfig?: number;
   /** A timm / DeiT architecture name (`vit_small_patch16_224`, `deit_tiny_patch16_224`, ...). */
   architecture?: string;
+  /** A hand-written family (vit-pytorch, nn.TransformerEncoder): published widths say nothing about it. */
+  handWritten?: string;
 }
 
 /** Heads of the published ViT widths (Google, timm, HF, torchvision); 1280 is 16 heads of 80. */
@@ -32,6 +34,7 @@ export function resolveHeads(width: number, file: string, e: HeadsEvidence): num
     return e.explicit;
   }
   if (e.fromConfig !== undefined) return e.fromConfig;
+  if (e.handWritten) throw new VitlensError(`${file}: a ${e.handWritten} state dict does not record its attention heads; pass --heads N`);
   const family = e.architecture ? NAME.exec(e.architecture) : null;
   if (family) {
     const [nameWidth, heads] = FAMILY[family[1]];

@@ -1,105 +1,68 @@
-import { VitlensError } from "../errors.js";
-import type { Params } from "../tensor.js";
-import type { Tensor } from "../tensor.js";
-import { concatRows, shapeString } from "../tensor.js";
+import type { Params, Tensor } from "../tensor.js";
+import { applyKeyRules, sliceRows, type KeyRules, type MappedState } from "./keymap-rules.js";
 
-/** A checkpoint's tensors under vitlens names, with each one's key in the file (for errors). */
-export interface MappedState {
-  params: Params;
-  origin: Map<string, string>;
-  ignored: string[];
-}
+export type { MappedState } from "./keymap-rules.js";
 
 /*
- * HF transformers' ViT-family names <-> vitlens names: ViT (modeling_vit.py), DeiT, DINOv2 and
- * DINOv2 with registers, under the Hub's names (`encoder.layer.N.attention.attention.query`, what
- * save_pretrained writes) and transformers 5's module names (`layers.N.attention.q_proj`). A
- * classifier's backbone sits under its family's prefix (`vit.`, `deit.`, `dinov2.`, ...).
+ * HF transformers' BERT-style vision names <-> vitlens names: ViT (modeling_vit.py), DeiT,
+ * DINOv2 and DINOv2 with registers, ViT-MSN, BEiT and Data2Vec-vision, under the Hub's names
+ * (`encoder.layer.N.attention.attention.query`, what save_pretrained writes) and transformers 5's
+ * module names (`layers.N.attention.q_proj`). A classifier keeps its backbone under its family's
+ * prefix (`vit.`, `deit.`, `beit.`, ...); transformers 5 saves ViT-MSN's blocks without it.
  */
 const LAYER = String.raw`(?:encoder\.layer|layers)\.(\d+)`;
-const RENAMES: Array<[RegExp, string]> = [
-  [/^embeddings\.cls_token$/, "cls_token"],
-  [/^embeddings\.distillation_token$/, "dist_token"],
-  [/^embeddings\.register_tokens$/, "reg_token"],
-  [/^embeddings\.position_embeddings$/, "pos_embed"],
-  [/^embeddings\.patch_embeddings\.projection\.(weight|bias)$/, "patch_embed.proj.$1"],
-  [new RegExp(`^${LAYER}\\.(?:layernorm_before|norm1)\\.(weight|bias)$`), "blocks.$1.norm1.$2"],
-  [new RegExp(`^${LAYER}\\.attention\\.(?:output\\.dense|o_proj)\\.(weight|bias)$`), "blocks.$1.attn.proj.$2"],
-  [new RegExp(`^${LAYER}\\.(?:layernorm_after|norm2)\\.(weight|bias)$`), "blocks.$1.norm2.$2"],
-  [new RegExp(`^${LAYER}\\.(?:intermediate\\.dense|mlp\\.fc1)\\.(weight|bias)$`), "blocks.$1.mlp.fc1.$2"],
-  [new RegExp(`^${LAYER}\\.(?:output\\.dense|mlp\\.fc2)\\.(weight|bias)$`), "blocks.$1.mlp.fc2.$2"],
-  [new RegExp(`^${LAYER}\\.layer_scale1\\.lambda1$`), "blocks.$1.ls1.gamma"],
-  [new RegExp(`^${LAYER}\\.layer_scale2\\.lambda1$`), "blocks.$1.ls2.gamma"],
-  [/^layernorm\.(weight|bias)$/, "norm.$1"],
-];
-const QKV = new RegExp(`^${LAYER}\\.attention\\.(?:attention\\.(query|key|value)|(q|k|v)_proj)\\.(weight|bias)$`);
-const QKV_PART = { q: "query", k: "key", v: "value" } as const;
-/** The heads of the HF classifiers: ViT / DeiT / DINOv2 `classifier`, DeiT-with-teacher's two. */
-const HEADS: Array<[RegExp, string]> = [
-  [/^(?:classifier|cls_classifier)\.(weight|bias)$/, "head.$1"],
-  [/^distillation_classifier\.(weight|bias)$/, "head_dist.$1"],
-];
-/** Present in real HF checkpoints, not used by a classifier: dropped with a note. */
-const IGNORED = [/^pooler\.dense\.(weight|bias)$/, /^embeddings\.mask_token$/, /^embeddings\.position_ids$/];
-/** Where a classifier keeps its backbone. */
-const BACKBONE_PREFIX = /^(vit|deit|dinov2|dinov2_with_registers|vit_msn)\./;
+const rule = (pattern: string, to: string): [RegExp, string] => [new RegExp(`^${pattern}$`), to];
+
+const HF_RULES: KeyRules = {
+  what: "an HF ViT-family checkpoint",
+  prefix: /^(vit|deit|dinov2|dinov2_with_registers|vit_msn|beit|data2vec_vision)\./,
+  renames: [
+    rule(String.raw`embeddings\.cls_token`, "cls_token"),
+    rule(String.raw`embeddings\.distillation_token`, "dist_token"),
+    rule(String.raw`embeddings\.register_tokens`, "reg_token"),
+    rule(String.raw`embeddings\.position_embeddings`, "pos_embed"),
+    rule(String.raw`embeddings\.patch_embeddings\.projection\.(weight|bias)`, "patch_embed.proj.$1"),
+    rule(String.raw`${LAYER}\.(?:layernorm_before|norm1)\.(weight|bias)`, "blocks.$1.norm1.$2"),
+    rule(String.raw`${LAYER}\.attention\.(?:output\.dense|o_proj)\.(weight|bias)`, "blocks.$1.attn.proj.$2"),
+    rule(String.raw`${LAYER}\.(?:layernorm_after|norm2)\.(weight|bias)`, "blocks.$1.norm2.$2"),
+    rule(String.raw`${LAYER}\.(?:intermediate\.dense|mlp\.fc1)\.(weight|bias)`, "blocks.$1.mlp.fc1.$2"),
+    rule(String.raw`${LAYER}\.(?:output\.dense|mlp\.fc2)\.(weight|bias)`, "blocks.$1.mlp.fc2.$2"),
+    rule(String.raw`${LAYER}\.(?:layer_scale1\.lambda1|lambda_1)`, "blocks.$1.ls1.gamma"),
+    rule(String.raw`${LAYER}\.(?:layer_scale2\.lambda1|lambda_2)`, "blocks.$1.ls2.gamma"),
+    rule(String.raw`${LAYER}\.attention\.attention\.relative_position_bias\.relative_position_bias_table`, "blocks.$1.attn.relative_position_bias_table"),
+    rule(String.raw`encoder\.relative_position_bias\.relative_position_bias_table`, "rel_pos_bias.relative_position_bias_table"),
+    rule(String.raw`layernorm\.(weight|bias)`, "norm.$1"),
+    rule(String.raw`pooler\.layernorm\.(weight|bias)`, "fc_norm.$1"),
+  ],
+  qkv: new RegExp(String.raw`^${LAYER.replace("(\\d+)", "(?<layer>\\d+)")}\.attention\.(?:attention\.(?<part>query|key|value)|(?<part2>[qkv])_proj)\.(?<kind>weight|bias)$`),
+  unprefixed: [
+    [/^(?:classifier|cls_classifier)\.(weight|bias)$/, "head.$1"],
+    [/^distillation_classifier\.(weight|bias)$/, "head_dist.$1"],
+  ],
+  /** Present in real HF checkpoints, not used by a classifier: dropped with a note. */
+  ignored: [/^pooler\.dense\.(weight|bias)$/, /^embeddings\.mask_token$/, /^embeddings\.position_ids$/, /relative_position_index$/],
+  refused: [
+    [/\.mlp\.weights_(in|out)\./, "DINOv2's SwiGLU feed-forward (use_swiglu_ffn: true) is not supported"],
+  ],
+};
 
 export function isHfStateDict(keys: Iterable<string>): boolean {
-  for (const k of keys) if (/^(?:(?:vit|deit|dinov2|dinov2_with_registers|vit_msn)\.)?embeddings\.patch_embeddings\.projection\.weight$/.test(k)) return true;
+  for (const k of keys) if (/^(?:(?:vit|deit|dinov2|dinov2_with_registers|vit_msn|beit|data2vec_vision)\.)?embeddings\.patch_embeddings\.projection\.weight$/.test(k)) return true;
   return false;
 }
 
 /** Maps an HF state dict to vitlens params, concatenating query/key/value into one qkv per block. */
 export function fromHf(state: Map<string, Tensor>, file: string): MappedState {
-  const params: Params = new Map();
-  const origin = new Map<string, string>();
-  const ignored: string[] = [];
-  const qkvParts = new Map<string, Partial<Record<"query" | "key" | "value", Tensor>>>();
-  for (const [key, t] of state) {
-    const k = key.replace(BACKBONE_PREFIX, "");
-    const head = HEADS.find(([re]) => re.test(key));
-    if (head) {
-      params.set(key.replace(head[0], head[1]), t);
-      origin.set(key.replace(head[0], head[1]), key);
-      continue;
-    }
-    const qkv = QKV.exec(k);
-    if (qkv) {
-      const name = `blocks.${qkv[1]}.attn.qkv.${qkv[4]}`;
-      const part = qkv[2] ?? QKV_PART[qkv[3] as keyof typeof QKV_PART];
-      qkvParts.set(name, { ...qkvParts.get(name), [part]: t });
-      origin.set(name, key.replace(/(query|key|value|[qkv]_proj)/, "{query,key,value}"));
-      continue;
-    }
-    const rename = RENAMES.find(([re]) => re.test(k));
-    if (rename) {
-      params.set(k.replace(rename[0], rename[1]), t);
-      origin.set(k.replace(rename[0], rename[1]), key);
-    }
-    else if (IGNORED.some((re) => re.test(k))) ignored.push(key);
-    else throw new VitlensError(`${file}: unexpected key "${key}" for an HF ViT checkpoint`);
-  }
-  for (const [name, parts] of qkvParts) {
-    const { query, key, value } = parts;
-    if (!query || !key || !value) {
-      const missing = (["query", "key", "value"] as const).filter((p) => !parts[p]);
-      throw new VitlensError(`${file}: ${name.replace("qkv", "attention")} is missing ${missing.join(", ")}`);
-    }
-    if (shapeString(query.shape) !== shapeString(key.shape) || shapeString(query.shape) !== shapeString(value.shape)) {
-      throw new VitlensError(`${file}: ${name}: query, key and value shapes differ (${[query, key, value].map((t) => shapeString(t.shape)).join(", ")})`);
-    }
-    params.set(name, concatRows([query, key, value]));
-  }
-  return { params, origin, ignored };
+  return { ...applyKeyRules(state, file, HF_RULES), family: "HF" };
 }
 
 /** The HF families vitlens writes: the backbone prefix of their classifiers and their block names. */
-export type HfFamily = "vit" | "deit" | "dinov2" | "dinov2_with_registers";
+export type HfFamily = "vit" | "deit" | "dinov2" | "dinov2_with_registers" | "beit";
 
 /**
  * vitlens params -> HF names of `family` (the backbone under the family's prefix and its
  * classifier names for a classifier, a bare backbone otherwise). DINOv2 blocks without a layer
- * scale get λ = 1 (what their function is without one).
+ * scale get λ = 1 (what their function is without one); BEiT's zero key bias is left out.
  */
 export function toHf(params: Params, family: HfFamily = "vit"): Map<string, Tensor> {
   const hasHead = params.has("head.weight");
@@ -111,10 +74,11 @@ export function toHf(params: Params, family: HfFamily = "vit"): Map<string, Tens
     if (qkv) {
       const rows = t.shape[0] / 3;
       ["query", "key", "value"].forEach((part, i) => {
+        if (family === "beit" && part === "key" && qkv[2] === "bias") return;
         out.set(`${prefix}encoder.layer.${qkv[1]}.attention.attention.${part}.${qkv[2]}`, sliceRows(t, i * rows, rows));
       });
       if (dinov2 && qkv[2] === "weight" && !params.has(`blocks.${qkv[1]}.ls1.gamma`)) {
-        const ones = { data: new Float32Array(rows).fill(1), shape: [rows] };
+        const ones = { data: new Float32Array(t.shape[1]).fill(1), shape: [t.shape[1]] };
         for (const s of [1, 2]) out.set(`${prefix}encoder.layer.${qkv[1]}.layer_scale${s}.lambda1`, ones);
       }
       continue;
@@ -124,12 +88,14 @@ export function toHf(params: Params, family: HfFamily = "vit"): Map<string, Tens
       out.set(name.replace(/^head\./, distilled ? "cls_classifier." : "classifier.").replace(/^head_dist\./, "distillation_classifier."), t);
       continue;
     }
-    out.set(prefix + hfName(name, dinov2), t);
+    out.set(prefix + hfName(name, family), t);
   }
   return out;
 }
 
-function hfName(name: string, dinov2: boolean): string {
+function hfName(name: string, family: HfFamily): string {
+  const dinov2 = family.startsWith("dinov2");
+  const beit = family === "beit";
   const inverse: Array<[RegExp, string]> = [
     [/^cls_token$/, "embeddings.cls_token"],
     [/^dist_token$/, "embeddings.distillation_token"],
@@ -138,18 +104,16 @@ function hfName(name: string, dinov2: boolean): string {
     [/^patch_embed\.proj\.(weight|bias)$/, "embeddings.patch_embeddings.projection.$1"],
     [/^blocks\.(\d+)\.norm1\.(weight|bias)$/, dinov2 ? "encoder.layer.$1.norm1.$2" : "encoder.layer.$1.layernorm_before.$2"],
     [/^blocks\.(\d+)\.attn\.proj\.(weight|bias)$/, "encoder.layer.$1.attention.output.dense.$2"],
+    [/^blocks\.(\d+)\.attn\.relative_position_bias_table$/, "encoder.layer.$1.attention.attention.relative_position_bias.relative_position_bias_table"],
+    [/^rel_pos_bias\.relative_position_bias_table$/, "encoder.relative_position_bias.relative_position_bias_table"],
     [/^blocks\.(\d+)\.norm2\.(weight|bias)$/, dinov2 ? "encoder.layer.$1.norm2.$2" : "encoder.layer.$1.layernorm_after.$2"],
     [/^blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$/, dinov2 ? "encoder.layer.$1.mlp.fc1.$2" : "encoder.layer.$1.intermediate.dense.$2"],
     [/^blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$/, dinov2 ? "encoder.layer.$1.mlp.fc2.$2" : "encoder.layer.$1.output.dense.$2"],
-    [/^blocks\.(\d+)\.ls([12])\.gamma$/, "encoder.layer.$1.layer_scale$2.lambda1"],
+    [/^blocks\.(\d+)\.ls([12])\.gamma$/, beit ? "encoder.layer.$1.lambda_$2" : "encoder.layer.$1.layer_scale$2.lambda1"],
     [/^norm\.(weight|bias)$/, "layernorm.$1"],
+    [/^fc_norm\.(weight|bias)$/, "pooler.layernorm.$1"],
   ];
   const hit = inverse.find(([re]) => re.test(name));
-  if (!hit) throw new Error(`toHf: no HF name for parameter ${name}`);
+  if (!hit) throw new Error(`toHf: no HF ${family} name for parameter ${name}`);
   return name.replace(hit[0], hit[1]);
-}
-
-function sliceRows(t: Tensor, start: number, rows: number): Tensor {
-  const rowLen = t.data.length / t.shape[0];
-  return { data: t.data.slice(start * rowLen, (start + rows) * rowLen), shape: [rows, ...t.shape.slice(1)] };
 }

@@ -1,14 +1,35 @@
-import { VitlensError } from "../errors.js";
-import type { Params } from "../tensor.js";
-import type { Tensor } from "../tensor.js";
-import type { MappedState } from "./keymap-hf.js";
+import type { Params, Tensor } from "../tensor.js";
+import { applyKeyRules, type KeyRules, type MappedState } from "./keymap-rules.js";
 
-/** timm's VisionTransformer names are vitlens' own (fused qkv in q, k, v row order). */
-const KNOWN = [
-  /^(cls_token|dist_token|reg_token)$/, /^pos_embed$/, /^patch_embed\.proj\.(weight|bias)$/,
-  /^blocks\.\d+\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)$/, /^blocks\.\d+\.ls[12]\.gamma$/,
-  /^norm\.(weight|bias)$/, /^head(_dist)?\.(weight|bias)$/,
-];
+/*
+ * timm's VisionTransformer names are vitlens' own (fused qkv in q, k, v row order, ls1/ls2 layer
+ * scale, norm_pre, fc_norm, dist_token / head_dist, reg_token). timm's Beit differs in three
+ * places: q_bias and v_bias beside a bias-free qkv (the key bias is zero), gamma_1 / gamma_2
+ * for the layer scale, and its relative position tables.
+ */
+const same = (pattern: string): [RegExp, string] => [new RegExp(`^(${pattern})$`), "$1"];
+
+const TIMM_RULES: KeyRules = {
+  what: "a timm ViT checkpoint",
+  renames: [
+    same(String.raw`cls_token|dist_token|reg_token|pos_embed`),
+    same(String.raw`patch_embed\.(proj|norm)\.(weight|bias)`),
+    same(String.raw`(norm_pre|norm|fc_norm)\.(weight|bias)`),
+    same(String.raw`blocks\.\d+\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)`),
+    same(String.raw`blocks\.\d+\.ls[12]\.gamma`),
+    same(String.raw`head(_dist)?\.(weight|bias)`),
+    [/^blocks\.(\d+)\.gamma_([12])$/, "blocks.$1.ls$2.gamma"],
+    same(String.raw`blocks\.\d+\.attn\.relative_position_bias_table|rel_pos_bias\.relative_position_bias_table`),
+  ],
+  ignored: [/relative_position_index$/],
+  refused: [
+    [/^attn_pool\./, "attention pooling (global_pool='map') is not supported"],
+    [/^head\.(fc|norm)\./, "a multi-layer head (pre-logits) is not supported"],
+    [/\.(q_norm|k_norm)\./, "qk_norm is not supported yet"],
+    [/\.mlp\.(fc1_g|fc1_x|w12|w3)\./, "a SwiGLU MLP (EVA, DINOv2-giant) is not supported"],
+    [/\.rope\.|freqs_(cos|sin)$/, "rotary position embeddings (EVA-02) are not supported"],
+  ],
+};
 
 export function isTimmStateDict(keys: Iterable<string>): boolean {
   for (const k of keys) if (k === "patch_embed.proj.weight") return true;
@@ -16,19 +37,26 @@ export function isTimmStateDict(keys: Iterable<string>): boolean {
 }
 
 export function fromTimm(state: Map<string, Tensor>, file: string): MappedState {
-  const params: Params = new Map();
-  for (const [key, t] of state) {
-    if (!KNOWN.some((re) => re.test(key))) {
-      const hint = /^(fc_norm|attn_pool|pre_logits)/.test(key) ? " (this ViT variant — average pooling, attention pooling or pre-logits — is not supported yet)"
-        : /^norm_pre/.test(key) ? " (pre_norm: a norm before block 0, as CLIP's towers have, is not supported yet)"
-          : /\.(q_norm|k_norm)\./.test(key) ? " (qk_norm is not supported yet)" : "";
-      throw new VitlensError(`${file}: unexpected key "${key}" for a timm ViT checkpoint${hint}`);
-    }
-    params.set(key, t);
+  // Beit's q_bias / v_bias: one fused qkv bias with a zero key part
+  const fused = new Map(state);
+  const hints: MappedState["hints"] = {};
+  for (const [key, q] of state) {
+    const m = /^blocks\.(\d+)\.attn\.q_bias$/.exec(key);
+    const v = m && state.get(`blocks.${m[1]}.attn.v_bias`);
+    if (!m || !v) continue;
+    const bias = new Float32Array(3 * q.data.length);
+    bias.set(q.data);
+    bias.set(v.data, 2 * q.data.length);
+    fused.delete(key);
+    fused.delete(`blocks.${m[1]}.attn.v_bias`);
+    fused.set(`blocks.${m[1]}.attn.qkv.bias`, { data: bias, shape: [bias.length] });
+    hints.keyBias = false;
   }
-  return { params, origin: new Map([...params.keys()].map((k) => [k, k])), ignored: [] };
+  const mapped = applyKeyRules(fused, file, TIMM_RULES);
+  return { ...mapped, hints: { ...mapped.hints, ...hints }, family: "timm" };
 }
 
+/** vitlens' names are timm's; a zero key bias (BEiT) stays in the fused bias, which timm's VisionTransformer reads. */
 export function toTimm(params: Params): Map<string, Tensor> {
   return new Map(params);
 }

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { VitlensError } from "../errors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
-import { gridSize, posEmbedPrefix, presetConfig, validateConfig, VIT_PRESETS, type ViTConfig } from "../models/vit-config.js";
+import { gridSize, posEmbedPrefix, presetConfig, validateConfig, VIT_PRESETS, type Pool, type ViTConfig } from "../models/vit-config.js";
+import type { Activation } from "../nn/activation.js";
 import { initParameter, initParams, vitParameterShapes } from "../models/vit-params.js";
 import type { Params } from "../tensor.js";
 import { ViT } from "../models/vit.js";
@@ -10,8 +11,14 @@ import { Rng } from "../random.js";
 import { sameShape, shapeString, type Tensor } from "../tensor.js";
 import { readJson } from "../io/read-json.js";
 import {
-  architectureName, classifyConfig, configHints, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig,
+  architectureName, classifyConfig, configFamily, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig,
 } from "./config.js";
+import { familyName, interpolatesPositions } from "./hf-families.js";
+import { fromClip, isClipStateDict } from "./keymap-clip.js";
+import { fromKeymap, readKeymap } from "./keymap-file.js";
+import { refuseKnownFamily } from "./family-refusals.js";
+import { fromTorchEncoder, isTorchEncoderStateDict, TORCH_ENCODER_FLAGS } from "./keymap-torch-encoder.js";
+import { fromVitPytorch, isVitPytorchStateDict } from "./keymap-vit-pytorch.js";
 import { fromGoogle } from "./keymap-google.js";
 import { fromHf, isHfStateDict, type MappedState } from "./keymap-hf.js";
 import { fromLukemelas, isLukemelasStateDict } from "./keymap-lukemelas.js";
@@ -26,7 +33,7 @@ import { readTorchFile } from "./torch-pickle.js";
 
 /**
  * What the user can say about a checkpoint that the file may not record itself; the same flags
- * on every command that loads a ViT (cli/options.ts: --heads, --labels, --crop-pct).
+ * on every command that loads a ViT (cli/options.ts). Flags take precedence over the config.
  */
 export interface CheckpointFlags {
   /** The number of attention heads (never visible in a shape); overrides the config. For a preset: its heads. */
@@ -35,11 +42,22 @@ export interface CheckpointFlags {
   labelsFile?: string;
   /** Resize the shorter side to size / cropPct, then centre-crop (torchvision's 256 -> 224 is 0.875). */
   cropPct?: number;
+  /** Where each block's norms sit (nn.TransformerEncoder's norm_first=False is post). */
+  norm?: "pre" | "post";
+  activation?: Activation;
+  pool?: Pool;
+  lnEps?: number;
+  /** Pixels: normalisation and resampling when the checkpoint does not record them (or to override it). */
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  interpolation?: PreprocessConfig["resample"];
+  /** A JSON key map for names no known family uses (checkpoint/keymap-file.ts). */
+  keymap?: string;
+  /** Run at this (height, width): position embeddings are resampled as the family does. */
+  imageSize?: [number, number];
 }
 
 export interface LoadOptions extends CheckpointFlags {
-  /** Run at this (height, width): position embeddings are resampled bicubically. */
-  imageSize?: [number, number];
   /** Replace the head when the checkpoint's class count differs (or it has none). */
   numClasses?: number;
   /** Replace the head even when the class count matches (a new task with as many classes). */
@@ -55,7 +73,9 @@ export interface LoadedModel {
   model: ViT;
   preprocess: PreprocessConfig;
   labels: string[];
-  format: "hf" | "timm" | "google" | "lukemelas" | "torchvision" | "preset";
+  format: "hf" | "timm" | "google" | "lukemelas" | "torchvision" | "vit-pytorch" | "torch-encoder" | "keymap" | "preset";
+  /** The family in the user's words: "HF DeiT", "timm", "vit-pytorch", ... */
+  family: string;
   source: string;
   /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
   notes: string[];
@@ -78,7 +98,7 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
     const model = new ViT(config, initParams(config, opts.seed ?? 0));
     return {
       model, preprocess: withCrop(preprocessFrom(null, null, config.imageSize), opts), labels: labelsFor(config, opts.labels),
-      format: "preset", source: spec, notes: [`preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
+      format: "preset", family: "preset", source: spec, notes: [`preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
     };
   }
   throw new VitlensError(
@@ -118,29 +138,112 @@ function loadWeightsFile(
     preprocessorJson = readPreprocessorJson(dirname(path));
   }
   const file = torchFile ? readTorchFile(path) : sharded ? readShardedSafetensors(path) : readSafetensors(path);
-  const keys = [...file.tensors.keys()];
-  let mapped: MappedState;
-  let format: LoadedModel["format"];
-  if (isTimmStateDict(keys)) [mapped, format] = [fromTimm(file.tensors, path), "timm"];
-  else if (isHfStateDict(keys)) [mapped, format] = [fromHf(file.tensors, path), "hf"];
-  else if (isLukemelasStateDict(keys)) [mapped, format] = [fromLukemelas(file.tensors, path), "lukemelas"];
-  else if (isTorchvisionStateDict(keys)) [mapped, format] = [fromTorchvision(file.tensors, path), "torchvision"];
-  else throw new VitlensError(`${path}: not a ViT checkpoint (no patch-embedding key in HF, timm, torchvision or PyTorch-Pretrained-ViT naming; see what it holds with: vitlens tensors ${path})`);
-
-  const hints = { ...(format === "lukemelas" || format === "torchvision" ? { layerNormEps: 1e-6 } : {}), ...(cfg ? configHints(cfg, path) : {}) };
+  const { mapped, format } = mapState(file.tensors, path, opts);
+  const family = configFamily0(cfg, path);
+  const flagHints = flagsAsHints(opts);
+  const hints: Partial<ViTConfig> = {
+    ...(format === "lukemelas" || format === "torchvision" ? { layerNormEps: 1e-6 } : {}),
+    ...mapped.hints, ...family.hints, ...flagHints,
+  };
+  if (format === "torch-encoder") {
+    const missing = TORCH_ENCODER_FLAGS.filter((f) => hints[f] === undefined);
+    if (missing.length) {
+      throw new VitlensError(`${path}: an nn.TransformerEncoder ViT does not record ${missing.map((f) => FLAG_HELP[f]).join(", ")}; pass ${missing.map((f) => `--${f}`).join(" ")}`);
+    }
+  }
+  const handWritten = format === "vit-pytorch" || format === "torch-encoder" || format === "keymap" ? mapped.family : undefined;
   // the architecture the file holds
-  const stored = inferConfig(mapped.params, path, hints, { explicit: opts.heads, architecture: architectureName(cfg) });
+  const stored = inferConfig(mapped.params, path, hints, { explicit: opts.heads, architecture: architectureName(cfg), handWritten });
   checkShapes(mapped, stored, path);
   if (opts.labelsFile) stored.id2label = labelMap(readLabelsFile(opts.labelsFile, stored.numClasses));
-  const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
+  // a convention note is moot once the flag it names is given
+  const notes = (mapped.notes ?? []).filter((n) => !(opts.pool && n.includes("--pool")) && !(opts.lnEps && n.includes("--ln-eps")));
+  if (mapped.ignored.length) notes.push(`ignored ${mapped.ignored.length} unused key(s): ${abbreviate(mapped.ignored)}`);
   const skipped = Array.isArray(file.skipped) ? file.skipped : [...file.skipped.keys()];
   if (skipped.length) notes.push(`skipped non-float entries: ${skipped.join(", ")}`);
 
-  const config = adapt(stored, mapped.params, opts, notes);
   // torchvision files record no preprocessing: its ImageNet statistics and bilinear resize
-  const preprocess = withCrop(format === "torchvision" ? torchvisionPreprocess(config.imageSize) : preprocessFrom(cfg, preprocessorJson, config.imageSize), opts);
+  let preprocess = format === "torchvision" ? torchvisionPreprocess(stored.imageSize) : preprocessFrom(cfg, preprocessorJson, stored.imageSize);
+  if (!cfg && !preprocessorJson && format !== "torchvision" && !opts.mean) {
+    notes.push(`no preprocessing recorded in ${basename(path)}: size ${stored.imageSize.join("x")}, ${preprocess.resample}, mean ${preprocess.mean.join(",")}, std ${preprocess.std.join(",")} (--image-size, --interpolation, --mean, --std to change)`);
+  }
+  preprocess = withPixelFlags(preprocess, opts);
+  const size = opts.imageSize ?? runSize(stored, preprocess.size, interpolatesPositions(family.hfType), notes);
+  const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes);
+  preprocess = withCrop(preprocess, opts);
   preprocess.size = config.imageSize;
-  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, source: path, notes };
+  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, family: family.name ?? mapped.family ?? format, source: path, notes };
+}
+
+const FLAG_HELP: Record<(typeof TORCH_ENCODER_FLAGS)[number], string> = {
+  norm: "where its norms sit (norm_first=True is --norm pre, the default False is --norm post)",
+  activation: "its activation (TransformerEncoderLayer's default is relu)",
+  pool: "how its head pools (--pool cls reads the class token)",
+};
+
+/** The key map that reads this file: --keymap, else the family its names show. */
+function mapState(tensors: Map<string, Tensor>, path: string, opts: LoadOptions): { mapped: MappedState; format: LoadedModel["format"] } {
+  if (opts.keymap) return { mapped: fromKeymap(tensors, path, opts.keymap, readKeymap(opts.keymap)), format: "keymap" };
+  const keys = [...tensors.keys()];
+  if (isClipStateDict(keys)) return { mapped: fromClip(tensors, path), format: "hf" };
+  if (isHfStateDict(keys)) return { mapped: fromHf(tensors, path), format: "hf" };
+  if (isVitPytorchStateDict(keys)) return { mapped: fromVitPytorch(tensors, path), format: "vit-pytorch" };
+  if (isTorchEncoderStateDict(keys)) return { mapped: fromTorchEncoder(tensors, path), format: "torch-encoder" };
+  if (isTimmStateDict(keys)) return { mapped: fromTimm(tensors, path), format: "timm" };
+  if (isLukemelasStateDict(keys)) return { mapped: fromLukemelas(tensors, path), format: "lukemelas" };
+  if (isTorchvisionStateDict(keys)) return { mapped: fromTorchvision(tensors, path), format: "torchvision" };
+  refuseKnownFamily(keys, path);
+  throw new VitlensError(`${path}: not a ViT checkpoint vitlens knows (no patch embedding in HF, timm, CLIP, torchvision, PyTorch-Pretrained-ViT, vit-pytorch or nn.TransformerEncoder naming; see what it holds with: vitlens tensors ${path}, and map its names with --keymap FILE)`);
+}
+
+function configFamily0(cfg: CheckpointConfig | null, path: string): { hints: Partial<ViTConfig>; hfType?: Parameters<typeof interpolatesPositions>[0]; name?: string } {
+  if (!cfg) return { hints: {} };
+  const f = configFamily(cfg, path);
+  return { ...f, name: f.hfType ? familyName(f.hfType) : "timm" };
+}
+
+/** --norm, --activation, --pool, --ln-eps as config fields. */
+function flagsAsHints(o: CheckpointFlags): Partial<ViTConfig> {
+  return Object.fromEntries(Object.entries({ norm: o.norm, activation: o.activation, pool: o.pool, layerNormEps: o.lnEps }).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The size a model runs at when no --image-size is given: the image processor's output when it
+ * gives the same patch grid (BEiT's processors resize to 37 for a 32-pixel patch-8 model: the
+ * convolution drops the remainder) or when the family interpolates its positions to any input
+ * (DINOv2: 518-pixel positions, 224-pixel crops); otherwise the checkpoint's own size.
+ */
+function runSize(stored: ViTConfig, processed: [number, number], interpolates: boolean, notes: string[]): [number, number] {
+  if (processed[0] === stored.imageSize[0] && processed[1] === stored.imageSize[1]) return processed;
+  const [gh, gw] = gridSize(stored);
+  const [ph, pw] = gridSize({ ...stored, imageSize: processed });
+  if (gh === ph && gw === pw) return processed;
+  if (interpolates) return processed;
+  notes.push(`the image processor's ${processed.join("x")} differs from the model's ${stored.imageSize.join("x")}: images are brought to ${stored.imageSize.join("x")} (--image-size to run at another size)`);
+  return stored.imageSize;
+}
+
+function abbreviate(keys: string[]): string {
+  const groups = new Map<string, number>();
+  for (const k of keys) {
+    const g = /^(text_model|text_projection|visual_projection)\b/.exec(k)?.[1];
+    groups.set(g ? `${g}.*` : k, (groups.get(g ? `${g}.*` : k) ?? 0) + 1);
+  }
+  const parts = [...groups].map(([k, n]) => (n > 1 ? `${k} (${n})` : k));
+  return parts.length > 8 ? `${parts.slice(0, 8).join(", ")}, ... (${parts.length} in all)` : parts.join(", ");
+}
+
+/** --mean, --std, --interpolation over what the checkpoint recorded. */
+function withPixelFlags(p: PreprocessConfig, o: CheckpointFlags): PreprocessConfig {
+  const out = { ...p, origin: p.origin && { ...p.origin } };
+  if (o.mean) out.mean = o.mean;
+  if (o.std) out.std = o.std;
+  if (o.mean || o.std) out.origin && (out.origin.normalize = "--mean / --std");
+  if (o.interpolation) {
+    out.resample = o.interpolation;
+    if (out.origin) out.origin.resample = "--interpolation";
+  }
+  return out;
 }
 
 /** Google's original JAX checkpoints (ViT-B_16.npz, ...): architecture from the shapes, eps 1e-6. */
@@ -155,7 +258,7 @@ function loadGoogleNpz(path: string, opts: LoadOptions): LoadedModel {
   const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
   const config = adapt(stored, mapped.params, opts, notes);
   const preprocess = withCrop(preprocessFrom(null, null, config.imageSize), opts); // Google's ViTs take [-1, 1] inputs: mean = std = 0.5
-  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format: "google", source: path, notes };
+  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format: "google", family: "Google .npz", source: path, notes };
 }
 
 /** Every expected parameter present with its exact shape, nothing unexpected. */
@@ -180,8 +283,14 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
   if (fromH !== toH || fromW !== toW) {
-    params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW], posEmbedPrefix(stored)));
-    notes.push(`position embeddings resampled (bicubic) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
+    if (stored.relativePositionBias) {
+      throw new VitlensError(`a ${config.imageSize.join("x")} input needs BEiT's relative position table resized from a ${fromH}x${fromW} to a ${toH}x${toW} grid, which vitlens does not do; run at ${stored.imageSize.join("x")}`);
+    }
+    const mode = stored.posEmbedResample ?? "bicubic";
+    if (params.has("pos_embed")) {
+      params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW], posEmbedPrefix(stored), mode));
+      notes.push(`position embeddings resampled (${mode === "bicubic" ? "bicubic" : "bicubic, antialiased"}) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
+    }
   }
   const classes = opts.numClasses ?? stored.numClasses;
   if (classes !== stored.numClasses || opts.newHead) {
@@ -194,11 +303,10 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
 function newHeadParams(config: ViTConfig, params: Params, classes: number, seed: number): void {
   config.numClasses = classes;
   config.id2label = undefined;
-  params.delete("head.weight");
-  params.delete("head.bias");
+  for (const k of ["head.weight", "head.bias", "head_dist.weight", "head_dist.bias"]) params.delete(k);
   if (classes > 0) {
     const rng = new Rng(seed);
-    for (const [name, shape] of vitParameterShapes(config).filter(([n]) => n.startsWith("head."))) params.set(name, initParameter(name, shape, rng));
+    for (const [name, shape] of vitParameterShapes(config).filter(([n]) => n.startsWith("head.") || n.startsWith("head_dist."))) params.set(name, initParameter(name, shape, rng));
   }
 }
 

@@ -35,6 +35,7 @@ const ARCHITECTURES: Record<HfFamily, [string, string, string?]> = {
   deit: ["DeiTModel", "DeiTForImageClassification", "DeiTForImageClassificationWithTeacher"],
   dinov2: ["Dinov2Model", "Dinov2ForImageClassification"],
   dinov2_with_registers: ["Dinov2WithRegistersModel", "Dinov2WithRegistersForImageClassification"],
+  beit: ["BeitModel", "BeitForImageClassification"],
 };
 
 /** HF transformers' config for this model: what `AutoModel(ForImageClassification).from_pretrained` reads. */

@@ -5,11 +5,15 @@
  *   (timm's crop_pct, torchvision's 256 -> 224)
  * - "longer": long side to `longest`, aspect kept, short side rounded down (CATR: 299); the
  *   pixels then vary in size per image.
+ * - "hf": as HF's PIL image processors: resize to (height, width) or the shortest edge to N (the
+ *   long side truncated by int()), then a centre crop of `size` at offsets (in - out) // 2 when
+ *   the processor crops (DeiT 256 -> 224, CLIP, DINOv2's BitImageProcessor).
  */
 export type ResizePolicy =
   | { kind: "exact" }
   | { kind: "shorter-then-crop"; cropPct: number }
-  | { kind: "longer"; longest: number };
+  | { kind: "longer"; longest: number }
+  | { kind: "hf"; resize: [number, number] | { shortestEdge: number }; crop: boolean };
 
 /** How images become pixels for a model, like HF's ViTImageProcessor. */
 export interface PreprocessConfig {
@@ -33,9 +37,7 @@ export interface PreprocessOrigin {
 /** One line per setting, as `inspect` prints them. */
 export function describePreprocess(p: PreprocessConfig): string[] {
   const o = p.origin ?? { size: "default", resize: "default", resample: "default", normalize: "default" };
-  const resize = p.resize.kind === "exact" ? "straight to the input size"
-    : p.resize.kind === "shorter-then-crop" ? `shorter side to size / ${p.resize.cropPct}, then a centre crop`
-      : `longer side to ${p.resize.longest}, aspect kept`;
+  const resize = describeResize(p.resize);
   const f = (v: number[]) => `[${v.map((x) => +x.toFixed(4)).join(", ")}]`;
   return [
     `  size          ${p.size[0]}x${p.size[1]}  (${o.size})`,
@@ -43,6 +45,15 @@ export function describePreprocess(p: PreprocessConfig): string[] {
     `  interpolation ${p.resample}  (${o.resample})`,
     `  rescale       ${p.rescaleFactor === 1 / 255 ? "1/255" : p.rescaleFactor}, mean ${f(p.mean)}, std ${f(p.std)}  (${o.normalize})`,
   ];
+}
+
+function describeResize(r: ResizePolicy): string {
+  switch (r.kind) {
+    case "exact": return "straight to the input size";
+    case "shorter-then-crop": return `shorter side to size / ${r.cropPct}, then a centre crop`;
+    case "longer": return `longer side to ${r.longest}, aspect kept`;
+    case "hf": return `${Array.isArray(r.resize) ? `to ${r.resize[0]}x${r.resize[1]}` : `shortest edge to ${r.resize.shortestEdge}`}${r.crop ? ", then a centre crop" : ""}`;
+  }
 }
 
 export function defaultPreprocess(size: [number, number]): PreprocessConfig {

@@ -54,6 +54,21 @@ export function planResize(policy: ResizePolicy, height: number, width: number, 
       const left = roundHalfEven((resizeTo[1] - W) / 2);
       return { resizeTo, crop: { top, left, height: H, width: W } };
     }
+    case "hf": {
+      // transformers' get_resize_output_image_size: the short side to N, the long one int(N * long / short)
+      let resizeTo: [number, number];
+      if (Array.isArray(policy.resize)) resizeTo = policy.resize;
+      else {
+        const n = policy.resize.shortestEdge;
+        resizeTo = height <= width ? [n, Math.trunc((n * width) / height)] : [Math.trunc((n * height) / width), n];
+      }
+      if (!policy.crop) return { resizeTo, crop: null };
+      if (resizeTo[0] < H || resizeTo[1] < W) {
+        throw new VitlensError(`a ${height}x${width} image resized to ${resizeTo.join("x")} is smaller than the ${H}x${W} centre crop`);
+      }
+      // image_transforms.center_crop: top = (in - out) // 2
+      return { resizeTo, crop: { top: Math.floor((resizeTo[0] - H) / 2), left: Math.floor((resizeTo[1] - W) / 2), height: H, width: W } };
+    }
     case "longer": {
       // CATR's under_max: scale = N / long side, new shape = (shape * scale).astype(int).
       const scale = policy.longest / Math.max(height, width);

@@ -52,8 +52,8 @@ export interface ViTConfig {
    * mean of every token; CLS beside the mean of the patch tokens (DINOv2's classifier, 2 x width).
    */
   pool?: Pool;
-  /** the final LayerNorm: on the tokens before pooling (default), on the pooled vector (timm fc_norm, BEiT), or none */
-  finalNorm?: "tokens" | "pooled" | "none";
+  /** the final LayerNorm: on the tokens before pooling (default), on the pooled vector (timm fc_norm, BEiT), both, or none */
+  finalNorm?: "tokens" | "pooled" | "both" | "none";
   numClasses: number; // 0: no head, forward returns pooled features only
   hiddenDropout: number;
   attentionDropout: number;

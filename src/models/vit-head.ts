@@ -43,10 +43,10 @@ export function headForward(be: Backend, c: ViTConfig, params: Params, stream: F
   const gathered = R === N ? stream : new Float32Array(B * R * D); // (B*R, D)
   if (R !== N) for (let b = 0; b < B; b++) rows.forEach((t, r) => gathered.set(stream.subarray((b * N + t) * D, (b * N + t + 1) * D), (b * R + r) * D));
   const finalNorm = c.finalNorm ?? "tokens";
-  const tokenNorm = finalNorm === "tokens" ? layernorm(be, W.norm("norm"), gathered, B * R) : null;
+  const tokenNorm = finalNorm === "tokens" || finalNorm === "both" ? layernorm(be, W.norm("norm"), gathered, B * R) : null;
   const tokens = tokenNorm ? tokenNorm.out : gathered;
   const pooled = pool(c, tokens, B, R, D); // (B, Dh)
-  const pooledNorm = finalNorm === "pooled" ? layernorm(be, W.norm("fc_norm"), pooled, B) : null;
+  const pooledNorm = finalNorm === "pooled" || finalNorm === "both" ? layernorm(be, W.norm("fc_norm"), pooled, B) : null;
   const headIn = pooledNorm ? pooledNorm.out : pooled;
   let distIn: Float32Array | null = null;
   let logits: Tensor | null = null;
@@ -145,7 +145,7 @@ function tokensBackward(
 export function tokensForward(be: Backend, c: ViTConfig, params: Params, stream: Float32Array, d: ViTDims): HeadActs {
   const { B, N } = d;
   const rows = Array.from({ length: N }, (_, i) => i);
-  const tokenNorm = (c.finalNorm ?? "tokens") === "tokens" ? layernorm(be, layerWeights(params, c.layerNormEps).norm("norm"), stream, B * N) : null;
+  const tokenNorm = ["tokens", "both"].includes(c.finalNorm ?? "tokens") ? layernorm(be, layerWeights(params, c.layerNormEps).norm("norm"), stream, B * N) : null;
   const out = tokenNorm ? tokenNorm.out : stream;
   return { rows, gathered: stream, tokenNorm, pooled: out, pooledNorm: null, headIn: out, distIn: null };
 }

@@ -45,8 +45,8 @@ export function vitParameterShapes(c: ViTConfig): Array<[string, number[]]> {
     add(c.layerScale, [`${b}.ls1.gamma`, [D]], [`${b}.ls2.gamma`, [D]]);
   }
   const finalNorm = c.finalNorm ?? "tokens";
-  add(finalNorm === "tokens", ...norm("norm"));
-  add(finalNorm === "pooled", ...norm("fc_norm", headInputSize(c)));
+  add(finalNorm === "tokens" || finalNorm === "both", ...norm("norm"));
+  add(finalNorm === "pooled" || finalNorm === "both", ...norm("fc_norm", headInputSize(c)));
   if (c.numClasses > 0) {
     shapes.push(["head.weight", [c.numClasses, headInputSize(c)]], ["head.bias", [c.numClasses]]);
     add(c.distillationHead, ["head_dist.weight", [c.numClasses, D]], ["head_dist.bias", [c.numClasses]]);
