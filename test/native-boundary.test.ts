@@ -154,7 +154,7 @@ if (process.env[CHILD]) {
     if (!runs.has(name)) {
       const env: NodeJS.ProcessEnv = { ...process.env, [CHILD]: name, OMP_NUM_THREADS: "2" };
       delete env.NODE_TEST_CONTEXT; // a plain script, not a node:test subprocess
-      const r = spawnSync(process.execPath, [self], { env, encoding: "utf8", timeout: 120_000 });
+      const r = spawnSync(process.execPath, [self], { env, encoding: "utf8", timeout: 60_000 });
       const line = r.stdout.split("\n").find((l) => l.startsWith("OUTCOMES "));
       runs.set(name, { status: r.status, signal: r.signal, stderr: r.stderr, outcomes: line ? JSON.parse(line.slice("OUTCOMES ".length)) : null });
     }

@@ -72,7 +72,9 @@ export function checkConvSteps(steps: unknown): number {
     const input = integer("input", -1);
     const residual = (s as { residual?: unknown }).residual === undefined ? -2 : integer("residual", -1);
     if (input >= i || residual >= i) throw new RangeError(`${where}its input and residual must be earlier steps`);
-    integer("kernel", 1), integer("stride", 1), integer("padding");
+    integer("kernel", 1);
+    integer("stride", 1);
+    integer("padding");
     if (s.kind === "maxpool") continue;
     integer("dilation", 1);
     const [inC, outC] = [integer("inChannels", 1), integer("outChannels", 1)];
@@ -94,7 +96,9 @@ export function stepByStepConvNet(be: Backend, steps: ConvStep[]): ConvNet {
   return {
     forward(x, out, b, h, w) {
       const fn = "convNet.forward";
-      dim(fn, "batch", b), dim(fn, "height", h), dim(fn, "width", w);
+      dim(fn, "batch", b);
+      dim(fn, "height", h);
+      dim(fn, "width", w);
       const shapes = convNetShapes(steps, inChannels, h, w);
       const last = shapes[shapes.length - 1];
       floats(fn, "x", x, count(fn, "x", b, inChannels, h, w));

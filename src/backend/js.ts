@@ -18,8 +18,8 @@ export const jsBackend: Backend = {
 
   matmul(a, b, c, { m, n, k, transA = false, transB = false, bias = null, accumulate = false, bf16 = false, gelu = false, relu = false }) {
     const fn = "matmul";
-    dim(fn, "M", m), dim(fn, "N", n), dim(fn, "K", k);
-    floats(fn, "A", a, count(fn, "A", m, k)), floats(fn, "B", b, count(fn, "B", k, n)), floats(fn, "C", c, count(fn, "C", m, n));
+    checkDims(fn, { M: m, N: n, K: k });
+    checkFloats(fn, [["A", a, count(fn, "A", m, k)], ["B", b, count(fn, "B", k, n)], ["C", c, count(fn, "C", m, n)]]);
     floats(fn, "bias", bias, n, true);
     if (bf16) [a, b] = [roundedCopy(a, transA ? k * m : m * k), roundedCopy(b, k * n)];
     const row = new Float64Array(n);
@@ -39,9 +39,8 @@ export const jsBackend: Backend = {
 
   batchMatmul(a, b, c, { batch, m, n, k, transA, transB, alpha = 1, accumulate = false, bf16 = false }) {
     const fn = "batchMatmul";
-    dim(fn, "batch", batch), dim(fn, "M", m), dim(fn, "N", n), dim(fn, "K", k);
-    floats(fn, "A", a, count(fn, "A", batch, m, k)), floats(fn, "B", b, count(fn, "B", batch, k, n));
-    floats(fn, "C", c, count(fn, "C", batch, m, n));
+    checkDims(fn, { batch, M: m, N: n, K: k });
+    checkFloats(fn, [["A", a, count(fn, "A", batch, m, k)], ["B", b, count(fn, "B", batch, k, n)], ["C", c, count(fn, "C", batch, m, n)]]);
     number(fn, "alpha", alpha);
     const out = new Float32Array(m * n);
     for (let t = 0; t < batch; t++) {
@@ -213,7 +212,8 @@ export const jsBackend: Backend = {
 
   adamwStep(w, g, m, v, { n, lr, beta1, beta2, eps, weightDecay, t }) {
     const fn = "adamwStep";
-    dim(fn, "n", n), positive(fn, "t", t);
+    dim(fn, "n", n);
+    positive(fn, "t", t);
     checkFloats(fn, [["w", w, n], ["g", g, n], ["m", m, n], ["v", v, n]]);
     checkNumbers(fn, { lr, beta1, beta2, eps, weightDecay });
     const c1 = 1 - beta1 ** t;
