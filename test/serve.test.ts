@@ -10,6 +10,7 @@ import { loadModel } from "../src/checkpoint/load.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { positionSimilarity } from "../src/explain/posemb.js";
 import type { RunningServer } from "../src/serve/app.js";
+import type { RunSummary } from "../src/serve/contract.js";
 import { maxAbsDiff, root, writeIdxPair } from "./helpers.js";
 import { BUNDLED_MODEL, call, cli, postJson, sample, serve } from "./serve-helpers.js";
 
@@ -99,7 +100,7 @@ describe("vitlens serve API", () => {
 
   it("attention: cls, raw rows, rollout and attribution equal vitlens attention --raw", async () => {
     const raw = (method: string, ...extra: string[]) => {
-      const out = join(dir, `att-${method}`);
+      const out = join(dir, `att-${method}${extra.join("")}`);
       const r = cli("attention", "--model", BUNDLED_MODEL, "--out", out, "--method", method, "--raw", ...extra, SNEAKER);
       assert.equal(r.status, 0, r.stderr);
       return readSafetensors(join(out, `7_sneaker.${method}.safetensors`)).tensors;
@@ -115,7 +116,7 @@ describe("vitlens serve API", () => {
       const row = (h: number) => Array.from(layer.data.subarray(h * N * N + (1 + q) * N, h * N * N + (2 + q) * N));
       const one = await postJson(server, "/api/attention", { image: id, method: "raw", layer: 2, head: 1, query: q });
       assert.ok(maxAbsDiff(one.body.map as number[], row(1).slice(1)) < 1e-5);
-      assert.ok(Math.abs((one.body.cls as number) - row(1)[0]) < 1e-5);
+      assert.ok(maxAbsDiff(one.body.prefix as number[], row(1).slice(0, 1)) < 1e-5, "the row's share on CLS");
       const mean = await postJson(server, "/api/attention", { image: id, method: "raw", layer: 2, head: "mean", query: q });
       const expected = row(0).map((_, j) => [...Array(H).keys()].reduce((s, h) => s + row(h)[j], 0) / H);
       assert.ok(maxAbsDiff(mean.body.map as number[], expected.slice(1)) < 1e-5);
@@ -126,26 +127,32 @@ describe("vitlens serve API", () => {
     const attribution = raw("attribution", "--class", "5");
     const t = await postJson(server, "/api/attention", { image: id, method: "attribution", class: 5 });
     assert.ok(maxAbsDiff(t.body.map as number[], attribution.get("map")!.data) < 1e-5);
+    assert.equal(t.body.classFrom, "asked");
+    // No class: the predicted one, as the CLI's default.
+    const predicted = raw("attribution");
+    const p = await postJson(server, "/api/attention", { image: id, method: "attribution" });
+    assert.equal(p.body.classFrom, "predicted");
+    assert.equal(p.body.class, 7);
+    assert.ok(maxAbsDiff(p.body.map as number[], predicted.get("map")!.data) < 1e-5);
   });
 
   it("attention: bad requests name the field and what was expected", async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ method: "attribution" }, /method attribution needs class: the index of the class to explain \(0\.\.9\)/],
-      [{ method: "raw" }, /query undefined: method raw needs the query patch, an index 0\.\.48/],
+      [{ method: "attribution", class: 10 }, /class 10: expected a class index 0\.\.9/],
+      [{ method: "raw" }, /query undefined: expected the query patch \(method raw needs one\), an index 0\.\.48/],
       [{ method: "raw", query: 49 }, /query 49/],
-      [{ layer: 4 }, /layer 4: the model has layers 0\.\.3/],
+      [{ layer: 4 }, /layer 4: expected a layer 0\.\.3 \(the model has 4 layers\)/],
       [{ head: "median" }, /head "median": expected "mean", "max", "min" or a head index 0\.\.3/],
       [{ method: "grad" }, /method "grad": expected one of cls, raw, rollout, attribution/],
+      [{ layer: "two" }, /layer "two": expected a layer 0\.\.3/],
       [{ method: "rollout", discardRatio: 1 }, /discardRatio 1: expected a number in \[0, 1\)/],
     ];
     for (const [body, message] of cases) {
       const r = await postJson(server, "/api/attention", { image: id, ...body });
       assert.equal(r.status, 400, JSON.stringify(body));
       assert.match(r.body.error as string, message);
+      assert.equal(r.body.code, "bad-request");
     }
-    const unknown = await postJson(server, "/api/attention", { image: "feed" });
-    assert.equal(unknown.status, 404);
-    assert.match(unknown.body.error as string, /image "feed": no such image \(upload it first/);
   });
 
   it("posemb: the whole (P, P) similarity and one patch's map", async () => {
@@ -232,7 +239,11 @@ describe("vitlens serve API", () => {
   });
 
   it("runs: only names listed under --runs; .., absolute paths and symlinks out answer 404", async () => {
-    assert.deepEqual((await call(server, "/api/runs")).body.runs, ["run-a", "tiny"]);
+    const listed = (await call(server, "/api/runs")).body.runs as RunSummary[];
+    assert.deepEqual(listed.map((r) => r.name), ["run-a", "tiny"]);
+    // The run vitlens train wrote (1 epoch): finished, from its saved state.
+    const tiny = listed[1];
+    assert.deepEqual([tiny.status, tiny.epochsDone, tiny.epochsTotal, tiny.kind], ["finished", 1, 1, "classifier"]);
     const a = await call(server, "/api/runs/run-a");
     assert.deepEqual(a.body.run, { recipe: "test" });
     assert.deepEqual(a.body.metrics, [{ type: "step", global_step: 1, loss: 2.5 }]);

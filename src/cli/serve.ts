@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { packageRoot } from "../package-root.js";
 import { startServer } from "../serve/app.js";
 import { DEFAULTS } from "../serve/context.js";
 import { getBackend } from "../backend/index.js";
 import { resolvePrecision } from "../backend/precision.js";
-import { withExifFlag, imageSize, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, MODEL_HELP, checkpointFlags, positiveInt, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { resolveModel, resolveModelPath } from "./resolve-run.js";
 import { existsSync, statSync } from "node:fs";
 import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
@@ -33,7 +33,7 @@ const megabytes = (v: string): number => {
 export function serveCommand(): Command {
   const bundled = (name: string) => join(packageRoot(), "models", name);
   return withExifFlag(withPrecisionFlag(withCheckpointFlags(new Command("serve"))))
-    .description("a local explorer in the browser: predictions, attention (hover a patch), position embeddings, captions, runs")
+    .description("a local explorer in the browser: predictions, attention (hover a patch), layers x heads, DINO heads, position embeddings, captions, runs")
     .option("--model <spec>", `${MODEL_HELP} (default: the bundled Fashion-MNIST ViT)`, bundled("fashion-mnist-vit"))
     .option("--captioner <dir|none>", "captioner folder or train-captioner run, a CATR checkpoint (.pth), or none (default: the bundled one)", bundled("fashion-grid-captioner"))
     .option("--tokenizer <spec>", "a CATR captioner's WordPiece vocabulary: vocab.txt, tokenizer.json or Hub id", CATR_TOKENIZER)
@@ -41,7 +41,7 @@ export function serveCommand(): Command {
     .option("--host <address>", "address to listen on (loopback by default; 0.0.0.0 exposes it to the network)", DEFAULTS.host)
     .option("--open", "open the page in the default browser")
     .option("--queue <n>", "requests waiting per model before answering 503", positiveInt, DEFAULTS.queue)
-    .option("--max-upload <MB>", "largest upload", megabytes, DEFAULTS.maxUpload)
+    .addOption(new Option("--max-upload <MB>", "largest upload, in MB").argParser(megabytes).default(DEFAULTS.maxUpload, String(DEFAULTS.maxUpload / 1024 / 1024)))
     .option("--max-pixels <n>", "largest image, in pixels (checked before decoding)", positiveInt, DEFAULTS.maxPixels)
     .option("--runs <dir>", "folder of training runs for the runs view", DEFAULTS.runs)
     .option("--threads <n>", "OpenMP threads per model thread (the ViT, captioner and report threads share the cores; 0: all)", (v) => {
@@ -49,7 +49,6 @@ export function serveCommand(): Command {
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a thread count (0: the backend's default)");
       return n;
     }, DEFAULTS.threads)
-    .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
     .action(async (o: Options & CheckpointFlagValues & PrecisionFlagValues) => {
       // Resolved here, once: the model threads get a precision, never "auto".
       const { precision, note } = resolvePrecision(o.precision ?? "fp32", getBackend());

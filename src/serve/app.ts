@@ -2,7 +2,9 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import { VitlensError } from "../errors.js";
 import { createContext, type ServeOptions, type ServerContext } from "./context.js";
-import { UnknownImageError } from "./image-store.js";
+import { ApiError } from "./api-errors.js";
+import type { ErrorAnswer, ErrorCode } from "./contract.js";
+import { exportRoutes } from "./routes-export.js";
 import { QueueFullError } from "./queue.js";
 import { captionRoutes } from "./routes-caption.js";
 import { modelRoutes } from "./routes-model.js";
@@ -25,31 +27,34 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const app = Fastify({ bodyLimit: ctx.opts.maxUpload, forceCloseConnections: true });
   let hosts = new Set<string>();
 
+  const fail = (code: ErrorCode, error: string): ErrorAnswer => ({ error, code });
   app.addHook("onRequest", async (req, reply) => {
     reply.headers(SECURITY_HEADERS);
     const why = refusal(req, hosts);
-    if (why) return reply.code(403).send({ error: why });
+    if (why) return reply.code(403).send(fail("forbidden", why));
   });
   // Any body that is not JSON or multipart is taken as image bytes; decoding decides (400 if not an image).
   app.removeContentTypeParser("text/plain");
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: ctx.opts.maxUpload, files: 1, fields: 4 } });
 
+  // Every error is one line with a code (contract.ts): the page acts on the code, people read the line.
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
-    if (err instanceof QueueFullError) return reply.code(503).header("retry-after", "1").send({ error: err.message });
-    if (err instanceof UnknownImageError) return reply.code(404).send({ error: err.message });
-    if (err instanceof VitlensError) return reply.code(400).send({ error: err.message });
+    if (err instanceof QueueFullError) return reply.code(503).header("retry-after", "1").send(fail("queue-full", err.message));
+    if (err instanceof ApiError) return reply.code(err.status).send(fail(err.code, err.message));
+    if (err instanceof VitlensError) return reply.code(400).send(fail("bad-request", err.message));
     if (err.statusCode === 413 || err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return reply.code(413).send({ error: `the upload is larger than ${sizeText(ctx.opts.maxUpload)} (--max-upload)` });
+      return reply.code(413).send(fail("too-large", `the upload is larger than ${sizeText(ctx.opts.maxUpload)} (--max-upload)`));
     }
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send(fail(err.statusCode === 404 ? "not-found" : "bad-request", err.message));
     reply.log.error(err);
-    return reply.code(500).send({ error: `internal error: ${err.message}` });
+    return reply.code(500).send(fail("internal", `internal error: ${err.message}`));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split("?")[0]}` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(fail("not-found", `no such endpoint: ${req.method} ${req.url.split("?")[0]}`)));
 
-  pageRoutes(app);
+  pageRoutes(app, ctx);
   modelRoutes(app, ctx);
+  exportRoutes(app, ctx);
   captionRoutes(app, ctx);
   runRoutes(app, ctx);
 

@@ -10,6 +10,7 @@ import type { RawImage } from "../data/raw-image.js";
 import { gridSize } from "../models/vit-config.js";
 import { LruCache } from "./cache.js";
 import type { Precision } from "../backend/precision.js";
+import type { Backend } from "../backend/index.js";
 import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 export interface CaptionCall extends MapSelection {
@@ -33,37 +34,43 @@ function loadServed(): { cap: AnyCaptioner; grid: [number, number]; imageSize: [
   return { cap, grid: [19, 14], imageSize: [299, 299] };
 }
 
-serveThread(() => {
-  const served = loadServed();
-  const cap = served.cap;
-  const be = threadBackend(threads, precision);
+/** The calls this thread answers (the server calls them through TypedThread<CaptionHandlers>). */
+function captionHandlers(cap: AnyCaptioner, be: Backend) {
   const d = cap.decoderConfig;
   // Captions by image and beam: a new layer / head only reselects the maps.
   const captions = new LruCache<CaptionResult>(cacheBytes, (r) => r.layerMaps.reduce((n, l) => n + l.reduce((m, a) => m + a.byteLength, 0), 0));
+  return {
+    caption: async (c: CaptionCall) => {
+      const { layer, head } = resolveSelection(cap, c);
+      const cacheKey = `${c.key}/${c.beam}`;
+      let r = captions.get(cacheKey);
+      if (!r) {
+        [r] = await captionImages(cap, [{ name: c.name, image: c.image }], { beam: c.beam, maxLength: d.maxLength, lengthPenalty: 1, layer, head }, be);
+        captions.set(cacheKey, r);
+      }
+      const selected = reselect(r, layer, head);
+      const N = r.grid[0] * r.grid[1] + 1;
+      // Each word's attention on the encoder's CLS token, same layer and head(s): the share not on any patch.
+      const heads = head === "mean" ? [...Array(r.heads).keys()] : [head];
+      const cls = r.layerMaps.map((perLayer) => heads.reduce((s, h) => s + perLayer[layer][h * N] / heads.length, 0));
+      // caption --json's fields as they are, the maps as plain arrays (layerMaps stay here).
+      const json: Omit<CaptionResult, "layerMaps"> & { layerMaps?: unknown } = { ...selected };
+      delete json.layerMaps;
+      return { value: { ...json, grid: r.grid, layer, head, maps: selected.maps.map((m) => Array.from(m)), cls } };
+    },
+  };
+}
+
+export type CaptionHandlers = ReturnType<typeof captionHandlers>;
+
+serveThread(() => {
+  const served = loadServed();
+  const d = served.cap.decoderConfig;
   return {
     info: {
       source: dir, grid: served.grid, imageSize: served.imageSize,
       layers: d.numLayers, heads: d.numHeads, maxLength: d.maxLength,
     },
-    handlers: {
-      caption: async (c: CaptionCall) => {
-        const { layer, head } = resolveSelection(cap, c);
-        const cacheKey = `${c.key}/${c.beam}`;
-        let r = captions.get(cacheKey);
-        if (!r) {
-          [r] = await captionImages(cap, [{ name: c.name, image: c.image }], { beam: c.beam, maxLength: d.maxLength, lengthPenalty: 1, layer, head }, be);
-          captions.set(cacheKey, r);
-        }
-        const selected = reselect(r, layer, head);
-        const N = r.grid[0] * r.grid[1] + 1;
-        // Each word's attention on the encoder's CLS token, same layer and head(s): the share not on any patch.
-        const heads = head === "mean" ? [...Array(r.heads).keys()] : [head];
-        const cls = r.layerMaps.map((perLayer) => heads.reduce((s, h) => s + perLayer[layer][h * N] / heads.length, 0));
-        // caption --json's fields as they are, the maps as plain arrays (layerMaps stay here).
-        const json: Record<string, unknown> = { ...selected };
-        delete json.layerMaps;
-        return { value: { ...json, grid: r.grid, layer, head, maps: selected.maps.map((m) => Array.from(m)), cls } };
-      },
-    },
+    handlers: captionHandlers(served.cap, threadBackend(threads, precision)),
   };
 });

@@ -5,7 +5,11 @@ import { LruCache } from "./cache.js";
 import { ImageStore } from "./image-store.js";
 import { BoundedQueue } from "./queue.js";
 import type { Precision } from "../backend/precision.js";
-import { ThreadClient } from "../worker/thread-client.js";
+import type { CaptionHandlers } from "./caption-thread.js";
+import { captionerDefaultLayer } from "./captioner-layer.js";
+import type { CaptionerInfo } from "./contract.js";
+import { TypedThread } from "./rpc.js";
+import type { VitHandlers } from "./vit-thread.js";
 
 export interface ServeOptions {
   /** A resolved --model path or preset. */
@@ -45,14 +49,8 @@ export interface VitInfo {
   backend: string;
 }
 
-export interface CaptionerInfo {
-  source: string;
-  grid: [number, number];
-  imageSize: [number, number];
-  layers: number;
-  heads: number;
-  maxLength: number;
-}
+/** What the captioner thread reports when it has loaded (the routes add the default layer). */
+export type CaptionerThreadInfo = Omit<CaptionerInfo, "defaultLayer" | "defaultLayerWhy">;
 
 export const DEFAULTS = {
   host: "127.0.0.1", port: 7860, queue: 32, maxUpload: 20 * 1024 * 1024, maxPixels: 40_000_000, runs: "runs",
@@ -62,9 +60,11 @@ export const DEFAULTS = {
 /** What the routes share: the model threads, their queues, the image store and the answer cache. */
 export interface ServerContext {
   opts: Required<Omit<ServeOptions, "loadOptions" | "captioner" | "captionerTokenizer">> & Pick<ServeOptions, "loadOptions" | "captioner" | "captionerTokenizer">;
-  vit: ThreadClient<VitInfo>;
+  vit: TypedThread<VitHandlers, VitInfo>;
   vitQueue: BoundedQueue;
-  captioner: ThreadClient<CaptionerInfo> | null;
+  captioner: TypedThread<CaptionHandlers, CaptionerThreadInfo> | null;
+  /** The captioner's facts for the page, with the layer its maps ground best in. */
+  captionerInfo: CaptionerInfo | null;
   /** Why there is no captioner (none asked for, or it failed to load). */
   captionerError: string | null;
   captionQueue: BoundedQueue;
@@ -78,16 +78,17 @@ export async function createContext(options: ServeOptions): Promise<ServerContex
   const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ServerContext["opts"];
   const forwardCache = 128 * 1024 * 1024;
   const [vit, captioner] = await Promise.all([
-    ThreadClient.start<VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache, threads: opts.threads, precision: opts.precision }),
+    TypedThread.start<VitHandlers, VitInfo>(new URL("./vit-thread.js", import.meta.url), { spec: opts.model, options: opts.loadOptions ?? {}, cacheBytes: forwardCache, threads: opts.threads, precision: opts.precision }),
     opts.captioner === null
       ? Promise.resolve(null)
-      : ThreadClient.start<CaptionerInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads, precision: opts.precision, tokenizer: opts.captionerTokenizer ?? null }).catch((e: Error) => e),
+      : TypedThread.start<CaptionHandlers, CaptionerThreadInfo>(new URL("./caption-thread.js", import.meta.url), { dir: opts.captioner, cacheBytes: 32 * 1024 * 1024, threads: opts.threads, precision: opts.precision, tokenizer: opts.captionerTokenizer ?? null }).catch((e: Error) => e),
   ]);
   const images = new ImageStore(opts.imageCacheBytes, opts.maxPixels);
   await images.warmUp();
+  const cap = captioner instanceof Error ? null : captioner;
   return {
-    opts, vit, vitQueue: new BoundedQueue(opts.queue, "model"),
-    captioner: captioner instanceof Error ? null : captioner,
+    opts, vit, captionerInfo: cap && opts.captioner ? { ...cap.info, ...captionerDefaultLayer(opts.captioner, cap.info.layers) } : null, vitQueue: new BoundedQueue(opts.queue, "model"),
+    captioner: cap,
     captionerError: captioner instanceof Error ? `the captioner ${opts.captioner} did not load: ${captioner.message}` : captioner === null ? "no captioner (start vitlens serve with --captioner DIR)" : null,
     captionQueue: new BoundedQueue(opts.queue, "captioner"),
     images,

@@ -5,6 +5,7 @@ import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { decodeRawBuffer, type RawImage } from "../data/raw-image.js";
 import { VitlensError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
+import { UnknownImageError } from "./api-errors.js";
 import { LruCache } from "./cache.js";
 
 export interface StoredImage {
@@ -44,9 +45,12 @@ export class ImageStore {
     return stored;
   }
 
+  /** The image of an id from add(); a missing or non-string id is a bad request, an unknown string a 404 (code unknown-image). */
   get(id: unknown): StoredImage {
-    const s = typeof id === "string" ? this.images.get(id) : undefined;
-    if (!s) throw new UnknownImageError(`image ${JSON.stringify(id)}: no such image (upload it first with POST /api/images; images are kept in memory, least recently used dropped first)`);
+    if (id === undefined || id === null || id === "") throw new VitlensError('no image: send {"image": id} (an id from POST /api/images), ?image=id, or the image as the request body');
+    if (typeof id !== "string") throw new VitlensError(`image ${JSON.stringify(id)}: expected an image id, the string POST /api/images answered`);
+    const s = this.images.get(id);
+    if (!s) throw new UnknownImageError(`image ${JSON.stringify(id)}: the server does not hold this image (never uploaded, dropped to save memory, or uploaded before a restart); upload it again with POST /api/images`);
     return s;
   }
 
@@ -60,5 +64,3 @@ export class ImageStore {
     return s.pixels;
   }
 }
-
-export class UnknownImageError extends VitlensError {}

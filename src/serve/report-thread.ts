@@ -9,22 +9,24 @@ import { serveThread, threadBackend } from "../worker/thread-server.js";
 
 const { threads, precision } = workerData as { threads: number; precision?: Precision };
 
-serveThread(() => ({
-  info: {},
-  handlers: {
-    report: async ({ run }: { run: string }) => {
-      const d = await collectReport(run, threadBackend(threads, precision));
-      const gallery = await Promise.all(d.gallery.map(async (g) => ({
-        name: g.name, label: g.label, predicted: g.predicted, score: g.score, correct: g.correct, map: g.map.title,
-        input: dataUri(await rawToPng(g.image)), overlay: dataUri(await rawToPng(blendHeat(g.image, g.map))),
-      })));
-      const ev = d.evaluation;
-      return {
-        value: {
-          classNames: d.classNames, gallery,
-          evaluation: ev && { samples: ev.samples, accuracy: ev.accuracy, top5: ev.top5, loss: ev.loss, perClass: ev.perClass, confusion: ev.confusion },
-        },
-      };
-    },
+/** The calls this thread answers (the server calls them through TypedThread<ReportHandlers>). */
+const handlers = {
+  report: async ({ run }: { run: string }) => {
+    const d = await collectReport(run, threadBackend(threads, precision));
+    const gallery = await Promise.all(d.gallery.map(async (g) => ({
+      name: g.name, label: g.label, predicted: g.predicted, score: g.score, correct: g.correct, map: g.map.title,
+      input: dataUri(await rawToPng(g.image)), overlay: dataUri(await rawToPng(blendHeat(g.image, g.map))),
+    })));
+    const ev = d.evaluation;
+    return {
+      value: {
+        classNames: d.classNames, gallery,
+        evaluation: ev && { samples: ev.samples, accuracy: ev.accuracy, top5: ev.top5, loss: ev.loss, perClass: ev.perClass, confusion: ev.confusion },
+      },
+    };
   },
-}));
+};
+
+export type ReportHandlers = typeof handlers;
+
+serveThread(() => ({ info: {}, handlers }));

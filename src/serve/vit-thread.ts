@@ -1,35 +1,31 @@
-// The ViT thread: loads the model once, then answers predict / attention / posemb calls.
+// The ViT thread: loads the model once, then answers predict / rows / rollout / attribution / posemb calls.
 import { workerData } from "node:worker_threads";
 import { loadModel, type LoadOptions } from "../checkpoint/load.js";
-import { attribution, clsAttention, fuseHeads, rollout } from "../explain/attention-maps.js";
+import { attribution, clsAttention, fuseHeads, rollout, type HeadFusion } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
+import type { ViT } from "../models/vit.js";
 import { posEmbedPrefix, prefixTokens } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
-import type { AttentionRequest } from "./attention-request.js";
+import type { Backend } from "../backend/index.js";
 import { LruCache } from "./cache.js";
 import type { Precision } from "../backend/precision.js";
 import { serveThread, threadBackend } from "../worker/thread-server.js";
 
-interface Input {
+export interface ThreadInput {
   key: string; // image id: forwards are kept per image, so a hover re-uses them
   pixels: Tensor; // (1, 3, H, W)
 }
 
 const { spec, options, cacheBytes, threads, precision } = workerData as { threads: number; precision?: Precision; spec: string; options: LoadOptions; cacheBytes: number };
 
-serveThread(() => {
-  const { model, labels, preprocess, notes, source } = loadModel(spec, options);
-  const be = threadBackend(threads, precision);
-  // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
-  const [H, W] = model.config.imageSize;
+/** The calls this thread answers (the server calls them through TypedThread<VitHandlers>). */
+function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
   const prefix = prefixTokens(model.config); // tokens before the patches: left out of every map
-  const warm = model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
-  clsAttention(warm.attentions[0], 0, "mean");
   // Every layer's attention (1, H, N, N) of the last few images.
   const forwards = new LruCache<{ attentions: Tensor[]; logits: Tensor | null }>(cacheBytes, (f) => f.attentions.reduce((n, a) => n + a.data.byteLength, 0));
-  const forward = (input: Input) => {
+  const forward = (input: ThreadInput) => {
     let out = forwards.get(input.key);
     if (!out) {
       const { attentions, logits } = model.forward(input.pixels, be);
@@ -40,28 +36,56 @@ serveThread(() => {
   };
   let similarity: Tensor | null = null;
   return {
-    info: { config: model.config, labels, preprocess, notes, source, backend: be.name },
-    handlers: {
-      predict: (input: Input) => ({ value: Array.from(forward(input).logits?.data ?? []) }),
-      attention: ({ input, request: r }: { input: Input; request: AttentionRequest }) => {
-        if (r.method === "attribution") {
-          const fwd = forwardTrain(model, input.pixels, be, new Rng(0), false);
-          const dlogits = new Float32Array(model.config.numClasses);
-          dlogits[r.class!] = 1;
-          const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
-          return { value: { map: attribution(fwd.attentions, grads, 0, prefix) } };
-        }
-        const { attentions } = forward(input);
-        if (r.method === "cls") return { value: { map: clsAttention(attentions[r.layer], 0, r.head, prefix) } };
-        if (r.method === "rollout") return { value: { map: rollout(attentions, 0, r.head, r.discardRatio, prefix) } };
-        const N = attentions[r.layer].shape[2];
-        const row = fuseHeads(attentions[r.layer], 0, r.head).subarray((prefix + r.query!) * N, (prefix + r.query! + 1) * N); // (N): the query's row, CLS first
-        return { value: { map: Float32Array.from(row.subarray(prefix)), cls: row[0] } };
-      },
-      posemb: () => {
-        similarity ??= positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)); // (P, P)
-        return { value: similarity.data };
-      },
+    predict: (input: ThreadInput) => ({ value: Array.from(forward(input).logits?.data ?? []) }),
+    /**
+     * Rows of the attention, per layer and head (or fusion): the CLS token's (query null) or one
+     * patch's. maps: (layers, heads, P) over the patches; prefix: (layers, heads, prefix) the
+     * rows' shares on the prefix tokens (CLS, distillation, registers).
+     */
+    rows: ({ input, layers, heads, query }: { input: ThreadInput; layers: number[]; heads: HeadFusion[]; query: number | null }) => {
+      const { attentions } = forward(input);
+      const N = attentions[0].shape[2];
+      const P = N - prefix;
+      const token = query === null ? 0 : prefix + query;
+      const maps = new Float32Array(layers.length * heads.length * P);
+      const shares = new Float32Array(layers.length * heads.length * prefix);
+      layers.forEach((l, i) => heads.forEach((h, j) => {
+        const row = fuseHeads(attentions[l], 0, h).subarray(token * N, (token + 1) * N); // (N): prefix tokens first
+        maps.set(row.subarray(prefix), (i * heads.length + j) * P);
+        shares.set(row.subarray(0, prefix), (i * heads.length + j) * prefix);
+      }));
+      return { value: { maps, prefix: shares }, transfer: [maps.buffer, shares.buffer] };
     },
+    rollout: ({ input, head, discardRatio }: { input: ThreadInput; head: HeadFusion; discardRatio: number }) => {
+      const map = rollout(forward(input).attentions, 0, head, discardRatio, prefix);
+      return { value: map, transfer: [map.buffer as ArrayBuffer] };
+    },
+    attribution: ({ input, target }: { input: ThreadInput; target: number }) => {
+      const fwd = forwardTrain(model, input.pixels, be, new Rng(0), false);
+      const dlogits = new Float32Array(model.config.numClasses);
+      dlogits[target] = 1;
+      const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
+      const map = attribution(fwd.attentions, grads, 0, prefix);
+      return { value: map, transfer: [map.buffer as ArrayBuffer] };
+    },
+    posemb: () => {
+      similarity ??= positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)); // (P, P)
+      return { value: similarity.data };
+    },
+  };
+}
+
+export type VitHandlers = ReturnType<typeof vitHandlers>;
+
+serveThread(() => {
+  const { model, labels, preprocess, notes, source } = loadModel(spec, options);
+  const be = threadBackend(threads, precision);
+  // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
+  const [H, W] = model.config.imageSize;
+  const warm = model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
+  clsAttention(warm.attentions[0], 0, "mean", prefixTokens(model.config));
+  return {
+    info: { config: model.config, labels, preprocess, notes, source, backend: be.name },
+    handlers: vitHandlers(model, be, cacheBytes),
   };
 });

@@ -1,48 +1,40 @@
-// The page's only way to the server: the JSON API, errors shown in the page.
+// The page's only way to the server: the JSON API of contract.ts, every call abortable.
+import type { ErrorAnswer, ErrorCode } from "../contract.js";
+import { observed } from "./observe.js";
 
-export interface ModelInfo {
-  source: string; labels: string[]; numClasses: number; layers: number; heads: number; grid: [number, number]; imageSize: [number, number];
-}
-export interface CaptionerInfo { error?: string; layers: number; heads: number; grid: [number, number] }
-export interface Info { model: ModelInfo; captioner: CaptionerInfo }
-export interface GridAnswer { shape: [number, number]; map: number[]; cls?: number }
-
-/** What tests and scripts can read from the page (window.vitlens). */
-export const observed = {
-  timings: {} as Record<string, number>,
-  lastMap: null as null | { request: Record<string, unknown>; answer: GridAnswer },
-  lastHover: null as null | { request: Record<string, unknown>; answer: GridAnswer },
-  top: [] as Array<{ index: number; label: string; score: number }>,
-  caption: null as null | Record<string, unknown>,
-  shownWord: -1,
-  posembPatch: -1,
-  runRecords: 0,
-  pending: 0,
-};
-(window as unknown as { vitlens: typeof observed }).vitlens = observed;
-
-export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-
-export function showError(message: string | null): void {
-  const box = $("error");
-  box.hidden = message === null;
-  box.textContent = message ?? "";
-}
-
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  observed.pending++;
-  try {
-    const res = await fetch(path, init);
-    const body = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
-    if (!res.ok) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
-    return body as T;
-  } finally {
-    observed.pending--;
+/** An error answer: its one line, and the code the page acts on. */
+export class ApiFailure extends Error {
+  constructor(message: string, readonly code: ErrorCode | "network", readonly status: number) {
+    super(message);
   }
 }
 
-export const getJson = <T>(path: string) => request<T>(path);
-export const postJson = <T>(path: string, body: unknown) =>
-  request<T>(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-export const postImage = (blob: Blob) =>
-  request<{ id: string; width: number; height: number }>("/api/images", { method: "POST", headers: { "content-type": blob.type || "application/octet-stream" }, body: blob });
+const isAbort = (e: unknown) => e instanceof DOMException && e.name === "AbortError";
+
+async function request<T>(path: string, init: RequestInit, read: (res: Response) => Promise<T>): Promise<T> {
+  observed.requests.started++;
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    if (isAbort(e)) {
+      observed.requests.aborted++;
+      throw e;
+    }
+    throw new ApiFailure("the explorer's server does not answer (stopped?): start vitlens serve again, then retry", "network", 0);
+  }
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as ErrorAnswer | null;
+    throw new ApiFailure(body?.error ?? `${res.status} ${res.statusText}`, body?.code ?? "internal", res.status);
+  }
+  return read(res);
+}
+
+export const getJson = <T>(path: string, signal?: AbortSignal) => request<T>(path, { signal }, (r) => r.json() as Promise<T>);
+export const postJson = <T>(path: string, signal?: AbortSignal, body?: unknown) =>
+  request<T>(path, { method: "POST", signal, ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }) }, (r) => r.json() as Promise<T>);
+export const postBlob = <T>(path: string, blob: Blob, signal?: AbortSignal) =>
+  request<T>(path, { method: "POST", signal, headers: { "content-type": blob.type || "application/octet-stream" }, body: blob }, (r) => r.json() as Promise<T>);
+export const getBlob = (path: string, signal?: AbortSignal) => request<Blob>(path, { signal }, (r) => r.blob());
+
+export { isAbort };

@@ -1,81 +1,59 @@
-// The explorer page: wires the image picker and the four views to the JSON API.
-import { $, getJson, observed, postImage, showError, type Info } from "./api.js";
-import { refreshCaption, setupCaption } from "./caption.js";
-import { predict, refreshMap, setupClassify } from "./classify.js";
-import { loadImageElement, setColormap } from "./heat.js";
-import { showPosemb } from "./posemb.js";
-import { showRuns } from "./runs.js";
-import { state } from "./state.js";
+// The explorer page: one state (store.ts), mirrored in the URL; each view derives what it shows from it.
+import { paths, type InfoAnswer, type SamplesAnswer } from "../contract.js";
+import { getJson } from "./api.js";
+import { renderCaption, setupCaption } from "./caption.js";
+import { classifyKey, renderClassify, setupClassify } from "./classify.js";
+import { app } from "./context.js";
+import { renderDino, setupDino } from "./dino.js";
+import { $ } from "./dom.js";
+import { setupErrors, showError } from "./errors.js";
+import { headsKey, renderHeads, setupHeads } from "./heads.js";
+import { setColormap } from "./heat.js";
+import { renderPicker, restore, setupPicker } from "./image.js";
+import { renderPosemb } from "./posemb.js";
+import { renderRuns, setupRuns } from "./runs.js";
+import { store, VIEWS, type PageState, type View } from "./store.js";
 
-let view = "classify";
-
-async function useImage(blob: Blob, name: string): Promise<void> {
-  state.uploadStart = performance.now();
-  delete observed.timings.firstOverlay;
-  try {
-    const { id, width, height } = await postImage(blob);
-    observed.timings.uploaded = performance.now() - state.uploadStart;
-    state.imageId = id;
-    [state.modelView, state.original] = await Promise.all([loadImageElement(`/api/images/${id}`), loadImageElement(URL.createObjectURL(blob))]);
-    observed.timings.imagesShown = performance.now() - state.uploadStart;
-    $("image-info").textContent = `${name}: ${width}x${height}`;
-    showError(null);
-    await refreshView();
-  } catch (e) {
-    showError((e as Error).message);
-  }
-}
-
-async function refreshView(): Promise<void> {
-  if (view === "classify" && state.imageId) {
-    await Promise.all([predict().catch((e: Error) => showError(e.message)), refreshMap()]);
-  } else if (view === "caption") await refreshCaption();
-  else if (view === "posemb") await showPosemb();
-  else if (view === "runs") await showRuns();
+function render(s: PageState, prev: PageState): void {
+  document.querySelectorAll<HTMLButtonElement>("nav button").forEach((b) => b.classList.toggle("active", b.dataset.view === s.view));
+  for (const v of VIEWS) $(`view-${v}`).hidden = v !== s.view;
+  renderPicker(s);
+  renderClassify(s, prev);
+  void renderHeads(s, prev);
+  void renderDino(s, prev);
+  void renderPosemb(s);
+  void renderCaption(s, prev);
+  renderRuns(s);
 }
 
 async function start(): Promise<void> {
-  const [info, cmap, samples] = await Promise.all([
-    getJson<Info>("/api/info"), getJson<{ lut: number[] }>("/api/colormap"), getJson<{ samples: string[] }>("/api/samples"),
-  ]);
-  state.info = info;
+  setupErrors();
+  const [info, cmap, samples] = await Promise.all([getJson<InfoAnswer>(paths.info), getJson<{ lut: number[] }>(paths.colormap), getJson<SamplesAnswer>(paths.samples)]);
+  app.info = info;
   setColormap(cmap.lut);
   const m = info.model;
-  $("model-info").textContent = `${m.source.split("/").slice(-2).join("/")}: ${m.layers} layers, ${m.heads} heads, ${m.grid[0]}x${m.grid[1]} patches`;
+  $("model-info").textContent = `${m.source.split("/").slice(-2).join("/")}: ${m.layers} layers, ${m.heads} heads, ${m.grid[0]}x${m.grid[1]} patches${m.prefix.length > 1 ? `, ${m.prefix.length - 1} more token${m.prefix.length > 2 ? "s" : ""} before them (${m.prefix.slice(1).join(", ")})` : ""}`;
+  setupPicker(samples);
   setupClassify();
+  setupHeads();
+  setupDino();
   setupCaption();
-  const sample = $<HTMLSelectElement>("sample");
-  for (const s of samples.samples) sample.append(new Option(s, s));
-  sample.addEventListener("change", async () => {
-    if (!sample.value) return;
-    const res = await fetch(`/samples/${sample.value}`);
-    await useImage(await res.blob(), sample.value);
+  setupRuns();
+  for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) b.addEventListener("click", () => store.set({ view: b.dataset.view as View }, "push"));
+  window.addEventListener("popstate", () => {
+    store.fromUrl();
+    restore(store.state);
   });
-  const file = $<HTMLInputElement>("file");
-  file.addEventListener("change", () => {
-    if (file.files?.[0]) void useImage(file.files[0], file.files[0].name);
+  document.addEventListener("keydown", (e) => {
+    if ((e.target as HTMLElement).closest("input, select, textarea")) return;
+    if (store.state.view === "classify") classifyKey(e);
+    if (store.state.view === "heads") headsKey(e);
   });
-  const drop = $("drop");
-  drop.addEventListener("dragover", (e) => {
-    e.preventDefault();
-    drop.classList.add("over");
-  });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => {
-    e.preventDefault();
-    drop.classList.remove("over");
-    const f = e.dataTransfer?.files[0];
-    if (f) void useImage(f, f.name);
-  });
-  for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) {
-    b.addEventListener("click", () => {
-      view = b.dataset.view!;
-      document.querySelectorAll("nav button").forEach((x) => x.classList.toggle("active", x === b));
-      document.querySelectorAll<HTMLElement>(".view").forEach((v) => (v.hidden = v.id !== `view-${view}`));
-      void refreshView();
-    });
-  }
+  store.subscribe(render);
+  const s = store.state;
+  render(s, { ...s, image: null });
+  restore(s);
   document.body.dataset.ready = "1";
 }
 
-start().catch((e: Error) => showError(`the explorer could not start: ${e.message}`));
+start().catch((e: Error) => showError("picker", new Error(`the explorer could not start: ${e.message}`)));

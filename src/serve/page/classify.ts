@@ -1,123 +1,229 @@
-// Classify view: top-5, an attention overlay with method / layer / head controls, hover rows.
-import { $, observed, postJson, showError, type GridAnswer } from "./api.js";
-import { drawColorbar, drawHeat, figure, patchAt, range } from "./heat.js";
-import { state } from "./state.js";
+// Classify: top-5, one attention overlay (CLS attention, rollout or attribution) with its colour
+// bar; hover a patch for its attention row (CLS attention), click to pin it, Esc unpins, arrows move it.
+import { paths, type AttentionAnswer, type AttentionParams, type PredictAnswer } from "../contract.js";
+import { rangeOf, formatValue } from "../scales.js";
+import { postJson } from "./api.js";
+import { app, layerOf } from "./context.js";
+import { $, el, setEnabled, setValue } from "./dom.js";
+import { clearError, showError } from "./errors.js";
+import { drawHeat, drawPlain, hiDpi, movePatch, patchAt, patchText, updateColorbar } from "./heat.js";
+import { modelView, withImage } from "./image.js";
+import { forget, observed, show } from "./observe.js";
+import { Slot } from "./slot.js";
+import { store, type PageState } from "./store.js";
 
+const SIZE = 336;
 const canvas = () => $<HTMLCanvasElement>("overlay");
-const val = (id: string) => $<HTMLInputElement | HTMLSelectElement>(id).value;
-const headValue = (v: string): string | number => (["mean", "max", "min"].includes(v) ? v : Number(v));
+const mapSlot = new Slot("classify.map", () => $("overlay-box"));
+const hoverSlot = new Slot("classify.hover", () => $("overlay-box"));
+const topSlot = new Slot("classify.top", () => $("top5-box"));
 
-/** The map request the controls describe, or null with the reason (attribution without a class). */
-function currentRequest(over: Record<string, unknown> = {}): Record<string, unknown> | null {
-  const method = val("method");
-  const req: Record<string, unknown> = { image: state.imageId, method, layer: Number(val("layer")), head: headValue(val("head")), ...over };
-  if (method === "rollout") req.discardRatio = Number(val("discard"));
-  if (method === "attribution") {
-    if (val("class") === "") return null;
-    req.class = Number(val("class"));
-  }
-  return req;
+let base: { answer: AttentionAnswer; image: HTMLImageElement } | null = null;
+let hover: { patch: number; answer: AttentionAnswer } | null = null;
+let pointer = -1;
+
+const headText = (h: AttentionParams["head"]) => (typeof h === "number" ? `head ${h}` : `${h} of heads`);
+
+/** The request the state describes (a pinned query makes CLS attention the query's row). */
+function request(s: PageState): AttentionParams {
+  if (s.method === "rollout") return { method: "rollout", head: s.head, discardRatio: s.discard };
+  if (s.method === "attribution") return { method: "attribution", ...(s.cls !== null ? { class: s.cls } : {}) };
+  return s.query !== null ? { method: "raw", layer: layerOf(s.layer), head: s.head, query: s.query } : { method: "cls", layer: layerOf(s.layer), head: s.head };
 }
 
-let shown: GridAnswer | null = null;
-let hovered = -1;
-let hoverSeq = 0;
-let mapSeq = 0;
-
-function show(answer: GridAnswer, highlight = -1): void {
-  drawHeat(canvas(), answer.map, answer.shape, { image: state.modelView, highlight });
-  const [lo, hi] = range(answer.map);
-  drawColorbar($<HTMLCanvasElement>("colorbar"), lo, hi, $("cb-min"), $("cb-max"));
+function describe(a: AttentionAnswer): string {
+  const labels = app.model.labels;
+  if (a.method === "rollout") return `rollout over every layer, ${headText(a.head)}${a.discardRatio ? `, weakest ${(100 * a.discardRatio).toFixed(0)}% discarded` : ""}`;
+  if (a.method === "attribution") return `attribution for "${labels[a.class!] ?? a.class}"${a.classFrom === "predicted" ? " (the predicted class)" : ""}`;
+  const prefix = a.prefix && a.prefix.length ? ` · on CLS ${a.prefix[0].toFixed(4)}` : "";
+  if (a.method === "raw") return `${patchText(a.query!, a.shape)} as query · layer ${a.layer}, ${headText(a.head)}${prefix}`;
+  return `CLS attention · layer ${a.layer}, ${headText(a.head)}`;
 }
 
-export async function refreshMap(): Promise<void> {
-  if (!state.imageId) return;
-  const m = state.info.model;
-  $("layer-value").textContent = `${val("layer")} of 0..${m.layers - 1}`;
-  $("discard-value").textContent = val("discard");
-  const req = currentRequest();
-  $("map-note").textContent = req ? "" : "attribution needs a class: choose one in the class menu";
-  if (!req) {
-    shown = null;
-    drawHeat(canvas(), new Array(m.grid[0] * m.grid[1]).fill(0), m.grid, { image: state.modelView, alpha: 0 });
+function draw(): void {
+  const s = store.state;
+  const shown = hover && !s.query ? hover.answer : base?.answer;
+  const info = $("overlay-info");
+  if (!base || !shown) return;
+  const range = rangeOf(shown.map, s.zero);
+  hiDpi(canvas(), SIZE);
+  drawHeat(canvas(), shown.map, shown.shape, { image: base.image, range, highlight: shown.query });
+  updateColorbar($("overlay-bar"), range, shown.method === "attribution" ? "relevance" : "attention");
+  const at = pointer >= 0 && pointer < shown.map.length ? ` · ${patchText(pointer, shown.shape)}: ${formatValue(shown.map[pointer], range)}` : "";
+  const hint = s.method === "cls" ? (s.query !== null ? " · Esc unpins, arrows move" : " · hover a patch for its row, click to pin") : " · hover rows are for CLS attention";
+  info.textContent = describe(shown) + at + hint;
+}
+
+function blank(word: string): void {
+  base = null;
+  hover = null;
+  hiDpi(canvas(), SIZE);
+  drawPlain(canvas(), null);
+  $("overlay-box").dataset.empty = word;
+  updateColorbar($("overlay-bar"), null);
+  $("overlay-info").textContent = "";
+  forget("classify.map");
+}
+
+async function loadMap(s: PageState): Promise<void> {
+  const id = s.image?.id;
+  if (!id) {
+    mapSlot.cancel();
+    blank(s.image ? "uploading…" : "choose an image");
     return;
   }
-  const seq = ++mapSeq;
+  const req = request(s);
+  const key = JSON.stringify({ id, ...req });
+  if (mapSlot.key === key) return draw();
   try {
-    const answer = await postJson<GridAnswer>("/api/attention", req);
-    if (seq !== mapSeq) return;
-    shown = answer;
-    observed.lastMap = { request: req, answer };
-    if (hovered < 0) show(answer);
-    if (state.uploadStart && observed.timings.firstOverlay === undefined) observed.timings.firstOverlay = performance.now() - state.uploadStart;
-    showError(null);
+    const got = await mapSlot.load(key, (signal) => Promise.all([
+      modelView(id), withImage(id, (i) => postJson<AttentionAnswer>(paths.attention({ image: i, ...req }), signal)),
+    ]));
+    if (!got) return;
+    [base, hover] = [{ image: got[0], answer: got[1] }, null];
+    $("overlay-box").dataset.empty = "";
+    clearError("classify");
+    draw();
+    show("classify.map", key, got[1]);
+    if (observed.timings.chosenAt !== undefined && observed.timings.sampleToOverlay === undefined) observed.timings.sampleToOverlay = performance.now() - observed.timings.chosenAt;
   } catch (e) {
-    showError((e as Error).message);
-  }
-  await refreshStrip();
-}
-
-/** All layers as a strip and / or all heads as a grid, for the current method. */
-async function refreshStrip(): Promise<void> {
-  const strip = $("strip");
-  strip.replaceChildren();
-  const m = state.info.model;
-  const layers = $<HTMLInputElement>("all-layers").checked && val("method") === "cls" ? [...Array(m.layers).keys()] : [null];
-  const heads = $<HTMLInputElement>("all-heads").checked ? [...Array(m.heads).keys()] : [null];
-  if (layers[0] === null && heads[0] === null) return;
-  for (const l of layers) for (const h of heads) {
-    const over: Record<string, unknown> = {};
-    if (l !== null) over.layer = l;
-    if (h !== null) over.head = h;
-    const req = currentRequest(over);
-    if (!req) return;
-    const c = figure(strip, [l !== null ? `layer ${l}` : "", h !== null ? `head ${h}` : ""].filter(Boolean).join(", "));
-    const answer = await postJson<GridAnswer>("/api/attention", req).catch((e: Error) => (showError(e.message), null));
-    if (answer) drawHeat(c, answer.map, answer.shape, { image: state.modelView });
+    mapSlot.key = null;
+    blank("no map");
+    showError("classify", e);
   }
 }
 
-async function hover(patch: number): Promise<void> {
-  if (!state.imageId || patch === hovered) return;
-  hovered = patch;
-  const seq = ++hoverSeq;
-  const req = { image: state.imageId, method: "raw", layer: Number(val("layer")), head: headValue(val("head")), query: patch };
+async function loadTop(s: PageState): Promise<void> {
+  const id = s.image?.id;
+  const list = $("top5");
+  if (app.model.numClasses === 0) {
+    list.replaceChildren(el("li", { class: "note" }, "a backbone: no classification head, nothing to predict"));
+    return;
+  }
+  if (!id) {
+    topSlot.cancel();
+    list.replaceChildren();
+    forget("classify.top");
+    return;
+  }
+  if (topSlot.key === id) return;
   try {
-    const answer = await postJson<GridAnswer>("/api/attention", req);
-    if (seq !== hoverSeq || hovered < 0) return;
-    observed.lastHover = { request: req, answer };
-    show(answer, patch);
-    const [gh, gw] = answer.shape;
-    $("hover-info").textContent = `patch ${patch} (row ${Math.floor(patch / gw)}, col ${patch % gw} of ${gh}x${gw}) as query, layer ${req.layer}, head ${req.head}; attention on CLS ${answer.cls?.toFixed(4)}`;
+    const a = await topSlot.load(id, (signal) => withImage(id, (i) => postJson<PredictAnswer>(paths.predict(i), signal)));
+    if (!a) return;
+    list.replaceChildren(...a.top.map((t) => el("li", {}, el("span", { class: "score" }, `${(100 * t.score).toFixed(2)}%`), ` ${t.label} (${t.index})`)));
+    show("classify.top", id, a.top);
+    renderClassMenu(a);
   } catch (e) {
-    showError((e as Error).message);
+    topSlot.key = null;
+    list.replaceChildren();
+    showError("classify", e);
   }
 }
 
-export async function predict(): Promise<void> {
-  const res = await postJson<{ top: typeof observed.top }>("/api/predict", { image: state.imageId });
-  observed.top = res.top;
-  $("top5").replaceChildren(...res.top.map((t) => {
-    const li = document.createElement("li");
-    li.textContent = `${(100 * t.score).toFixed(2).padStart(6)}%  ${t.label} (${t.index})`;
-    return li;
-  }));
+/** The class menu starts on the predicted class, named. */
+function renderClassMenu(a: PredictAnswer | null): void {
+  const first = $<HTMLSelectElement>("class").options[0];
+  first.textContent = a ? `the predicted class: ${a.top[0].label} (${a.top[0].index})` : "the predicted class";
+}
+
+async function hoverAt(patch: number): Promise<void> {
+  const s = store.state;
+  const id = s.image?.id;
+  pointer = patch;
+  if (!id || !base || s.method !== "cls" || s.query !== null) return draw();
+  if (hover?.patch === patch) return draw();
+  const req: AttentionParams = { method: "raw", layer: layerOf(s.layer), head: s.head, query: patch };
+  const key = JSON.stringify({ id, ...req });
+  const t0 = performance.now();
+  const a = await hoverSlot.load(key, (signal) => withImage(id, (i) => postJson<AttentionAnswer>(paths.attention({ image: i, ...req }), signal))).catch((e) => {
+    showError("classify", e);
+    return null;
+  });
+  if (!a || pointer !== patch || store.state.query !== null) return;
+  hover = { patch, answer: a };
+  observed.timings.hoverToMap = performance.now() - t0;
+  draw();
+  show("classify.hover", key, a);
+}
+
+function leave(): void {
+  pointer = -1;
+  hoverSlot.cancel();
+  hover = null;
+  forget("classify.hover");
+  draw();
+}
+
+function exportLinks(s: PageState): void {
+  const id = s.image?.id;
+  for (const format of ["png", "json"] as const) {
+    const a = $<HTMLAnchorElement>(`classify-${format}`);
+    a.hidden = !id;
+    if (id) a.href = paths.exportFile(format, id, { ...request(s), zero: s.zero });
+  }
+}
+
+export function renderClassify(s: PageState, prev: PageState): void {
+  const m = app.model;
+  setValue("method", s.method);
+  setValue("layer", String(layerOf(s.layer)));
+  $("layer-value").textContent = `${layerOf(s.layer)} (0..${m.layers - 1})`;
+  setValue("head", String(s.head));
+  setValue("discard", String(s.discard));
+  $("discard-value").textContent = s.discard.toFixed(2);
+  setValue("class", s.cls === null ? "" : String(s.cls));
+  $<HTMLInputElement>("zero").checked = s.zero;
+  setEnabled("layer", s.method === "cls", "rollout and attribution span every layer");
+  setEnabled("head", s.method !== "attribution", "attribution weighs every head");
+  setEnabled("discard", s.method === "rollout", "only rollout discards the weakest attentions");
+  setEnabled("class", s.method === "attribution", "only attribution explains a class");
+  $<HTMLOptionElement>("method-attribution").disabled = m.numClasses === 0;
+  if (s.image?.id !== prev.image?.id) renderClassMenu(null);
+  exportLinks(s);
+  if (s.view !== "classify") return;
+  void loadTop(s);
+  void loadMap(s);
 }
 
 export function setupClassify(): void {
-  const m = state.info.model;
+  const m = app.model;
   const layer = $<HTMLInputElement>("layer");
   layer.max = String(m.layers - 1);
-  layer.value = String(m.layers - 1);
   for (let h = 0; h < m.heads; h++) $("head").append(new Option(`head ${h}`, String(h)));
   m.labels.forEach((label, i) => $("class").append(new Option(`${i}: ${label}`, String(i))));
-  for (const id of ["method", "layer", "head", "discard", "class", "all-layers", "all-heads"]) $(id).addEventListener("change", () => void refreshMap());
-  layer.addEventListener("input", () => void refreshMap());
-  canvas().addEventListener("mousemove", (e) => void hover(patchAt(e, canvas(), m.grid)));
-  canvas().addEventListener("mouseleave", () => {
-    hovered = -1;
-    hoverSeq++;
-    $("hover-info").textContent = "hover a patch: its attention row (the patch as query)";
-    if (shown) show(shown);
+  const num = (id: string) => Number($<HTMLInputElement>(id).value);
+  $("method").addEventListener("change", () => store.set({ method: $<HTMLSelectElement>("method").value as PageState["method"] }));
+  layer.addEventListener("input", () => store.set({ layer: num("layer") === m.layers - 1 ? null : num("layer") }));
+  $("head").addEventListener("change", () => {
+    const v = $<HTMLSelectElement>("head").value;
+    store.set({ head: /^\d+$/.test(v) ? Number(v) : (v as "mean") });
   });
+  $("discard").addEventListener("input", () => store.set({ discard: num("discard") }));
+  $("class").addEventListener("change", () => store.set({ cls: $<HTMLSelectElement>("class").value === "" ? null : num("class") }));
+  $("zero").addEventListener("change", () => store.set({ zero: $<HTMLInputElement>("zero").checked }));
+  const c = canvas();
+  hiDpi(c, SIZE);
+  c.addEventListener("mousemove", (e) => void hoverAt(patchAt(e, c, m.grid)));
+  c.addEventListener("mouseleave", leave);
+  c.addEventListener("click", (e) => {
+    if (store.state.method !== "cls") return;
+    const p = patchAt(e, c, m.grid);
+    store.set({ query: store.state.query === p ? null : p });
+  });
+}
+
+/** Esc unpins, arrows move the pinned query (classify). */
+export function classifyKey(e: KeyboardEvent): void {
+  const s = store.state;
+  if (s.query === null) return;
+  if (e.key === "Escape") {
+    store.set({ query: null });
+    e.preventDefault();
+    return;
+  }
+  const next = movePatch(s.query, e.key, app.model.grid);
+  if (next !== null) {
+    store.set({ query: next });
+    e.preventDefault();
+  }
 }
