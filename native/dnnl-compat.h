@@ -7,7 +7,11 @@
 // so a port to 3.x rewrites this file and nothing else.
 #pragma once
 
+#if __has_include(<oneapi/dnnl/dnnl_version.h>)
 #include <oneapi/dnnl/dnnl_version.h>
+#elif __has_include(<dnnl_version.h>)  // oneDNN 1.x's (DNNL) layout
+#include <dnnl_version.h>
+#endif
 
 #if !defined(DNNL_VERSION_MAJOR) || DNNL_VERSION_MAJOR != 2
 #error "vitlens' native addon supports oneDNN 2.x only (written for and tested with 2.6, Debian's libdnnl-dev); this oneDNN is another major version: port native/dnnl-compat.h"
