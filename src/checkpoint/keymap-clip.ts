@@ -1,5 +1,5 @@
-import type { Tensor } from "../tensor.js";
-import { applyKeyRules, type KeyRules, type MappedState } from "./keymap-rules.js";
+import type { Params, Tensor } from "../tensor.js";
+import { applyKeyRules, sliceRows, type KeyRules, type MappedState } from "./keymap-rules.js";
 
 /*
  * HF CLIP's vision tower (modeling_clip.py CLIPVisionTransformer): a class embedding (D), a patch
@@ -50,4 +50,37 @@ export function fromClip(state: Map<string, Tensor>, file: string): MappedState 
   }
   if (mapped.ignored.some((k) => k.startsWith("text_model."))) notes.push("a full CLIP checkpoint: its vision tower is loaded, the text tower and projections are left out");
   return { ...mapped, hints, notes, family: "HF CLIP vision" };
+}
+
+/**
+ * vitlens params -> HF CLIP vision names: CLIPVisionModel's (no prefix) for a backbone,
+ * CLIPForImageClassification's (`vision_model.` + `classifier`) for a classifier.
+ */
+export function toClip(params: Params): Map<string, Tensor> {
+  const prefix = params.has("head.weight") ? "vision_model." : "";
+  const out = new Map<string, Tensor>();
+  const inverse: Array<[RegExp, string]> = [
+    [/^patch_embed\.proj\.weight$/, "embeddings.patch_embedding.weight"],
+    [/^norm_pre\.(weight|bias)$/, "pre_layrnorm.$1"],
+    [/^blocks\.(\d+)\.norm1\.(weight|bias)$/, "encoder.layers.$1.layer_norm1.$2"],
+    [/^blocks\.(\d+)\.attn\.proj\.(weight|bias)$/, "encoder.layers.$1.self_attn.out_proj.$2"],
+    [/^blocks\.(\d+)\.norm2\.(weight|bias)$/, "encoder.layers.$1.layer_norm2.$2"],
+    [/^blocks\.(\d+)\.mlp\.(fc1|fc2)\.(weight|bias)$/, "encoder.layers.$1.mlp.$2.$3"],
+    [/^norm\.(weight|bias)$/, "post_layernorm.$1"],
+  ];
+  for (const [name, t] of params) {
+    const qkv = /^blocks\.(\d+)\.attn\.qkv\.(weight|bias)$/.exec(name);
+    if (qkv) {
+      const rows = t.shape[0] / 3;
+      ["q", "k", "v"].forEach((part, i) => out.set(`${prefix}encoder.layers.${qkv[1]}.self_attn.${part}_proj.${qkv[2]}`, sliceRows(t, i * rows, rows)));
+    } else if (name === "cls_token") out.set(`${prefix}embeddings.class_embedding`, { data: t.data, shape: [t.shape[2]] });
+    else if (name === "pos_embed") out.set(`${prefix}embeddings.position_embedding.weight`, { data: t.data, shape: [t.shape[1], t.shape[2]] });
+    else if (name.startsWith("head.")) out.set(name.replace(/^head\./, "classifier."), t);
+    else {
+      const hit = inverse.find(([re]) => re.test(name));
+      if (!hit) throw new Error(`toClip: no HF CLIP name for parameter ${name}`);
+      out.set(prefix + name.replace(hit[0], hit[1]), t);
+    }
+  }
+  return out;
 }

@@ -238,7 +238,7 @@ function withPixelFlags(p: PreprocessConfig, o: CheckpointFlags): PreprocessConf
   const out = { ...p, origin: p.origin && { ...p.origin } };
   if (o.mean) out.mean = o.mean;
   if (o.std) out.std = o.std;
-  if (o.mean || o.std) out.origin && (out.origin.normalize = "--mean / --std");
+  if ((o.mean || o.std) && out.origin) out.origin.normalize = "--mean / --std";
   if (o.interpolation) {
     out.resample = o.interpolation;
     if (out.origin) out.origin.resample = "--interpolation";

@@ -5,21 +5,26 @@ import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { loadBatch } from "../data/preprocess.js";
 import { VitlensError } from "../errors.js";
-import { attribution, clsAttention, rollout, type HeadFusion } from "../explain/attention-maps.js";
+import { attribution, clsAttention, keepMask, prefixShares, queryName, rollout, type HeadFusion } from "../explain/attention-maps.js";
+import { tokenNorms } from "../explain/token-norms.js";
+import { streamAfter } from "../models/vit-pass.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { gridSize, prefixTokens } from "../models/vit-config.js";
+import { gridSize, tokenLayout } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
-import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
 import { blendHeat, displayImage, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
+import type { ViTConfig } from "../models/vit-config.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
 import { resolveModel } from "./resolve-run.js";
 
 interface Options {
   model: string; out: string; layer: string; head: string; method: string; discardRatio: number;
-  class?: number; raw?: boolean; force?: boolean; columns: number;
+  class?: number; raw?: boolean; force?: boolean; columns: number; keep?: number;
 }
+
+const METHODS = ["cls", "rollout", "attribution", "norm"];
 
 const ratio = (v: string) => {
   const n = Number(v);
@@ -30,13 +35,18 @@ const ratio = (v: string) => {
 /** The image as the model sees it (resized to its input), at least 224 px wide for display. */
 export function attentionCommand(): Command {
   return withExifFlag(withPrecisionFlag(withCheckpointFlags(new Command("attention"))))
-    .description("attention maps over images: CLS attention per layer/head, rollout, or gradient-weighted attribution")
+    .description("attention maps over images: CLS attention per layer/head (DINO's --keep masks), rollout, gradient-weighted attribution, or token norms")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--out <dir>", "folder for the PNGs (and --raw safetensors)")
-    .option("--method <cls|rollout|attribution>", "what to draw", "cls")
-    .option("--layer <L|all>", "layer for --method cls (default: the last)", "last")
+    .option("--method <cls|rollout|attribution|norm>", "what to draw (norm: each token's L2 norm after --layer, the registers paper's artifact map)", "cls")
+    .option("--layer <L|all|last>", "layer for --method cls and norm", "last")
     .option("--head <H|mean|max|min|all>", "one head, a fusion over heads, or every head", "mean")
     .option("--discard-ratio <r>", "rollout: zero this share of the weakest attentions per layer", ratio, 0)
+    .option("--keep <share>", "cls: DINO's threshold mask, the fewest patches holding this share of each map's mass (DINO's figures: 0.6)", (v) => {
+      const n = Number(v);
+      if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("expected a share in (0, 1]");
+      return n;
+    })
     .option("--class <c>", "attribution: target class index (default: the predicted one)", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a class index");
@@ -47,7 +57,8 @@ export function attentionCommand(): Command {
     .option("--force", "overwrite existing files")
     .argument("<images...>", "image files")
     .action(async (images: string[], o: Options & CheckpointFlagValues & PrecisionFlagValues) => {
-      if (!["cls", "rollout", "attribution"].includes(o.method)) throw new VitlensError(`--method ${o.method}: expected cls, rollout or attribution`);
+      if (!METHODS.includes(o.method)) throw new VitlensError(`--method ${o.method}: expected ${METHODS.join(", ")}`);
+      if (o.keep !== undefined && o.method !== "cls") throw new VitlensError(`--keep applies to --method cls (DINO's per-head masks), not ${o.method}`);
       const { model, preprocess, labels } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       const c = model.config;
       if (o.method === "attribution" && c.numClasses === 0) throw new VitlensError(`--method attribution: ${o.model} has no classification head to attribute`);
@@ -64,7 +75,8 @@ export function attentionCommand(): Command {
       outputFolder(o.out);
       const be = precisionBackend(o);
       const [rows, cols] = gridSize(c);
-      const prefix = prefixTokens(c); // CLS, distillation, registers: left out of every map
+      const layout = tokenLayout(c); // CLS, distillation, registers: left out of every map
+      const query = queryName(layout);
       for (const image of images) {
         const stem = basename(image, extname(image));
         const pngPath = join(o.out, `${stem}.${o.method}.png`);
@@ -72,7 +84,7 @@ export function attentionCommand(): Command {
         checkOverwrite(pngPath, o.force);
         if (o.raw) checkOverwrite(rawPath, o.force);
         const pixels = await loadBatch([image], preprocess);
-        // attribution needs the kept pass and a head; the other maps need only the attention probabilities (backbones too)
+        // attribution needs the kept pass and a head, norm the kept stream; the others only the attention probabilities (backbones too)
         const fwd = o.method === "attribution" ? forwardTrain(model, pixels, be, new Rng(0), false) : model.forward(pixels, be);
         const probs = fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
         const predicted = probs.indexOf(Math.max(...probs));
@@ -84,16 +96,27 @@ export function attentionCommand(): Command {
           attentionGrads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
         }
         const maps: Array<{ title: string; values: Float32Array }> = [];
+        const layers = layer === "all" ? [...Array(c.numLayers).keys()] : [layer];
         if (o.method === "cls") {
-          const layers = layer === "all" ? [...Array(c.numLayers).keys()] : [layer];
           for (const l of layers) for (const h of heads) {
-            maps.push({ title: [layers.length > 1 ? `layer ${l}` : "", heads.length > 1 || typeof h === "number" ? `head ${h}` : `${h} of heads`].filter(Boolean).join(", "), values: clsAttention(fwd.attentions[l], 0, h, prefix) });
+            const values = clsAttention(fwd.attentions[l], 0, h, layout);
+            const title = [layers.length > 1 ? `layer ${l}` : "", heads.length > 1 || typeof h === "number" ? `head ${h}` : `${h} of heads`, o.keep ? `keep ${Math.round(o.keep * 100)}%` : ""].filter(Boolean).join(", ");
+            maps.push({ title, values: o.keep ? keepMask(values, o.keep) : values });
           }
         } else if (o.method === "rollout") {
-          for (const h of heads) maps.push({ title: `rollout (${typeof h === "number" ? `head ${h}` : h}${o.discardRatio ? `, discard ${o.discardRatio}` : ""})`, values: rollout(fwd.attentions, 0, h, o.discardRatio, prefix) });
+          for (const h of heads) maps.push({ title: `rollout (${typeof h === "number" ? `head ${h}` : h}${o.discardRatio ? `, discard ${o.discardRatio}` : ""})`, values: rollout(fwd.attentions, 0, h, o.discardRatio, layout) });
+        } else if (o.method === "attribution") {
+          maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0, layout) });
         } else {
-          maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0, prefix) });
+          const kept = forwardTokensTrain(model, pixels, be, new Rng(0), false);
+          for (const l of layers) {
+            const norms = tokenNorms(streamAfter(c, kept.cache, l), kept.cache.dims.N, c.hiddenSize, 0);
+            maps.push({ title: `token norm after layer ${l}`, values: norms.subarray(layout.prefix) });
+            if (layout.prefix) process.stdout.write(`${image}: layer ${l} token norms: prefix ${Array.from(norms.subarray(0, layout.prefix), (v) => v.toFixed(1)).join(", ")}; patches max ${Math.max(...norms.subarray(layout.prefix)).toFixed(1)}, median ${median(norms.subarray(layout.prefix)).toFixed(1)}\n`);
+          }
         }
+        if (!layout.cls && o.method !== "norm") process.stdout.write(`${image}: no CLS token: maps show the ${query}\n`);
+        if (layout.prefix > 1 && (o.method === "cls" || o.method === "rollout")) process.stdout.write(`${image}: ${describeShares(c, fwd.attentions[layers[layers.length - 1]], layout.prefix)}\n`);
         const display = await displayImage(image, c.imageSize);
         const tiles: Tile[] = [{ image: display, title: "input" }, ...maps.map((m) => ({ image: blendHeat(display, { values: m.values, rows, cols }), title: m.title }))];
         const caption = c.numClasses > 0 ? `predicted: ${labels[predicted]} (${(100 * probs[predicted]).toFixed(1)}%)` : undefined;
@@ -102,9 +125,31 @@ export function attentionCommand(): Command {
           const t = new Map<string, Tensor>();
           maps.forEach((m, i) => t.set(maps.length === 1 ? "map" : `map.${i}`, { data: m.values, shape: [rows, cols] }));
           fwd.attentions.forEach((a, l) => t.set(`layer.${l}`, { data: a.data, shape: a.shape.slice(1) }));
-          writeSafetensors(rawPath, t, { format: "pt", method: o.method, titles: JSON.stringify(maps.map((m) => m.title)) });
+          if (layout.prefix) fwd.attentions.forEach((a, l) => t.set(`prefix_share.${l}`, { data: prefixShares(a, 0, "mean", layout.prefix), shape: [layout.prefix] }));
+          writeSafetensors(rawPath, t, { format: "pt", method: o.method, query, titles: JSON.stringify(maps.map((m) => m.title)) });
         }
         process.stdout.write(`${pngPath}${o.raw ? ` ${rawPath}` : ""}\n`);
       }
     });
+}
+
+function median(v: Float32Array): number {
+  const s = Float32Array.from(v).sort();
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** What share of the CLS row (mean of heads) goes to each kind of prefix token, and to the patches. */
+function describeShares(c: ViTConfig, att: Tensor, prefix: number): string {
+  const shares = prefixShares(att, 0, "mean", prefix);
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const parts: string[] = [];
+  let i = 0;
+  if (c.classToken ?? true) parts.push(`CLS ${pct(shares[i++])}`);
+  if (c.distillationToken) parts.push(`distillation ${pct(shares[i++])}`);
+  if (c.registerTokens) {
+    const regs = shares.subarray(i, i + c.registerTokens);
+    parts.push(`registers ${pct(regs.reduce((a, b) => a + b, 0))} (${Array.from(regs, pct).join(", ")})`);
+  }
+  const patches = 1 - shares.reduce((a, b) => a + b, 0);
+  return `the CLS row (mean of heads) goes to: ${parts.join(", ")}, patches ${pct(patches)}`;
 }

@@ -16,7 +16,7 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy } from "../train/loss.js";
 import { Optimizer } from "../train/optimizer.js";
-import { imageSize, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 
 interface BenchOptions {
   model: string;
@@ -65,13 +65,12 @@ function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptio
 }
 
 export function benchCommand(): Command {
-  return withPrecisionFlag(withCheckpointFlags(new Command("bench")))
+  return withPrecisionFlag(withCheckpointFlags(new Command("bench"), "the model", "image size"))
     .description("time the forward pass (median of --iters runs after --warmup)")
     .option("--model <spec>", MODEL_HELP, "vit-b16")
     .option("--batch <n>", "batch size", positiveInt, 8)
     .option("--iters <n>", "timed runs", positiveInt, 5)
     .option("--warmup <n>", "untimed runs first (primitive creation, page faults)", positiveInt, 1)
-    .option("--image-size <HxW>", "image size", imageSize)
     .option("--train", "also time a full training step: forward, backward, SGD-momentum update")
     .option("--captioner <spec>", "time one caption instead (encoder + search): a captioner folder, Hub id or preset (vit-gpt2: random weights at the real shapes)")
     .option("--beam <k>", "with --captioner: beam width", positiveInt, 4)

@@ -11,15 +11,14 @@ import { catrModuleTree } from "../models/catr-module-tree.js";
 import { resnetConfigFromKeys } from "../models/resnet-config.js";
 import type { Tensor } from "../tensor.js";
 import { describePreprocess } from "../data/preprocess-config.js";
-import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 export function inspectCommand(): Command {
-  return withCheckpointFlags(new Command("inspect"))
+  return withCheckpointFlags(new Command("inspect"), "the model", "run at this image size")
     .description("print the model's module tree like PyTorch's print(model), with parameter counts")
     .requiredOption("--model <spec>", MODEL_HELP)
     .option("--layout <hf|timm|lukemelas>", "module names to print: HF transformers, timm or PyTorch-Pretrained-ViT (default: the checkpoint's own)")
     .option("--expand", "list every block, (0) ... (11), as PyTorch before 2.0 prints (default: folded as PyTorch 2 prints a ModuleList)")
-    .option("--image-size <HxW>", "run at this image size", imageSize)
     .option("--no-dilation", "CATR: ResNet layer4 undilated (CATR's configuration dilates it)")
     .action(async (opts: { model: string; layout?: string; expand?: boolean; imageSize?: [number, number]; dilation?: boolean } & CheckpointFlagValues) => {
       const catr = catrInspection(opts.model, { heads: opts.heads, dilation: opts.dilation });

@@ -1,5 +1,8 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { CheckpointFlags } from "../checkpoint/load.js";
+import { POOLS } from "../models/vit-config.js";
+import { ACTIVATIONS, type Activation } from "../nn/activation.js";
+import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { getBackend, type Backend } from "../backend/index.js";
 import { parsePrecisionRequest, resolvePrecision, withPrecision, type PrecisionRequest } from "../backend/precision.js";
 
@@ -46,26 +49,64 @@ export interface CheckpointFlagValues {
   heads?: number;
   labels?: string;
   cropPct?: number;
+  imageSize?: [number, number];
+  norm?: "pre" | "post";
+  activation?: Activation;
+  pool?: (typeof POOLS)[number];
+  lnEps?: number;
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  interpolation?: PreprocessConfig["resample"];
+  keymap?: string;
 }
 
+const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
+  if (!values.includes(v as T)) throw new InvalidArgumentError(`expected one of ${values.join(", ")}`);
+  return v as T;
+};
+
+/** "0.5,0.5,0.5": three numbers, one per channel. */
+export function channelTriple(v: string): [number, number, number] {
+  const parts = v.split(",").map(Number);
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError('expected three numbers, one per channel, like "0.485,0.456,0.406"');
+  return parts as [number, number, number];
+}
+
+const positiveNumber = (v: string): number => {
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError("expected a positive number");
+  return n;
+};
+
 /**
- * What a checkpoint may not record, said the same way on every command that loads a ViT:
- * --heads N, --labels FILE, --crop-pct P (see CheckpointFlags in checkpoint/load.ts).
+ * What a checkpoint may not record, said the same way on every command that loads a ViT (see
+ * CheckpointFlags in checkpoint/load.ts): the architecture a state dict cannot hold (--heads,
+ * --norm, --activation, --pool, --ln-eps, --keymap), the pixels (--image-size, --mean, --std,
+ * --interpolation, --crop-pct) and the class names (--labels). Each overrides the checkpoint's config.
  */
-export function withCheckpointFlags(cmd: Command, what = "the model"): Command {
+export function withCheckpointFlags(cmd: Command, what = "the model", imageSizeHelp = "run at this size (position embeddings resampled as the family does)"): Command {
   return cmd
     .option("--heads <n>", `attention heads of ${what} (needed when the checkpoint does not record them; overrides the config)`, positiveInt)
+    .option("--image-size <HxW>", imageSizeHelp, imageSize)
+    .option("--norm <pre|post>", `where ${what}'s block norms sit, when its file does not say (nn.TransformerEncoder: norm_first=True is pre)`, oneOf(["pre", "post"] as const))
+    .option("--activation <name>", `${what}'s MLP activation, when its file does not say (${ACTIVATIONS.join(", ")})`, oneOf(ACTIVATIONS))
+    .option("--pool <kind>", `what ${what}'s head reads: cls, avg (patch tokens), avg-all (every token), cls+avg (DINOv2's classifier)`, oneOf(POOLS))
+    .option("--ln-eps <x>", `LayerNorm epsilon of ${what}, when its file does not say`, positiveNumber)
+    .option("--keymap <file>", "a JSON map from the checkpoint's key names to vitlens' (for names no known family uses; see README)")
     .option("--labels <file>", `class names of ${what}, one per line (as many as its classes)`)
+    .option("--mean <r,g,b>", "normalisation mean per channel (default: the checkpoint's)", channelTriple)
+    .option("--std <r,g,b>", "normalisation std per channel (default: the checkpoint's)", channelTriple)
+    .option("--interpolation <name>", "resampling of the input images: bilinear, bicubic, nearest or lanczos (default: the checkpoint's)", oneOf(["bilinear", "bicubic", "nearest", "lanczos"] as const))
     .option("--crop-pct <p>", "resize the shorter side to size/p, then centre-crop (torchvision's 256 -> 224 is 0.875)", cropPct);
 }
 
-/** The parsed flags as LoadOptions fields. */
+/** The parsed flags as LoadOptions fields (undefined ones left out). */
 export function checkpointFlags(f: CheckpointFlagValues): CheckpointFlags {
-  return {
-    ...(f.heads !== undefined ? { heads: f.heads } : {}),
-    ...(f.labels !== undefined ? { labelsFile: f.labels } : {}),
-    ...(f.cropPct !== undefined ? { cropPct: f.cropPct } : {}),
+  const all: CheckpointFlags = {
+    heads: f.heads, labelsFile: f.labels, cropPct: f.cropPct, imageSize: f.imageSize, norm: f.norm, activation: f.activation,
+    pool: f.pool, lnEps: f.lnEps, mean: f.mean, std: f.std, interpolation: f.interpolation, keymap: f.keymap,
   };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as CheckpointFlags;
 }
 
 /** The flag `withPrecisionFlag` adds, as commander parses it. */

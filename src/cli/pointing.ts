@@ -9,7 +9,7 @@ import { openDataset } from "../data/datasets.js";
 import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, rollout } from "../explain/attention-maps.js";
 import { pointingHit, randomPointingRate } from "../explain/pointing.js";
-import { gridSize, prefixTokens } from "../models/vit-config.js";
+import { gridSize, tokenLayout } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
 import { resolveModel } from "./resolve-run.js";
@@ -49,9 +49,9 @@ export function pointingCommand(): Command {
         dlogits[ds.labels[i]] = 1; // attribution for the true class, as the pointing game asks
         const { attentionGrads } = backward(model, fwd, dlogits, zeroGrads(model.params), be);
         const maps = {
-          cls: clsAttention(fwd.attentions[model.config.numLayers - 1], 0, "mean", prefixTokens(model.config)),
-          rollout: rollout(fwd.attentions, 0, "mean", 0, prefixTokens(model.config)),
-          attribution: attribution(fwd.attentions, attentionGrads, 0, prefixTokens(model.config)),
+          cls: clsAttention(fwd.attentions[model.config.numLayers - 1], 0, "mean", tokenLayout(model.config)),
+          rollout: rollout(fwd.attentions, 0, "mean", 0, tokenLayout(model.config)),
+          attribution: attribution(fwd.attentions, attentionGrads, 0, tokenLayout(model.config)),
         };
         for (const k of Object.keys(hits) as Array<keyof typeof hits>) if (pointingHit(maps[k], rows, cols, canvas, box)) hits[k]++;
         baseline += randomPointingRate(box, canvas);

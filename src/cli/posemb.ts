@@ -6,17 +6,16 @@ import { positionSimilarity } from "../explain/posemb.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { gridSize, posEmbedPrefix } from "../models/vit-config.js";
 import { positionSimilarityFigure } from "../render/posemb-figure.js";
-import { imageSize, MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
 import { resolveModel } from "./resolve-run.js";
 
 export function posembCommand(): Command {
-  return withCheckpointFlags(new Command("posemb"))
+  return withCheckpointFlags(new Command("posemb"), "the model", "resample the embeddings to this size first")
     .description("cosine similarity of the learned position embeddings, drawn as the ViT paper's Figure 7")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--out <file.png>", "the figure")
     .option("--raw <file.safetensors>", "also write the (P, P) matrix as tensor `similarity`")
-    .option("--image-size <HxW>", "resample the embeddings to this size first", imageSize)
     .option("--force", "overwrite existing files")
     .action(async (o: { model: string; out: string; raw?: string; imageSize?: [number, number]; force?: boolean } & CheckpointFlagValues) => {
       const { model } = loadModel(await resolveModel(o.model), { imageSize: o.imageSize, ...checkpointFlags(o) });

@@ -8,7 +8,7 @@ import { VitlensError } from "../errors.js";
 import { expandImages } from "../data/image-files.js";
 import { loadImage, stackImages } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
-import { withExifFlag, imageSize, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 
 interface PredictOptions {
   model: string;
@@ -28,7 +28,6 @@ export function predictCommand(): Command {
     .option("--top-k <k>", "how many classes to show", positiveInt, 5)
     .option("--json", "one JSON object per image: {image, logits, top}")
     .option("--batch-size <n>", "images per forward pass", positiveInt, 8)
-    .option("--image-size <HxW>", "run at this image size (position embeddings resampled)", imageSize)
     .option("--csv <file>", "also write filename,label rows (the predicted class index) to this file")
     .option("--force", "overwrite an existing --csv file")
     .option("--strict", "stop at the first unreadable image instead of skipping it")

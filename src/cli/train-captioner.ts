@@ -4,7 +4,7 @@ import { CAPTIONER_PRESETS } from "../caption/captioner-presets.js";
 import { getBackend } from "../backend/index.js";
 import { trainCaptioner, type CaptionerTrainOptions } from "../caption/trainer.js";
 import { VitlensError } from "../errors.js";
-import { checkpointFlags, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
+import { checkpointFlags, fraction, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
@@ -23,7 +23,7 @@ const DEFAULTS: OptimizationDefaults = {
 };
 
 export function trainCaptionerCommand(): Command {
-  const cmd = withCheckpointFlags(new Command("train-captioner"), "the --encoder")
+  const cmd = withCheckpointFlags(new Command("train-captioner"), "the --encoder", "encoder input size (position embeddings are resampled)")
     .description("train a captioner (ViT encoder + Transformer decoder) on COCO-format captions")
     .option("--captions <json>", "COCO captions: images[{id, file_name}], annotations[{image_id, caption}]")
     .option("--images <dir>", "folder the file_names are relative to")
@@ -34,7 +34,6 @@ export function trainCaptionerCommand(): Command {
     .option("--init <spec>", "start from a whole pretrained captioner instead of --encoder + --decoder-*: a captioner folder, or a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id; its layout is written back (HF: transformers loads best/ and last/)")
     .option("--freeze-encoder", "train only the decoder");
   return addOptimizationFlags(addRunFolderFlags(cmd, "captioners"), DEFAULTS, "fail on a missing image or an empty caption instead of skipping it")
-    .option("--image-size <HxW>", "encoder input size (position embeddings are resampled)", imageSize)
     .option("--decoder-layers <n>", "decoder layers", positiveInt, 2)
     .option("--decoder-hidden <d>", "decoder width (default: the encoder's)", positiveInt)
     .option("--decoder-heads <n>", "decoder attention heads", positiveInt, 4)

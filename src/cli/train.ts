@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { VitlensError } from "../errors.js";
 import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
 import { getBackend } from "../backend/index.js";
-import { checkpointFlags, dataFlags, withDataFlags, withExifFlag, type DataFlagValues, fraction, imageSize, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
+import { checkpointFlags, dataFlags, withDataFlags, withExifFlag, type DataFlagValues, fraction, num, positiveInt, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
 import { withInterrupt } from "./interrupt.js";
 import { progressReporter } from "./progress.js";
@@ -23,7 +23,7 @@ const DEFAULTS: OptimizationDefaults = {
 
 export function trainCommand(): Command {
   // --heads (from withCheckpointFlags) also sets a preset's heads when training from scratch
-  const cmd = withExifFlag(withDataFlags(withCheckpointFlags(new Command("train")), "the split to train on, for data with splits (default: train; validation, else test, validates)"))
+  const cmd = withExifFlag(withDataFlags(withCheckpointFlags(new Command("train"), "the model", "train at this size (position embeddings resampled)"), "the split to train on, for data with splits (default: train; validation, else test, validates)"))
     .description("fine-tune a ViT (or train one from a preset) on an image dataset")
     .option("--model <spec>", MODEL_HELP)
     .option("--data <path>", "class folders, <label>_*.png folder, filename,label CSV, *-images-idx3-ubyte[.gz], a Hugging Face dataset folder or .parquet")
@@ -31,7 +31,6 @@ export function trainCommand(): Command {
     .option("--val-split <f>", "hold out this fraction of --data for validation when there is no --val and no validation split", fraction, 0.1)
     .option("--recipe <name>", "seed: SGD lr 1e-5, momentum 0.9, StepLR(10, 0.5), all layers trainable, a new head");
   return addOptimizationFlags(addRunFolderFlags(cmd, "models (HF layout)"), DEFAULTS, "fail on a corrupt image instead of skipping it")
-    .option("--image-size <HxW>", "train at this size (position embeddings resampled)", imageSize)
     .option("--label-smoothing <e>", "cross-entropy label smoothing", fraction, 0)
     .option("--freeze <spec>", "freeze parameters: backbone, or e.g. patch_embed,blocks.0-5", "")
     .option("--head-lr-scale <k>", "learning-rate multiplier for the head", num("--head-lr-scale"), 1)

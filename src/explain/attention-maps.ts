@@ -29,13 +29,35 @@ export function fuseHeads(att: Tensor, image: number, fusion: HeadFusion): Float
 }
 
 /**
- * The CLS token's attention over the patches, one layer, heads fused: (P). `prefix` tokens
- * (CLS, distillation, registers) come before the patches and are left out of the map.
+ * Where the patches start and whether row 0 is a CLS token: `prefix` tokens (CLS, distillation,
+ * registers) come before the patches and are left out of every map. A model without a CLS token
+ * has no CLS row: its maps read the mean of the patch rows instead (what average pooling attends
+ * with), and say so in their titles (queryName). A plain number is a prefix with a CLS token.
  */
-export function clsAttention(att: Tensor, image: number, fusion: HeadFusion, prefix = 1): Float32Array {
-  const N = att.shape[2];
-  const fused = fuseHeads(att, image, fusion);
-  return Float32Array.from(fused.subarray(prefix, N));
+export interface TokenLayout {
+  prefix: number;
+  cls: boolean;
+}
+
+const layoutOf = (l: number | TokenLayout): TokenLayout => (typeof l === "number" ? { prefix: l, cls: true } : l);
+
+/** How the maps' query is named: "CLS", or the patch mean of a model without one. */
+export function queryName(l: number | TokenLayout): string {
+  return layoutOf(l).cls ? "CLS" : "mean of the patch rows (no CLS token)";
+}
+
+/** The query row of an (N, N) matrix over the patch columns: row 0 (CLS), or the mean of the patch rows. */
+function queryRow(m: Float64Array, N: number, l: TokenLayout): Float32Array {
+  if (l.cls) return Float32Array.from(m.subarray(l.prefix, N));
+  const P = N - l.prefix;
+  const out = new Float32Array(P);
+  for (let i = l.prefix; i < N; i++) for (let j = 0; j < P; j++) out[j] += m[i * N + l.prefix + j] / P;
+  return out;
+}
+
+/** The CLS token's attention over the patches, one layer, heads fused: (P). */
+export function clsAttention(att: Tensor, image: number, fusion: HeadFusion, layout: number | TokenLayout = 1): Float32Array {
+  return queryRow(fuseHeads(att, image, fusion), att.shape[2], layoutOf(layout));
 }
 
 /** The share of the CLS row that goes to each prefix token (CLS itself, distillation, registers): (prefix). */
@@ -48,7 +70,7 @@ export function prefixShares(att: Tensor, image: number, fusion: HeadFusion, pre
  * `discardRatio` share of entries (never the CLS column), add the identity for the residual,
  * renormalize each row, and multiply through the layers. Returns the CLS row over patches (P).
  */
-export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion, discardRatio = 0, prefix = 1): Float32Array {
+export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion, discardRatio = 0, layout: number | TokenLayout = 1): Float32Array {
   if (!(discardRatio >= 0 && discardRatio < 1)) throw new VitlensError(`--discard-ratio ${discardRatio}: expected a value in [0, 1)`);
   const N = attentions[0].shape[2];
   let result = identity(N);
@@ -59,7 +81,7 @@ export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion,
     normalizeRows(a, N);
     result = matmul(a, result, N);
   }
-  return Float32Array.from(result.subarray(prefix, N));
+  return queryRow(result, N, layoutOf(layout));
 }
 
 /**
@@ -68,7 +90,7 @@ export function rollout(attentions: Tensor[], image: number, fusion: HeadFusion,
  * cam = mean over heads of max(grad * attention, 0); R <- R + cam @ R, from R = I.
  * Returns the CLS row over patches (P). grads: dL/d(attention) per layer, for the target class.
  */
-export function attribution(attentions: Tensor[], grads: Tensor[], image: number, prefix = 1): Float32Array {
+export function attribution(attentions: Tensor[], grads: Tensor[], image: number, layout: number | TokenLayout = 1): Float32Array {
   const [, H, N] = attentions[0].shape;
   const R = identity(N);
   attentions.forEach((att, l) => {
@@ -80,7 +102,7 @@ export function attribution(attentions: Tensor[], grads: Tensor[], image: number
     const update = matmul(cam, R, N);
     for (let k = 0; k < N * N; k++) R[k] += update[k];
   });
-  return Float32Array.from(R.subarray(prefix, N));
+  return queryRow(R, N, layoutOf(layout));
 }
 
 function identity(N: number): Float64Array {

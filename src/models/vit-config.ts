@@ -111,6 +111,11 @@ export function prefixTokens(c: ViTConfig): number {
   return (c.classToken ?? true ? 1 : 0) + (c.distillationToken ? 1 : 0) + (c.registerTokens ?? 0);
 }
 
+/** Where the patches start in the sequence, and whether a CLS token leads it (explain/'s maps read it). */
+export function tokenLayout(c: ViTConfig): { prefix: number; cls: boolean } {
+  return { prefix: prefixTokens(c), cls: c.classToken ?? true };
+}
+
 /** Tokens per image: the prefix tokens plus one per patch. */
 export function numTokens(config: ViTConfig): number {
   const [gh, gw] = gridSize(config);

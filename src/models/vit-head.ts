@@ -89,7 +89,7 @@ function pool(c: ViTConfig, tokens: Float32Array, B: number, R: number, D: numbe
 export function headBackward(
   be: Backend, c: ViTConfig, params: Params, grads: Params, acts: HeadActs, dlogits: Float32Array, d: ViTDims, dstream: Float32Array,
 ): void {
-  const { B, D, N } = d;
+  const { B, D } = d;
   const W = layerWeights(params, c.layerNormEps);
   const G = layerGrads(grads);
   const { rows } = acts;

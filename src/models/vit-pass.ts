@@ -3,9 +3,10 @@ import { applyMask, dropoutMask, type Dropout } from "../nn/dropout.js";
 import { encoderBlockActs, encoderBlockBackward, encoderBlockForward, type EncoderBlock, type EncoderBlockActs, type EncoderBlockGrads } from "../nn/encoder-block.js";
 import { layerGrads, layerWeights, type LayerSource } from "../nn/from-params.js";
 import { layernorm, layernormBackward, type LayernormOutput } from "../nn/layernorm.js";
+import { branchOutput } from "../nn/norm-placement.js";
 import { Scratch } from "../nn/scratch.js";
 import type { Params, Tensor } from "../tensor.js";
-import type { ViTConfig } from "./vit-config.js";
+import { headInputSize, type ViTConfig } from "./vit-config.js";
 import { embed, embedBackward, vitDims, type EmbedActs, type ViTDims } from "./vit-embed.js";
 import { headBackward, headForward, tokensBackwardFrom, tokensForward, type HeadActs } from "./vit-head.js";
 import { relativeBias, relativeBiasBackward, relativePositionIndex } from "./relative-position.js";
@@ -104,7 +105,13 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
     return { logits: null, features: { data: head.headIn, shape: [B, N, D] }, attentions, acts: acts(head) };
   }
   const { acts: head, logits } = headForward(be, c, params, stream, dims);
-  return { logits, features: { data: head.headIn, shape: [B, head.headIn.length / B] }, attentions, acts: acts(head) };
+  return { logits, features: { data: head.headIn, shape: [B, headInputSize(c)] }, attentions, acts: acts(head) };
+}
+
+/** The residual stream after block l of a kept pass (B*N, D), before any final norm. */
+export function streamAfter(c: ViTConfig, acts: ViTActivations, l: number): Float32Array {
+  const b = acts.blocks[l];
+  return branchOutput(c.norm === "post", b.mlp.res, b.mlp.ln);
 }
 
 /** The shared workspace with a fresh attention-probability buffer for layer l > 0: those are returned. */

@@ -9,7 +9,7 @@ import { positionSimilarity } from "../explain/posemb.js";
 import { imagePixels } from "../data/preprocess.js";
 import type { RawImage } from "../data/raw-image.js";
 import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
-import { gridSize, posEmbedPrefix, prefixTokens } from "../models/vit-config.js";
+import { gridSize, posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import type { Tensor } from "../tensor.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
@@ -125,7 +125,7 @@ export async function collectReport(
       const pred = probs.indexOf(Math.max(...probs));
       gallery.push({
         image: img, name: val.name(i), label: labels[val.labels[i]], predicted: labels[pred], score: probs[pred], correct: pred === val.labels[i],
-        map: { values: rollout(out.attentions, 0, "mean", 0, prefixTokens(model.config)), rows, cols, title: "attention rollout" },
+        map: { values: rollout(out.attentions, 0, "mean", 0, tokenLayout(model.config)), rows, cols, title: "attention rollout" },
       });
     }
   }

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { PRECISIONS } from "../backend/precision.js";
 import { VitlensError } from "../errors.js";
+import { POOLS } from "../models/vit-config.js";
+import { ACTIVATIONS } from "../nn/activation.js";
 
 /*
  * The options of a run, as schemas: the TypeScript types come from them, and `--resume` checks
@@ -10,11 +12,20 @@ import { VitlensError } from "../errors.js";
 
 const size = z.tuple([z.number().int().positive(), z.number().int().positive()]);
 
-/** What a checkpoint may not record (--heads, --labels, --crop-pct): CheckpointFlags in checkpoint/load.ts. */
+/** What a checkpoint may not record (--heads, --labels, --crop-pct, --norm, ...): CheckpointFlags in checkpoint/load.ts. */
 const checkpointFlags = z.object({
   heads: z.number().int().positive().optional(),
   labelsFile: z.string().optional(),
   cropPct: z.number().positive().max(1).optional(),
+  imageSize: size.optional(),
+  norm: z.enum(["pre", "post"]).optional(),
+  activation: z.enum(ACTIVATIONS).optional(),
+  pool: z.enum(POOLS).optional(),
+  lnEps: z.number().positive().optional(),
+  mean: z.tuple([z.number(), z.number(), z.number()]).optional(),
+  std: z.tuple([z.number(), z.number(), z.number()]).optional(),
+  interpolation: z.enum(["nearest", "bilinear", "bicubic", "lanczos"]).optional(),
+  keymap: z.string().optional(),
 });
 
 /** What every trainer shares: optimizer, schedule, length, batch, seed. One flag builder (cli/optimizer-flags.ts) fills it. */
