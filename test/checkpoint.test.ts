@@ -122,7 +122,7 @@ describe("loading and adapting checkpoints", () => {
       const p = join(tmp, "novalue.safetensors");
       writeSafetensors(p, t);
       return loadModel(p);
-    }, /blocks\.0\.attn\.attention\.weight is missing value/],
+    }, /vit\.encoder\.layer\.0\.attention\.attention\.\{q,k,v\}\.weight is missing its v part/],
     ["a checkpoint that is not a ViT", () => {
       const p = join(tmp, "bert.safetensors");
       writeSafetensors(p, new Map([["bert.embeddings.word_embeddings.weight", { data: new Float32Array(4), shape: [2, 2] }]]));
@@ -140,7 +140,7 @@ describe("loading and adapting checkpoints", () => {
       writeFileSync(join(d, "config.json"), "{ nope");
       return loadModel(d);
     }, /config\.json: not a JSON object/],
-    ["an image size that is not a multiple of the patch", () => loadModel(fixture("hf-tiny"), { imageSize: [30, 32] }), /image size 30x32 is not a multiple of the patch size 8/],
+    ["an image smaller than one patch", () => loadModel(fixture("hf-tiny"), { imageSize: [6, 32] }), /image size 6x32 is smaller than one 8-pixel patch/],
     ["pixels of the wrong size in forward", () => loadModel(fixture("hf-tiny")).model.forward({ data: new Float32Array(3 * 16 * 16), shape: [1, 3, 16, 16] }, jsBackend), /expected pixels \(B, 3, 32, 32\), found \(1, 3, 16, 16\)/],
   ];
   for (const [what, act, message] of errors) {

@@ -329,7 +329,7 @@ describe("hf:owner/name datasets through the hub client (local stand-in hub)", (
 describe("inspect says what preprocessing a model gets, and from where", () => {
   it("config, family convention, flag", () => {
     const hf = vitlens("inspect", "--model", fashionModel);
-    assert.match(hf.stdout, /size {10}28x28 {2}\(the model's config\)\n {2}resize {8}straight to the input size {2}\(HF image processors resize straight\)\n {2}interpolation bilinear {2}\(preprocessor_config\.json\)/);
+    assert.match(hf.stdout, /size {10}28x28 {2}\(preprocessor_config\.json\)\n {2}resize {8}straight to the input size {2}\(HF image processors resize straight\)\n {2}interpolation bilinear {2}\(preprocessor_config\.json\)/);
     const timm = vitlens("inspect", "--model", fixture("timm-tiny"), "--crop-pct", "0.9", "--image-size", "32");
     assert.match(timm.stdout, /size {10}32x32 {2}\(--image-size\)/);
     assert.match(timm.stdout, /resize {8}shorter side to size \/ 0\.9, then a centre crop {2}\(--crop-pct\)/);

@@ -73,9 +73,9 @@ describe("activations", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /model_args\.act_layer "hard_swish" is not an activation vitlens has \(gelu, gelu_tanh, quick_gelu, silu, relu\)/);
     cfg.model_args.act_layer = "gelu";
-    cfg.model_args.class_token = false;
+    cfg.model_args.global_pool = "map";
     writeFileSync(join(bad, "config.json"), JSON.stringify(cfg));
-    assert.match(vitlens("predict", "--model", bad, fixture("timm-tiny-0.png")).stderr, /timm model_args class_token false \(no CLS token\): not supported yet/);
+    assert.match(vitlens("predict", "--model", bad, fixture("timm-tiny-0.png")).stderr, /timm global_pool "map" \(vitlens pools on CLS or averages the patch tokens\): not supported/);
   });
 
   it("convert keeps the activation: HF hidden_act and timm act_layer round-trip", () => {

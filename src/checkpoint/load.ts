@@ -13,7 +13,7 @@ import { readJson } from "../io/read-json.js";
 import {
   architectureName, classifyConfig, configFamily, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig,
 } from "./config.js";
-import { familyName, interpolatesPositions } from "./hf-families.js";
+import { familyName, interpolatesPositions, type HfModelType } from "./hf-families.js";
 import { fromClip, isClipStateDict } from "./keymap-clip.js";
 import { fromKeymap, readKeymap } from "./keymap-file.js";
 import { refuseKnownFamily } from "./family-refusals.js";
@@ -76,6 +76,8 @@ export interface LoadedModel {
   format: "hf" | "timm" | "google" | "lukemelas" | "torchvision" | "vit-pytorch" | "torch-encoder" | "keymap" | "preset";
   /** The family in the user's words: "HF DeiT", "timm", "vit-pytorch", ... */
   family: string;
+  /** For HF checkpoints: the transformers model type (the module tree inspect prints, the family convert writes). */
+  hfType?: HfModelType;
   source: string;
   /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
   notes: string[];
@@ -172,7 +174,8 @@ function loadWeightsFile(
   const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes);
   preprocess = withCrop(preprocess, opts);
   preprocess.size = config.imageSize;
-  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, family: family.name ?? mapped.family ?? format, source: path, notes };
+  const hfType = family.hfType ?? (mapped.family === "HF CLIP vision" ? "clip_vision_model" : format === "hf" ? "vit" : undefined);
+  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, family: family.name ?? mapped.family ?? format, hfType, source: path, notes };
 }
 
 const FLAG_HELP: Record<(typeof TORCH_ENCODER_FLAGS)[number], string> = {

@@ -1,8 +1,11 @@
 import { Command } from "commander";
-import { loadModel } from "../checkpoint/load.js";
+import { loadModel, type LoadedModel } from "../checkpoint/load.js";
+import { hfFamilyFor } from "../checkpoint/save-hf.js";
+import { attentionSize, gridSize, numTokens, type ViTConfig } from "../models/vit-config.js";
+import { hfFamilyTree, timmFamilyTree, torchEncoderTree, vitPytorchTree, type FamilyTree } from "../models/module-tree-families.js";
 import { resolveModel } from "./resolve-run.js";
 import { VitlensError } from "../errors.js";
-import { formatModuleTree, hfModuleTree, LUKEMELAS_DROPOUT_RATE, lukemelasModuleTree, parameterTable, timmModuleTree, totalParams, type ModuleNode } from "../models/module-tree.js";
+import { formatModuleTree, pyFloat, LUKEMELAS_DROPOUT_RATE, lukemelasModuleTree, parameterTable, totalParams, type ModuleNode } from "../models/module-tree.js";
 import { existsSync, statSync } from "node:fs";
 import { catrPresetTensors } from "../caption/catr-preset.js";
 import { CATR_BACKBONE_PREFIX, catrConfigFromState, isCatrStateDict, type CatrReadOptions } from "../checkpoint/keymap-catr.js";
@@ -17,37 +20,76 @@ export function inspectCommand(): Command {
   return withCheckpointFlags(new Command("inspect"), "the model", "run at this image size")
     .description("print the model's module tree like PyTorch's print(model), with parameter counts")
     .requiredOption("--model <spec>", MODEL_HELP)
-    .option("--layout <hf|timm|lukemelas>", "module names to print: HF transformers, timm or PyTorch-Pretrained-ViT (default: the checkpoint's own)")
+    .option("--layout <name>", "module names to print: hf (transformers' class of the family), timm, lukemelas, vit-pytorch or torch-encoder (default: the checkpoint's own)")
+    .option("--keys", "print vitlens' parameter names and shapes (what a --keymap maps a checkpoint's keys onto)")
     .option("--expand", "list every block, (0) ... (11), as PyTorch before 2.0 prints (default: folded as PyTorch 2 prints a ModuleList)")
     .option("--no-dilation", "CATR: ResNet layer4 undilated (CATR's configuration dilates it)")
-    .action(async (opts: { model: string; layout?: string; expand?: boolean; imageSize?: [number, number]; dilation?: boolean } & CheckpointFlagValues) => {
+    .action(async (opts: { model: string; layout?: string; expand?: boolean; keys?: boolean; dilation?: boolean } & CheckpointFlagValues) => {
       const catr = catrInspection(opts.model, { heads: opts.heads, dilation: opts.dilation });
       if (catr) {
         process.stdout.write(printTree(catr.tree, opts.expand, catr.numParameters).concat("", ...catr.notes).join("\n") + "\n");
         return;
       }
-      const loaded = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
+      const loaded = loadModel(await resolveModel(opts.model), checkpointFlags(opts));
       const c = loaded.model.config;
-      const layout = opts.layout ?? (loaded.format === "hf" || loaded.format === "lukemelas" ? loaded.format : "timm");
-      const trees = { hf: hfModuleTree, timm: timmModuleTree, lukemelas: lukemelasModuleTree };
-      if (!(layout in trees)) throw new VitlensError(`--layout ${layout}: expected hf, timm or lukemelas`);
-      const tree = trees[layout as keyof typeof trees](c);
-      const out = printTree(tree, opts.expand, loaded.model.numParameters);
-      const [gh, gw] = [c.imageSize[0] / c.patchSize, c.imageSize[1] / c.patchSize];
+      if (opts.keys) {
+        const width = Math.max(...[...loaded.model.params.keys()].map((k) => k.length));
+        for (const [name, t] of loaded.model.params) process.stdout.write(`${name.padEnd(width)}  (${t.shape.join(", ")})\n`);
+        return;
+      }
+      const layout = opts.layout ?? ownLayout(loaded.format);
+      const { tree, offset, notes } = familyTree(layout, loaded);
+      const out = printTree(tree, opts.expand, loaded.model.numParameters + offset);
+      const [gh, gw] = gridSize(c);
       out.push(
         "",
-        `source: ${loaded.source} (${loaded.format})`,
-        `input: ${c.numChannels}x${c.imageSize[0]}x${c.imageSize[1]}, patch ${c.patchSize}, grid ${gh}x${gw}, ${1 + gh * gw} tokens, ${c.numHeads} heads of ${c.hiddenSize / c.numHeads}`,
-        `classes: ${c.numClasses || "none (feature extractor)"}`,
+        `source: ${loaded.source} (${loaded.family})`,
+        `input: ${c.numChannels}x${c.imageSize[0]}x${c.imageSize[1]}, patch ${c.patchSize}, grid ${gh}x${gw}, ${numTokens(c)} tokens (${describeTokens(c)}), ${c.numHeads} heads of ${attentionSize(c) / c.numHeads}`,
+        `blocks: ${c.norm === "post" ? "post-norm" : "pre-norm"}${c.preNorm ? " after a norm_pre" : ""}, ${c.activation ?? "gelu"}, LayerNorm eps ${pyFloat(c.layerNormEps)}${c.layerScale ? ", layer scale" : ""}${c.relativePositionBias ? `, relative position bias (${c.relativePositionBias === "shared" ? "shared" : "per layer"})` : ""}`,
+        `head: ${c.numClasses ? `${c.numClasses} classes` : "none (a backbone: predict has nothing to predict; train adds a head)"}, pooling ${c.pool ?? "cls"}, final norm ${c.finalNorm ?? "tokens"}${c.distillationHead ? ", logits = mean of the CLS and distillation heads" : ""}`,
         `preprocessing (what predict, eval and train feed it):`,
         ...describePreprocess(loaded.preprocess),
         `  EXIF orientation applied (as PIL's exif_transpose); --no-exif-rotate turns it off`,
-        ...loaded.notes.map((n) => `note: ${n}`),
+        ...[...loaded.notes, ...notes].map((n) => `note: ${n}`),
         // A .pth records no dropout: the tree shows what the library builds, not what vitlens runs.
         ...(layout === "lukemelas" ? [`note: Dropout p=${LUKEMELAS_DROPOUT_RATE} is PyTorch-Pretrained-ViT's dropout_rate; vitlens runs this model with dropout ${c.hiddenDropout}`] : []),
       );
       process.stdout.write(out.join("\n") + "\n");
     });
+}
+
+const LAYOUTS = ["hf", "timm", "lukemelas", "vit-pytorch", "torch-encoder"];
+
+function ownLayout(format: LoadedModel["format"]): string {
+  return format === "hf" || format === "lukemelas" || format === "vit-pytorch" || format === "torch-encoder" ? format : "timm";
+}
+
+/** The module tree in `layout`'s naming, or a one-line refusal when that library has no such model. */
+function familyTree(layout: string, loaded: LoadedModel): FamilyTree {
+  const c = loaded.model.config;
+  if (!LAYOUTS.includes(layout)) throw new VitlensError(`--layout ${layout}: expected ${LAYOUTS.join(", ")}`);
+  if (layout === "timm") return timmFamilyTree(c);
+  if (layout === "vit-pytorch") return vitPytorchTree(c);
+  if (layout === "torch-encoder") return torchEncoderTree(c);
+  if (layout === "lukemelas") {
+    if (!isPlainViT(c)) throw new VitlensError(`--layout lukemelas: PyTorch-Pretrained-ViT has no ${loaded.family} model`);
+    return { tree: lukemelasModuleTree(c), offset: 0, notes: [] };
+  }
+  if (loaded.hfType) return hfFamilyTree(c, loaded.hfType === "clip" && c.numClasses === 0 ? "clip_vision_model" : loaded.hfType);
+  const hf = hfFamilyFor(c);
+  if ("reason" in hf) throw new VitlensError(`--layout hf: ${hf.reason}`);
+  return hfFamilyTree(c, hf.family);
+}
+
+function isPlainViT(c: ViTConfig): boolean {
+  const f = hfFamilyFor(c);
+  return "family" in f && f.family === "vit";
+}
+
+/** The tokens before the patches, in words. */
+function describeTokens(c: ViTConfig): string {
+  const parts = [(c.classToken ?? true) ? "CLS" : "no CLS", c.distillationToken ? "distillation" : "", c.registerTokens ? `${c.registerTokens} registers` : ""].filter(Boolean);
+  return `${parts.join(", ")} + patches; positions on ${c.posEmbedTokens ?? "all"}`;
 }
 
 /** The tree as PyTorch prints it, then the parameter table (4 levels deep) and the total, checked against the model's own count. */
