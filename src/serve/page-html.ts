@@ -16,7 +16,8 @@ main{padding:12px 20px;max-width:1280px}
 .card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px 14px;margin-bottom:12px}
 #picker .top{display:flex;gap:14px;align-items:center;flex-wrap:wrap}
 #drop{border:2px dashed #9aa5b1;border-radius:8px;padding:6px 12px}#drop.over{border-color:#f0b429;background:#fffbea}
-#file{width:7.5em}#image-name{font-weight:600}
+#drop{cursor:pointer;position:relative}#drop .button{border:1px solid #9aa5b1;border-radius:4px;padding:2px 8px;background:#f5f7fa}
+#file{position:absolute;width:1px;height:1px;opacity:0;overflow:hidden}#image-name{font-weight:600}
 #samples{display:flex;gap:6px;flex-wrap:wrap;margin-top:8px}
 button.sample{padding:2px;border:2px solid #e4e7eb;border-radius:6px;background:#fff;cursor:pointer;line-height:0}
 button.sample img{width:44px;height:44px;object-fit:cover;image-rendering:auto}button.sample.on{border-color:#de911d}
@@ -74,16 +75,16 @@ export const PAGE_HTML = `<!doctype html>
 <button data-view="posemb">Position embeddings</button><button data-view="caption">Caption</button><button data-view="runs">Runs</button></nav><span id="model-info"></span></header>
 <main>
 <section id="picker" class="card">
-<div class="top"><label id="drop">Drop an image here, or <input type="file" id="file" accept="image/*"></label>
+<div class="top"><label id="drop">Drop an image here, or <span class="button">choose a file…</span><input type="file" id="file" accept="image/*"></label>
 <span>image: <span id="image-name">no image yet</span></span> <span id="sample-notes"></span></div>
 <div id="samples" aria-label="samples"></div>
 ${error("picker")}
 </section>
 
-<section id="view-classify" class="view">
+<section id="view-classify" class="view loads">
 ${error("classify")}
 <div class="row">
-<div><div id="overlay-box" class="loads"><canvas id="overlay" class="stage"></canvas></div>
+<div id="overlay-box" class="loads"><canvas id="overlay" class="stage"></canvas>
 <div id="overlay-bar" class="cbar"></div><p id="overlay-info" class="info"></p></div>
 <div class="controls">
 <div id="top5-box" class="loads"><ol id="top5"></ol></div>
@@ -97,7 +98,7 @@ ${exportLinks("classify")}
 </div></div>
 </section>
 
-<section id="view-heads" class="view" hidden>
+<section id="view-heads" class="view loads" hidden>
 ${error("heads")}
 <div class="row">
 <div class="controls" style="min-width:240px;max-width:250px">
@@ -113,7 +114,7 @@ ${exportLinks("heads")}
 <canvas id="heads-zoom-canvas" class="stage"></canvas><div id="heads-zoom-bar" class="cbar"></div><p id="heads-zoom-info" class="info"></p></div>
 </section>
 
-<section id="view-dino" class="view" hidden>
+<section id="view-dino" class="view loads" hidden>
 ${error("dino")}
 <div class="row controls" style="flex-direction:row;flex-wrap:wrap;gap:18px">
 <label>layer <input type="range" id="dino-layer" min="0" step="1"> <span id="dino-layer-value" class="value"></span></label>
@@ -130,14 +131,14 @@ ${exportLinks("dino")}
 </div>
 </section>
 
-<section id="view-posemb" class="view" hidden>
+<section id="view-posemb" class="view loads" hidden>
 ${error("posemb")}
 <p>Cosine similarity of each patch's position embedding with every other patch's (the ViT paper's Figure 7), one scale for every map. Hover a patch.</p>
 <div id="posemb-box" class="loads row"><div><div id="posemb-grid"></div><div id="posemb-bar" class="cbar"></div></div>
 <div><canvas id="posemb-large" class="stage"></canvas><div id="posemb-large-bar" class="cbar"></div><p id="posemb-info" class="info"></p></div></div>
 </section>
 
-<section id="view-caption" class="view" hidden>
+<section id="view-caption" class="view loads" hidden>
 ${error("caption")}
 <div class="row controls" style="flex-direction:row;flex-wrap:wrap;gap:18px"><label>beam <select id="beam"><option>1</option><option>2</option><option>3</option><option>5</option></select></label>
 <label>decoder layer <select id="cap-layer"></select></label>
@@ -151,7 +152,7 @@ ${error("caption")}
 </div>
 </section>
 
-<section id="view-runs" class="view" hidden>
+<section id="view-runs" class="view loads" hidden>
 ${error("runs")}
 <p id="runs-dir"></p>
 <table><tbody id="runs-list"></tbody></table>

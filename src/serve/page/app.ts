@@ -10,6 +10,7 @@ import { setupErrors, showError } from "./errors.js";
 import { headsKey, renderHeads, setupHeads } from "./heads.js";
 import { setColormap } from "./heat.js";
 import { renderPicker, restore, setupPicker } from "./image.js";
+import { observed } from "./observe.js";
 import { renderPosemb } from "./posemb.js";
 import { renderRuns, setupRuns } from "./runs.js";
 import { store, VIEWS, type PageState, type View } from "./store.js";
@@ -51,6 +52,7 @@ async function start(): Promise<void> {
   });
   store.subscribe(render);
   const s = store.state;
+  observed.state = s;
   render(s, { ...s, image: null });
   restore(s);
   document.body.dataset.ready = "1";

@@ -96,10 +96,7 @@ async function loadMap(s: PageState): Promise<void> {
 async function loadTop(s: PageState): Promise<void> {
   const id = s.image?.id;
   const list = $("top5");
-  if (app.model.numClasses === 0) {
-    list.replaceChildren(el("li", { class: "note" }, "a backbone: no classification head, nothing to predict"));
-    return;
-  }
+  if (app.model.numClasses === 0) return; // setupClassify said so
   if (!id) {
     topSlot.cancel();
     list.replaceChildren();
@@ -191,6 +188,7 @@ export function setupClassify(): void {
   layer.max = String(m.layers - 1);
   for (let h = 0; h < m.heads; h++) $("head").append(new Option(`head ${h}`, String(h)));
   m.labels.forEach((label, i) => $("class").append(new Option(`${i}: ${label}`, String(i))));
+  if (m.numClasses === 0) $("top5").replaceChildren(el("li", { class: "note" }, "a backbone: no classification head, nothing to predict"));
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   $("method").addEventListener("change", () => store.set({ method: $<HTMLSelectElement>("method").value as PageState["method"] }));
   layer.addEventListener("input", () => store.set({ layer: num("layer") === m.layers - 1 ? null : num("layer") }));

@@ -11,6 +11,8 @@ import { store, type ImageRef, type PageState } from "./store.js";
 
 /** The bytes behind the images this page uploaded (by id), so it can upload them again. */
 const blobs = new Map<string, Blob>();
+/** Each uploaded image's size in pixels, by id ("28x28"). */
+const sizes = new Map<string, string>();
 const views = new Map<string, Promise<HTMLImageElement>>();
 const originals = new Map<string, Promise<HTMLImageElement>>();
 let samples: SamplesAnswer = { classify: [], caption: [], notes: [] };
@@ -22,6 +24,7 @@ export const LOST = "the server no longer holds this image (it restarted, or dro
 async function send(blob: Blob, signal?: AbortSignal): Promise<ImageAnswer> {
   const a = await postBlob<ImageAnswer>(paths.images, blob, signal);
   blobs.set(a.id, blob);
+  sizes.set(a.id, `${a.width}x${a.height}`);
   if (blobs.size > 8) blobs.delete(blobs.keys().next().value!);
   return a;
 }
@@ -40,7 +43,6 @@ export async function choose(blob: Blob, name: string, sample: string | null): P
     if (!a || store.state.image !== ref) return; // another image was picked meanwhile
     observed.timings.uploaded = performance.now() - started;
     store.set({ image: { ...ref, id: a.id } }, "replace");
-    $("image-name").textContent = `${name}: ${a.width}x${a.height}`;
   } catch (e) {
     if (store.state.image !== ref) return;
     store.set({ image: null }, "replace");
@@ -65,7 +67,7 @@ async function chooseSampleInPlace(ref: ImageRef): Promise<void> {
   try {
     const blob = await getBlob(paths.sample(ref.sample!));
     const a = await upload.load(`restore/${ref.sample}`, (signal) => send(blob, signal));
-    if (a && store.state.image?.sample === ref.sample && store.state.image.id === null) store.set({ image: { ...store.state.image, id: a.id } }, "none");
+    if (a && store.state.image?.sample === ref.sample && store.state.image.id === null) store.set({ image: { ...store.state.image, id: a.id } }, "replace");
   } catch (e) {
     showError("picker", e);
   }
@@ -148,7 +150,7 @@ export function renderPicker(s: PageState): void {
   const name = $("image-name");
   if (!s.image) name.textContent = "no image yet: pick a sample, drop a file or choose one";
   else if (!s.image.id) name.textContent = `${s.image.name}: uploading…`;
-  else if (!name.textContent?.startsWith(`${s.image.name}:`)) name.textContent = s.image.name;
+  else name.textContent = sizes.has(s.image.id) ? `${s.image.name}: ${sizes.get(s.image.id)}` : s.image.name;
 }
 
 export function setupPicker(list: SamplesAnswer): void {

@@ -9,6 +9,8 @@ export interface SeriesDef {
   /** Per-step or per-epoch records. */
   type: "step" | "epoch";
   label: string;
+  /** Smoothed (noisy per-step values); a schedule (lr) is drawn as it is. */
+  smooth?: boolean;
 }
 export interface ChartDef {
   id: string;
@@ -17,15 +19,15 @@ export interface ChartDef {
 }
 
 export const CHARTS: ChartDef[] = [
-  { id: "loss", title: "loss", series: [{ key: "loss", type: "step", label: "train loss (step)" }, { key: "train_loss", type: "epoch", label: "train loss (epoch)" }, { key: "val_loss", type: "epoch", label: "val loss" }] },
+  { id: "loss", title: "loss", series: [{ key: "loss", type: "step", label: "train loss (step)", smooth: true }, { key: "train_loss", type: "epoch", label: "train loss (epoch)" }, { key: "val_loss", type: "epoch", label: "val loss" }] },
   {
     id: "accuracy", title: "accuracy", series: [
-      { key: "accuracy", type: "step", label: "batch accuracy" }, { key: "train_accuracy", type: "epoch", label: "train accuracy" }, { key: "val_accuracy", type: "epoch", label: "val accuracy" },
+      { key: "accuracy", type: "step", label: "batch accuracy", smooth: true }, { key: "train_accuracy", type: "epoch", label: "train accuracy" }, { key: "val_accuracy", type: "epoch", label: "val accuracy" },
       { key: "train_token_accuracy", type: "epoch", label: "train token accuracy" }, { key: "val_token_accuracy", type: "epoch", label: "val token accuracy" }, { key: "val_bleu4", type: "epoch", label: "val BLEU-4" },
     ],
   },
   { id: "lr", title: "learning rate", series: [{ key: "lr", type: "step", label: "lr (step)" }, { key: "lr", type: "epoch", label: "lr (epoch)" }] },
-  { id: "grad", title: "gradient norm", series: [{ key: "grad_norm", type: "step", label: "grad norm" }] },
+  { id: "grad", title: "gradient norm", series: [{ key: "grad_norm", type: "step", label: "grad norm", smooth: true }] },
 ];
 
 export interface Point {

@@ -74,7 +74,7 @@ function drawCharts(s: PageState): void {
         if (!raw.length) continue;
         const label = `${run}: ${sd.label}`;
         const dash = sd.type === "epoch" ? [6, 3] : [];
-        const smoothed = sd.type === "step" ? smooth(raw, s.smooth) : raw;
+        const smoothed = sd.smooth ? smooth(raw, s.smooth) : raw;
         if (smoothed !== raw) datasets.push({ label: `${label} (raw)`, data: raw, borderColor: `${color}40`, backgroundColor: `${color}40`, showLine: true, pointRadius: 0, borderWidth: 1 });
         datasets.push({ label, data: smoothed, borderColor: color, backgroundColor: color, showLine: true, pointRadius: sd.type === "epoch" ? 3 : 0, borderWidth: 1.8, borderDash: dash });
       }
@@ -95,7 +95,8 @@ function drawCharts(s: PageState): void {
       charts.set(def.id, chart);
     }
     chart.data.datasets = datasets;
-    chart.options.scales = { x: { type: "linear", title: { display: true, text: axisTitle[s.x] } }, y: { type: s.log ? "logarithmic" : "linear" } };
+    const ticks = { callback: (v: string | number) => (typeof v === "number" ? Number(v.toPrecision(3)).toString() : v) };
+    chart.options.scales = { x: { type: "linear", title: { display: true, text: axisTitle[s.x] } }, y: { type: s.log ? "logarithmic" : "linear", ticks } };
     chart.update("none");
     box.dataset.points = String(datasets.reduce((n, d) => n + d.data.length, 0));
   }
@@ -140,7 +141,10 @@ async function drawReport(s: PageState): Promise<void> {
   $("report-title").textContent = `${run.name}: validation of its ${run.model?.startsWith("best") ? "best" : "last"} model, as in vitlens report`;
   if (!run.model) {
     reportSlot.key = null;
-    box.replaceChildren(el("p", { class: "note" }, `${run.name} has no best/ or last/ model yet: its report appears when its first epoch ends`));
+    $("report-title").textContent = `${run.name}: validation`;
+    box.replaceChildren(el("p", { class: "note" }, run.status === "live"
+      ? `${run.name} has no best/ or last/ model yet: its evaluation appears here when its first epoch ends`
+      : `${run.name} has no best/ or last/ model: nothing to evaluate`));
     return;
   }
   const key = `${run.name}@${run.model}`;

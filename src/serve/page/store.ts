@@ -54,7 +54,7 @@ export interface PageState {
 }
 
 export const DEFAULTS: PageState = {
-  view: "classify", image: null, method: "cls", layer: null, head: "mean", cls: null, discard: 0, query: null, zero: true, scale: "view", zoom: null,
+  view: "classify", image: null, method: "cls", layer: null, head: "mean", cls: null, discard: 0, query: null, zero: true, scale: "layer", zoom: null,
   keep: 0.6, opacity: 0.55, mask: true, dinoHead: "mean", patch: null, beam: 1, capLayer: null, capHead: "mean", word: 0,
   runs: [], focus: null, x: "step", smooth: 0.6, log: false,
 };
