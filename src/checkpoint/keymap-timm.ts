@@ -13,7 +13,7 @@ const TIMM_RULES: KeyRules = {
   what: "a timm ViT checkpoint",
   renames: [
     same(String.raw`cls_token|dist_token|reg_token|pos_embed`),
-    same(String.raw`patch_embed\.(proj|norm)\.(weight|bias)`),
+    same(String.raw`patch_embed\.(proj|norm|norm_in)\.(weight|bias)`),
     same(String.raw`(norm_pre|norm|fc_norm)\.(weight|bias)`),
     same(String.raw`blocks\.\d+\.(norm1|norm2|attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)\.(weight|bias)`),
     same(String.raw`blocks\.\d+\.ls[12]\.gamma`),

@@ -27,7 +27,7 @@ export function hfFamilyFor(c: ViTConfig): { family: HfWritable } | { reason: st
   const regs = c.registerTokens ?? 0;
   const pool = c.pool ?? "cls";
   const finalNorm = c.finalNorm ?? "tokens";
-  const none = (what: string) => ({ reason: `${what} has no transformers equivalent` });
+  const none = (what: string) => ({ reason: `${what}: no transformers class computes it` });
   if (c.norm === "post") return none("post-norm blocks (nn.TransformerEncoder's norm_first=False)");
   if (c.patchNorm) return none("a LayerNorm around the patch projection (vit-pytorch)");
   if (attentionSize(c) !== c.hiddenSize) return none("an attention width apart from the model width (vit-pytorch's dim_head)");
@@ -128,13 +128,31 @@ export function hfPreprocessorJson(p: PreprocessConfig): Record<string, unknown>
   return { image_processor_type: "ViTImageProcessor", ...base, size: { height: p.size[0], width: p.size[1] } };
 }
 
+/** transformers 5 checks config fields' types strictly: a float field must not read back as an int (0 -> 0.0). */
+const FLOAT_FIELDS = new Set([
+  "hidden_dropout_prob", "attention_probs_dropout_prob", "attention_dropout", "initializer_range", "layer_norm_eps", "layerscale_value",
+  "drop_path_rate", "layer_scale_init_value", "initializer_factor",
+]);
+
+function pythonJson(config: Record<string, unknown>): string {
+  const marked = JSON.stringify(config, (key, v) => (FLOAT_FIELDS.has(key) && typeof v === "number" && Number.isInteger(v) ? `@float:${v}` : v), 2);
+  return marked.replace(/"@float:(-?\d+)"/g, "$1.0");
+}
+
 /** Writes config.json, model.safetensors (HF key names) and preprocessor_config.json, each atomically. */
 export function saveHfModel(dir: string, model: ViT, preprocess: PreprocessConfig, labels: string[]): void {
   const config = hfConfigJson(model, labels); // refuses a model no transformers class computes, before writing anything
   const family = hfFamilyOrRefuse(model.config);
   mkdirSync(dir, { recursive: true });
   const weights = family === "clip" || family === "clip_vision_model" ? toClip(model.params) : toHf(model.params, family);
+  // parameters transformers' classes hold and never use at inference, written so it loads without a MISSING report
+  const D = model.config.hiddenSize;
+  if (family.startsWith("dinov2")) weights.set(`${model.config.numClasses ? `${family}.` : ""}embeddings.mask_token`, { data: new Float32Array(D), shape: [1, D] });
+  if (family === "clip") {
+    weights.set("vision_model.post_layernorm.weight", { data: new Float32Array(D).fill(1), shape: [D] });
+    weights.set("vision_model.post_layernorm.bias", { data: new Float32Array(D), shape: [D] });
+  }
   writeSafetensors(join(dir, "model.safetensors"), weights);
-  writeFileAtomic(join(dir, "config.json"), [JSON.stringify(config, null, 2) + "\n"]);
+  writeFileAtomic(join(dir, "config.json"), [pythonJson(config) + "\n"]);
   writeFileAtomic(join(dir, "preprocessor_config.json"), [JSON.stringify(hfPreprocessorJson(preprocess), null, 2) + "\n"]);
 }

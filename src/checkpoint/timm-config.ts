@@ -2,6 +2,7 @@ import { VitlensError } from "../errors.js";
 import type { ViTConfig } from "../models/vit-config.js";
 import { ACTIVATIONS, activationNamed } from "../nn/activation.js";
 import { dropUndefined } from "./hf-families.js";
+import { VITLENS_OPTIONS } from "./save-timm.js";
 
 /*
  * A timm config.json (`architecture`, `model_args`, `pretrained_cfg`, `label_names`): the
@@ -31,7 +32,7 @@ export function timmConfigHints(j: Record<string, unknown>, file: string): Parti
   const embed = num(args.embed_dim);
   const ratio = num(args.mlp_ratio);
   const clip = /_clip_/.test(arch);
-  return dropUndefined({
+  const hints: Partial<ViTConfig> = dropUndefined({
     hiddenSize: embed,
     numLayers: num(args.depth),
     numHeads: num(args.num_heads),
@@ -42,10 +43,16 @@ export function timmConfigHints(j: Record<string, unknown>, file: string): Parti
     posEmbedTokens: args.no_embed_class === true ? "patches" : undefined,
     // timm's resample_abs_pos_embed (checkpoint loading, dynamic_img_size): bicubic with antialias
     posEmbedResample: "bicubic-antialias",
-    pool: pool === "avg" ? "avg" : pool === "token" ? "cls" : /^beit/.test(arch) && pool === undefined ? "avg" : undefined,
+    pool: pool === "avg" ? (args.pool_include_prefix === true ? "avg-all" : "avg") : pool === "token" ? "cls" : /^beit/.test(arch) && pool === undefined ? "avg" : undefined,
     activation,
     id2label: labels ? Object.fromEntries(labels.map((l, i) => [String(i), l])) : undefined,
   } satisfies Partial<ViTConfig>);
+  // what vitlens wrote: every option as it computes them (a model timm itself may not build)
+  const own = j.vitlens;
+  if (typeof own === "object" && own !== null) {
+    for (const k of VITLENS_OPTIONS) if (k in own) Object.assign(hints, { [k]: (own as Record<string, unknown>)[k] });
+  }
+  return hints;
 }
 
 /** timm's class names: `label_names` at the top level (timm 1.0), in pretrained_cfg, or legacy `labels`; a list or an id -> name map. */

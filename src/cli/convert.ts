@@ -20,10 +20,11 @@ export function convertCommand(): Command {
       const { model, preprocess, labels, format, notes } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       outputFolder(o.out);
       checkOverwrite(join(o.out, "model.safetensors"), o.force);
-      (o.to === "hf" ? saveHfModel : saveTimmModel)(o.out, model, preprocess, labels);
+      const note = o.to === "hf" ? (saveHfModel(o.out, model, preprocess, labels), null) : saveTimmModel(o.out, model, preprocess, labels);
       for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
-      if (o.to === "timm" && model.config.layerNormEps !== 1e-6) {
-        process.stderr.write(`vitlens: note: timm's ViT uses LayerNorm eps 1e-6; this model uses ${model.config.layerNormEps} (kept in config.json model_args for vitlens; timm will differ slightly)\n`);
+      if (note) process.stderr.write(`vitlens: note: ${note}\n`);
+      if (o.to === "timm" && model.config.layerNormEps !== 1e-6 && !note) {
+        process.stderr.write(`vitlens: note: timm's ViT uses LayerNorm eps 1e-6; this model uses ${model.config.layerNormEps} (kept in config.json's vitlens entry; timm will differ slightly)\n`);
       }
       process.stderr.write(`vitlens: converted ${format} -> ${o.to}: ${o.out} (${model.numParameters.toLocaleString("en-US")} parameters)\n`);
     });

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { loadModel, replaceHead, type LoadedModel } from "../checkpoint/load.js";
 import { hfFamilyFor, saveHfModel } from "../checkpoint/save-hf.js";
-import { saveTimmModel } from "../checkpoint/save-timm.js";
+import { saveTimmModel, timmCannotBuild } from "../checkpoint/save-timm.js";
 import { existsSync } from "node:fs";
 import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, preview } from "../data/classes.js";
 import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
@@ -213,7 +213,7 @@ export async function train(
 
   const hf = hfFamilyFor(model.config);
   const hfLayout = !("reason" in hf); // otherwise timm's layout, which has every option
-  if ("reason" in hf) reporter.log(`note: best/ and last/ are written in timm's layout: ${hf.reason}`);
+  if ("reason" in hf) reporter.log(`note: best/ and last/ are written in timm's layout: ${hf.reason}${timmCannotBuild(model.config) ? ` (and timm cannot build it either: ${timmCannotBuild(model.config)}; vitlens reads it back)` : ""}`);
   const grads = zeroGrads(model.params);
   const workspace = new TrainWorkspace(); // activations and scratch reused from step to step
   const evalBatch = Math.max(o.batchSize, 32);
@@ -247,7 +247,7 @@ export async function train(
     },
     validate: () => validation((d) => reporter.evalProgress?.(d, valSet?.size ?? 0)),
     baseline: valSet ? () => validation() : undefined,
-    saveModel: (dir) => (hfLayout ? saveHfModel : saveTimmModel)(dir, model, preprocess, loaded.labels),
+    saveModel: (dir) => void (hfLayout ? saveHfModel : saveTimmModel)(dir, model, preprocess, loaded.labels),
   });
   const { progress } = result;
   if (!result.interrupted) {
