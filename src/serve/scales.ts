@@ -39,7 +39,7 @@ export function unit(v: number, [lo, hi]: [number, number]): number {
 /** Short text for a value, fixed to the range's magnitude (colour bars and hover read-outs). */
 export function formatValue(v: number, [lo, hi]: [number, number]): string {
   const span = Math.max(Math.abs(lo), Math.abs(hi));
-  if (span === 0) return "0";
+  if (span === 0 || v === 0) return "0";
   if (span < 1e-3 || span >= 1e5) return v.toExponential(2);
   const digits = Math.max(0, 3 - Math.floor(Math.log10(span)));
   return v.toFixed(digits);
