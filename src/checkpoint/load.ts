@@ -78,6 +78,8 @@ export interface LoadedModel {
   family: string;
   /** For HF checkpoints: the transformers model type (the module tree inspect prints, the family convert writes). */
   hfType?: HfModelType;
+  /** What a head added to this backbone reads, when its family has a convention (DINOv2: [CLS, mean of patches]). */
+  newHeadPool?: Pool;
   source: string;
   /** What was adapted on the way in (new head, resampled embeddings, ignored keys). */
   notes: string[];
@@ -171,11 +173,13 @@ function loadWeightsFile(
   }
   preprocess = withPixelFlags(preprocess, opts);
   const size = opts.imageSize ?? runSize(stored, preprocess.size, interpolatesPositions(family.hfType), notes);
-  const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes);
+  // a new head on a DINOv2 backbone reads what Dinov2ForImageClassification reads, unless --pool says otherwise
+  const headPool = family.hfType?.startsWith("dinov2") && !opts.pool ? "cls+avg" : undefined;
+  const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes, headPool);
   preprocess = withCrop(preprocess, opts);
   preprocess.size = config.imageSize;
   const hfType = family.hfType ?? (mapped.family === "HF CLIP vision" ? "clip_vision_model" : format === "hf" ? "vit" : undefined);
-  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, family: family.name ?? mapped.family ?? format, hfType, source: path, notes };
+  return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format, family: family.name ?? mapped.family ?? format, hfType, newHeadPool: headPool, source: path, notes };
 }
 
 const FLAG_HELP: Record<(typeof TORCH_ENCODER_FLAGS)[number], string> = {
@@ -281,7 +285,7 @@ function checkShapes(mapped: MappedState, config: ViTConfig, file: string): void
 }
 
 /** Applies the requested image size (resampled position embeddings) and class count (new head). */
-function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[]): ViTConfig {
+function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[], headPool?: ViTConfig["pool"]): ViTConfig {
   const config = validateConfig({ ...stored, imageSize: opts.imageSize ?? stored.imageSize });
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
@@ -297,6 +301,10 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   }
   const classes = opts.numClasses ?? stored.numClasses;
   if (classes !== stored.numClasses || opts.newHead) {
+    if (headPool && stored.numClasses === 0 && classes > 0) {
+      config.pool = headPool;
+      notes.push(`the new head reads [CLS, mean of the patch tokens], as DINOv2's classifier does (--pool cls for CLS only)`);
+    }
     newHeadParams(config, params, classes, opts.seed ?? 0);
     notes.push(`new head: ${classes} classes (checkpoint had ${stored.numClasses ? `${stored.numClasses}` : "no head"}), randomly initialised`);
   }
@@ -315,6 +323,10 @@ function newHeadParams(config: ViTConfig, params: Params, classes: number, seed:
 
 /** A loaded model's head replaced by a randomly initialised one of `classes` classes (named LABEL_i until the caller names them). */
 export function replaceHead(loaded: LoadedModel, classes: number, seed: number): void {
+  if (loaded.model.config.numClasses === 0 && loaded.newHeadPool) {
+    loaded.model.config.pool = loaded.newHeadPool;
+    loaded.notes.push("the new head reads [CLS, mean of the patch tokens], as DINOv2's classifier does (--pool cls for CLS only)");
+  }
   newHeadParams(loaded.model.config, loaded.model.params, classes, seed);
   loaded.labels = labelsFor(loaded.model.config);
 }

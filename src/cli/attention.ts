@@ -13,7 +13,7 @@ import { gridSize, tokenLayout } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
-import { blendHeat, displayImage, tileGrid, type Tile } from "../render/overlay.js";
+import { blendHeat, blendMask, displayImage, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "../models/vit-config.js";
 import { checkOverwrite, outputFolder } from "./outputs.js";
@@ -118,7 +118,8 @@ export function attentionCommand(): Command {
         if (!layout.cls && o.method !== "norm") process.stdout.write(`${image}: no CLS token: maps show the ${query}\n`);
         if (layout.prefix > 1 && (o.method === "cls" || o.method === "rollout")) process.stdout.write(`${image}: ${describeShares(c, fwd.attentions[layers[layers.length - 1]], layout.prefix)}\n`);
         const display = await displayImage(image, c.imageSize);
-        const tiles: Tile[] = [{ image: display, title: "input" }, ...maps.map((m) => ({ image: blendHeat(display, { values: m.values, rows, cols }), title: m.title }))];
+        const draw = (values: Float32Array) => (o.keep ? blendMask : blendHeat)(display, { values, rows, cols });
+        const tiles: Tile[] = [{ image: display, title: "input" }, ...maps.map((m) => ({ image: draw(m.values), title: m.title }))];
         const caption = c.numClasses > 0 ? `predicted: ${labels[predicted]} (${(100 * probs[predicted]).toFixed(1)}%)` : undefined;
         writeFileAtomic(pngPath, [await tileGrid(tiles, o.columns, Math.max(160, Math.min(display.width, 224)), caption)]);
         if (o.raw) {

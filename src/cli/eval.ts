@@ -25,7 +25,7 @@ export function evalCommand(): Command {
     .option("--json", "print one JSON object")
     .action(async (opts: EvalFlags) => {
       const { model, preprocess, labels, source } = loadModel(await resolveModel(opts.model), checkpointFlags(opts));
-      if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to evaluate`);
+      if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to evaluate (a backbone: train adds a head)`);
       const data = await openData(await resolveData(opts.data), { ...dataFlags(opts), preferSplits: ["test", "validation", "train"] });
       const empty = emptyClasses(data);
       if (empty.length) process.stderr.write(`vitlens: warning: --data ${opts.data}: class(es) with no images: ${preview(empty, 5)}\n`);

@@ -2,7 +2,8 @@ import { basename, dirname } from "node:path";
 import { Command } from "commander";
 import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
-import { positionSimilarity } from "../explain/posemb.js";
+import { modelPositionSimilarity, NO_POSITION_EMBEDDING } from "../explain/posemb.js";
+import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { gridSize, posEmbedPrefix } from "../models/vit-config.js";
 import { positionSimilarityFigure } from "../render/posemb-figure.js";
@@ -18,11 +19,12 @@ export function posembCommand(): Command {
     .option("--raw <file.safetensors>", "also write the (P, P) matrix as tensor `similarity`")
     .option("--force", "overwrite existing files")
     .action(async (o: { model: string; out: string; raw?: string; imageSize?: [number, number]; force?: boolean } & CheckpointFlagValues) => {
-      const { model } = loadModel(await resolveModel(o.model), { imageSize: o.imageSize, ...checkpointFlags(o) });
+      const { model } = loadModel(await resolveModel(o.model), checkpointFlags(o));
       checkOverwrite(o.out, o.force);
       if (o.raw) checkOverwrite(o.raw, o.force);
       outputFolder(dirname(o.out), "--out");
-      const sim = positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config));
+      const sim = modelPositionSimilarity(model.params, posEmbedPrefix(model.config));
+      if (!sim) throw new VitlensError(`${o.model}: ${NO_POSITION_EMBEDDING}`);
       const [rows, cols] = gridSize(model.config);
       const png = await positionSimilarityFigure(sim, rows, cols, `Position embedding similarity, ${rows}x${cols} patches (${basename(o.model)})`);
       writeFileAtomic(o.out, [png]);

@@ -37,7 +37,7 @@ export function predictCommand(): Command {
       if (opts.csv && existsSync(opts.csv) && !opts.force) throw new VitlensError(`--csv ${opts.csv}: file exists (use --force to overwrite)`);
       const csvRows: string[] = ["filename,label"];
       const { model, preprocess, labels, notes } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
-      if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict`);
+      if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to predict (a backbone: attention, posemb, inspect and serve work on it, and train adds a head)`);
       if (!opts.json) for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
       const be = precisionBackend(opts);
       const k = Math.min(opts.topK, model.config.numClasses);

@@ -24,3 +24,12 @@ export function positionSimilarity(pos: Tensor, prefix = 1): Tensor {
     }
   return { data: sim, shape: [P, P] };
 }
+
+/** A model's position-embedding similarity (P, P), or null when it has no absolute position embedding (BEiT's relative bias only). */
+export function modelPositionSimilarity(params: Map<string, Tensor>, prefix: number): Tensor | null {
+  const pos = params.get("pos_embed");
+  return pos ? positionSimilarity(pos, prefix) : null;
+}
+
+/** Why there is no position-embedding figure for such a model. */
+export const NO_POSITION_EMBEDDING = "the model has no absolute position embedding (it uses relative position bias only, as BEiT and Data2Vec-vision can): nothing to draw";

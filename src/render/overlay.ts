@@ -2,7 +2,7 @@ import sharp, { type OverlayOptions } from "sharp";
 import type { RawImage } from "../data/raw-image.js";
 import { colorize, type ColormapName } from "./colormap.js";
 import { textStrip } from "./text.js";
-import { upsampleBilinear } from "./upsample.js";
+import { upsampleBilinear, upsampleNearest } from "./upsample.js";
 
 /** A patch-grid map (gh, gw) over an image: what explain/ returns, laid out for drawing. */
 export interface GridMap {
@@ -20,6 +20,14 @@ export function blendHeat(img: RawImage, map: GridMap, alpha = 0.5, cmap: Colorm
   const heat = colorize(up, cmap);
   const data = new Uint8Array(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = Math.round((1 - alpha) * img.data[i] + alpha * heat[i]);
+  return { data, height: img.height, width: img.width };
+}
+
+/** A 0/1 patch mask over the image (DINO's thresholded attention): kept patches as they are, the rest dimmed to a quarter. */
+export function blendMask(img: RawImage, map: GridMap): RawImage {
+  const up = upsampleNearest(map.values, map.rows, map.cols, img.height, img.width);
+  const data = new Uint8Array(img.data.length);
+  for (let p = 0; p < up.length; p++) for (let ch = 0; ch < 3; ch++) data[3 * p + ch] = up[p] > 0.5 ? img.data[3 * p + ch] : Math.round(img.data[3 * p + ch] / 4);
   return { data, height: img.height, width: img.width };
 }
 

@@ -5,6 +5,7 @@ import type { ReportCaption, ReportData } from "../report/collect.js";
 import { blendHeat, rawToPng } from "./overlay.js";
 import { positionSimilarityFigure } from "./posemb-figure.js";
 import { xml } from "./text.js";
+import { NO_POSITION_EMBEDDING } from "../explain/posemb.js";
 
 const require = createRequire(import.meta.url);
 
@@ -49,7 +50,7 @@ export async function reportHtml(d: ReportData): Promise<string> {
       trainAcc: epochs.map((m) => m.train_accuracy ?? null), valAcc: epochs.map((m) => m.val_accuracy ?? null),
     },
   };
-  const posemb = await positionSimilarityFigure(d.similarity.sim, d.similarity.rows, d.similarity.cols, `Position embedding similarity, ${d.similarity.rows}x${d.similarity.cols} patches`);
+  const posemb = d.similarity && await positionSimilarityFigure(d.similarity.sim, d.similarity.rows, d.similarity.cols, `Position embedding similarity, ${d.similarity.rows}x${d.similarity.cols} patches`);
   const gallery = await Promise.all(
     d.gallery.map(async (g) => {
       const overlay = await rawToPng(blendHeat(g.image, g.map));
@@ -84,7 +85,7 @@ ${REPORT_CSS}</style></head><body>
 <h2>Confusion matrix (validation)</h2>${confusion}
 <h2>Validation gallery: input and attention rollout</h2><div class="gallery">${gallery.join("")}</div>
 ${captionsSection(d.captions)}
-<h2>Position embeddings</h2><img id="posemb" src="${dataUri(posemb)}" alt="position embedding similarity">
+<h2>Position embeddings</h2>${posemb ? `<img id="posemb" src="${dataUri(posemb)}" alt="position embedding similarity">` : `<p>${xml(NO_POSITION_EMBEDDING)}</p>`}
 <h2>Architecture</h2><pre>${xml(d.architecture)}</pre>
 <h2>Options</h2><table class="options">${options}</table>
 <script>${chartJsSource()}</script>

@@ -17,3 +17,13 @@ export function upsampleBilinear(map: ArrayLike<number>, h: number, w: number, H
   }
   return out;
 }
+
+/** Nearest upsampling of a (h, w) map to (H, W): each patch a solid block (DINO draws its masks so). */
+export function upsampleNearest(map: ArrayLike<number>, h: number, w: number, H: number, W: number): Float32Array {
+  const out = new Float32Array(H * W);
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(Math.floor((y * h) / H), h - 1);
+    for (let x = 0; x < W; x++) out[y * W + x] = map[sy * w + Math.min(Math.floor((x * w) / W), w - 1)];
+  }
+  return out;
+}

@@ -5,7 +5,7 @@ import { readJson } from "../io/read-json.js";
 import { loadModel, type CheckpointFlags } from "../checkpoint/load.js";
 import { VitlensError } from "../errors.js";
 import { rollout } from "../explain/attention-maps.js";
-import { positionSimilarity } from "../explain/posemb.js";
+import { modelPositionSimilarity } from "../explain/posemb.js";
 import { imagePixels } from "../data/preprocess.js";
 import type { RawImage } from "../data/raw-image.js";
 import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
@@ -61,7 +61,7 @@ export interface ReportData {
   classNames: string[];
   architecture: string;
   numParameters: number;
-  similarity: { sim: Tensor; rows: number; cols: number };
+  similarity: { sim: Tensor; rows: number; cols: number } | null; // null: no absolute position embedding
   gallery: GalleryItem[];
   captions: ReportCaption[] | null;
 }
@@ -133,7 +133,12 @@ export async function collectReport(
     run, recipe: info.recipe, options,
     dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
     metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
-    numParameters: model.numParameters, similarity: { sim: positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)), rows, cols }, gallery,
+    numParameters: model.numParameters, similarity: similarityOf(model.params, posEmbedPrefix(model.config), rows, cols), gallery,
     captions: captionsDir ? readCaptionOutputs(captionsDir) : null,
   };
+}
+
+function similarityOf(params: Map<string, Tensor>, prefix: number, rows: number, cols: number): ReportData["similarity"] {
+  const sim = modelPositionSimilarity(params, prefix);
+  return sim ? { sim, rows, cols } : null;
 }
