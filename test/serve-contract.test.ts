@@ -1,7 +1,7 @@
 // vitlens serve's API as contract.ts defines it: error codes, fields in the query string, the
 // layers x heads grid, DINO's masks, register tokens, export, samples that fit, runs' status.
 import assert from "node:assert/strict";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -264,7 +264,8 @@ describe("vitlens serve API contract", () => {
     assert.deepEqual([by.finished.status, by.finished.epochsDone, by.finished.epochsTotal, by.finished.steps], ["finished", 1, 1, 47]);
     assert.deepEqual([by.live.status, by.live.epochsDone, by.live.epochsTotal], ["live", 1, 3]);
     assert.equal(by.idle.status, "idle");
-    assert.match(by.idle.statusWhy, /no write for 60 min/);
+    const since = new Date(Math.max(...["run.json", "state.json", "metrics.jsonl"].map((f) => statSync(join(runs, "idle", f)).mtimeMs))).toISOString();
+    assert.equal(by.idle.statusWhy, `not finished (1 of 3 epochs) and no write since ${since} (10 min without one ends "live"): stopped, or waiting for --resume`);
   });
 
   it("runs: the list streams (SSE): a run started after the page opened appears, and its status changes when it finishes", async () => {
