@@ -64,6 +64,6 @@ describe("inspect --layout errors", () => {
   it("names the flag and the choices in one line", () => {
     const r = spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), "inspect", "--model", fixture("timm-tiny"), "--layout", "keras"], { encoding: "utf8" });
     assert.notEqual(r.status, 0);
-    assert.equal(r.stderr, "vitlens: error: --layout keras: expected hf, timm or lukemelas\n");
+    assert.equal(r.stderr, "vitlens: error: --layout keras: expected hf, timm, lukemelas, vit-pytorch, torch-encoder\n");
   });
 });

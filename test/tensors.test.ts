@@ -110,7 +110,7 @@ describe("vitlens tensors", () => {
   it("is what loading a checkpoint of another kind suggests", () => {
     const r = vitlens("inspect", "--model", fixture("train-checkpoint.pth"));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /train-checkpoint\.pth: not a ViT checkpoint .*; see what it holds with: vitlens tensors .*train-checkpoint\.pth\)\n$/);
+    assert.match(r.stderr, /train-checkpoint\.pth: not a ViT checkpoint .*; see what it holds with: vitlens tensors .*train-checkpoint\.pth, and map its names with --keymap FILE\)\n$/);
   });
 
   const bad: Array<[string, () => string, RegExp]> = [

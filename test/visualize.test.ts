@@ -46,7 +46,7 @@ describe("vitlens posemb / attention", () => {
   const bad: Array<[string, string[], RegExp]> = [
     ["a layer out of range", ["--layer", "2"], /--layer 2 is out of range: the model has 2 layers \(0\.\.1\)/],
     ["a head out of range", ["--head", "9"], /--head 9 is out of range: the model has 4 heads/],
-    ["an unknown method", ["--method", "gradcam"], /--method gradcam: expected cls, rollout or attribution/],
+    ["an unknown method", ["--method", "gradcam"], /--method gradcam: expected cls, rollout, attribution, norm/],
     ["a class out of range", ["--method", "attribution", "--class", "7"], /--class 7 is out of range: the model has 5 classes/],
   ];
   for (const [what, args, message] of bad) {

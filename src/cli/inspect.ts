@@ -1,11 +1,9 @@
 import { Command } from "commander";
-import { loadModel, type LoadedModel } from "../checkpoint/load.js";
-import { hfFamilyFor } from "../checkpoint/save-hf.js";
+import { loadModel } from "../checkpoint/load.js";
+import { familyTree, ownLayout } from "../checkpoint/family-tree.js";
 import { attentionSize, gridSize, numTokens, type ViTConfig } from "../models/vit-config.js";
-import { hfFamilyTree, timmFamilyTree, torchEncoderTree, vitPytorchTree, type FamilyTree } from "../models/module-tree-families.js";
 import { resolveModel } from "./resolve-run.js";
-import { VitlensError } from "../errors.js";
-import { formatModuleTree, pyFloat, LUKEMELAS_DROPOUT_RATE, lukemelasModuleTree, parameterTable, totalParams, type ModuleNode } from "../models/module-tree.js";
+import { formatModuleTree, pyFloat, LUKEMELAS_DROPOUT_RATE, parameterTable, totalParams, type ModuleNode } from "../models/module-tree.js";
 import { existsSync, statSync } from "node:fs";
 import { catrPresetTensors } from "../caption/catr-preset.js";
 import { CATR_BACKBONE_PREFIX, catrConfigFromState, isCatrStateDict, type CatrReadOptions } from "../checkpoint/keymap-catr.js";
@@ -38,7 +36,7 @@ export function inspectCommand(): Command {
         return;
       }
       const layout = opts.layout ?? ownLayout(loaded.format);
-      const { tree, offset, notes } = familyTree(layout, loaded);
+      const { tree, offset, notes } = familyTree(loaded, layout);
       const out = printTree(tree, opts.expand, loaded.model.numParameters + offset);
       const [gh, gw] = gridSize(c);
       out.push(
@@ -56,34 +54,6 @@ export function inspectCommand(): Command {
       );
       process.stdout.write(out.join("\n") + "\n");
     });
-}
-
-const LAYOUTS = ["hf", "timm", "lukemelas", "vit-pytorch", "torch-encoder"];
-
-function ownLayout(format: LoadedModel["format"]): string {
-  return format === "hf" || format === "lukemelas" || format === "vit-pytorch" || format === "torch-encoder" ? format : "timm";
-}
-
-/** The module tree in `layout`'s naming, or a one-line refusal when that library has no such model. */
-function familyTree(layout: string, loaded: LoadedModel): FamilyTree {
-  const c = loaded.model.config;
-  if (!LAYOUTS.includes(layout)) throw new VitlensError(`--layout ${layout}: expected ${LAYOUTS.join(", ")}`);
-  if (layout === "timm") return timmFamilyTree(c);
-  if (layout === "vit-pytorch") return vitPytorchTree(c);
-  if (layout === "torch-encoder") return torchEncoderTree(c);
-  if (layout === "lukemelas") {
-    if (!isPlainViT(c)) throw new VitlensError(`--layout lukemelas: PyTorch-Pretrained-ViT has no ${loaded.family} model`);
-    return { tree: lukemelasModuleTree(c), offset: 0, notes: [] };
-  }
-  if (loaded.hfType) return hfFamilyTree(c, loaded.hfType === "clip" && c.numClasses === 0 ? "clip_vision_model" : loaded.hfType);
-  const hf = hfFamilyFor(c);
-  if ("reason" in hf) throw new VitlensError(`--layout hf: ${hf.reason}`);
-  return hfFamilyTree(c, hf.family);
-}
-
-function isPlainViT(c: ViTConfig): boolean {
-  const f = hfFamilyFor(c);
-  return "family" in f && f.family === "vit";
 }
 
 /** The tokens before the patches, in words. */

@@ -8,7 +8,8 @@ import { rollout } from "../explain/attention-maps.js";
 import { modelPositionSimilarity } from "../explain/posemb.js";
 import { imagePixels } from "../data/preprocess.js";
 import type { RawImage } from "../data/raw-image.js";
-import { formatModuleTree, hfModuleTree } from "../models/module-tree.js";
+import { formatModuleTree } from "../models/module-tree.js";
+import { familyTree } from "../checkpoint/family-tree.js";
 import { gridSize, posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import type { Tensor } from "../tensor.js";
@@ -103,7 +104,8 @@ export async function collectReport(
   const metrics = readMetrics(join(run, "metrics.jsonl")) as Array<Record<string, number | string | null>>;
   const modelDir = existsSync(join(run, "best", "config.json")) ? join(run, "best") : join(run, "last");
   if (!existsSync(join(modelDir, "config.json"))) throw new VitlensError(`${run}: no best/ or last/ model yet (has an epoch finished?)`);
-  const { model, preprocess, labels } = loadModel(modelDir, checkpoint);
+  const loaded = loadModel(modelDir, checkpoint);
+  const { model, preprocess, labels } = loaded;
   const [rows, cols] = gridSize(model.config);
 
   let evaluation: EvalResult | null = null;
@@ -132,7 +134,7 @@ export async function collectReport(
   return {
     run, recipe: info.recipe, options,
     dataDescription: `${info.train}${info.val ? `; validation: ${info.val}` : ""}`, modelSource: info.model_source,
-    metrics, evaluation, classNames: labels, architecture: formatModuleTree(hfModuleTree(model.config)),
+    metrics, evaluation, classNames: labels, architecture: formatModuleTree(familyTree(loaded).tree),
     numParameters: model.numParameters, similarity: similarityOf(model.params, posEmbedPrefix(model.config), rows, cols), gallery,
     captions: captionsDir ? readCaptionOutputs(captionsDir) : null,
   };
