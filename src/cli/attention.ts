@@ -1,3 +1,4 @@
+import { UnreadableImageError } from "../data/raw-image.js";
 import { withExifFlag, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -21,7 +22,7 @@ import { resolveModel } from "./resolve-run.js";
 
 interface Options {
   model: string; out: string; layer: string; head: string; method: string; discardRatio: number;
-  class?: number; raw?: boolean; force?: boolean; columns: number; keep?: number;
+  class?: number; raw?: boolean; force?: boolean; columns: number; keep?: number; strict?: boolean;
 }
 
 const METHODS = ["cls", "rollout", "attribution", "norm"];
@@ -55,6 +56,7 @@ export function attentionCommand(): Command {
     .option("--columns <n>", "tiles per row in grids", (v) => Number(v), 7)
     .option("--raw", "also write the maps and every layer's attention (heads, N, N) as safetensors")
     .option("--force", "overwrite existing files")
+    .option("--strict", "stop at the first unreadable image (default: skip it, naming it)")
     .argument("<images...>", "image files")
     .action(async (images: string[], o: Options & CheckpointFlagValues & PrecisionFlagValues) => {
       if (!METHODS.includes(o.method)) throw new VitlensError(`--method ${o.method}: expected ${METHODS.join(", ")}`);
@@ -77,13 +79,23 @@ export function attentionCommand(): Command {
       const [rows, cols] = gridSize(c);
       const layout = tokenLayout(c); // CLS, distillation, registers: left out of every map
       const query = queryName(layout);
+      let skipped = 0;
       for (const image of images) {
         const stem = basename(image, extname(image));
         const pngPath = join(o.out, `${stem}.${o.method}.png`);
         const rawPath = join(o.out, `${stem}.${o.method}.safetensors`);
         checkOverwrite(pngPath, o.force);
         if (o.raw) checkOverwrite(rawPath, o.force);
-        const pixels = await loadBatch([image], preprocess);
+        let pixels: Tensor;
+        try {
+          pixels = await loadBatch([image], preprocess);
+        } catch (e) {
+          // one policy for bad files: named, counted, the others still drawn (--strict stops)
+          if (o.strict || !(e instanceof UnreadableImageError)) throw e;
+          process.stderr.write(`vitlens: skipped ${e.message}\n`);
+          skipped++;
+          continue;
+        }
         // attribution needs the kept pass and a head, norm the kept stream; the others only the attention probabilities (backbones too)
         const fwd = o.method === "attribution" ? forwardTrain(model, pixels, be, new Rng(0), false) : model.forward(pixels, be);
         const probs = fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
@@ -131,6 +143,8 @@ export function attentionCommand(): Command {
         }
         process.stdout.write(`${pngPath}${o.raw ? ` ${rawPath}` : ""}\n`);
       }
+      if (skipped === images.length) throw new VitlensError(`none of the ${images.length} image(s) could be read`);
+      if (skipped) process.stderr.write(`vitlens: ${images.length - skipped} image(s) drawn, ${skipped} skipped (not readable)\n`);
     });
 }
 

@@ -31,10 +31,12 @@ export function evalCommand(): Command {
       if (empty.length) process.stderr.write(`vitlens: warning: --data ${opts.data}: class(es) with no images: ${preview(empty, 5)}\n`);
       const { ds, unmatched, dropped } = alignToModel(data, labels, `--data ${opts.data}`);
       if (unmatched.length) {
-        const what = `class(es) ${preview(unmatched, 5)} of --data ${opts.data} match none of the model's ${labels.length} classes (${preview(labels)})`;
+        const unnamed = labels.every((l) => /^LABEL_\d+$/.test(l)) ? " — it names no classes: --labels FILE names them" : "";
+        const what = `class(es) ${preview(unmatched, 5)} of --data ${opts.data} match none of the model's ${labels.length} classes (${preview(labels)}${unnamed})`;
         if (opts.unknownClasses !== "skip") throw new VitlensError(`${what}; rename them, or pass --unknown-classes skip to leave their ${dropped} image(s) out`);
         process.stderr.write(`vitlens: warning: ${what}: left out ${dropped} image(s)\n`);
       }
+      if (ds.size === 0) throw new VitlensError(`--data ${opts.data}: none of its images is of a class the model has (${preview(labels)}); nothing to evaluate${labels.every((l) => /^LABEL_\d+$/.test(l)) ? " (the model names no classes: --labels FILE names them)" : ""}`);
       const onSkip = (message: string) => process.stderr.write(`vitlens: skipped ${message}\n`);
       const r = await evaluate(model, ds, preprocess, precisionBackend(opts), opts.batchSize, undefined, opts.strict ?? false, onSkip);
       if (r.samples === 0) throw new VitlensError(`--data ${opts.data}: none of its ${ds.size} image(s) could be read`);

@@ -1,3 +1,4 @@
+import { UnreadableImageError } from "../data/raw-image.js";
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { Command } from "commander";
@@ -48,6 +49,8 @@ export function predictCommand(): Command {
           if (opts.strict || !(e instanceof VitlensError)) throw e;
           process.stderr.write(`vitlens: skipped ${e.message}\n`);
           skipped.push(e.message);
+          // --json: a line for every image given, the skipped ones with why instead of logits
+          if (opts.json) process.stdout.write(JSON.stringify({ image: p, skipped: e instanceof UnreadableImageError ? `not a readable image (${e.reason})` : e.message }) + "\n");
           return null;
         })));
         const batch = images.slice(start, start + opts.batchSize).filter((_, i) => loaded[i] !== null);

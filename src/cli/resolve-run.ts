@@ -34,6 +34,7 @@ export async function resolveModel(spec: string): Promise<string> {
 
 /** `--data hf:owner/name[@revision]`: the dataset's card and parquet files downloaded into the HF cache first; anything else as given. */
 export async function resolveData(spec: string): Promise<string> {
+  if (spec.startsWith("hf:") && !parseDatasetId(spec)) throw new VitlensError(`--data ${spec}: expected hf:owner/name[@revision] (a Hub dataset id with its owner, e.g. hf:AI-Lab-Makerere/beans)`);
   if (!parseDatasetId(spec)) return spec;
   return downloadDataset(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn });
 }

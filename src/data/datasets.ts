@@ -33,8 +33,11 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
     return openParquetFiles([spec], dirname(resolve(spec)), `parquet ${spec}`, o, null);
   }
   if (isHfRepository(spec)) return openHfRepository(spec, o);
-  const meta = imagefolderMetadata(spec, o.split);
+  const splits = dataSplits(spec, o);
+  const split = o.split ?? (splits ? (o.preferSplits ?? ["train"]).find((s) => splits.includes(s)) ?? splits[0] : undefined);
+  const meta = imagefolderMetadata(spec, split);
   if (meta) return openMetadataFile(meta, o);
+  if (split !== undefined && o.split === undefined) return openDataset(join(spec, split), o.cacheBytes); // split folders of class folders
   if (o.split !== undefined) {
     const sub = join(spec, o.split);
     if (existsSync(sub) && statSync(sub).isDirectory()) return openDataset(sub, o.cacheBytes);
@@ -43,12 +46,22 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   return openDataset(spec, o.cacheBytes);
 }
 
-/** The split names the data holds (HF repositories, imagefolder split folders), or null when it has none. */
+/** Folder names that are splits rather than classes when every subfolder is one of them. */
+const SPLIT_NAMES = new Set(["train", "validation", "valid", "val", "test"]);
+
+/**
+ * The split names the data holds (HF repositories; imagefolder split folders: subfolders with
+ * their own metadata, or `train/`, `test/`, ... holding class folders), or null when it has none.
+ */
 export function dataSplits(spec: string, o: DataOptions = {}): string[] | null {
   if (!existsSync(spec) || !statSync(spec).isDirectory()) return null;
   if (isHfRepository(spec)) return hfSplits(spec, o.config);
-  const withMetadata = readdirSync(spec).filter((d) => imagefolderMetadata(join(spec, d)) !== null);
-  return withMetadata.length && !imagefolderMetadata(spec) ? withMetadata : null;
+  if (imagefolderMetadata(spec)) return null;
+  const subs = readdirSync(spec).filter((d) => statSync(join(spec, d)).isDirectory());
+  const withMetadata = subs.filter((d) => imagefolderMetadata(join(spec, d)) !== null);
+  if (withMetadata.length) return withMetadata;
+  const ofClasses = (d: string) => readdirSync(join(spec, d)).some((c) => statSync(join(spec, d, c)).isDirectory());
+  return subs.length >= 2 && subs.every((d) => SPLIT_NAMES.has(d.toLowerCase()) && ofClasses(d)) ? subs : null;
 }
 
 /** HF imagefolder's metadata.csv / metadata.jsonl (file_name + columns), in the folder or its split folder. */

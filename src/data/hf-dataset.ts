@@ -110,11 +110,32 @@ function splitFiles(dir: string, config: string | undefined): { config: string; 
     for (const [split, list] of splits) if (list.length === 0) throw new VitlensError(`${dir}: config ${name}, split ${split}: its data_files match no parquet file`);
     return { config: name, splits };
   }
+  const byFolder = configFolders(files);
+  if (byFolder) {
+    // the Hub's parquet conversion (refs/convert/parquet): <config>/<split>/NNNN.parquet
+    const names = [...byFolder.keys()];
+    const name = config ?? (names.includes("default") ? "default" : names.length === 1 ? names[0] : undefined);
+    if (name === undefined) throw new VitlensError(`${dir}: the dataset has configs ${names.join(", ")} (one folder each); pass --config NAME`);
+    const chosen = byFolder.get(name);
+    if (!chosen) throw new VitlensError(`--config ${name}: ${dir} has configs ${names.join(", ")}`);
+    const splits = new Map<string, string[]>();
+    for (const f of chosen) splits.set(splitOfPath(f.split("/")[1]), [...(splits.get(splitOfPath(f.split("/")[1])) ?? []), f]);
+    return { config: name, splits };
+  }
   if (config !== undefined && config !== "default") throw new VitlensError(`--config ${config}: ${dir} names no configs in its card`);
   const splits = new Map<string, string[]>();
   for (const f of files) splits.set(splitOfPath(f), [...(splits.get(splitOfPath(f)) ?? []), f]);
   if (splits.size === 0) throw new VitlensError(`${dir}: no parquet files in this dataset folder`);
   return { config: "default", splits };
+}
+
+/** `<config>/<split>/file.parquet` everywhere (the Hub's parquet conversion): config -> its files; else null. */
+function configFolders(files: string[]): Map<string, string[]> | null {
+  const isSplit = (word: string) => SPLIT_WORDS.some(([, words]) => words.includes(word.toLowerCase()));
+  if (files.length === 0 || !files.every((f) => f.split("/").length === 3 && isSplit(f.split("/")[1]))) return null;
+  const out = new Map<string, string[]>();
+  for (const f of files) out.set(f.split("/")[0], [...(out.get(f.split("/")[0]) ?? []), f]);
+  return out;
 }
 
 /** The split names a repository holds (for one config). */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { VitlensError } from "../errors.js";
 
 /** The image formats sharp decodes, by file name. */
-export const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|bmp|avif)$/i;
+export const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|bmp|ico|avif)$/i;
 
 /** Files as given; folders expanded to their image files, sorted. */
 export function expandImages(args: string[]): string[] {

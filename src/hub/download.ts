@@ -133,7 +133,8 @@ function markAbsent(folder: string, commit: string, filename: string): void {
 
 function hubError(status: number, code: string | null, repoId: string, revision: string, filename: string, opts: HubOptions): VitlensError {
   const token = opts.token ? "the token in HF_TOKEN does not grant access" : "set HF_TOKEN to a token with access";
-  if (code === "GatedRepo") return new VitlensError(`${repoId} is a gated repository: accept its terms on ${opts.endpoint}/${repoId} and ${token}`);
+  const page = `${opts.endpoint}/${opts.repoType === "dataset" ? "datasets/" : ""}${repoId}`;
+  if (code === "GatedRepo") return new VitlensError(`${repoId} is a gated repository: accept its terms on ${page} and ${token}`);
   if (code === "RevisionNotFound") return new VitlensError(`${repoId}: no revision "${revision}" (a branch, tag or commit hash)`);
   if (code === "RepoNotFound" || status === 404) {
     return new VitlensError(`${repoId}: no such ${opts.repoType ?? "model"} repository on ${opts.endpoint}${opts.token ? "" : " (or it is private: set HF_TOKEN)"}`);

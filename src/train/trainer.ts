@@ -154,12 +154,13 @@ function alignDatasets(d: Datasets, head: string[], o: ResolvedTrainOptions): { 
   const trainSet = alignToModel(d.train, head, `--data ${o.data}`).ds; // every training class matches: headDecision
   const warnings: string[] = [];
   if (!d.val) return { trainSet, valSet: null, warnings };
-  const val = alignToModel(d.val, head, `--val ${o.val ?? o.data}`);
+  const where = o.val ? `--val ${o.val}` : `the validation data of --data ${o.data} (${d.val.description})`;
+  const val = alignToModel(d.val, head, where);
   if (val.unmatched.length) warnings.push(`validation class(es) ${preview(val.unmatched)} are not among the model's classes: ${val.dropped} validation image(s) left out`);
   const trained = new Set(trainSet.labels);
   const unseen = [...new Set(val.ds.labels)].filter((y) => !trained.has(y)).map((y) => head[y]);
   if (unseen.length) warnings.push(`validation class(es) ${preview(unseen)} have no training images`);
-  if (val.ds.size === 0) throw new VitlensError(`--val ${o.val ?? o.data}: none of its images is of a class the model has (${preview(head)})`);
+  if (val.ds.size === 0) throw new VitlensError(`${where}: none of its images is of a class the model has (${preview(head)})`);
   return { trainSet, valSet: val.ds, warnings };
 }
 
@@ -184,7 +185,8 @@ export async function train(
   const datasets = await openDatasets(o);
   for (const w of datasets.warnings) reporter.log(`warning: ${w}`);
   if (populatedClassCount(datasets.train) < 2) {
-    throw new VitlensError(`--data ${o.data}: ${populatedClassCount(datasets.train)} class holds images (${preview(datasets.train.classNames)}); a classifier needs at least two`);
+    const held = datasets.train.classNames.filter((_, i) => datasets.train.labels.includes(i));
+    throw new VitlensError(`--data ${o.data}: ${held.length === 0 ? "no class holds images" : `only class ${preview(held)} holds images`}; a classifier needs at least two`);
   }
   const loaded = buildModel(o, datasets.train);
   const { trainSet, valSet, warnings } = alignDatasets(datasets, loaded.labels, o);
@@ -219,11 +221,17 @@ export async function train(
   const evalBatch = Math.max(o.batchSize, 32);
   const validation = async (onProgress?: (done: number) => void): Promise<EpochValidation> => {
     if (!valSet) return { score: null, record: { val_loss: null, val_accuracy: null, val_top5: null }, summary: "" };
-    const r = await evaluate(model, valSet, preprocess, be, evalBatch, onProgress);
+    // the one bad-file policy: each unreadable validation image named once per run, none at all is an error
+    const r = await evaluate(model, valSet, preprocess, be, evalBatch, onProgress, o.strict, (reason) => {
+      if (!namedValSkips.has(reason)) reporter.log(`warning: skipped ${reason} (validation)`);
+      namedValSkips.add(reason);
+    });
+    if (r.samples === 0) throw new VitlensError(`validation: none of the ${valSet.size} validation image(s) could be read (${r.skippedFiles.length} skipped)`);
     lastVal = r;
     return { score: r.accuracy, record: { val_loss: r.loss, val_accuracy: r.accuracy, val_top5: r.top5 }, summary: `val loss ${r.loss.toFixed(4)} acc ${pct(r.accuracy)}` };
   };
   let lastVal: EvalResult | null = null;
+  const namedValSkips = new Set<string>();
   const result = await runLoop<Batch>({
     run, options: o, resumed, bestMetric: valSet ? "val_accuracy" : "train_accuracy", epochs: o.epochs, stepsPerEpoch,
     params: model.params, optimizer, reporter, interrupted, resumeCommand: `vitlens train --resume ${run}`, stepMetrics: true,

@@ -1,0 +1,104 @@
+// The data issue's loose ends, each found by using the commands: unreadable validation images,
+// ICO files in folders, split folders of class folders, the Hub's parquet conversion layout,
+// messages that name the right thing, one bad-file policy in predict --json and attention.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fixture, root } from "./helpers.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "vitlens-data-policy-"));
+const vitlens = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { encoding: "utf8", cwd: root });
+const model = join(root, "models", "fashion-mnist-vit");
+const sample = (name: string) => join(root, "samples", "fashion", name);
+
+/** dir/<class>/<file> from samples/fashion. */
+function classFolders(dir: string, files: Record<string, string[]>): string {
+  for (const [cls, names] of Object.entries(files)) {
+    mkdirSync(join(dir, cls), { recursive: true });
+    for (const n of names) copyFileSync(sample(n), join(dir, cls, n));
+  }
+  return dir;
+}
+const truncated = (path: string) => writeFileSync(path, readFileSync(join(root, "samples", "cat.jpg")).subarray(0, 100));
+
+describe("data: every command reads the data people have, and says what it did", () => {
+  it("train: unreadable validation images are named, and none readable stops the run instead of a NaN epoch and no best/", () => {
+    const train = classFolders(join(tmp, "train"), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
+    const val = classFolders(join(tmp, "val"), { Dress: ["3_dress.png"], Bag: [] });
+    truncated(join(val, "Bag", "broken.jpg"));
+    const some = vitlens("train", "--model", model, "--data", train, "--val", val, "--out", join(tmp, "run1"), "--epochs", "1", "--lr", "0");
+    assert.equal(some.status, 0, some.stderr);
+    assert.match(some.stdout + some.stderr, /warning: skipped .*broken\.jpg: not a readable image \(truncated JPEG\) \(validation\)/);
+    const bad = join(tmp, "val-bad");
+    mkdirSync(join(bad, "Dress"), { recursive: true });
+    truncated(join(bad, "Dress", "a.jpg"));
+    const none = vitlens("train", "--model", model, "--data", train, "--val", bad, "--out", join(tmp, "run2"), "--epochs", "1");
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /validation: none of the 1 validation image\(s\) could be read \(1 skipped\)/);
+  });
+
+  it("ICO files in a folder are images; a folder with one populated class names that class", () => {
+    const dir = classFolders(join(tmp, "ico"), { Bag: ["8_bag.png"] });
+    copyFileSync(fixture("pixels", "icon.ico"), join(dir, "Bag", "icon.ico"));
+    const r = vitlens("eval", "--model", model, "--data", dir, "--json");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).samples, 2);
+    const flat = join(tmp, "flat");
+    mkdirSync(flat);
+    for (const n of ["a", "b", "c"]) copyFileSync(sample("3_dress.png"), join(flat, `3_${n}.png`));
+    const t = vitlens("train", "--model", "vit-ti16", "--data", flat, "--val", flat, "--out", join(tmp, "run3"));
+    assert.equal(t.status, 1);
+    assert.match(t.stderr, /only class "3" holds images; a classifier needs at least two/);
+  });
+
+  it("split folders of class folders (train/, test/) are splits, not classes", () => {
+    const dir = join(tmp, "splits");
+    classFolders(join(dir, "train"), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
+    classFolders(join(dir, "test"), { Dress: ["3_dress.png"], Trouser: ["1_trouser.png"] });
+    const e = vitlens("eval", "--model", model, "--data", dir);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /on class folders .*splits\/test \(2 images, 2 classes\)/);
+    const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, "run4"), "--epochs", "1", "--lr", "0");
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout + t.stderr, /data: class folders .*splits\/train .*; validation: class folders .*splits\/test/);
+  });
+
+  it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {
+    const dir = join(tmp, "converted");
+    for (const [config, split] of [["plain", "train"], ["plain", "test"], ["other", "train"]]) {
+      mkdirSync(join(dir, config, split), { recursive: true });
+      copyFileSync(fixture("hf-dataset", "data", "test-00000-of-00001.parquet"), join(dir, config, split, "0000.parquet"));
+    }
+    assert.match(vitlens("eval", "--model", model, "--data", dir).stderr, /the dataset has configs other, plain \(one folder each\); pass --config NAME/);
+    const r = vitlens("eval", "--model", model, "--data", dir, "--config", "plain");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Hugging Face dataset .*converted \(plain\), split test/);
+  });
+
+  it("messages name the right thing: a Hub id without owner, every class unknown", () => {
+    assert.match(vitlens("eval", "--model", model, "--data", "hf:beans").stderr, /--data hf:beans: expected hf:owner\/name\[@revision\]/);
+    const dir = classFolders(join(tmp, "unknown"), { Hat: ["3_dress.png"] });
+    const r = vitlens("eval", "--model", model, "--data", dir, "--unknown-classes", "skip");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /none of its images is of a class the model has \("T-shirt\/top", "Trouser", "Pullover", \.\.\. \(10 in all\)\); nothing to evaluate/);
+  });
+
+  it("predict --json gives every image a line (the unreadable ones say why); attention skips them too", () => {
+    const dir = join(tmp, "mixed");
+    mkdirSync(dir);
+    copyFileSync(sample("3_dress.png"), join(dir, "3_dress.png"));
+    truncated(join(dir, "broken.jpg"));
+    const p = vitlens("predict", "--model", model, "--json", dir);
+    assert.equal(p.status, 0, p.stderr);
+    const lines = p.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.find((l) => l.image.endsWith("broken.jpg")), { image: join(dir, "broken.jpg"), skipped: "not a readable image (truncated JPEG)" });
+    assert.equal(lines.find((l) => l.image.endsWith("3_dress.png")).top[0].label, "Dress");
+    const a = vitlens("attention", "--model", model, "--out", join(tmp, "maps"), join(dir, "broken.jpg"), join(dir, "3_dress.png"));
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stderr, /skipped .*broken\.jpg: not a readable image \(truncated JPEG\)\n.*1 image\(s\) drawn, 1 skipped/s);
+    assert.equal(vitlens("attention", "--model", model, "--out", join(tmp, "maps"), "--strict", join(dir, "broken.jpg")).status, 1);
+  });
+});
