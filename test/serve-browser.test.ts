@@ -183,6 +183,23 @@ describe("vitlens serve in Chromium: the views", { skip: haveChromium ? false : 
     }
   });
 
+  it("a model without a CLS token: the maps say they read the mean of the patch rows", async () => {
+    const nocls = await serve({ model: fixture("family-timm-nocls-avg"), captioner: null });
+    const other = await openPage(browser, nocls, { path: "/?sample=fashion/7_sneaker.png" });
+    try {
+      await waitFor(other.page, "v.shown['classify.map'] !== undefined");
+      assert.match(await text(other.page, "#overlay-info"), /^attention of the mean patch row \(no CLS token\) · layer 1, mean of heads/);
+      assert.equal(await other.page.$eval("#method option[value=cls]", (o) => o.textContent), "patch-mean attention (no CLS token)");
+      await other.page.click("nav button[data-view=heads]");
+      await waitFor(other.page, "v.shown.heads !== undefined");
+      assert.match(await text(other.page, "#heads-query-info"), /^rows: the mean of the patch rows \(no CLS token\)/);
+      assert.deepEqual(other.errors, []);
+    } finally {
+      await other.page.close();
+      await nocls.close();
+    }
+  });
+
   it("position embeddings: the Figure-7 grid on one scale [-1, 1]; a patch's map large with its values", async () => {
     await page.click("nav button[data-view=posemb]");
     await page.waitForFunction(() => document.querySelectorAll("#posemb-grid canvas").length === 49);

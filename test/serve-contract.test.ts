@@ -10,7 +10,8 @@ import { getBackend } from "../src/backend/index.js";
 import { loadModel } from "../src/checkpoint/load.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
 import { loadBatch } from "../src/data/preprocess.js";
-import { clsAttention, keepMask, prefixShares } from "../src/explain/attention-maps.js";
+import { clsAttention, keepMask, prefixShares, queryName, rollout } from "../src/explain/attention-maps.js";
+import { tokenLayout } from "../src/models/vit-config.js";
 import { colorize } from "../src/render/colormap.js";
 import { upsampleBilinear } from "../src/render/upsample.js";
 import type { RunningServer } from "../src/serve/app.js";
@@ -193,6 +194,26 @@ describe("vitlens serve API contract", () => {
     }
   });
 
+  it("a model without a CLS token: maps read the mean of the patch rows, as explain/ does, and say so", async () => {
+    const model = fixture("family-timm-nocls-avg");
+    const nocls = await serve({ model, captioner: null });
+    try {
+      const info = (await call(nocls, paths.info)).body as unknown as InfoAnswer;
+      assert.deepEqual([info.model.prefix, info.model.query], [[], queryName(tokenLayout(loadModel(model).model.config))]);
+      const nid = await upload(nocls, png);
+      const loaded = loadModel(model);
+      const layout = tokenLayout(loaded.model.config);
+      const atts = loaded.model.forward(await loadBatch([SNEAKER], loaded.preprocess), getBackend()).attentions;
+      const g = (await call(nocls, paths.grid(nid, {}))).body as unknown as GridAnswer;
+      g.layers.forEach((l, i) => g.heads.forEach((h, j) => assert.ok(maxAbsDiff(g.maps[i][j], clsAttention(atts[l], 0, h, layout)) < 1e-5, `layer ${l} head ${h}`)));
+      const r = (await postJson(nocls, "/api/attention", { image: nid, method: "rollout" })).body as unknown as AttentionAnswer;
+      assert.ok(maxAbsDiff(r.map, rollout(atts, 0, "mean", 0, layout)) < 1e-5);
+      assert.equal((await postJson(nocls, "/api/predict", { image: nid })).status, 200);
+    } finally {
+      await nocls.close();
+    }
+  });
+
   it("export: the maps as JSON with their shared ranges, and as the PNG vitlens attention draws", async () => {
     const e = (await call(server, paths.exportFile("json", id, { method: "cls", layers: "all", heads: ["all"], scale: "layer", zero: true }))).body as unknown as ExportAnswer;
     assert.equal(e.maps.length, 16);
@@ -228,6 +249,13 @@ describe("vitlens serve API contract", () => {
     const heat = colorize(upsampleBilinear(m.map, 7, 7, 224, 224), "inferno", m.range);
     const expected = Uint8Array.from(input, (v, i) => Math.round(0.5 * v + 0.5 * heat[i]));
     assert.ok(maxAbsDiff(await ours.clone().extract(tile(6 + 224 + 6)).removeAlpha().raw().toBuffer(), expected) <= 1, "the overlay tile: the map on its range, alpha 0.5");
+    // DINO's masks: the tile vitlens attention --keep draws, pixel for pixel.
+    const keepOut = join(dir, "att-keep");
+    const k = cli("attention", "--model", BUNDLED_MODEL, "--out", keepOut, "--layer", "3", "--head", "1", "--keep", "0.6", SNEAKER);
+    assert.equal(k.status, 0, k.stderr);
+    const keepPng = sharp(Buffer.from(await (await fetch(new URL(paths.exportFile("png", id, { method: "cls", layer: 3, head: 1, keep: 0.6 }), server.url))).arrayBuffer()));
+    const cliKeep = sharp(join(keepOut, "7_sneaker.cls.png"));
+    assert.deepEqual(await keepPng.clone().extract(tile(6 + 224 + 6)).raw().toBuffer(), await cliKeep.clone().extract(tile(6 + 224 + 6)).raw().toBuffer(), "the mask tile is the CLI's");
     const grid = await sharp(Buffer.from(await (await fetch(new URL(paths.exportFile("png", id, { method: "cls", layers: "all", heads: ["all", "mean"] }), server.url))).arrayBuffer())).metadata();
     assert.equal(grid.width, 6 * (224 + 6) + 6, "a row per layer: the input, then 4 heads and the mean");
   });

@@ -26,8 +26,10 @@ export interface ModelInfo {
   grid: [number, number];
   imageSize: [number, number];
   patchSize: number;
-  /** The tokens before the patches, left out of every map: "CLS", then "distillation", "register 0", ... */
+  /** The tokens before the patches, left out of every map: "CLS" (when the model has one), then "distillation", "register 0", ... */
   prefix: string[];
+  /** What the maps' query row is: "CLS", or the mean of the patch rows for a model without a CLS token. */
+  query: string;
 }
 
 export interface CaptionerInfo {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { keepMask } from "../explain/attention-maps.js";
 import type { RawImage } from "../data/raw-image.js";
 import { colorize } from "../render/colormap.js";
-import { tileGrid } from "../render/overlay.js";
+import { blendMask, tileGrid } from "../render/overlay.js";
 import { upsampleBilinear } from "../render/upsample.js";
 import { attentionAnswer, gridAnswer, predictAnswer } from "./answers.js";
 import { parseExportRequest, type ExportRequest } from "./attention-request.js";
@@ -46,23 +46,14 @@ async function exportMaps(ctx: ServerContext, s: StoredImage, e: ExportRequest):
 }
 
 /**
- * blendHeat (render/overlay.ts) on a given colour range, the patches outside `mask` dimmed:
- * the map upsampled (bilinear), coloured with inferno, alpha-blended over the image.
+ * A map's tile as `vitlens attention` draws it: with a keep share, DINO's mask (blendMask);
+ * else blendHeat's overlay, but on the given colour range (blendHeat stretches each map to its
+ * own): the map upsampled (bilinear), coloured with inferno, alpha-blended over the image.
  */
-function overlay(img: RawImage, m: ExportMap, [rows, cols]: [number, number], alpha = 0.5): RawImage {
+function tile(img: RawImage, m: ExportMap, [rows, cols]: [number, number], alpha = 0.5): RawImage {
+  if (m.mask) return blendMask(img, { values: m.mask, rows, cols });
   const heat = colorize(upsampleBilinear(m.map, rows, cols, img.height, img.width), "inferno", m.range);
-  const data = new Uint8Array(img.data.length);
-  for (let y = 0; y < img.height; y++) {
-    for (let x = 0; x < img.width; x++) {
-      const p = Math.floor((y * rows) / img.height) * cols + Math.floor((x * cols) / img.width);
-      const dim = m.mask && !m.mask[p] ? 0.3 : 1;
-      for (let c = 0; c < 3; c++) {
-        const i = (y * img.width + x) * 3 + c;
-        data[i] = Math.round(dim * ((1 - alpha) * img.data[i] + alpha * heat[i]));
-      }
-    }
-  }
-  return { data, height: img.height, width: img.width };
+  return { data: Uint8Array.from(img.data, (v, i) => Math.round((1 - alpha) * v + alpha * heat[i])), height: img.height, width: img.width };
 }
 
 /** The PNG `vitlens attention` would write for these maps (tileGrid): each layer's row starts with the input. */
@@ -71,11 +62,12 @@ async function exportPng(ctx: ServerContext, s: StoredImage, e: ExportRequest, a
   const perRow = e.layers.length > 1 ? e.heads.length : a.maps.length;
   const tiles = a.maps.flatMap((m, i) => [
     ...(i % perRow === 0 ? [{ image: display, title: e.layers.length > 1 ? `layer ${m.layer}: input` : "input" }] : []),
-    { image: overlay(display, m, a.shape), title: `${m.title} · ${formatValue(m.range[0], m.range)}–${formatValue(m.range[1], m.range)}` },
+    { image: tile(display, m, a.shape), title: m.mask ? `${m.title}, keep ${Math.round(100 * e.keep!)}%` : `${m.title} · ${formatValue(m.range[0], m.range)}–${formatValue(m.range[1], m.range)}` },
   ]);
-  const scale = `colours: ${e.scale === "map" ? "each map its own range" : e.scale === "layer" ? "one range per layer" : "one range for all"}${e.zero ? ", from 0" : ""}`;
-  const mask = e.keep !== null ? `, dimmed outside the patches holding ${(100 * e.keep).toFixed(0)}% of each map` : "";
-  return tileGrid(tiles, perRow + 1, Math.max(160, Math.min(display.width, 224)), [a.caption, scale + mask].filter(Boolean).join(" · "));
+  const how = e.keep !== null
+    ? `masks: the fewest patches holding ${(100 * e.keep).toFixed(0)}% of each map's mass`
+    : `colours: ${e.scale === "map" ? "each map its own range" : e.scale === "layer" ? "one range per layer" : "one range for all"}${e.zero ? ", from 0" : ""}`;
+  return tileGrid(tiles, perRow + 1, Math.max(160, Math.min(display.width, 224)), [a.caption, how].filter(Boolean).join(" · "));
 }
 
 /** GET /api/export.png and /api/export.json: any map or grid of the page, drawn by `vitlens attention`'s renderer, and the numbers behind it. */

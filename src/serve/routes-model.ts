@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { VitlensError } from "../errors.js";
-import { gridSize, prefixTokens } from "../models/vit-config.js";
+import { queryName } from "../explain/attention-maps.js";
+import { gridSize, prefixTokens, tokenLayout } from "../models/vit-config.js";
 import { colormapLut } from "../render/colormap.js";
 import { attentionAnswer, cachedAnswer, dinoAnswer, gridAnswer, predictAnswer } from "./answers.js";
 import { parseAttentionRequest, parseDinoRequest, parseGridRequest } from "./attention-request.js";
@@ -12,7 +13,7 @@ import { requestFields, requestImage } from "./upload.js";
 
 /** Names of the tokens before the patches, as the page labels them. */
 export function prefixNames(c: ServerContext["vit"]["info"]["config"]): string[] {
-  const names = ["CLS"];
+  const names = tokenLayout(c).cls ? ["CLS"] : [];
   if (c.distillationToken) names.push("distillation");
   for (let r = 0; r < (c.registerTokens ?? 0); r++) names.push(`register ${r}`);
   if (names.length !== prefixTokens(c)) throw new Error("prefix token names out of step with prefixTokens");
@@ -30,6 +31,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
     model: {
       source: ctx.vit.info.source, backend: ctx.vit.info.backend, notes: ctx.vit.info.notes, labels, numClasses: config.numClasses,
       layers: config.numLayers, heads: config.numHeads, grid: [gh, gw], imageSize: config.imageSize, patchSize: config.patchSize, prefix: prefixNames(config),
+      query: queryName(tokenLayout(config)),
     },
     captioner: ctx.captionerInfo ?? { error: ctx.captionerError ?? "no captioner" },
     queue: ctx.opts.queue, maxUpload: ctx.opts.maxUpload,

@@ -4,7 +4,7 @@ import { loadModel, type LoadOptions } from "../checkpoint/load.js";
 import { attribution, clsAttention, fuseHeads, rollout, type HeadFusion } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
 import type { ViT } from "../models/vit.js";
-import { posEmbedPrefix, prefixTokens } from "../models/vit-config.js";
+import { posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
@@ -22,7 +22,8 @@ const { spec, options, cacheBytes, threads, precision } = workerData as { thread
 
 /** The calls this thread answers (the server calls them through TypedThread<VitHandlers>). */
 function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
-  const prefix = prefixTokens(model.config); // tokens before the patches: left out of every map
+  const layout = tokenLayout(model.config); // tokens before the patches (left out of every map); a CLS token or not
+  const { prefix } = layout;
   // Every layer's attention (1, H, N, N) of the last few images.
   const forwards = new LruCache<{ attentions: Tensor[]; logits: Tensor | null }>(cacheBytes, (f) => f.attentions.reduce((n, a) => n + a.data.byteLength, 0));
   const forward = (input: ThreadInput) => {
@@ -38,26 +39,34 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
   return {
     predict: (input: ThreadInput) => ({ value: Array.from(forward(input).logits?.data ?? []) }),
     /**
-     * Rows of the attention, per layer and head (or fusion): the CLS token's (query null) or one
-     * patch's. maps: (layers, heads, P) over the patches; prefix: (layers, heads, prefix) the
-     * rows' shares on the prefix tokens (CLS, distillation, registers).
+     * Rows of the attention, per layer and head (or fusion): the CLS token's (query null; a model
+     * without one: the mean of the patch rows, as explain/ reads it) or one patch's. maps:
+     * (layers, heads, P) over the patches; prefix: (layers, heads, prefix) the rows' shares on the
+     * prefix tokens (CLS, distillation, registers).
      */
     rows: ({ input, layers, heads, query }: { input: ThreadInput; layers: number[]; heads: HeadFusion[]; query: number | null }) => {
       const { attentions } = forward(input);
       const N = attentions[0].shape[2];
       const P = N - prefix;
-      const token = query === null ? 0 : prefix + query;
       const maps = new Float32Array(layers.length * heads.length * P);
       const shares = new Float32Array(layers.length * heads.length * prefix);
       layers.forEach((l, i) => heads.forEach((h, j) => {
-        const row = fuseHeads(attentions[l], 0, h).subarray(token * N, (token + 1) * N); // (N): prefix tokens first
+        const fused = fuseHeads(attentions[l], 0, h); // (N, N)
+        let row: Float64Array; // (N): prefix tokens first
+        if (query !== null || layout.cls) {
+          const token = query === null ? 0 : prefix + query;
+          row = fused.subarray(token * N, (token + 1) * N);
+        } else {
+          row = new Float64Array(N);
+          for (let t = prefix; t < N; t++) for (let k = 0; k < N; k++) row[k] += fused[t * N + k] / P;
+        }
         maps.set(row.subarray(prefix), (i * heads.length + j) * P);
         shares.set(row.subarray(0, prefix), (i * heads.length + j) * prefix);
       }));
       return { value: { maps, prefix: shares }, transfer: [maps.buffer, shares.buffer] };
     },
     rollout: ({ input, head, discardRatio }: { input: ThreadInput; head: HeadFusion; discardRatio: number }) => {
-      const map = rollout(forward(input).attentions, 0, head, discardRatio, prefix);
+      const map = rollout(forward(input).attentions, 0, head, discardRatio, layout);
       return { value: map, transfer: [map.buffer as ArrayBuffer] };
     },
     attribution: ({ input, target }: { input: ThreadInput; target: number }) => {
@@ -65,7 +74,7 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
       const dlogits = new Float32Array(model.config.numClasses);
       dlogits[target] = 1;
       const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
-      const map = attribution(fwd.attentions, grads, 0, prefix);
+      const map = attribution(fwd.attentions, grads, 0, layout);
       return { value: map, transfer: [map.buffer as ArrayBuffer] };
     },
     posemb: () => {
@@ -83,7 +92,7 @@ serveThread(() => {
   // One forward before the first request: the backend's first call sets things up (oneDNN primitives, page faults).
   const [H, W] = model.config.imageSize;
   const warm = model.forward({ data: new Float32Array(3 * H * W), shape: [1, 3, H, W] }, be);
-  clsAttention(warm.attentions[0], 0, "mean", prefixTokens(model.config));
+  clsAttention(warm.attentions[0], 0, "mean", tokenLayout(model.config));
   return {
     info: { config: model.config, labels, preprocess, notes, source, backend: be.name },
     handlers: vitHandlers(model, be, cacheBytes),

@@ -3,7 +3,7 @@
 import { paths, type AttentionAnswer, type AttentionParams, type PredictAnswer } from "../contract.js";
 import { rangeOf, formatValue } from "../scales.js";
 import { postJson } from "./api.js";
-import { app, layerOf } from "./context.js";
+import { app, hasCls, layerOf, queryShort } from "./context.js";
 import { $, el, setEnabled, setValue } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { drawHeat, drawPlain, hiDpi, movePatch, patchAt, patchText, updateColorbar } from "./heat.js";
@@ -35,9 +35,9 @@ function describe(a: AttentionAnswer): string {
   const labels = app.model.labels;
   if (a.method === "rollout") return `rollout over every layer, ${headText(a.head)}${a.discardRatio ? `, weakest ${(100 * a.discardRatio).toFixed(0)}% discarded` : ""}`;
   if (a.method === "attribution") return `attribution for "${labels[a.class!] ?? a.class}"${a.classFrom === "predicted" ? " (the predicted class)" : ""}`;
-  const prefix = a.prefix && a.prefix.length ? ` · on CLS ${a.prefix[0].toFixed(4)}` : "";
+  const prefix = a.prefix && a.prefix.length && hasCls() ? ` · on CLS ${a.prefix[0].toFixed(4)}` : "";
   if (a.method === "raw") return `${patchText(a.query!, a.shape)} as query · layer ${a.layer}, ${headText(a.head)}${prefix}`;
-  return `CLS attention · layer ${a.layer}, ${headText(a.head)}`;
+  return `${hasCls() ? "CLS attention" : "attention of the mean patch row (no CLS token)"} · layer ${a.layer}, ${headText(a.head)}`;
 }
 
 function draw(): void {
@@ -50,7 +50,7 @@ function draw(): void {
   drawHeat(canvas(), shown.map, shown.shape, { image: base.image, range, highlight: shown.query });
   updateColorbar($("overlay-bar"), range, shown.method === "attribution" ? "relevance" : "attention");
   const at = pointer >= 0 && pointer < shown.map.length ? ` · ${patchText(pointer, shown.shape)}: ${formatValue(shown.map[pointer], range)}` : "";
-  const hint = s.method === "cls" ? (s.query !== null ? " · Esc unpins, arrows move" : " · hover a patch for its row, click to pin") : " · hover rows are for CLS attention";
+  const hint = s.method === "cls" ? (s.query !== null ? " · Esc unpins, arrows move" : " · hover a patch for its row, click to pin") : ` · hover rows are for ${queryShort()} attention`;
   info.textContent = describe(shown) + at + hint;
 }
 
@@ -188,6 +188,7 @@ export function setupClassify(): void {
   layer.max = String(m.layers - 1);
   for (let h = 0; h < m.heads; h++) $("head").append(new Option(`head ${h}`, String(h)));
   m.labels.forEach((label, i) => $("class").append(new Option(`${i}: ${label}`, String(i))));
+  if (!hasCls()) $("method").querySelector("option[value=cls]")!.textContent = "patch-mean attention (no CLS token)";
   if (m.numClasses === 0) $("top5").replaceChildren(el("li", { class: "note" }, "a backbone: no classification head, nothing to predict"));
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   $("method").addEventListener("change", () => store.set({ method: $<HTMLSelectElement>("method").value as PageState["method"] }));

@@ -4,7 +4,7 @@
 import { paths, SCALES, type DinoAnswer, type DinoHead, type HeadFusion, type ScaleMode } from "../contract.js";
 import { formatValue, sharedRanges } from "../scales.js";
 import { getJson } from "./api.js";
-import { app, layerOf } from "./context.js";
+import { app, hasCls, layerOf, queryShort } from "./context.js";
 import { $, el, setValue } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { colorbar, drawHeat, drawPlain, hiDpi, patchAt, patchText, updateColorbar } from "./heat.js";
@@ -23,14 +23,14 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 /** The CLS row's share on the tokens other than CLS itself (registers, distillation), in words; "" when the model has none. */
 export function prefixText(shares: number[]): string {
   const names = app.model.prefix;
-  if (names.length <= 1) return "";
+  if (names.filter((n) => n !== "CLS").length === 0) return "";
   const parts: string[] = [];
   const regs = names.map((n, k) => [n, k] as const).filter(([n]) => n.startsWith("register"));
   if (regs.length) parts.push(`registers ${pct(regs.reduce((s, [, k]) => s + shares[k], 0))} (${regs.map(([n, k]) => `${n.replace("register ", "r")} ${pct(shares[k])}`).join(", ")})`);
   const dist = names.indexOf("distillation");
   if (dist >= 0) parts.push(`distillation ${pct(shares[dist])}`);
-  parts.push(`CLS itself ${pct(shares[0])}`);
-  return `CLS row on ${parts.join(", ")}`;
+  if (hasCls()) parts.push(`CLS itself ${pct(shares[0])}`);
+  return `${queryShort()} row on ${parts.join(", ")}`;
 }
 
 function draw(s: PageState): void {
@@ -44,7 +44,7 @@ function draw(s: PageState): void {
   hiDpi(ov, SIZE);
   drawPlain(img, image);
   drawHeat(ov, big.map, a.shape, { image, range: bigRange, alpha: s.opacity, mask: s.mask ? big.mask : null });
-  updateColorbar($("dino-bar"), bigRange, "CLS attention");
+  updateColorbar($("dino-bar"), bigRange, `${queryShort()} attention`);
   $("dino-caption").textContent = `layer ${a.layer}, ${headName(big.head)}: ${big.kept} of ${big.mask.length} patches hold ${(100 * a.keep).toFixed(0)}% of the mass`;
   const shares = prefixText(big.prefix);
   $("dino-prefix").textContent = shares;
@@ -59,7 +59,7 @@ function draw(s: PageState): void {
     drawHeat(c, h.map, a.shape, { image, range: ranges[i], alpha: s.opacity, mask: s.mask ? h.mask : null });
     const share = prefixText(h.prefix);
     const fig = el("button", { class: `tile${h === big ? " on" : ""}`, type: "button", "data-head": String(h.head), title: "show it large" }, c,
-      el("span", { class: "title" }, `${headName(h.head)} · ${h.kept}/${h.mask.length} patches`), ...(share ? [el("span", { class: "share" }, share.replace("CLS row on ", ""))] : []));
+      el("span", { class: "title" }, `${headName(h.head)} · ${h.kept}/${h.mask.length} patches`), ...(share ? [el("span", { class: "share" }, share.replace(/^\S+ row on /, ""))] : []));
     if (s.scale === "map") fig.append(colorbar(ranges[i]));
     fig.addEventListener("click", () => store.set({ dinoHead: h.head }));
     return fig;

@@ -3,7 +3,7 @@
 import { paths, SCALES, type GridAnswer, type HeadFusion, type ScaleMode } from "../contract.js";
 import { formatValue, sharedRanges } from "../scales.js";
 import { getJson } from "./api.js";
-import { app } from "./context.js";
+import { app, hasCls, queryShort } from "./context.js";
 import { $, el, setValue } from "./dom.js";
 import { clearError, showError } from "./errors.js";
 import { colorbar, drawHeat, drawPlain, hiDpi, movePatch, patchAt, patchText, updateColorbar } from "./heat.js";
@@ -68,7 +68,7 @@ function drawQuery(s: PageState): void {
     ctx.lineWidth = 3;
     ctx.strokeRect((s.query % gw) * (c.width / gw), Math.floor(s.query / gw) * (c.height / gh), c.width / gw, c.height / gh);
   }
-  $("heads-query-info").textContent = s.query === null ? "rows: the CLS token's attention · click a patch to make it the query" : `rows: ${patchText(s.query, app.model.grid)} as query · Esc unpins, arrows move`;
+  $("heads-query-info").textContent = s.query === null ? `rows: ${hasCls() ? "the CLS token's attention" : "the mean of the patch rows (no CLS token)"} · click a patch to make it the query` : `rows: ${patchText(s.query, app.model.grid)} as query · Esc unpins, arrows move`;
 }
 
 function drawZoom(s: PageState): void {
@@ -84,7 +84,7 @@ function drawZoom(s: PageState): void {
   hiDpi(c, 336);
   drawHeat(c, a.maps[i][j], a.shape, { image: shown.image, range, highlight: a.query });
   updateColorbar($("heads-zoom-bar"), range, "attention");
-  $("heads-zoom-title").textContent = `layer ${a.layers[i]}, ${headName(a.heads[j])}${a.query === null ? ", CLS row" : `, ${patchText(a.query, a.shape)} as query`}`;
+  $("heads-zoom-title").textContent = `layer ${a.layers[i]}, ${headName(a.heads[j])}${a.query === null ? `, ${queryShort()} row` : `, ${patchText(a.query, a.shape)} as query`}`;
   c.onmousemove = (e) => {
     const p = patchAt(e, c, a.shape);
     $("heads-zoom-info").textContent = `${patchText(p, a.shape)}: ${formatValue(a.maps[i][j][p], range)} · click to make it the query`;
