@@ -5,7 +5,7 @@ import { HF_DEFAULTS, type GenerationSettings } from "./generation-config.js";
 import { generateWith, type HfGenerated } from "./hf-generate.js";
 
 export interface CatrDecodeOptions {
-  /** 1 (default): CATR's greedy loop; more: HF 4.36 beam search on the same cache. */
+  /** 1 (default): CATR's greedy loop; more: transformers' beam search on the same cache. */
   beam?: number;
   /** Most generated tokens ([SEP] included); CATR's own limit is max_position_embeddings - 1. */
   maxTokens?: number;

@@ -4,7 +4,7 @@ import type { Params } from "../tensor.js";
 import { Rng } from "../random.js";
 import type { Activation } from "../nn/mlp.js";
 
-/** The caption decoder: a pre-norm Transformer decoder over the encoder's tokens. */
+/** The caption decoder: a Transformer decoder over the encoder's tokens (pre-norm, or BERT's post-norm). */
 export interface DecoderConfig {
   vocabSize: number;
   maxLength: number; // positions, <bos> included
@@ -26,6 +26,12 @@ export interface DecoderConfig {
    * width first (encoderHiddenSize is then the decoder's own width). Absent: no projection.
    */
   encoderProjection?: number;
+  /** Where the norms sit: "pre" (a final norm after the last layer; vitlens', GPT-2) or BERT's "post" (none after it). */
+  norm?: "pre" | "post";
+  /** A LayerNorm on the token + position embeddings (BERT's embeddings.LayerNorm). */
+  embeddingNorm?: boolean;
+  /** BERT's prediction-head transform before the output projection: dense (D -> D), the activation, LayerNorm. */
+  headTransform?: boolean;
 }
 
 export function validateDecoderConfig(c: DecoderConfig, where: string): DecoderConfig {
@@ -45,6 +51,7 @@ export function decoderParameterShapes(c: DecoderConfig): Array<[string, number[
   const out: Array<[string, number[]]> = [["decoder.embed_tokens.weight", [V, D]], ["decoder.embed_positions.weight", [L, D]]];
   const linear = (name: string, o: number, i: number) => out.push([`${name}.weight`, [o, i]], [`${name}.bias`, [o]]);
   const norm = (name: string) => out.push([`${name}.weight`, [D]], [`${name}.bias`, [D]]);
+  if (c.embeddingNorm) norm("decoder.embed_norm");
   for (let l = 0; l < c.numLayers; l++) {
     const k = `decoder.layers.${l}`;
     norm(`${k}.norm1`);
@@ -58,7 +65,11 @@ export function decoderParameterShapes(c: DecoderConfig): Array<[string, number[
     linear(`${k}.mlp.fc1`, M, D);
     linear(`${k}.mlp.fc2`, D, M);
   }
-  norm("decoder.norm");
+  if ((c.norm ?? "pre") === "pre") norm("decoder.norm");
+  if (c.headTransform) {
+    linear("decoder.head_transform.dense", D, D);
+    norm("decoder.head_transform.norm");
+  }
   if (!c.tieEmbeddings) out.push(["decoder.lm_head.weight", [V, D]]);
   if (c.lmHeadBias !== false) out.push(["decoder.lm_head.bias", [V]]);
   if (c.encoderProjection !== undefined) linear("decoder.enc_to_dec_proj", E, c.encoderProjection);

@@ -4,6 +4,7 @@ import { decoderLayerActs, decoderLayerBackward, decoderLayerForward, type Decod
 import { layerGrads, layerWeights, type LayerSource } from "../nn/from-params.js";
 import { layernorm, layernormBackward, type LayernormOutput } from "../nn/layernorm.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "../nn/linear.js";
+import { activate, activateBackward } from "../nn/mlp.js";
 import { Scratch } from "../nn/scratch.js";
 import type { KVCache, SeqShape } from "../nn/self-attention.js";
 import type { Params } from "../tensor.js";
@@ -11,13 +12,14 @@ import type { Tensor } from "../tensor.js";
 import type { DecoderConfig } from "./decoder-config.js";
 
 /** Layer l's layers under the decoder's names, as weights or as gradient buffers (whichever `t` builds). */
-export function decoderLayer<L, N>(t: LayerSource<L, N>, l: number, c: Pick<DecoderConfig, "numHeads" | "activation">) {
+export function decoderLayer<L, N>(t: LayerSource<L, N>, l: number, c: Pick<DecoderConfig, "numHeads" | "activation" | "norm">) {
   const k = `decoder.layers.${l}`;
   const heads = c.numHeads;
+  const post = c.norm === "post";
   return {
-    self: { norm: t.norm(`${k}.norm1`), qkv: t.linear(`${k}.self_attn.qkv`), proj: t.linear(`${k}.self_attn.proj`), heads },
-    cross: { norm: t.norm(`${k}.norm2`), q: t.linear(`${k}.cross_attn.q`), kv: t.linear(`${k}.cross_attn.kv`), proj: t.linear(`${k}.cross_attn.proj`), heads },
-    mlp: { norm: t.norm(`${k}.norm3`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`), activation: c.activation },
+    self: { norm: t.norm(`${k}.norm1`), qkv: t.linear(`${k}.self_attn.qkv`), proj: t.linear(`${k}.self_attn.proj`), heads, post },
+    cross: { norm: t.norm(`${k}.norm2`), q: t.linear(`${k}.cross_attn.q`), kv: t.linear(`${k}.cross_attn.kv`), proj: t.linear(`${k}.cross_attn.proj`), heads, post },
+    mlp: { norm: t.norm(`${k}.norm3`), fc1: t.linear(`${k}.mlp.fc1`), fc2: t.linear(`${k}.mlp.fc2`), activation: c.activation, post },
   };
 }
 
@@ -62,8 +64,18 @@ export interface DecoderPass {
   logits: Float32Array; // (B*T, V)
   crossAttentions: Float32Array[]; // per layer (B, H, T, N)
   layers: DecoderLayerActs[]; // per layer: kept ones, or the workspace updated in place
-  xOut: Float32Array; // (B*T, D) the stream before the final norm
-  final: LayernormOutput;
+  embedded: Float32Array | null; // (B*T, D) token + position embeddings, before BERT's embedding norm
+  embedNorm: LayernormOutput | null;
+  xOut: Float32Array; // (B*T, D) the stream after the last layer
+  final: LayernormOutput | null; // pre-norm decoders' final norm
+  head: HeadTransform | null; // BERT's prediction-head transform
+}
+
+/** BERT's prediction-head transform: dense (D -> D), activation, LayerNorm; kept for backward. */
+interface HeadTransform {
+  dense: Float32Array; // (rows, D) before the activation
+  act: Float32Array; // (rows, D)
+  norm: LayernormOutput;
 }
 
 /**
@@ -80,7 +92,14 @@ export function decoderPass(
   const rows = s.B * s.T;
   const start = o.cache?.start ?? 0;
   const reuse = o.keep ? undefined : o.reuse;
-  let x = embedTokens(c, params, ids, s, start, reuse?.xOut); // (B*T, D)
+  let x = embedTokens(c, params, ids, s, start, (c.embeddingNorm ? reuse?.embedded : reuse?.xOut) ?? undefined); // (B*T, D)
+  const embedded = c.embeddingNorm ? x : null;
+  const embedNorm = c.embeddingNorm ? layernorm(be, W.norm("decoder.embed_norm"), x, rows, reuse?.embedNorm ?? undefined) : null;
+  if (embedNorm && o.keep) x = embedNorm.out;
+  else if (embedNorm) {
+    x = reuse?.xOut ?? new Float32Array(rows * D); // the stream updated in place: not the norm's own buffer
+    x.set(embedNorm.out);
+  }
   const sizes = { D, H, M };
   const Tk = o.cache?.kv[0].capacity;
   const layers: DecoderLayerActs[] = [];
@@ -91,9 +110,18 @@ export function decoderPass(
     x = decoderLayerForward(be, decoderLayer(W, l, c), x, s, memory[l], acts, cache);
     layers.push(acts);
   }
-  const final = layernorm(be, W.norm("decoder.norm"), x, rows, reuse?.final);
-  const logits = linear(be, lmHead(c, params), final.out, rows, { out: reuse?.logits }); // (B*T, V)
-  return { logits, crossAttentions: layers.map((a) => a.cross.maps), layers, xOut: x, final };
+  const final = (c.norm ?? "pre") === "pre" ? layernorm(be, W.norm("decoder.norm"), x, rows, reuse?.final ?? undefined) : null;
+  let out = final ? final.out : x; // (B*T, D)
+  let head: HeadTransform | null = null;
+  if (c.headTransform) {
+    const dense = linear(be, W.linear("decoder.head_transform.dense"), out, rows, { out: reuse?.head?.dense });
+    const act = reuse?.head?.act ?? new Float32Array(dense.length);
+    activate(be, c.activation, dense, act, dense.length);
+    head = { dense, act, norm: layernorm(be, W.norm("decoder.head_transform.norm"), act, rows, reuse?.head?.norm) };
+    out = head.norm.out;
+  }
+  const logits = linear(be, lmHead(c, params), out, rows, { out: reuse?.logits }); // (B*T, V)
+  return { logits, crossAttentions: layers.map((a) => a.cross.maps), layers, embedded, embedNorm, xOut: x, final, head };
 }
 
 export interface DecoderForward {
@@ -158,15 +186,30 @@ export function decoderBackward(be: Backend, c: DecoderConfig, params: Params, f
   const G = layerGrads(grads);
   const rows = s.B * s.T;
   const D = c.hiddenSize;
-  const dfinal = new Float32Array(rows * D);
-  linearBackward(be, lmHead(c, params), lmHeadGrads(c, grads), { x: pass.final.out, rows, dy: dlogits, dx: dfinal });
+  const dout = new Float32Array(rows * D);
+  const headIn = pass.head ? pass.head.norm.out : pass.final ? pass.final.out : pass.xOut;
+  linearBackward(be, lmHead(c, params), lmHeadGrads(c, grads), { x: headIn, rows, dy: dlogits, dx: dout });
+  let dtop = dout; // dL/d(what the head transform or the lm head read)
+  if (pass.head) {
+    const dact = new Float32Array(rows * D);
+    layernormBackward(be, W.norm("decoder.head_transform.norm"), G.norm("decoder.head_transform.norm"), { x: pass.head.act, saved: pass.head.norm, dout, dx: dact, rows });
+    activateBackward(be, c.activation, dact, pass.head.dense, dact, dact.length);
+    dtop = new Float32Array(rows * D);
+    linearBackward(be, W.linear("decoder.head_transform.dense"), G.linear("decoder.head_transform.dense"), { x: pass.final ? pass.final.out : pass.xOut, rows, dy: dact, dx: dtop });
+  }
   const dx = new Float32Array(rows * D); // dL/d(stream), updated in place layer by layer
-  layernormBackward(be, W.norm("decoder.norm"), G.norm("decoder.norm"), { x: pass.xOut, saved: pass.final, dout: dfinal, dx, rows });
+  if (pass.final) layernormBackward(be, W.norm("decoder.norm"), G.norm("decoder.norm"), { x: pass.xOut, saved: pass.final, dout: dtop, dx, rows });
+  else dx.set(dtop);
   const N = memory[0]?.N ?? 0;
   const dmemory = new Float32Array(s.B * N * c.encoderHiddenSize);
   const scratch = new Scratch();
   for (let l = c.numLayers - 1; l >= 0; l--) {
     decoderLayerBackward(be, decoderLayer(W, l, c), decoderLayer(G, l, c), s, memory[l], pass.layers[l], { dx, dmemory }, scratch);
+  }
+  if (pass.embedNorm) {
+    const dembedded = new Float32Array(rows * D);
+    layernormBackward(be, W.norm("decoder.embed_norm"), G.norm("decoder.embed_norm"), { x: pass.embedded!, saved: pass.embedNorm, dout: dx, dx: dembedded, rows });
+    dx.set(dembedded);
   }
   embedTokensBackward(c, grads, ids, s, dx);
   if (c.encoderProjection === undefined) return dmemory;

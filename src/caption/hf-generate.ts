@@ -5,15 +5,14 @@ import { DecoderState, type DecoderWeights } from "./decode.js";
 import type { GenerationSettings } from "./generation-config.js";
 
 /**
- * Generation with transformers 4.36's semantics (generation/utils.py greedy_search and
- * beam_search, beam_search.py BeamSearchScorer / BeamHypotheses), on vitlens' KV-cache decoder:
- * - ids start with the decoder start token; max_length counts it; EOS ends a sequence;
+ * Generation with transformers' semantics (generation/utils.py: greedy decoding and the beam search
+ * of transformers 5, which gives the same sequences as 4.36's BeamSearchScorer on every fixture
+ * written with either), on vitlens' KV-cache decoder:
+ * - ids start with the decoder start token and an optional prompt (BLIP's), max_length counts
+ *   both; EOS ends a sequence;
  * - logits processors in generate's order: repetition_penalty, no_repeat_ngram_size, min_length
  *   (greedy applies them to the logits, beam search to the log-probabilities);
- * - beam search: beams other than the first start at -1e9, the top 2K candidates per step, an EOS
- *   candidate ranked below K is dropped, finished hypotheses scored sum / generated_len^length_penalty
- *   with generated_len the tokens after the start token (the EOS counted), early_stopping
- *   true / false / "never" as BeamHypotheses.is_done.
+ * - beam search: see beamSearch.
  */
 export interface HfGenerated {
   ids: number[]; // as HF returns them: start token, generated tokens, EOS when it fits
@@ -43,6 +42,8 @@ export interface SearchState {
 /** A decoder as the search sees it: its start token, vocabulary, positions, and a cache of K rows for `capacity` positions. */
 export interface SearchModel {
   startToken: number;
+  /** Tokens after the start token that every sequence begins with (BLIP's prompt), fed before the search chooses any. */
+  prompt?: number[];
   vocabSize: number;
   positions: number;
   open(K: number, capacity: number): SearchState;
@@ -63,19 +64,34 @@ export function processScores(scores: Float32Array, ids: number[], g: Generation
   if (g.minLength > 0 && ids.length < g.minLength && g.eosTokenId !== null) scores[g.eosTokenId] = -Infinity;
 }
 
-export function hfGenerate(model: HfGenerateModel, encoded: Float32Array, N: number, g: GenerationSettings, be: Backend = getBackend()): HfGenerated {
+export function hfGenerate(model: HfGenerateModel, encoded: Float32Array, N: number, g: GenerationSettings, be: Backend = getBackend(), prompt: number[] = []): HfGenerated {
   return generateWith({
-    startToken: model.startToken, vocabSize: model.decoderConfig.vocabSize, positions: model.decoderConfig.maxLength,
+    startToken: model.startToken, prompt, vocabSize: model.decoderConfig.vocabSize, positions: model.decoderConfig.maxLength,
     open: (K, capacity) => new DecoderState(model, encoded, N, K, be, capacity),
   }, g);
 }
 
-/** HF 4.36 greedy / beam search on any decoder's cache. */
+/**
+ * The start token and the prompt fed through a fresh cache of K rows: returns the ids so far and
+ * the maps of the prompt's tokens (each from the step that predicted it, as a generated token's).
+ */
+function prefill(model: SearchModel, state: SearchState, K: number): { ids: number[]; maps: Float32Array[][] } {
+  const ids = [model.startToken, ...(model.prompt ?? [])];
+  const maps: Float32Array[][] = [];
+  for (let t = 0; t < ids.length - 1; t++) {
+    const { cross } = state.logits(new Array<number>(K).fill(ids[t]), t);
+    maps.push(sliceRow(cross, 0, K));
+  }
+  return { ids, maps };
+}
+
+/** transformers' greedy / beam search on any decoder's cache. */
 export function generateWith(model: SearchModel, g: GenerationSettings): HfGenerated {
   if (!Number.isInteger(g.numBeams) || g.numBeams < 1) throw new VitlensError(`num_beams ${g.numBeams}: expected a whole number >= 1`);
   if (!Number.isInteger(g.maxLength) || g.maxLength < 2) throw new VitlensError(`max_length ${g.maxLength}: expected at least 2 (the start token and one generated token)`);
   const positions = model.positions;
   if (g.maxLength - 1 > positions) throw new VitlensError(`max_length ${g.maxLength}: the decoder has ${positions} positions (at most ${positions} tokens generated)`);
+  if (g.maxLength <= 1 + (model.prompt?.length ?? 0)) throw new VitlensError(`max_length ${g.maxLength}: no room to generate after the start token and a ${model.prompt?.length}-token prompt`);
   return g.numBeams === 1 ? greedy(model, g) : beamSearch(model, g);
 }
 
@@ -89,8 +105,8 @@ function sliceRow(cross: Float32Array[], row: number, K: number): Float32Array[]
 function greedy(model: SearchModel, g: GenerationSettings): HfGenerated {
   const V = model.vocabSize;
   const state = model.open(1, g.maxLength - 1);
-  const ids = [model.startToken];
-  const maps: Float32Array[][] = [];
+  const { ids, maps } = prefill(model, state, 1);
+  const P = ids.length; // the prompt's length, start token included: what max_length counts beyond
   let logProb = 0;
   while (ids.length < g.maxLength) {
     const { logits, cross } = state.logits([ids[ids.length - 1]], ids.length - 1);
@@ -104,88 +120,67 @@ function greedy(model: SearchModel, g: GenerationSettings): HfGenerated {
     if (best === g.eosTokenId) break;
     maps.push(sliceRow(cross, 0, 1));
   }
-  return { ids, score: logProb / Math.pow(ids.length - 1, g.lengthPenalty), maps };
+  return { ids, score: logProb / Math.pow(ids.length - P, g.lengthPenalty), maps };
 }
 
-interface Finished { score: number; ids: number[]; maps: Float32Array[][] }
+interface Beam { ids: number[]; maps: Float32Array[][]; score: number }
 
-/** BeamHypotheses: the K best finished hypotheses and the worst score among them. */
-class Hypotheses {
-  readonly beams: Finished[] = [];
-  worst = 1e9;
-
-  constructor(private K: number, private g: GenerationSettings) {}
-
-  add(ids: number[], sumLogProbs: number, generatedLen: number, maps: Float32Array[][]): void {
-    const score = sumLogProbs / Math.pow(generatedLen, this.g.lengthPenalty);
-    if (this.beams.length < this.K || score > this.worst) {
-      this.beams.push({ score, ids, maps });
-      if (this.beams.length > this.K) {
-        const ranked = this.beams.map((b, i) => [b.score, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-        this.beams.splice(ranked[0][1], 1);
-        this.worst = ranked[1][0];
-      } else {
-        this.worst = Math.min(score, this.worst);
-      }
-    }
-  }
-
-  isDone(bestSumLogProbs: number, curLen: number): boolean {
-    if (this.beams.length < this.K) return false;
-    if (this.g.earlyStopping === true) return true;
-    const lp = this.g.lengthPenalty;
-    const len = this.g.earlyStopping === "never" && lp > 0 ? this.g.maxLength - 1 : curLen - 1;
-    return this.worst >= bestSumLogProbs / Math.pow(len, lp);
-  }
-}
-
+/**
+ * transformers 5's beam search (generation/utils.py _beam_search): per step the top 2K candidates
+ * of every running beam's processed log-probabilities plus its score; a candidate ending in EOS
+ * or reaching max_length is finished when it ranks among the first K (score / generated_len^lp,
+ * generated_len counting from the prompt's end, EOS included), the K best finished kept; the K
+ * best unfinished candidates run on. It stops when no running beam can beat the worst finished
+ * one (the early-stopping heuristic: at the current length, or max_length with "never" and lp > 0),
+ * when every finished slot is filled and early_stopping is true, or when every candidate finished.
+ */
 function beamSearch(model: SearchModel, g: GenerationSettings): HfGenerated {
   const K = g.numBeams;
   const V = model.vocabSize;
+  const lp = g.lengthPenalty;
   const state = model.open(K, g.maxLength - 1);
-  let beams = Array.from({ length: K }, () => ({ ids: [model.startToken], maps: [] as Float32Array[][] }));
-  let beamScores: number[] = Array.from({ length: K }, (_, k) => (k === 0 ? 0 : -1e9));
-  const hyps = new Hypotheses(K, g);
-  let done = false;
-  for (;;) {
-    const t = beams[0].ids.length - 1;
-    const { logProbs, cross } = state.step(beams.map((b) => b.ids[b.ids.length - 1]), t);
-    // The top 2K of every beam's processed log-probabilities plus its score, best first.
-    const top: Array<{ score: number; index: number }> = [];
-    for (let k = 0; k < K; k++) {
-      const row = logProbs.subarray(k * V, (k + 1) * V);
-      processScores(row, beams[k].ids, g);
-      for (let v = 0; v < V; v++) {
-        const score = row[v] + beamScores[k];
-        if (top.length === 2 * K && score <= top[top.length - 1].score) continue;
-        let at = top.length;
-        while (at > 0 && top[at - 1].score < score) at--;
-        top.splice(at, 0, { score, index: k * V + v });
-        if (top.length > 2 * K) top.pop();
-      }
-    }
-    const curLen = beams[0].ids.length + 1;
-    const next: Array<{ from: number; token: number; score: number }> = [];
-    for (const [rank, c] of top.entries()) {
-      const from = Math.floor(c.index / V);
-      const token = c.index % V;
-      if (token === g.eosTokenId) {
-        if (rank >= K) continue;
-        hyps.add(beams[from].ids, c.score, curLen - 1, beams[from].maps);
-      } else {
-        next.push({ from, token, score: c.score });
-      }
-      if (next.length === K) break;
-    }
-    done = done || hyps.isDone(top[0].score, curLen);
-    state.reorder(next.map((n) => n.from));
-    beams = next.map((n) => ({ ids: [...beams[n.from].ids, n.token], maps: [...beams[n.from].maps, sliceRow(cross, n.from, K)] }));
-    beamScores = next.map((n) => n.score);
-    if (done || beams[0].ids.length >= g.maxLength) break;
+  const start = prefill(model, state, K);
+  const P = start.ids.length;
+  let running: Beam[] = Array.from({ length: K }, (_, k) => ({ ids: start.ids, maps: start.maps, score: k === 0 ? 0 : -1e9 }));
+  let finished: Beam[] = Array.from({ length: K }, () => ({ ids: [], maps: [], score: -1e9 }));
+  const filled = () => finished.every((b) => b.ids.length > 0);
+  let improvable = true;
+  for (let len = P; ; len++) {
+    const { logProbs, cross } = state.step(running.map((b) => b.ids[b.ids.length - 1]), len - 1);
+    const top = topCandidates(logProbs, running, g, 2 * K, V);
+    const hits = top.map((c) => c.token === g.eosTokenId || len + 1 >= g.maxLength);
+    // the K best candidates that did not finish run on
+    const next = top.map((c, i) => ({ c, score: c.score + (hits[i] ? -1e9 : 0) })).sort((a, b) => b.score - a.score).slice(0, K);
+    // the finished among the first K candidates join the K best finished hypotheses
+    const blocked = (filled() && g.earlyStopping === true) || !improvable;
+    const candidates = top.flatMap((c, i) => (hits[i] && i < K && !blocked
+      ? [{ ids: [...running[c.from].ids, c.token], maps: c.token === g.eosTokenId ? running[c.from].maps : [...running[c.from].maps, sliceRow(cross, c.from, K)], score: c.score / Math.pow(len + 1 - P, lp) }]
+      : []));
+    finished = [...finished, ...candidates].map((b, i) => [b, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]).slice(0, K).map(([b]) => b);
+    state.reorder(next.map((n) => n.c.from));
+    running = next.map((n) => ({ ids: [...running[n.c.from].ids, n.c.token], maps: [...running[n.c.from].maps, sliceRow(cross, n.c.from, K)], score: n.score }));
+    const best = running[0].score / Math.pow((g.earlyStopping === "never" && lp > 0 ? g.maxLength : len + 1) - P, lp);
+    improvable = improvable && (!filled() || best > Math.min(...finished.map((b) => b.score)));
+    if (!improvable || (filled() && g.earlyStopping === true) || hits.every(Boolean)) break;
   }
-  if (!done) beams.forEach((b, k) => hyps.add(b.ids, beamScores[k], b.ids.length - 1, b.maps));
-  // sorted by score, the last of the best (Python's stable sort, then pop())
-  const best = hyps.beams.map((b, i) => [b, i] as const).sort((a, b) => a[0].score - b[0].score || a[1] - b[1]).pop()![0];
-  const ids = best.ids.length < g.maxLength ? [...best.ids, g.eosTokenId!] : best.ids;
-  return { ids, score: best.score, maps: best.maps };
+  const best = finished[0];
+  return { ids: best.ids, score: best.score, maps: best.maps };
+}
+
+/** The `count` best (beam, token) continuations by running score + processed log-probability, best first (ties: lower index first, as torch.topk). */
+function topCandidates(logProbs: Float32Array, running: Beam[], g: GenerationSettings, count: number, V: number): Array<{ from: number; token: number; score: number }> {
+  const top: Array<{ score: number; index: number }> = [];
+  running.forEach((beam, k) => {
+    const row = logProbs.subarray(k * V, (k + 1) * V);
+    processScores(row, beam.ids, g);
+    for (let v = 0; v < V; v++) {
+      const score = row[v] + beam.score;
+      if (top.length === count && score <= top[top.length - 1].score) continue;
+      let at = top.length;
+      while (at > 0 && top[at - 1].score < score) at--;
+      top.splice(at, 0, { score, index: k * V + v });
+      if (top.length > count) top.pop();
+    }
+  });
+  return top.map((c) => ({ from: Math.floor(c.index / V), token: c.index % V, score: c.score }));
 }

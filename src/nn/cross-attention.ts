@@ -1,14 +1,16 @@
 import type { Backend } from "../backend/backend.js";
 import { attend, attendBackward, attendOutput, type AttendOutput, type AttendShape } from "./attend.js";
-import { layernorm, layernormBackward, layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
+import { layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
+import { branchInput, finishBranch, inputGradient, sumGradient } from "./norm-placement.js";
 import { residualBackward, residualForward, residualOutput, type ResidualOutput } from "./residual.js";
 import type { Scratch } from "./scratch.js";
 import type { SeqShape } from "./self-attention.js";
 
 /**
- * Pre-norm cross-attention branch: x + proj(attention(q(norm(x)), kv(memory))). Keys and values
- * are projected from the memory's own width E, so any encoder fits any decoder width.
+ * Cross-attention branch: x + proj(attention(q(norm(x)), kv(memory))) (pre-norm), or
+ * norm(x + proj(attention(q(x), kv(memory)))) with `post` (BERT's, BLIP's text decoder). Keys and
+ * values are projected from the memory's own width E, so any encoder fits any decoder width.
  */
 export interface CrossAttention {
   norm: Norm;
@@ -16,6 +18,7 @@ export interface CrossAttention {
   kv: Linear; // E -> 2D
   proj: Linear; // D -> D
   heads: number;
+  post?: boolean;
 }
 
 export interface CrossAttentionGrads {
@@ -84,7 +87,7 @@ function attendShape(w: CrossAttention, s: SeqShape, kv: CrossKV): AttendShape {
   return { BH: kv.batch * w.heads, Tq: rowsPerMemory(s, kv), Tk: kv.N, hd: w.q.outFeatures / w.heads };
 }
 
-/** out = x + proj(attention(q(norm(x)), keys and values of `kv`)) for x (B*T, D). */
+/** out = x + proj(attention(q(norm(x)), keys and values of `kv`)) for x (B*T, D), or its post-norm form. */
 export function crossAttentionForward(be: Backend, w: CrossAttention, x: Float32Array, s: SeqShape, kv: CrossKV, acts: CrossAttentionActs): void {
   const rows = s.B * s.T;
   const D = w.q.outFeatures;
@@ -92,14 +95,15 @@ export function crossAttentionForward(be: Backend, w: CrossAttention, x: Float32
   const half = kv.heads.length / 2;
   const Bm = kv.batch;
   const R = rowsPerMemory(s, kv);
-  layernorm(be, w.norm, x, rows, acts.ln);
-  linear(be, w.q, acts.ln.out, rows, { out: acts.q });
+  const input = branchInput(be, w.norm, !!w.post, x, rows, acts.ln);
+  linear(be, w.q, input, rows, { out: acts.q });
   be.splitHeads(acts.q, acts.qHeads, Bm, R, 1, w.heads, hd); // (Bm, R, D) -> (Bm, H, R, hd)
   attend(be, { q: acts.qHeads, k: kv.heads.subarray(0, half), v: kv.heads.subarray(half) }, attendShape(w, s, kv), acts.att);
   be.mergeHeads(acts.att.contextHeads, acts.context, Bm, R, 1, w.heads, hd);
   // Shared memories: the probabilities (Bm, H, K, T*N) regrouped by sequence, (Bm, K, H, T*N).
   if (acts.maps !== acts.att.probs) be.mergeHeads(acts.att.probs, acts.maps, Bm, R / s.T, 1, w.heads, s.T * kv.N);
   residualForward(be, w.proj, { input: acts.context, x, rows }, acts.res, null);
+  finishBranch(be, w.norm, !!w.post, acts.res, acts.ln, rows);
 }
 
 /**
@@ -115,8 +119,10 @@ export function crossAttentionBackward(
   const hd = D / w.heads;
   const half = kv.heads.length / 2;
   if (kv.batch !== s.B) throw new Error("cross-attention backward: every sequence needs its own memory (training does not share them)");
+  const post = !!w.post;
+  const dsum = sumGradient(be, w.norm, g.norm, post, acts.res, acts.ln, grad.dout, scratch, "cross");
   const dcontext = scratch.get("cross.dcontext", rows * D);
-  residualBackward(be, w.proj, g.proj, acts.res, { input: acts.context, dout: grad.dout, dinput: dcontext }, scratch);
+  residualBackward(be, w.proj, g.proj, acts.res, { input: acts.context, dout: dsum, dinput: dcontext }, scratch);
   const dcontextHeads = scratch.get("cross.dcontextHeads", rows * D);
   be.splitHeads(dcontext, dcontextHeads, s.B, s.T, 1, w.heads, hd);
   const dqHeads = scratch.get("cross.dqHeads", rows * D);
@@ -129,9 +135,7 @@ export function crossAttentionBackward(
   linearBackward(be, w.kv, g.kv, { x: kv.memory, rows: s.B * kv.N, dy: dkv, dx: grad.dmemory, accumulateDx: true });
   const dq = scratch.get("cross.dq", rows * D);
   be.mergeHeads(dqHeads, dq, s.B, s.T, 1, w.heads, hd);
-  const dln = scratch.get("cross.dln", rows * D);
-  linearBackward(be, w.q, g.q, { x: acts.ln.out, rows, dy: dq, dx: dln });
-  const dnorm = scratch.get("cross.dnorm", rows * D);
-  layernormBackward(be, w.norm, g.norm, { x: acts.res.x, saved: acts.ln, dout: dln, dx: dnorm, rows });
-  be.add(grad.dout, dnorm, grad.dx, rows * D);
+  const din = scratch.get("cross.din", rows * D);
+  linearBackward(be, w.q, g.q, { x: post ? acts.res.x : acts.ln.out, rows, dy: dq, dx: din });
+  inputGradient(be, w.norm, g.norm, post, acts.res, acts.ln, { dsum, din, dx: grad.dx }, scratch, "cross");
 }

@@ -4,13 +4,14 @@ import {
   type CrossAttention, type CrossAttentionActs, type CrossAttentionGrads, type CrossKV,
 } from "./cross-attention.js";
 import { mlpActs, mlpBackward, mlpForward, type Mlp, type MlpActs, type MlpGrads } from "./mlp.js";
+import { branchOutput } from "./norm-placement.js";
 import type { Scratch } from "./scratch.js";
 import {
   selfAttentionActs, selfAttentionBackward, selfAttentionForward,
   type KVCache, type SelfAttention, type SelfAttentionActs, type SelfAttentionGrads, type SeqShape,
 } from "./self-attention.js";
 
-/** A pre-norm Transformer decoder layer: causal self-attention, cross-attention to a memory, MLP. */
+/** A Transformer decoder layer: causal self-attention, cross-attention to a memory, MLP; pre-norm, or post-norm (BERT's) when each branch says `post`. */
 export interface DecoderLayer {
   self: SelfAttention;
   cross: CrossAttention;
@@ -58,9 +59,9 @@ export function decoderLayerForward(
   cache?: { kv: KVCache; start: number },
 ): Float32Array {
   selfAttentionForward(be, w.self, x, s, acts.self, { causal: true, cache });
-  crossAttentionForward(be, w.cross, acts.self.res.out, s, memory, acts.cross);
-  mlpForward(be, w.mlp, acts.cross.res.out, s.B * s.T, acts.mlp);
-  return acts.mlp.res.out;
+  crossAttentionForward(be, w.cross, branchOutput(!!w.self.post, acts.self.res, acts.self.ln), s, memory, acts.cross);
+  mlpForward(be, w.mlp, branchOutput(!!w.cross.post, acts.cross.res, acts.cross.ln), s.B * s.T, acts.mlp);
+  return branchOutput(!!w.mlp.post, acts.mlp.res, acts.mlp.ln);
 }
 
 /**

@@ -20,13 +20,13 @@ export interface Mlp {
   post?: boolean; // the norm after the residual sum
 }
 
-function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
+export function activate(be: Backend, a: Activation | undefined, x: Float32Array, out: Float32Array, n: number): void {
   if (a === "gelu_tanh") be.geluTanhForward(x, out, n);
   else if (a === undefined || a === "gelu") be.geluForward(x, out, n);
   else elementwiseForward(a, x, out, n);
 }
 
-function activateBackward(be: Backend, a: Activation | undefined, dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void {
+export function activateBackward(be: Backend, a: Activation | undefined, dy: Float32Array, x: Float32Array, dx: Float32Array, n: number): void {
   if (a === "gelu_tanh") be.geluTanhBackward(dy, x, dx, n);
   else if (a === undefined || a === "gelu") be.geluBackward(dy, x, dx, n);
   else elementwiseBackward(a, dy, x, dx, n);
