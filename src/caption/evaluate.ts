@@ -10,6 +10,7 @@ import type { CaptionedImage } from "./coco.js";
 import { generateCaption } from "./decode.js";
 import type { WordGroup } from "./bpe-tokenizer.js";
 import { HfCaptioner } from "./hf-captioner.js";
+import { BlipCaptioner } from "./blip-captioner.js";
 import { hfGenerate } from "./hf-generate.js";
 import { tokenize } from "./vocabulary.js";
 import { CatrCaptioner } from "./catr-captioner.js";
@@ -47,8 +48,8 @@ export interface CaptionResult {
  */
 export type AnyCaptioner = FolderCaptioner | CatrCaptioner;
 
-/** A captioner stored as a folder (config.json): the kinds vitlens trains and saves. */
-export type FolderCaptioner = Captioner | HfCaptioner;
+/** A captioner stored as a folder (config.json): the kinds vitlens trains and saves, and BLIP's. */
+export type FolderCaptioner = Captioner | HfCaptioner | BlipCaptioner;
 
 /** Decoding settings from the command line: absent ones come from the model (HF: its generation config). */
 export interface CaptionOptions extends MapSelection {
@@ -56,6 +57,8 @@ export interface CaptionOptions extends MapSelection {
   /** Most generated tokens (<eos> included), whatever the model's own limit says. */
   maxLength?: number;
   lengthPenalty?: number;
+  /** Text the caption starts with (BLIP's "a picture of"): fed after the start token; the caption includes it. */
+  prompt?: string;
 }
 
 /** The same captions with the maps of another layer / head. */
@@ -117,6 +120,22 @@ export function clsShare(r: CaptionResult): Float32Array {
 interface Generated { caption: string; words: WordGroup[]; tokens: string[]; score: number; maps: Float32Array[][] }
 
 function generate(cap: FolderCaptioner, encoded: Float32Array, N: number, o: CaptionOptions, be: Backend): Generated {
+  if (o.prompt !== undefined && !(cap instanceof BlipCaptioner)) throw new VitlensError("--prompt: only BLIP captioners take a prompt");
+  if (cap instanceof BlipCaptioner) {
+    // BLIP's generate: [DEC] then the prompt's tokens; max_length counts both, --max-len counts new tokens (max_new_tokens)
+    const prompt = cap.promptIds(o.prompt);
+    const g = { ...cap.generation };
+    if (o.beam !== undefined) g.numBeams = o.beam;
+    if (o.maxLength !== undefined) g.maxLength = 1 + prompt.length + o.maxLength;
+    if (o.lengthPenalty !== undefined) g.lengthPenalty = o.lengthPenalty;
+    const gen = hfGenerate(cap, encoded, N, g, be, prompt);
+    const eos = gen.ids.indexOf(g.eosTokenId!, 1);
+    const pieces = gen.ids.slice(1, eos < 0 ? undefined : eos);
+    return {
+      caption: cap.tokenizer.decode(gen.ids), words: cap.tokenizer.words(pieces),
+      tokens: pieces.filter((id) => !cap.tokenizer.isSpecial(id)).map((id) => cap.tokenizer.piece(id)), score: gen.score, maps: gen.maps,
+    };
+  }
   if (cap instanceof HfCaptioner) {
     const g = { ...cap.generation };
     if (o.beam !== undefined) g.numBeams = o.beam;

@@ -5,9 +5,10 @@ import { readJson } from "../io/read-json.js";
 import { CAPTIONER_TYPE, loadCaptioner } from "./captioner.js";
 import type { FolderCaptioner } from "./evaluate.js";
 import { HF_CAPTIONER_TYPE, loadHfCaptioner } from "./hf-captioner.js";
+import { BLIP_TYPE, loadBlipCaptioner } from "./blip-captioner.js";
 
 /** The files a Hub captioner may have besides config, preprocessor config and weights. */
-export const CAPTIONER_HUB_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"];
+export const CAPTIONER_HUB_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "vocab.txt", "special_tokens_map.json", "processor_config.json"];
 
 /** A captioner folder of either kind, told apart by config.json's model_type. */
 export function loadAnyCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): FolderCaptioner {
@@ -16,5 +17,6 @@ export function loadAnyCaptioner(dir: string, o: { warn?: (line: string) => void
   const type = (readJson(cfgPath) as { model_type?: unknown }).model_type;
   if (type === HF_CAPTIONER_TYPE) return loadHfCaptioner(dir, o);
   if (type === CAPTIONER_TYPE) return loadCaptioner(dir);
-  throw new VitlensError(`${cfgPath}: model_type ${JSON.stringify(type)} is not a captioner (expected "${CAPTIONER_TYPE}" or "${HF_CAPTIONER_TYPE}")`);
+  if (type === BLIP_TYPE) return loadBlipCaptioner(dir, o);
+  throw new VitlensError(`${cfgPath}: model_type ${JSON.stringify(type)} is not a captioner (expected "${CAPTIONER_TYPE}", "${HF_CAPTIONER_TYPE}" or "${BLIP_TYPE}")`);
 }

@@ -26,7 +26,7 @@ const NOT_SUPPORTED: Record<string, string> = {
   vitdet: "ViTDet (windowed attention, relative positions)",
   hiera: "Hiera (hierarchical stages, mask units)",
   ijepa: "I-JEPA (no CLS token; its predictor is not a classifier)",
-  blip: "BLIP (a captioner: use vitlens caption)",
+  blip: "BLIP (a captioner: vitlens caption --model DIR)",
 };
 
 const FAMILY_NAMES: Record<HfModelType, string> = {

@@ -1,0 +1,163 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
+import { fromBlip, isBlipStateDict, toBlip } from "../checkpoint/keymap-blip.js";
+import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
+import { readShardedSafetensors, SHARD_INDEX } from "../checkpoint/sharded.js";
+import { readTorchFile } from "../checkpoint/torch-pickle.js";
+import type { PreprocessConfig } from "../data/preprocess-config.js";
+import { VitlensError } from "../errors.js";
+import { readJson } from "../io/read-json.js";
+import { validateConfig } from "../models/vit-config.js";
+import { vitParameterShapes } from "../models/vit-params.js";
+import { ViT } from "../models/vit.js";
+import { activationNamed } from "../nn/activation.js";
+import { sameShape, shapeString, type Params, type Tensor } from "../tensor.js";
+import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
+import { readGenerationSettings, type GenerationSettings } from "./generation-config.js";
+import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
+
+export const BLIP_TYPE = "blip";
+
+/**
+ * Salesforce's BLIP captioner (transformers' BlipForConditionalGeneration): a ViT (pre-norm, fused
+ * qkv, post_layernorm on every token) and a BERT decoder with cross-attention in every layer,
+ * held as vitlens' ViT and its caption decoder in BERT's post-norm form. Captions start at
+ * [DEC] (text_config.bos_token_id) followed by an optional prompt, and end at [SEP].
+ */
+export class BlipCaptioner {
+  readonly kind = BLIP_TYPE;
+
+  constructor(
+    readonly encoder: ViT,
+    readonly decoderConfig: DecoderConfig,
+    readonly decoderParams: Params,
+    readonly tokenizer: WordPieceTokenizer,
+    readonly preprocess: PreprocessConfig,
+    readonly generation: GenerationSettings,
+    readonly source: string,
+  ) {
+    if (tokenizer.size !== decoderConfig.vocabSize) {
+      throw new VitlensError(`${source}: the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
+    }
+  }
+
+  /** Every trainable tensor under vitlens' names (encoder.* and decoder.*). */
+  allParams(): Params {
+    const out: Params = new Map();
+    for (const [k, t] of this.encoder.params) out.set(`encoder.${k}`, t);
+    for (const [k, t] of this.decoderParams) out.set(k, t);
+    return out;
+  }
+
+  /**
+   * Writes the layout transformers loads (BlipForConditionalGeneration): config.json and the
+   * tokenizer and processor files copied from the folder it was read from, model.safetensors
+   * under BLIP's names (the tied LM head left out, as transformers saves it).
+   */
+  save(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeSafetensors(join(dir, "model.safetensors"), toBlip(this.encoder.params, this.decoderParams));
+    for (const f of ["generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"]) {
+      if (existsSync(join(this.source, f)) && resolve(this.source) !== resolve(dir)) copyFileSync(join(this.source, f), join(dir, f));
+    }
+    if (resolve(this.source) !== resolve(dir)) copyFileSync(join(this.source, "config.json"), join(dir, "config.json")); // last: a folder without it is not loadable
+  }
+
+  /** [DEC]: what BLIP's generate puts in place of the prompt's [CLS]. */
+  get startToken(): number {
+    return this.generation.bosTokenId!;
+  }
+
+  /** A prompt's tokens as BLIP's generate feeds them after [DEC]: the processor's ids without [CLS] and the final [SEP]. */
+  promptIds(prompt: string | undefined): number[] {
+    return prompt ? this.tokenizer.encode(prompt) : [];
+  }
+}
+
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/** BLIP's text decoder (BlipTextConfig) as vitlens' caption decoder. */
+export function blipDecoderConfig(t: Record<string, unknown>, file: string): DecoderConfig {
+  const activation = activationNamed(String(t.hidden_act ?? "gelu"));
+  if (!activation) throw new VitlensError(`${file}: text_config.hidden_act ${JSON.stringify(t.hidden_act)} is not an activation vitlens has`);
+  const D = num(t.hidden_size) ?? 768;
+  return validateDecoderConfig({
+    vocabSize: num(t.vocab_size) ?? 30524,
+    maxLength: num(t.max_position_embeddings) ?? 512,
+    hiddenSize: D,
+    numLayers: num(t.num_hidden_layers) ?? 12,
+    numHeads: num(t.num_attention_heads) ?? 12,
+    mlpSize: num(t.intermediate_size) ?? 3072,
+    encoderHiddenSize: num(t.encoder_hidden_size) ?? 768,
+    tieEmbeddings: t.tie_word_embeddings !== false,
+    layerNormEps: num(t.layer_norm_eps) ?? 1e-12,
+    activation,
+    lmHeadBias: true,
+    norm: "post",
+    embeddingNorm: true,
+    headTransform: true,
+  }, file);
+}
+
+function readWeights(dir: string): { tensors: Map<string, Tensor>; file: string } {
+  const files = ["model.safetensors", SHARD_INDEX, "pytorch_model.bin"];
+  const found = files.map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!found) {
+    const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|safetensors|h5|msgpack)$/.test(f));
+    throw new VitlensError(`${dir}: no ${files.join(", ")}${others.length ? ` (found ${others.join(", ")})` : ""}`);
+  }
+  if (found.endsWith(".bin")) return { tensors: readTorchFile(found).tensors, file: found };
+  return { tensors: (found.endsWith(".json") ? readShardedSafetensors(found) : readSafetensors(found)).tensors, file: found };
+}
+
+/** A BLIP folder (config.json with model_type "blip", weights, tokenizer, processor or preprocessor config). */
+export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): BlipCaptioner {
+  const cfgPath = join(dir, "config.json");
+  const cfg = readJson(cfgPath) as Record<string, unknown>;
+  if (cfg.model_type !== BLIP_TYPE) throw new VitlensError(`${cfgPath}: model_type ${JSON.stringify(cfg.model_type)} is not "${BLIP_TYPE}"`);
+  const vision = (cfg.vision_config ?? {}) as Record<string, unknown>;
+  const text = (cfg.text_config ?? {}) as Record<string, unknown>;
+  const { tensors, file } = readWeights(dir);
+  if (!isBlipStateDict(tensors.keys())) throw new VitlensError(`${file}: no text_decoder.bert.* keys: not a BlipForConditionalGeneration checkpoint (BLIP's retrieval and question-answering heads are not captioners)`);
+  const mapped = fromBlip(tensors, file);
+  if (mapped.ignored.length) o.warn?.(`${file}: ignoring ${mapped.ignored.length} key(s) a captioner does not use: ${mapped.ignored.slice(0, 4).join(", ")}${mapped.ignored.length > 4 ? ", ..." : ""}`);
+
+  const act = activationNamed(String(vision.hidden_act ?? "gelu"));
+  if (!act) throw new VitlensError(`${cfgPath}: vision_config.hidden_act ${JSON.stringify(vision.hidden_act)} is not an activation vitlens has`);
+  const encoderConfig = validateConfig(inferConfig(mapped.vision.params, file, {
+    numHeads: num(vision.num_attention_heads) ?? 12, layerNormEps: num(vision.layer_norm_eps) ?? 1e-5, activation: act,
+    ...(typeof vision.image_size === "number" ? { imageSize: [vision.image_size, vision.image_size] as [number, number] } : {}),
+  }));
+  checkExact(vitParameterShapes(encoderConfig), mapped.vision.params, mapped.vision.origin, file);
+  const decoderConfig = blipDecoderConfig(text, cfgPath);
+  if (!decoderConfig.tieEmbeddings && !mapped.text.params.has("decoder.lm_head.weight")) {
+    throw new VitlensError(`${file}: missing key text_decoder.cls.predictions.decoder.weight (text_config.tie_word_embeddings is false)`);
+  }
+  if (decoderConfig.tieEmbeddings) mapped.text.params.delete("decoder.lm_head.weight"); // tied: the word embeddings are the weight
+  checkExact(decoderParameterShapes(decoderConfig), mapped.text.params, mapped.text.origin, file);
+
+  const preprocess = preprocessFrom(null, readPreprocessorJson(dir), encoderConfig.imageSize);
+  preprocess.size = encoderConfig.imageSize;
+  const tokenizer = WordPieceTokenizer.load(dir);
+  // BLIP's generate: eos = text_config.sep_token_id, pad = text_config.pad_token_id, [DEC] = text_config.bos_token_id
+  const { settings, unsupported, source } = readGenerationSettings(dir, {});
+  const generation: GenerationSettings = {
+    ...settings,
+    bosTokenId: num(text.bos_token_id) ?? 30522,
+    eosTokenId: num(text.sep_token_id) ?? 102,
+    padTokenId: num(text.pad_token_id) ?? 0,
+  };
+  if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
+  return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir);
+}
+
+function checkExact(expected: Array<[string, number[]]>, params: Params, origin: Map<string, string>, file: string): void {
+  const names = new Set(expected.map(([n]) => n));
+  for (const [name, shape] of expected) {
+    const t = params.get(name);
+    if (!t) throw new VitlensError(`${file}: missing key for vitlens ${name}`);
+    if (!sameShape(t.shape, shape)) throw new VitlensError(`${file}: key ${origin.get(name) ?? name} has shape ${shapeString(t.shape)}, expected ${shapeString(shape)} from config.json`);
+  }
+  for (const name of params.keys()) if (!names.has(name)) throw new VitlensError(`${file}: unexpected key ${origin.get(name) ?? name}`);
+}
