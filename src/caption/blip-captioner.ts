@@ -36,6 +36,8 @@ export class BlipCaptioner {
     readonly preprocess: PreprocessConfig,
     readonly generation: GenerationSettings,
     readonly source: string,
+    /** New tokens when no max_length is set (transformers: 20 beyond the prompt, capped at the positions); null: generation.maxLength counts all. */
+    readonly defaultNewTokens: number | null = 20,
   ) {
     if (tokenizer.size !== decoderConfig.vocabSize) {
       throw new VitlensError(`${source}: the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
@@ -67,6 +69,14 @@ export class BlipCaptioner {
   /** [DEC]: what BLIP's generate puts in place of the prompt's [CLS]. */
   get startToken(): number {
     return this.generation.bosTokenId!;
+  }
+
+  /** max_length for a prompt of `promptLength` tokens ([DEC] excluded) and an optional --max-len (new tokens, as max_new_tokens). */
+  maxLength(promptLength: number, maxNewTokens?: number): number {
+    const P = 1 + promptLength;
+    if (maxNewTokens !== undefined) return P + maxNewTokens;
+    if (this.defaultNewTokens === null) return this.generation.maxLength;
+    return Math.min(P + this.defaultNewTokens, this.decoderConfig.maxLength);
   }
 
   /** A prompt's tokens as BLIP's generate feeds them after [DEC]: the processor's ids without [CLS] and the final [SEP]. */
@@ -134,22 +144,33 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   if (!decoderConfig.tieEmbeddings && !mapped.text.params.has("decoder.lm_head.weight")) {
     throw new VitlensError(`${file}: missing key text_decoder.cls.predictions.decoder.weight (text_config.tie_word_embeddings is false)`);
   }
-  if (decoderConfig.tieEmbeddings) mapped.text.params.delete("decoder.lm_head.weight"); // tied: the word embeddings are the weight
+  // The output bias: the head's own `decoder.bias` when untied (cls.predictions.bias is then stored but
+  // unused), cls.predictions.bias when tied (the two are one parameter in transformers)
+  const p = mapped.text.params;
+  const own = p.get("decoder.lm_head.decoder_bias");
+  p.delete("decoder.lm_head.decoder_bias");
+  if (!decoderConfig.tieEmbeddings && own) p.set("decoder.lm_head.bias", own);
+  else if (!p.has("decoder.lm_head.bias") && own) p.set("decoder.lm_head.bias", own);
+  if (decoderConfig.tieEmbeddings) p.delete("decoder.lm_head.weight"); // tied: the word embeddings are the weight
   checkExact(decoderParameterShapes(decoderConfig), mapped.text.params, mapped.text.origin, file);
 
   const preprocess = preprocessFrom(null, readPreprocessorJson(dir), encoderConfig.imageSize);
   preprocess.size = encoderConfig.imageSize;
-  const tokenizer = WordPieceTokenizer.load(dir);
-  // BLIP's generate: eos = text_config.sep_token_id, pad = text_config.pad_token_id, [DEC] = text_config.bos_token_id
-  const { settings, unsupported, source } = readGenerationSettings(dir, {});
+  const tokenizer = WordPieceTokenizer.load(dir, "transformers-5");
+  // generation_config.json when present (transformers' own generate() reads only text_config: it
+  // honours the file when given generation_config=model.generation_config), else text_config's
+  // fields; BLIP's generate: eos = sep_token_id, pad = pad_token_id, [DEC] = bos_token_id
+  const { settings, unsupported, source, explicit } = readGenerationSettings(dir, text);
   const generation: GenerationSettings = {
     ...settings,
     bosTokenId: num(text.bos_token_id) ?? 30522,
     eosTokenId: num(text.sep_token_id) ?? 102,
     padTokenId: num(text.pad_token_id) ?? 0,
   };
+  // no max_length set (PretrainedConfig's generic 20 in an old text_config is not one): 20 new tokens
+  const maxLengthSet = explicit.has("maxLength") && !(source.endsWith("config.json") && !source.endsWith("generation_config.json") && settings.maxLength === 20);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
-  return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir);
+  return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir, maxLengthSet ? null : 20);
 }
 
 function checkExact(expected: Array<[string, number[]]>, params: Params, origin: Map<string, string>, file: string): void {

@@ -126,7 +126,7 @@ function generate(cap: FolderCaptioner, encoded: Float32Array, N: number, o: Cap
     const prompt = cap.promptIds(o.prompt);
     const g = { ...cap.generation };
     if (o.beam !== undefined) g.numBeams = o.beam;
-    if (o.maxLength !== undefined) g.maxLength = 1 + prompt.length + o.maxLength;
+    g.maxLength = cap.maxLength(prompt.length, o.maxLength);
     if (o.lengthPenalty !== undefined) g.lengthPenalty = o.lengthPenalty;
     const gen = hfGenerate(cap, encoded, N, g, be, prompt);
     const eos = gen.ids.indexOf(g.eosTokenId!, 1);

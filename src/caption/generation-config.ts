@@ -52,7 +52,7 @@ function readFields(json: Record<string, unknown>, into: Partial<GenerationSetti
  * else HF's defaults. Never a model card's suggestions. Returns the fields vitlens does not
  * implement alongside, for one warning.
  */
-export function readGenerationSettings(dir: string, config: Record<string, unknown>): { settings: GenerationSettings; unsupported: string[]; source: string } {
+export function readGenerationSettings(dir: string, config: Record<string, unknown>): { settings: GenerationSettings; unsupported: string[]; source: string; explicit: Set<keyof GenerationSettings> } {
   const path = join(dir, "generation_config.json");
   const found: Partial<GenerationSettings> = {};
   let source: string;
@@ -74,7 +74,7 @@ export function readGenerationSettings(dir: string, config: Record<string, unkno
   const settings = { ...HF_DEFAULTS, ...Object.fromEntries(Object.entries(found).filter(([, v]) => v !== null && v !== undefined)) } as GenerationSettings;
   if (json.early_stopping === "never") settings.earlyStopping = "never";
   if (settings.padTokenId === null) settings.padTokenId = settings.eosTokenId; // HF: pad = eos, with a warning
-  return { settings, unsupported, source };
+  return { settings, unsupported, source, explicit: new Set(Object.keys(found) as Array<keyof GenerationSettings>) };
 }
 
 function isEmpty(v: unknown): boolean {

@@ -36,8 +36,13 @@ export class WordPieceTokenizer extends SubwordTokenizer {
     super(tok, size, special, cleanUp);
   }
 
-  /** A vocab.txt, a tokenizer.json, or a folder holding either (tokenizer.json preferred). */
-  static load(path: string): WordPieceTokenizer {
+  /**
+   * A vocab.txt, a tokenizer.json, or a folder holding either (tokenizer.json preferred), with
+   * added_tokens.json's tokens (BLIP's [DEC], [ENC]). `decoding`: "slow" decodes as transformers
+   * 4.36's slow BertTokenizer (CATR's predict.py); "transformers-5" as transformers 5 does (the
+   * tokenizer's own decoder, clean_up_tokenization_spaces off unless the config sets it: BLIP).
+   */
+  static load(path: string, decoding: Decoding = "slow"): WordPieceTokenizer {
     if (!existsSync(path)) throw new VitlensError(`${path}: no such tokenizer file or folder`);
     const dir = statSync(path).isDirectory() ? path : dirname(path);
     const configPath = join(dir, "tokenizer_config.json");
@@ -47,8 +52,11 @@ export class WordPieceTokenizer extends SubwordTokenizer {
       file = [join(dir, "tokenizer.json"), join(dir, "vocab.txt")].find((f) => existsSync(f)) ?? "";
       if (!file) throw new VitlensError(`${dir}: no tokenizer.json or vocab.txt (a BERT WordPiece tokenizer)`);
     }
-    if (basename(file).endsWith(".json")) return WordPieceTokenizer.fromJson(readJson(file) as TokenizerJson, config, file);
-    return WordPieceTokenizer.fromVocab(readVocabTxt(file), config, file);
+    if (basename(file).endsWith(".json")) return WordPieceTokenizer.fromJson(readJson(file) as TokenizerJson, config, file, decoding);
+    const json = wordPieceJson(readVocabTxt(file), config, file);
+    const addedPath = join(dir, "added_tokens.json");
+    if (existsSync(addedPath)) addSpecialTokens(json, Object.entries(readJson(addedPath)).map(([content, id]) => ({ content, id: Number(id) })));
+    return WordPieceTokenizer.fromJson(json, config, file, decoding);
   }
 
   /** From vocab.txt's tokens (line i has id i) and tokenizer_config.json's fields. */
@@ -57,7 +65,7 @@ export class WordPieceTokenizer extends SubwordTokenizer {
   }
 
   /** From a tokenizer.json object and tokenizer_config.json's fields; `where` names them in errors. */
-  static fromJson(json: TokenizerJson, config: Record<string, unknown>, where: string): WordPieceTokenizer {
+  static fromJson(json: TokenizerJson, config: Record<string, unknown>, where: string, decoding: Decoding = "slow"): WordPieceTokenizer {
     const model = json.model as (TokenizerJson["model"] & { continuing_subword_prefix?: string; unk_token?: string }) | undefined;
     if (model?.type !== "WordPiece" || !model.vocab) {
       throw new VitlensError(`${where}: model type ${JSON.stringify(model?.type)} is not supported (expected BERT's "WordPiece")`);
@@ -73,9 +81,11 @@ export class WordPieceTokenizer extends SubwordTokenizer {
       if (id === undefined) throw new VitlensError(`${where}: the vocabulary has no ${content} (BERT's ${name})`);
       ids[k] = id;
     }
-    const cleanUp = config.clean_up_tokenization_spaces !== false; // transformers 4.36's default: true
-    // Pieces are joined by the decoder below; the clean-up is applied once to the whole text, as the slow tokenizer does.
-    const full = { ...json, decoder: { type: "WordPiece", prefix, cleanup: false } };
+    // transformers 4.36's default is true, transformers 5's false
+    const cleanUp = decoding === "slow" ? config.clean_up_tokenization_spaces !== false : config.clean_up_tokenization_spaces === true;
+    // The slow tokenizer joins pieces and cleans up the whole text once; transformers 5 keeps the
+    // tokenizer's own decoder (which cleans up each piece) and the whole-text clean-up only when set.
+    const full = decoding === "slow" ? { ...json, decoder: { type: "WordPiece", prefix, cleanup: false } } : { ...json, decoder: json.decoder ?? { type: "WordPiece", prefix, cleanup: true } };
     let tok: Tokenizer;
     try {
       tok = new Tokenizer(full, { ...config, clean_up_tokenization_spaces: cleanUp });
@@ -125,6 +135,17 @@ export function readVocabTxt(path: string): string[] {
   if (lines[lines.length - 1] === "") lines.pop();
   if (lines.length === 0) throw new VitlensError(`${path}: the vocabulary is empty (expected one token per line)`);
   return lines;
+}
+
+/** How ids become text: as transformers 4.36's slow BertTokenizer, or as transformers 5. */
+export type Decoding = "slow" | "transformers-5";
+
+/** Tokens beyond vocab.txt (added_tokens.json: BLIP's [DEC], [ENC]) as special added tokens. */
+function addSpecialTokens(json: TokenizerJson, tokens: Array<{ content: string; id: number }>): void {
+  const known = new Set((json.added_tokens ?? []).map((t) => t.content));
+  json.added_tokens = [...(json.added_tokens ?? []), ...tokens.filter((t) => !known.has(t.content)).map(({ content, id }) => ({
+    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+  }))].sort((a, b) => a.id - b.id);
 }
 
 /**

@@ -47,9 +47,11 @@ const TEXT: KeyRules = {
     [/^cls\.predictions\.transform\.LayerNorm\.(weight|bias)$/, "decoder.head_transform.norm.$1"],
     [/^cls\.predictions\.bias$/, "decoder.lm_head.bias"],
     [/^cls\.predictions\.decoder\.weight$/, "decoder.lm_head.weight"],
+    [/^cls\.predictions\.decoder\.bias$/, "decoder.lm_head.decoder_bias"],
   ],
   qkv: new RegExp(`${L.replace("(\\d+)", "(?<layer>\\d+)")}attention\\.self\\.(?<part>query|key|value)\\.(?<kind>weight|bias)$`),
-  ignored: [/^bert\.embeddings\.position_ids$/, /^cls\.predictions\.decoder\.bias$/],
+  qkvName: (layer, kind) => `decoder.layers.${layer}.self_attn.qkv.${kind}`,
+  ignored: [/^bert\.embeddings\.position_ids$/],
 };
 
 export function isBlipStateDict(keys: Iterable<string>): boolean {

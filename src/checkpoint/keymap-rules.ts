@@ -30,6 +30,8 @@ export interface KeyRules {
   prefix?: RegExp;
   /** Matched against the key with its prefix (heads sit outside the backbone). */
   unprefixed?: Array<[RegExp, string]>;
+  /** Where the fused projection goes (a ViT block's attn.qkv unless said). */
+  qkvName?: (layer: string, kind: string) => string;
 }
 
 const PART: Record<string, "q" | "k" | "v"> = { q: "q", k: "k", v: "v", query: "q", key: "k", value: "v" };
@@ -58,7 +60,7 @@ export function applyKeyRules(state: Map<string, Tensor>, file: string, rules: K
     if (qkv?.groups) {
       const { layer, kind } = qkv.groups;
       const part = qkv.groups.part ?? qkv.groups.part2; // two spellings in one pattern: named groups cannot repeat
-      const name = `blocks.${layer}.attn.qkv.${kind}`;
+      const name = rules.qkvName ? rules.qkvName(layer, kind) : `blocks.${layer}.attn.qkv.${kind}`;
       qkvParts.set(name, { ...qkvParts.get(name), [PART[part]]: t });
       origin.set(name, key.replace(new RegExp(`\\b${part}\\b`), "{q,k,v}"));
       continue;
