@@ -32,7 +32,7 @@ const beamFlag = (v: string): number => {
   return n;
 };
 
-interface DecodeFlags extends PrecisionFlagValues { beam?: number; maxLen?: number; lengthPenalty?: number; layer: number | "last"; head: number | "mean" }
+interface DecodeFlags extends PrecisionFlagValues { beam?: number; maxLen?: number; lengthPenalty?: number; prompt?: string; layer: number | "last"; head: number | "mean" }
 
 function decodeOptions(cmd: Command): Command {
   return withPrecisionFlag(cmd)
@@ -40,7 +40,8 @@ function decodeOptions(cmd: Command): Command {
     .option("--heads <n>", `CATR: attention heads (not in the checkpoint; default ${CATR_DEFAULT_HEADS}, CATR's configuration)`, positiveInt)
     .option("--no-dilation", "CATR: run ResNet layer4 undilated (CATR's configuration dilates it: output stride 16)")
     .option("--beam <k>", "beam width (1: greedy; default: 1, or a Hugging Face model's generation config)", beamFlag)
-    .option("--max-len <n>", "most tokens generated (default: the model's limit, or its generation config's max_length)", positiveInt)
+    .option("--max-len <n>", "most tokens generated, as max_new_tokens (default: the model's limit, or its generation config's max_length)", positiveInt)
+    .option("--prompt <text>", "BLIP: the text the caption starts with (e.g. \"a picture of\"); the caption includes it")
     .option("--length-penalty <a>", "beam score = log-probability / length^a (default: 1, or the generation config's)", num("--length-penalty"))
     .option("--layer <L|last>", "decoder layer whose cross-attention is drawn", layerFlag, "last" as const)
     .option("--head <H|mean>", "one head or the mean of the heads", headFlag, "mean" as const);
@@ -49,7 +50,7 @@ function decodeOptions(cmd: Command): Command {
 export function captionCommand(): Command {
   return withExifFlag(decodeOptions(new Command("caption")))
     .description("caption images; one strip per image: the image and each word's cross-attention map")
-    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder folder or Hub id (owner/name[@revision]), a CATR checkpoint (.pth) or release (catr-v1, catr-v2, catr-v3), or a preset (vit-gpt2, catr: random weights)")
+    .requiredOption("--model <spec>", "a train-captioner run (its best/) or captioner folder, a Hugging Face ViT + GPT-2 VisionEncoderDecoder or BLIP folder or Hub id (owner/name[@revision]), a CATR checkpoint (.pth) or release (catr-v1, catr-v2, catr-v3), or a preset (vit-gpt2, blip-base, catr: random weights)")
     .option("--out <dir>", "folder for <image>.caption.png strips and captions.json (required unless --json)")
     .option("--json", "print one JSON line per image: image, caption, words, tokens, score (without --out, write nothing)")
     .option("--raw", "also write <image>.caption.safetensors: maps (words, layers, heads, gh, gw) and cls_share (words, layers, heads)")
@@ -131,7 +132,7 @@ function catrFlags(o: CatrFlags): CatrFlags {
 /** What was given on the command line; the rest comes from the model (captionImages). */
 function decodeSettings(o: DecodeFlags): CaptionOptions {
   const selection: MapSelection = { layer: o.layer, head: o.head };
-  return { beam: o.beam, maxLength: o.maxLen, lengthPenalty: o.lengthPenalty, ...selection };
+  return { beam: o.beam, maxLength: o.maxLen, lengthPenalty: o.lengthPenalty, prompt: o.prompt, ...selection };
 }
 
 /** One output format for every captioner: `words` as drawn, `tokens` the model's pieces. */
