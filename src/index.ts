@@ -30,6 +30,7 @@ export { defaultPreprocess, type PreprocessConfig } from "./data/preprocess-conf
 export { ForwardWorker } from "./worker/forward-worker.js";
 
 export { downloadModel, parseHubId } from "./hub/snapshot.js";
+export { openModel, type OpenModelOptions } from "./hub/model-spec.js";
 export { hubOptionsFromEnv, type HubOptions } from "./hub/download.js";
 export { resolveTorchHubCheckpoint, torchHubFile, torchHubDir, isCatrName, CATR_CHECKPOINTS, type TorchHubOptions } from "./hub/torch-hub.js";
 

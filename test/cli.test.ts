@@ -49,7 +49,7 @@ describe("vitlens CLI", () => {
   });
 
   const failures: Array<[string, string[], RegExp]> = [
-    ["a missing image", ["predict", "--model", fixture("hf-tiny"), "nope.png"], /^vitlens: skipped nope\.png: not a readable image \(no such file\)\nvitlens: error: none of the 1 image\(s\) could be read\n$/],
+    ["a missing image", ["predict", "--model", fixture("hf-tiny"), "nope.png"], /^vitlens: skipped nope\.png: not a readable image \(no such file\)\nvitlens: error: the image could not be read\n$/],
     ["a file that is not an image", ["predict", "--model", fixture("hf-tiny"), fixture("hf-tiny", "config.json")], /config\.json: not a readable image/],
     ["an unknown preset", ["inspect", "--model", "vit-x1"], /^vitlens: error: --model vit-x1: no such file or directory, and not a preset/],
     ["a corrupt safetensors file", ["inspect", "--model", fixture("hf-tiny", "config.json")], /unsupported weights file \(expected \.safetensors/],

@@ -98,7 +98,7 @@ describe("data: every command reads the data people have, and says what it did",
     assert.equal(lines.find((l) => l.image.endsWith("3_dress.png")).top[0].label, "Dress");
     const a = vitlens("attention", "--model", model, "--out", join(tmp, "maps"), join(dir, "broken.jpg"), join(dir, "3_dress.png"));
     assert.equal(a.status, 0, a.stderr);
-    assert.match(a.stderr, /skipped .*broken\.jpg: not a readable image \(truncated JPEG\)\n.*1 image\(s\) drawn, 1 skipped/s);
+    assert.match(a.stderr, /skipped .*broken\.jpg: not a readable image \(truncated JPEG\)\n.*1 image drawn, 1 skipped/s);
     assert.equal(vitlens("attention", "--model", model, "--out", join(tmp, "maps"), "--strict", join(dir, "broken.jpg")).status, 1);
   });
 });

@@ -14,6 +14,7 @@ let selected: Backend | undefined;
  */
 export function getBackend(): Backend {
   if (selected) return selected;
+  checkThreadsVariable();
   const wanted = process.env.VITLENS_BACKEND;
   if (wanted === "js") return (selected = jsBackend);
   if (wanted === "native") {
@@ -36,6 +37,12 @@ export function getBackend(): Backend {
     selected = jsBackend;
   }
   return selected;
+}
+
+/** VITLENS_THREADS: a whole number of threads (0, empty or unset: all cores); anything else is refused, never ignored. */
+export function checkThreadsVariable(value = process.env.VITLENS_THREADS): void {
+  if (value === undefined || /^\s*\d*\s*$/.test(value)) return;
+  throw new VitlensError(`VITLENS_THREADS=${value}: expected a whole number of threads (0 or unset: all cores)`);
 }
 
 /** The native backend, or null when it is not available: for tests that compare the two. */

@@ -1,8 +1,7 @@
 import { UnreadableImageError } from "../data/raw-image.js";
-import { withExifFlag, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, MODEL_HELP, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { basename, extname, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { loadBatch } from "../data/preprocess.js";
 import { VitlensError } from "../errors.js";
@@ -17,8 +16,11 @@ import { Rng } from "../random.js";
 import { blendHeat, blendMask, displayImage, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "../models/vit-config.js";
-import { checkOverwrite, outputFolder } from "./outputs.js";
-import { resolveModel } from "./resolve-run.js";
+import { prepareOutputs } from "./outputs.js";
+import { loadCliModel } from "./load-model.js";
+import { catchInterrupt } from "./interrupt.js";
+import { taskProgress } from "./progress.js";
+import { plural } from "../words.js";
 
 interface Options {
   model: string; out: string; layer: string; head: string; method: string; discardRatio: number;
@@ -61,7 +63,15 @@ export function attentionCommand(): Command {
     .action(async (images: string[], o: Options & CheckpointFlagValues & PrecisionFlagValues) => {
       if (!METHODS.includes(o.method)) throw new VitlensError(`--method ${o.method}: expected ${METHODS.join(", ")}`);
       if (o.keep !== undefined && o.method !== "cls") throw new VitlensError(`--keep applies to --method cls (DINO's per-head masks), not ${o.method}`);
-      const { model, preprocess, labels } = loadModel(await resolveModel(o.model), checkpointFlags(o));
+      // every file this run writes, checked before the model is loaded
+      const stems = images.map((image) => basename(image, extname(image)));
+      const pngPath = (i: number) => join(o.out, `${stems[i]}.${o.method}.png`);
+      const rawPath = (i: number) => join(o.out, `${stems[i]}.${o.method}.safetensors`);
+      prepareOutputs([
+        { flag: "--out", path: o.out, kind: "folder" },
+        ...images.flatMap((_, i) => [{ path: pngPath(i), kind: "file" as const }, o.raw && { path: rawPath(i), kind: "file" as const }]),
+      ], o.force);
+      const { model, preprocess, labels } = await loadCliModel(o.model, o);
       const c = model.config;
       if (o.method === "attribution" && c.numClasses === 0) throw new VitlensError(`--method attribution: ${o.model} has no classification head to attribute`);
       if (o.class !== undefined && o.class >= c.numClasses) throw new VitlensError(`--class ${o.class} is out of range: the model has ${c.numClasses} classes`);
@@ -74,18 +84,17 @@ export function attentionCommand(): Command {
       if (heads.some((h) => typeof h === "number" && !(Number.isInteger(h) && h >= 0 && h < c.numHeads))) {
         throw new VitlensError(`--head ${o.head} is out of range: the model has ${c.numHeads} heads (0..${c.numHeads - 1}), or use mean, max, min, all`);
       }
-      outputFolder(o.out);
       const be = precisionBackend(o);
       const [rows, cols] = gridSize(c);
       const layout = tokenLayout(c); // CLS, distillation, registers: left out of every map
       const query = queryName(layout);
       let skipped = 0;
-      for (const image of images) {
-        const stem = basename(image, extname(image));
-        const pngPath = join(o.out, `${stem}.${o.method}.png`);
-        const rawPath = join(o.out, `${stem}.${o.method}.safetensors`);
-        checkOverwrite(pngPath, o.force);
-        if (o.raw) checkOverwrite(rawPath, o.force);
+      let drawn = 0;
+      const interrupted = catchInterrupt(); // Ctrl-C: the maps drawn so far stay, exit 130
+      const progress = taskProgress("attention", images.length, "images");
+      for (const [index, image] of images.entries()) {
+        if (interrupted()) break;
+        progress.update(index);
         let pixels: Tensor;
         try {
           pixels = await loadBatch([image], preprocess);
@@ -124,27 +133,34 @@ export function attentionCommand(): Command {
           for (const l of layers) {
             const norms = tokenNorms(streamAfter(c, kept.cache, l), kept.cache.dims.N, c.hiddenSize, 0);
             maps.push({ title: `token norm after layer ${l}`, values: norms.subarray(layout.prefix) });
-            if (layout.prefix) process.stdout.write(`${image}: layer ${l} token norms: prefix ${Array.from(norms.subarray(0, layout.prefix), (v) => v.toFixed(1)).join(", ")}; patches max ${Math.max(...norms.subarray(layout.prefix)).toFixed(1)}, median ${median(norms.subarray(layout.prefix)).toFixed(1)}\n`);
+            if (layout.prefix) progress.print(`${image}: layer ${l} token norms: prefix ${Array.from(norms.subarray(0, layout.prefix), (v) => v.toFixed(1)).join(", ")}; patches max ${Math.max(...norms.subarray(layout.prefix)).toFixed(1)}, median ${median(norms.subarray(layout.prefix)).toFixed(1)}\n`);
           }
         }
-        if (!layout.cls && o.method !== "norm") process.stdout.write(`${image}: no CLS token: maps show the ${query}\n`);
-        if (layout.prefix > 1 && (o.method === "cls" || o.method === "rollout")) process.stdout.write(`${image}: ${describeShares(c, fwd.attentions[layers[layers.length - 1]], layout.prefix)}\n`);
+        if (!layout.cls && o.method !== "norm") progress.print(`${image}: no CLS token: maps show the ${query}\n`);
+        if (layout.prefix > 1 && (o.method === "cls" || o.method === "rollout")) progress.print(`${image}: ${describeShares(c, fwd.attentions[layers[layers.length - 1]], layout.prefix)}\n`);
         const display = await displayImage(image, c.imageSize);
         const draw = (values: Float32Array) => (o.keep ? blendMask : blendHeat)(display, { values, rows, cols });
         const tiles: Tile[] = [{ image: display, title: "input" }, ...maps.map((m) => ({ image: draw(m.values), title: m.title }))];
         const caption = c.numClasses > 0 ? `predicted: ${labels[predicted]} (${(100 * probs[predicted]).toFixed(1)}%)` : undefined;
-        writeFileAtomic(pngPath, [await tileGrid(tiles, o.columns, Math.max(160, Math.min(display.width, 224)), caption)]);
+        writeFileAtomic(pngPath(index), [await tileGrid(tiles, o.columns, Math.max(160, Math.min(display.width, 224)), caption)]);
         if (o.raw) {
           const t = new Map<string, Tensor>();
           maps.forEach((m, i) => t.set(maps.length === 1 ? "map" : `map.${i}`, { data: m.values, shape: [rows, cols] }));
           fwd.attentions.forEach((a, l) => t.set(`layer.${l}`, { data: a.data, shape: a.shape.slice(1) }));
           if (layout.prefix) fwd.attentions.forEach((a, l) => t.set(`prefix_share.${l}`, { data: prefixShares(a, 0, "mean", layout.prefix), shape: [layout.prefix] }));
-          writeSafetensors(rawPath, t, { format: "pt", method: o.method, query, titles: JSON.stringify(maps.map((m) => m.title)) });
+          writeSafetensors(rawPath(index), t, { format: "pt", method: o.method, query, titles: JSON.stringify(maps.map((m) => m.title)) });
         }
-        process.stdout.write(`${pngPath}${o.raw ? ` ${rawPath}` : ""}\n`);
+        progress.print(`${pngPath(index)}${o.raw ? ` ${rawPath(index)}` : ""}\n`);
+        drawn++;
       }
-      if (skipped === images.length) throw new VitlensError(`none of the ${images.length} image(s) could be read`);
-      if (skipped) process.stderr.write(`vitlens: ${images.length - skipped} image(s) drawn, ${skipped} skipped (not readable)\n`);
+      progress.update(drawn + skipped);
+      progress.stop();
+      if (interrupted()) {
+        process.stderr.write(`vitlens: interrupted after ${drawn + skipped} of ${plural(images.length, "image")}: ${drawn ? `${plural(drawn, "map file")} kept in ${o.out}` : "nothing drawn"}\n`);
+        return;
+      }
+      if (skipped === images.length) throw new VitlensError(images.length === 1 ? "the image could not be read" : `none of the ${images.length} images could be read`);
+      if (skipped) process.stderr.write(`vitlens: ${plural(drawn, "image")} drawn, ${skipped} skipped (not readable)\n`);
     });
 }
 

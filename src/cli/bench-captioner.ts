@@ -56,7 +56,7 @@ export function captionerPhases(cap: AnyCaptioner, o: Pick<CaptionerBenchOptions
 }
 
 /** Seconds per caption of one random image: the encoder's forward and the whole search. */
-export function benchCaptioner(cap: AnyCaptioner, o: CaptionerBenchOptions, be: Backend) {
+export function benchCaptioner(cap: AnyCaptioner, o: CaptionerBenchOptions, be: Backend, onRun?: (done: number) => void) {
   const phases = captionerPhases(cap, o);
   const split = { encoder: 0, decoder: 0 };
   const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
@@ -68,8 +68,10 @@ export function benchCaptioner(cap: AnyCaptioner, o: CaptionerBenchOptions, be: 
     phases.search(enc, be);
     split.decoder = seconds(t1);
   };
+  let runs = 0;
   const once = () => {
     run();
+    onRun?.(++runs); // after the timed run
     return split.encoder + split.decoder;
   };
   for (let i = 0; i < o.warmup; i++) once();

@@ -2,10 +2,9 @@ import { cpus } from "node:os";
 import { Command } from "commander";
 import { getBackend } from "../backend/index.js";
 import { cpuFeatures } from "../backend/precision.js";
-import { resolveCaptioner, resolveModel } from "./resolve-run.js";
+import { resolveCaptioner } from "./resolve-run.js";
 import { benchCaptioner, captionerPhases } from "./bench-captioner.js";
 import type { AnyCaptioner } from "../caption/evaluate.js";
-import { loadModel } from "../checkpoint/load.js";
 import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
 import { profileBackend, type Profiler } from "../backend/profile.js";
@@ -16,7 +15,10 @@ import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy } from "../train/loss.js";
 import { Optimizer } from "../train/optimizer.js";
-import { positiveInt, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { loadCliModel } from "./load-model.js";
+import { taskProgress } from "./progress.js";
+import { writeOut } from "./stdio.js";
+import { positiveInt, MODEL_HELP, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 
 interface BenchOptions {
   model: string;
@@ -52,11 +54,11 @@ function trainStep(model: ViT, pixels: Tensor, be: Backend, batch: number): () =
 }
 
 /** Median and min seconds of a full SGD-momentum training step on random labels. */
-function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): { median: number; min: number } {
+function timeTrainStep(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions, tick: () => void): { median: number; min: number } {
   const step = trainStep(model, pixels, be, opts.batch);
-  for (let i = 0; i < opts.warmup; i++) step();
+  for (let i = 0; i < opts.warmup; i++, tick()) step();
   const times: number[] = [];
-  for (let i = 0; i < opts.iters; i++) {
+  for (let i = 0; i < opts.iters; i++, tick()) {
     const t0 = process.hrtime.bigint();
     step();
     times.push(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -89,16 +91,19 @@ export function benchCommand(): Command {
         }
         const cap = await resolveCaptioner(opts.captioner);
         const threads = (be as Partial<NativeExtras>).getThreads?.() ?? 1;
-        const r = { captioner: opts.captioner, backend: be.name, threads, ...benchCaptioner(cap, opts, be), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
-        if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
+        const progress = taskProgress("bench", opts.warmup + opts.iters, "captions");
+        const timed = benchCaptioner(cap, opts, be, (done) => progress.update(done));
+        progress.stop();
+        const r = { captioner: opts.captioner, backend: be.name, threads, ...timed, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+        if (opts.json) writeOut(JSON.stringify(r) + "\n");
         else {
-          process.stdout.write(`${opts.captioner}: one caption, beam ${r.beam}, ${r.tokens} generated tokens${r.eos_ignored ? " (EOS ignored)" : ""}, ${be.name} backend, ${threads} thread(s)\n` +
+          writeOut(`${opts.captioner}: one caption, beam ${r.beam}, ${r.tokens} generated tokens${r.eos_ignored ? " (EOS ignored)" : ""}, ${be.name} backend, ${threads} thread(s)\n` +
             `  median ${r.caption_s.toFixed(3)} s (min ${r.caption_min_s.toFixed(3)} s over ${opts.iters}): encoder ${r.encoder_s.toFixed(3)} s, search ${r.search_s.toFixed(3)} s\n` +
             `  peak RSS ${r.peak_rss_mb} MB\n`);
         }
         return;
       }
-      const { model } = loadModel(await resolveModel(opts.model), { imageSize: opts.imageSize, ...checkpointFlags(opts) });
+      const { model } = await loadCliModel(opts.model, opts, { batch: opts.batch });
       const c = model.config;
       const rng = new Rng(1);
       const pixels = {
@@ -109,15 +114,20 @@ export function benchCommand(): Command {
         profileCommand(modelPhases(model, pixels, be, opts), profileBackend(be), be, opts, machine(be));
         return;
       }
-      for (let i = 0; i < opts.warmup; i++) model.forward(pixels, be);
+      const runs = (opts.warmup + opts.iters) * (opts.train ? 2 : 1);
+      const progress = taskProgress("bench", runs, "runs");
+      let ran = 0;
+      const tick = () => progress.update(++ran); // between timed runs, never inside one
+      for (let i = 0; i < opts.warmup; i++, tick()) model.forward(pixels, be);
       const times: number[] = [];
-      for (let i = 0; i < opts.iters; i++) {
+      for (let i = 0; i < opts.iters; i++, tick()) {
         const t0 = process.hrtime.bigint();
         model.forward(pixels, be);
         times.push(Number(process.hrtime.bigint() - t0) / 1e9);
       }
       const forward = median(times);
-      const trainStep = opts.train ? timeTrainStep(model, pixels, be, opts) : null;
+      const trainStep = opts.train ? timeTrainStep(model, pixels, be, opts, tick) : null;
+      progress.stop();
       const gflops = (forwardFlops(c) * opts.batch) / forward / 1e9;
       const m = machine(be);
       const result = {
@@ -131,10 +141,10 @@ export function benchCommand(): Command {
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       };
       if (opts.json) {
-        process.stdout.write(JSON.stringify(result) + "\n");
+        writeOut(JSON.stringify(result) + "\n");
         return;
       }
-      process.stdout.write(
+      writeOut(
         `${opts.model} forward, batch ${opts.batch}, ${c.imageSize.join("x")}, ${be.name} backend, ${result.threads} thread(s), ${result.precision} products\n` +
           `  CPU ${m.cpu} (oneDNN: ${m.isa ?? "n/a"}), measured FMA peak ${m.peakGflops === null ? "n/a" : `${m.peakGflops.toFixed(0)} GFLOPS`}\n` +
           `  median ${forward.toFixed(3)} s (min ${result.forward_min_s.toFixed(3)} s over ${opts.iters})\n` +
@@ -240,5 +250,5 @@ function profileCommand(phases: ProfilePhase[], profiler: Profiler, be: Backend,
     }
     lines.push("");
   }
-  process.stdout.write(lines.join("\n") + "\n");
+  writeOut(lines.join("\n") + "\n");
 }

@@ -1,12 +1,11 @@
-import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { MODEL_HELP, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 import { Command } from "commander";
-import { loadModel } from "../checkpoint/load.js";
 import { saveHfModel } from "../checkpoint/save-hf.js";
 import { saveTimmModel } from "../checkpoint/save-timm.js";
 import { VitlensError } from "../errors.js";
-import { checkOverwrite, outputFolder } from "./outputs.js";
+import { prepareOutputs } from "./outputs.js";
 import { join } from "node:path";
-import { resolveModel } from "./resolve-run.js";
+import { loadCliModel } from "./load-model.js";
 
 export function convertCommand(): Command {
   return withCheckpointFlags(new Command("convert"))
@@ -17,9 +16,8 @@ export function convertCommand(): Command {
     .option("--force", "overwrite an existing model in --out")
     .action(async (o: { model: string; to: string; out: string; force?: boolean } & CheckpointFlagValues) => {
       if (o.to !== "hf" && o.to !== "timm") throw new VitlensError(`--to ${o.to}: expected hf or timm`);
-      const { model, preprocess, labels, format, notes } = loadModel(await resolveModel(o.model), checkpointFlags(o));
-      outputFolder(o.out);
-      checkOverwrite(join(o.out, "model.safetensors"), o.force);
+      prepareOutputs([{ flag: "--out", path: o.out, kind: "folder" }, { path: join(o.out, "model.safetensors"), kind: "file" }], o.force);
+      const { model, preprocess, labels, format, notes } = await loadCliModel(o.model, o);
       const note = o.to === "hf" ? (saveHfModel(o.out, model, preprocess, labels), null) : saveTimmModel(o.out, model, preprocess, labels);
       for (const n of notes) process.stderr.write(`vitlens: ${n}\n`);
       if (note) process.stderr.write(`vitlens: note: ${note}\n`);

@@ -1,14 +1,19 @@
 import { Command, Option } from "commander";
-import { loadModel } from "../checkpoint/load.js";
-import { alignToModel, emptyClasses, preview } from "../data/classes.js";
+import { alignToModel, emptyClasses, matchClassNames, preview } from "../data/classes.js";
+import type { Dataset } from "../data/datasets.js";
 import { openData } from "../data/datasets.js";
 import { VitlensError } from "../errors.js";
 import { evaluate } from "../train/evaluate.js";
 import {
-  positiveInt, MODEL_HELP, checkpointFlags, dataFlags, precisionBackend, withCheckpointFlags, withDataFlags, withExifFlag, withPrecisionFlag,
+  positiveInt, MODEL_HELP, dataFlags, precisionBackend, withCheckpointFlags, withDataFlags, withExifFlag, withPrecisionFlag,
   type CheckpointFlagValues, type DataFlagValues, type PrecisionFlagValues,
 } from "./options.js";
-import { resolveData, resolveModel } from "./resolve-run.js";
+import { resolveData } from "./resolve-run.js";
+import { loadCliModel } from "./load-model.js";
+import { taskProgress } from "./progress.js";
+import { formatTable, percent } from "./table.js";
+import { writeOut } from "./stdio.js";
+import { plural } from "../words.js";
 
 interface EvalFlags extends CheckpointFlagValues, PrecisionFlagValues, DataFlagValues {
   model: string; data: string; batchSize: number; json?: boolean; strict?: boolean; unknownClasses: "error" | "skip";
@@ -24,7 +29,7 @@ export function evalCommand(): Command {
     .option("--strict", "fail on a corrupt image instead of skipping it")
     .option("--json", "print one JSON object")
     .action(async (opts: EvalFlags) => {
-      const { model, preprocess, labels, source } = loadModel(await resolveModel(opts.model), checkpointFlags(opts));
+      const { model, preprocess, labels, source } = await loadCliModel(opts.model, opts, { batch: opts.batchSize });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to evaluate (a backbone: train adds a head)`);
       const data = await openData(await resolveData(opts.data), { ...dataFlags(opts), preferSplits: ["test", "validation", "train"] });
       const empty = emptyClasses(data);
@@ -38,31 +43,43 @@ export function evalCommand(): Command {
       }
       if (ds.size === 0) throw new VitlensError(`--data ${opts.data}: none of its images is of a class the model has (${preview(labels)}); nothing to evaluate${labels.every((l) => /^LABEL_\d+$/.test(l)) ? " (the model names no classes: --labels FILE names them)" : ""}`);
       const onSkip = (message: string) => process.stderr.write(`vitlens: skipped ${message}\n`);
-      const r = await evaluate(model, ds, preprocess, precisionBackend(opts), opts.batchSize, undefined, opts.strict ?? false, onSkip);
-      if (r.samples === 0) throw new VitlensError(`--data ${opts.data}: none of its ${ds.size} image(s) could be read`);
+      const progress = taskProgress("eval", ds.size, "images");
+      const r = await evaluate(model, ds, preprocess, precisionBackend(opts), opts.batchSize, (done) => progress.update(done), opts.strict ?? false, onSkip);
+      progress.stop();
+      if (r.samples === 0) throw new VitlensError(`--data ${opts.data}: ${ds.size === 1 ? "its image could not be read" : `none of its ${ds.size} images could be read`}`);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ model: source, data: data.description, ...r, unknown_classes: unmatched, left_out: dropped }) + "\n");
+        writeOut(JSON.stringify({ model: source, data: data.description, ...r, unknown_classes: unmatched, left_out: dropped }) + "\n");
         return;
       }
-      // per class and the confusion matrix: the classes the data holds (a 1000-class head shows only those)
-      const present = r.perClass.map((c, i) => ({ ...c, i })).filter((c) => c.count > 0);
-      const width = Math.max(5, ...present.map((c) => c.label.length));
+      // per class and the confusion matrix: the classes the data holds (a 1000-class head shows only those), – for one with no image scored
+      const held = heldClasses(data, labels);
+      const C = labels.length;
       const lines = [
         `${source} on ${data.description}`,
-        `accuracy ${(100 * r.accuracy).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  loss ${r.loss.toFixed(4)}  (${r.samples} images${r.skipped ? `, ${r.skipped} skipped` : ""}${dropped ? `, ${dropped} left out` : ""})`,
+        `accuracy ${percent(r.accuracy)}${C > 5 ? `  top-5 ${percent(r.top5)}` : ""}  loss ${r.loss.toFixed(4)}  (${plural(r.samples, "image")}${r.skipped ? `, ${r.skipped} skipped` : ""}${dropped ? `, ${dropped} left out` : ""})`,
         "",
-        "per class:",
-        ...present.map((c) => `  ${c.label.padEnd(width)} ${(100 * c.accuracy).toFixed(2).padStart(6)}%  (${c.count})`),
+        "per class (accuracy, images):",
+        ...formatTable(held.map((i) => [labels[i], percent(r.perClass[i].accuracy), String(r.perClass[i].count)]), ["left", "right", "right"]),
       ];
-      if (present.length <= 20) {
-        const ids = present.map((c) => c.i);
-        const other = (row: number[]) => row.reduce((s, v, j) => (ids.includes(j) ? s : s + v), 0);
-        const hasOther = present.some((c) => other(r.confusion[c.i]) > 0);
-        lines.push("", "confusion matrix (rows: true class, columns: predicted, by index):",
-          `  ${"".padEnd(width)} ${ids.map((j) => String(j).padStart(5)).join("")}${hasOther ? "  other" : ""}`,
-          ...present.map((c) => `  ${c.label.padEnd(width)} ${ids.map((j) => String(r.confusion[c.i][j]).padStart(5)).join("")}${hasOther ? String(other(r.confusion[c.i])).padStart(7) : ""}`),
-          `  (${present.map((c) => `${c.i} ${c.label}`).join(", ")})`);
-      }
-      process.stdout.write(lines.join("\n") + "\n");
+      if (held.length <= 20) lines.push("", ...confusionTable(r.confusion, held, labels));
+      writeOut(lines.join("\n") + "\n");
     });
+}
+
+/** The model's indices of the classes the data names (in the model's order), empty ones included. */
+function heldClasses(data: Dataset, labels: string[]): number[] {
+  const ids = data.labelKind === "indices"
+    ? data.classNames.map((_, i) => i).filter((i) => i < labels.length)
+    : matchClassNames(data.classNames, labels).toModel.filter((m) => m >= 0);
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/** Rows: the true class; columns: the predicted one, both labelled by name; predictions outside the held classes in "other". */
+function confusionTable(confusion: number[][], held: number[], labels: string[]): string[] {
+  const short = (s: string) => ([...s].length > 12 ? `${[...s].slice(0, 11).join("")}…` : s);
+  const other = (row: number[]) => row.reduce((sum, v, j) => (held.includes(j) ? sum : sum + v), 0);
+  const hasOther = held.some((i) => other(confusion[i]) > 0);
+  const header = ["true \\ predicted", ...held.map((j) => short(labels[j])), ...(hasOther ? ["other"] : [])];
+  const rows = held.map((i) => [labels[i], ...held.map((j) => String(confusion[i][j])), ...(hasOther ? [String(other(confusion[i]))] : [])]);
+  return ["confusion matrix (rows: true class, columns: predicted class):", ...formatTable([header, ...rows], ["left", ...header.slice(1).map(() => "right" as const)])];
 }

@@ -1,8 +1,8 @@
 import { Command } from "commander";
-import { loadModel } from "../checkpoint/load.js";
 import { familyTree, ownLayout } from "../checkpoint/family-tree.js";
 import { attentionSize, gridSize, numTokens, type ViTConfig } from "../models/vit-config.js";
-import { resolveModel } from "./resolve-run.js";
+import { loadCliModel } from "./load-model.js";
+import { writeOut } from "./stdio.js";
 import { formatModuleTree, pyFloat, LUKEMELAS_DROPOUT_RATE, parameterTable, totalParams, type ModuleNode } from "../models/module-tree.js";
 import { existsSync, statSync } from "node:fs";
 import { catrPresetTensors } from "../caption/catr-preset.js";
@@ -12,7 +12,7 @@ import { catrModuleTree } from "../models/catr-module-tree.js";
 import { resnetConfigFromKeys } from "../models/resnet-config.js";
 import type { Tensor } from "../tensor.js";
 import { describePreprocess } from "../data/preprocess-config.js";
-import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { MODEL_HELP, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
 
 export function inspectCommand(): Command {
   return withCheckpointFlags(new Command("inspect"), "the model", "run at this image size")
@@ -25,14 +25,14 @@ export function inspectCommand(): Command {
     .action(async (opts: { model: string; layout?: string; expand?: boolean; keys?: boolean; dilation?: boolean } & CheckpointFlagValues) => {
       const catr = catrInspection(opts.model, { heads: opts.heads, dilation: opts.dilation });
       if (catr) {
-        process.stdout.write(printTree(catr.tree, opts.expand, catr.numParameters).concat("", ...catr.notes).join("\n") + "\n");
+        writeOut(printTree(catr.tree, opts.expand, catr.numParameters).concat("", ...catr.notes).join("\n") + "\n");
         return;
       }
-      const loaded = loadModel(await resolveModel(opts.model), checkpointFlags(opts));
+      const loaded = await loadCliModel(opts.model, opts);
       const c = loaded.model.config;
       if (opts.keys) {
         const width = Math.max(...[...loaded.model.params.keys()].map((k) => k.length));
-        for (const [name, t] of loaded.model.params) process.stdout.write(`${name.padEnd(width)}  (${t.shape.join(", ")})\n`);
+        for (const [name, t] of loaded.model.params) writeOut(`${name.padEnd(width)}  (${t.shape.join(", ")})\n`);
         return;
       }
       const layout = opts.layout ?? ownLayout(loaded.format);
@@ -52,7 +52,7 @@ export function inspectCommand(): Command {
         // A .pth records no dropout: the tree shows what the library builds, not what vitlens runs.
         ...(layout === "lukemelas" ? [`note: Dropout p=${LUKEMELAS_DROPOUT_RATE} is PyTorch-Pretrained-ViT's dropout_rate; vitlens runs this model with dropout ${c.hiddenDropout}`] : []),
       );
-      process.stdout.write(out.join("\n") + "\n");
+      writeOut(out.join("\n") + "\n");
     });
 }
 

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { VitlensError } from "../errors.js";
-import type { OptimizationOptions } from "../train/run-options.js";
+import { optimizationSchema, type OptimizationOptions } from "../train/run-options.js";
 import { getBackend } from "../backend/index.js";
 import { resolvePrecision } from "../backend/precision.js";
-import { num, positiveInt, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
+import { num, schemaArg, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
 
 /** A trainer's defaults; `lr` and `weightDecay` may depend on the optimizer. */
 export interface OptimizationDefaults {
@@ -37,19 +37,20 @@ export function addRunFolderFlags(cmd: Command, what: string): Command {
 
 /** The optimizer, schedule, length, batch, seed and precision flags every trainer takes, with its defaults in the help. */
 export function addOptimizationFlags(cmd: Command, d: OptimizationDefaults, strictHelp: string): Command {
+  const f = optimizationSchema.shape; // each flag accepts what a saved run's option does
   return withPrecisionFlag(cmd, "fp32; with --resume: what the run recorded")
-    .option("--epochs <n>", `epochs (default ${d.epochs})`, positiveInt)
-    .option("--batch-size <n>", `samples per step (default ${d.batchSize})`, positiveInt)
+    .option("--epochs <n>", `epochs (default ${d.epochs}; with --resume: train the run to this many epochs)`, schemaArg(f.epochs))
+    .option("--batch-size <n>", `samples per step (default ${d.batchSize})`, schemaArg(f.batchSize))
     .option("--optimizer <sgd|adamw>", `optimizer (default ${d.optimizer})`)
-    .option("--lr <lr>", `base learning rate (default ${d.lr("sgd")} for sgd, ${d.lr("adamw")} for adamw)`, num("--lr"))
-    .option("--momentum <m>", `SGD momentum (default ${d.momentum})`, num("--momentum"))
+    .option("--lr <lr>", `base learning rate (default ${d.lr("sgd")} for sgd, ${d.lr("adamw")} for adamw)`, schemaArg(f.lr))
+    .option("--momentum <m>", `SGD momentum, in [0, 1) (default ${d.momentum})`, schemaArg(f.momentum))
     .option("--nesterov", "Nesterov momentum")
-    .option("--weight-decay <wd>", `weight decay (decoupled for AdamW; not on biases, norms, embeddings; default ${d.weightDecay("sgd")} for sgd, ${d.weightDecay("adamw")} for adamw)`, num("--weight-decay"))
+    .option("--weight-decay <wd>", `weight decay (decoupled for AdamW; not on biases, norms, embeddings; default ${d.weightDecay("sgd")} for sgd, ${d.weightDecay("adamw")} for adamw)`, schemaArg(f.weightDecay))
     .option("--schedule <step|cosine|constant>", `learning-rate schedule (default ${d.schedule})`)
-    .option("--step-size <epochs>", `StepLR period in epochs (default ${d.stepSize})`, positiveInt)
-    .option("--gamma <g>", `StepLR factor (default ${d.gamma})`, num("--gamma"))
-    .option("--warmup-steps <n>", `linear warmup steps for cosine (default ${d.warmupSteps})`, (v) => Math.floor(num("--warmup-steps")(v)))
-    .option("--clip-grad <norm>", `clip the global gradient norm, 0: off (default ${d.clipGrad})`, num("--clip-grad"))
+    .option("--step-size <epochs>", `StepLR period in epochs (default ${d.stepSize})`, schemaArg(f.stepSize))
+    .option("--gamma <g>", `StepLR factor (default ${d.gamma})`, schemaArg(f.gamma))
+    .option("--warmup-steps <n>", `linear warmup steps for cosine (default ${d.warmupSteps})`, schemaArg(f.warmupSteps))
+    .option("--clip-grad <norm>", `clip the global gradient norm, 0: off (default ${d.clipGrad})`, schemaArg(f.clipGrad))
     .option("--seed <n>", "seed for init, data order, augmentation, dropout (default 0)", (v) => Math.floor(num("--seed")(v)))
     .option("--strict", strictHelp);
 }

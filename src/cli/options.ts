@@ -1,4 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
+import type { z } from "zod";
+import { imageSizeSchema } from "../train/run-options.js";
 import type { CheckpointFlags } from "../checkpoint/load.js";
 import { POOLS } from "../models/vit-config.js";
 import { ACTIVATIONS, type Activation } from "../nn/activation.js";
@@ -13,13 +15,29 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/** "224" or "224x160" (height x width). */
-export function imageSize(value: string): [number, number] {
+/**
+ * A flag's value checked by the zod schema of the option it sets (train/run-options.ts), so a
+ * flag and a saved run accept the same values: commander says the flag, the value and the
+ * schema's "expected ..." in one line.
+ */
+export function schemaArg<T>(schema: z.ZodType<T>, convert: (v: string) => unknown = toNumber): (v: string) => T {
+  return (v: string) => {
+    const r = schema.safeParse(convert(v));
+    if (!r.success) throw new InvalidArgumentError(r.error.issues[0].message);
+    return r.data;
+  };
+}
+
+/** A number as written ("" and spaces are not 0). */
+const toNumber = (v: string): number => (v.trim() === "" ? NaN : Number(v));
+
+/** "224" or "224x160" (height x width), each side within the schema's bounds. */
+export const imageSize = schemaArg(imageSizeSchema, (value: string) => {
   const m = /^(\d+)(?:x(\d+))?$/.exec(value);
   if (!m) throw new InvalidArgumentError('expected a size like "224" or "224x160" (height x width)');
   const h = Number(m[1]);
   return [h, m[2] ? Number(m[2]) : h];
-}
+});
 
 /** How every command's --model is described: what resolveModel accepts. */
 export const MODEL_HELP = "run folder, model directory, .safetensors/.pth/.npz file, preset, or Hugging Face Hub id owner/name[@revision]";

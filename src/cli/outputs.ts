@@ -1,13 +1,58 @@
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { VitlensError } from "../errors.js";
+import { finishFilesWhenStdoutCloses } from "./stdio.js";
+
+/*
+ * One rule for every path a command writes (--out, --csv, --raw, a report): checked, and its
+ * folder created, before any work — before a model is loaded or an image read — so a typo costs
+ * one line, not a run. An existing file is replaced only with --force.
+ */
+
+export interface Output {
+  /** The flag that named it (said in errors); omitted for files a command names itself inside an --out folder. */
+  flag?: string;
+  path: string;
+  kind: "file" | "folder";
+}
+
+/** Checks every output, creating the folders they go in; a command that writes files finishes them even when stdout closes. */
+export function prepareOutputs(outputs: Array<Output | null | undefined | false>, force = false): void {
+  for (const o of outputs) {
+    if (!o) continue;
+    const what = o.flag ? `${o.flag} ${o.path}` : o.path;
+    if (o.kind === "folder") {
+      makeFolder(o.path, what);
+      continue;
+    }
+    if (existsSync(o.path)) {
+      if (statSync(o.path).isDirectory()) throw new VitlensError(`${what}: is a folder (expected a file name)`);
+      if (!force) throw new VitlensError(`${what}: ${o.flag ? "file " : ""}exists (use --force to overwrite)`);
+    }
+    makeFolder(dirname(o.path), `${what}: its folder ${dirname(o.path)}`);
+  }
+  finishFilesWhenStdoutCloses();
+}
+
+/** An output folder: created if missing, refused if it is a file or cannot be written. */
+function makeFolder(dir: string, what: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new VitlensError(`${what}: exists and is a file (expected a folder)`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOTDIR" ? "a part of the path is a file" : err.code === "EACCES" || err.code === "EPERM" || err.code === "EROFS" ? "not writable" : err.message;
+    throw new VitlensError(`${what}: cannot be written (${why})`);
+  }
+}
 
 /** An output folder: created if missing, refused if it is a file. */
 export function outputFolder(dir: string, flag = "--out"): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new VitlensError(`${flag} ${dir}: exists and is a file (expected a folder)`);
-  mkdirSync(dir, { recursive: true });
+  prepareOutputs([{ flag, path: dir, kind: "folder" }]);
 }
 
 /** Refuses to replace a user's file unless --force. */
 export function checkOverwrite(path: string, force: boolean | undefined): void {
-  if (existsSync(path) && !force) throw new VitlensError(`${path}: exists (use --force to overwrite)`);
+  prepareOutputs([{ path, kind: "file" }], force);
 }

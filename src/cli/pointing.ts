@@ -1,9 +1,8 @@
-import { withExifFlag, MODEL_HELP, checkpointFlags, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
+import { withExifFlag, MODEL_HELP, positiveInt, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command } from "commander";
 import { readJson } from "../io/read-json.js";
-import { loadModel } from "../checkpoint/load.js";
 import { imagePixels } from "../data/preprocess.js";
 import { openDataset } from "../data/datasets.js";
 import { VitlensError } from "../errors.js";
@@ -12,7 +11,11 @@ import { pointingHit, randomPointingRate } from "../explain/pointing.js";
 import { gridSize, tokenLayout } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
-import { resolveModel } from "./resolve-run.js";
+import { loadCliModel } from "./load-model.js";
+import { taskProgress } from "./progress.js";
+import { writeOut } from "./stdio.js";
+import { plural } from "../words.js";
+import { formatTable, percent } from "./table.js";
 
 type Box = [number, number, number, number];
 
@@ -21,13 +24,13 @@ export function pointingCommand(): Command {
     .description("pointing-game accuracy of each attention method on images with known boxes (from `vitlens data objects`)")
     .requiredOption("--model <spec>", MODEL_HELP)
     .requiredOption("--data <dir>", "a folder with <label>_<id>.png files and boxes.json")
-    .option("--limit <n>", "use the first n images", (v) => Number(v))
+    .option("--limit <n>", "use the first n images", positiveInt)
     .option("--json", "print one JSON object")
     .action(async (o: { model: string; data: string; limit?: number; json?: boolean } & CheckpointFlagValues & PrecisionFlagValues) => {
       const boxesPath = join(o.data, "boxes.json");
       if (!existsSync(boxesPath)) throw new VitlensError(`--data ${o.data}: no boxes.json (make one with \`vitlens data objects\`)`);
       const { canvas, boxes } = readJson(boxesPath) as { canvas: [number, number]; boxes: Record<string, Box> };
-      const { model, preprocess } = loadModel(await resolveModel(o.model), checkpointFlags(o));
+      const { model, preprocess } = await loadCliModel(o.model, o);
       if (model.config.numClasses === 0) throw new VitlensError(`${o.model}: no classification head (attribution needs one)`);
       const ds = openDataset(o.data);
       const be = precisionBackend(o);
@@ -38,6 +41,7 @@ export function pointingCommand(): Command {
       let baseline = 0;
       let correct = 0;
       const n = Math.min(o.limit ?? ds.size, ds.size);
+      const progress = taskProgress("pointing", n, "images");
       for (let i = 0; i < n; i++) {
         const box = boxes[basename(ds.name(i))];
         if (!box) throw new VitlensError(`${ds.name(i)}: no box in ${boxesPath}`);
@@ -55,23 +59,27 @@ export function pointingCommand(): Command {
         };
         for (const k of Object.keys(hits) as Array<keyof typeof hits>) if (pointingHit(maps[k], rows, cols, canvas, box)) hits[k]++;
         baseline += randomPointingRate(box, canvas);
+        progress.update(i + 1);
       }
+      progress.stop();
       const result = {
         images: n, accuracy: correct / n, random_baseline: baseline / n,
         pointing: { cls_last_layer: hits.cls / n, rollout: hits.rollout / n, attribution: hits.attribution / n },
       };
       if (o.json) {
-        process.stdout.write(JSON.stringify(result) + "\n");
+        writeOut(JSON.stringify(result) + "\n");
         return;
       }
-      const p = (x: number) => `${(100 * x).toFixed(1)}%`;
-      process.stdout.write(
-        `${n} images, classification accuracy ${p(result.accuracy)}\n` +
-          `pointing game (map maximum inside the item's box):\n` +
-          `  CLS attention, last layer, mean of heads  ${p(result.pointing.cls_last_layer)}\n` +
-          `  attention rollout (mean of heads)         ${p(result.pointing.rollout)}\n` +
-          `  gradient-weighted attribution (true class) ${p(result.pointing.attribution)}\n` +
-          `  random point (box area / image area)      ${p(result.random_baseline)}\n`,
-      );
+      const p = (x: number) => percent(x, 1);
+      writeOut([
+        `${plural(n, "image")}, classification accuracy ${p(result.accuracy)}`,
+        "pointing game (map maximum inside the item's box):",
+        ...formatTable([
+          ["CLS attention, last layer, mean of heads", p(result.pointing.cls_last_layer)],
+          ["attention rollout (mean of heads)", p(result.pointing.rollout)],
+          ["gradient-weighted attribution (true class)", p(result.pointing.attribution)],
+          ["random point (box area / image area)", p(result.random_baseline)],
+        ], ["left", "right"]),
+      ].join("\n") + "\n");
     });
 }

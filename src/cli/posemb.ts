@@ -1,15 +1,14 @@
-import { basename, dirname } from "node:path";
+import { basename } from "node:path";
 import { Command } from "commander";
-import { loadModel } from "../checkpoint/load.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { modelPositionSimilarity, NO_POSITION_EMBEDDING } from "../explain/posemb.js";
 import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { gridSize, posEmbedPrefix } from "../models/vit-config.js";
 import { positionSimilarityFigure } from "../render/posemb-figure.js";
-import { MODEL_HELP, checkpointFlags, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
-import { checkOverwrite, outputFolder } from "./outputs.js";
-import { resolveModel } from "./resolve-run.js";
+import { MODEL_HELP, withCheckpointFlags, type CheckpointFlagValues } from "./options.js";
+import { prepareOutputs } from "./outputs.js";
+import { loadCliModel } from "./load-model.js";
 
 export function posembCommand(): Command {
   return withCheckpointFlags(new Command("posemb"), "the model", "resample the embeddings to this size first")
@@ -19,10 +18,8 @@ export function posembCommand(): Command {
     .option("--raw <file.safetensors>", "also write the (P, P) matrix as tensor `similarity`")
     .option("--force", "overwrite existing files")
     .action(async (o: { model: string; out: string; raw?: string; imageSize?: [number, number]; force?: boolean } & CheckpointFlagValues) => {
-      const { model } = loadModel(await resolveModel(o.model), checkpointFlags(o));
-      checkOverwrite(o.out, o.force);
-      if (o.raw) checkOverwrite(o.raw, o.force);
-      outputFolder(dirname(o.out), "--out");
+      prepareOutputs([{ flag: "--out", path: o.out, kind: "file" }, o.raw !== undefined && { flag: "--raw", path: o.raw, kind: "file" }], o.force);
+      const { model } = await loadCliModel(o.model, o);
       const sim = modelPositionSimilarity(model.params, posEmbedPrefix(model.config));
       if (!sim) throw new VitlensError(`${o.model}: ${NO_POSITION_EMBEDDING}`);
       const [rows, cols] = gridSize(model.config);

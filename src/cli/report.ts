@@ -9,7 +9,9 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { collectReport } from "../report/collect.js";
 import { reportHtml } from "../render/report-html.js";
 import { checkpointFlags, positiveInt, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
-import { checkOverwrite } from "./outputs.js";
+import { prepareOutputs } from "./outputs.js";
+import { lazyProgress } from "./progress.js";
+import { writeOut } from "./stdio.js";
 
 export function reportCommand(): Command {
   return withPrecisionFlag(withCheckpointFlags(new Command("report"), "the run's model"))
@@ -21,13 +23,20 @@ export function reportCommand(): Command {
     .option("--force", "overwrite an existing report")
     .action(async (run: string, o: { out?: string; gallery: number; captions?: string; force?: boolean } & CheckpointFlagValues & PrecisionFlagValues) => {
       const out = o.out ?? join(run, "report.html");
-      checkOverwrite(out, o.force);
       if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
-      if (readJson(join(run, "run.json")).kind === "captioner") {
-        writeFileAtomic(out, [captionerReportHtml(await collectCaptionerReport(run, precisionBackend(o), o.gallery))]);
+      prepareOutputs([{ flag: o.out ? "--out" : undefined, path: out, kind: "file" }], o.force);
+      const captioner = readJson(join(run, "run.json")).kind === "captioner";
+      const progress = lazyProgress("report", captioner ? "captions" : "validation images");
+      const onProgress = (done: number, total: number) => progress.update(done, total);
+      if (captioner) {
+        const data = await collectCaptionerReport(run, precisionBackend(o), o.gallery, onProgress);
+        progress.stop();
+        writeFileAtomic(out, [captionerReportHtml(data)]);
       } else {
-        writeFileAtomic(out, [await reportHtml(await collectReport(run, precisionBackend(o), o.gallery, o.captions ?? null, checkpointFlags(o)))]);
+        const data = await collectReport(run, precisionBackend(o), o.gallery, o.captions ?? null, checkpointFlags(o), onProgress);
+        progress.stop();
+        writeFileAtomic(out, [await reportHtml(data)]);
       }
-      process.stdout.write(`${out}\n`);
+      writeOut(`${out}\n`);
     });
 }

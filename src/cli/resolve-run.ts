@@ -1,8 +1,6 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { VIT_PRESETS } from "../models/vit-config.js";
 import { hubOptionsFromEnv } from "../hub/download.js";
-import { downloadModel, parseHubId } from "../hub/snapshot.js";
+import { resolveModelSpec, runBestModel } from "../hub/model-spec.js";
 import { downloadDataset, parseDatasetId } from "../hub/dataset-snapshot.js";
 import { downloadProgress } from "./progress.js";
 import { CAPTIONER_PRESETS, captionerPreset } from "../caption/captioner-presets.js";
@@ -17,19 +15,21 @@ import { isCatrName, resolveTorchHubCheckpoint } from "../hub/torch-hub.js";
 import type { Backend } from "../backend/backend.js";
 
 /** `--model RUN` means the run's best model; anything else is passed through to loadModel. */
-export function resolveModelPath(spec: string): string {
-  return existsSync(join(spec, "best", "config.json")) ? join(spec, "best") : spec;
-}
+export const resolveModelPath = runBestModel;
 
 /**
  * `--model` as a local path: a run folder (its best model), a model directory or file, a preset,
- * or a Hugging Face Hub id (owner/name[@revision]) downloaded into the HF cache first.
- * A local path wins over a hub id of the same spelling.
+ * or a Hugging Face Hub id (owner/name[@revision], hf-hub:owner/name, hf:owner/name) downloaded
+ * into the HF cache first. A local path wins over a hub id of the same spelling; a spec that looks
+ * like a path and does not exist is "no such file" (hub/model-spec.ts).
  */
-export async function resolveModel(spec: string): Promise<string> {
-  if (existsSync(spec) || spec in VIT_PRESETS || !parseHubId(spec)) return resolveModelPath(spec);
-  const opts = { ...hubOptionsFromEnv(), progress: downloadProgress(), warn: (line: string) => process.stderr.write(`vitlens: ${line}\n`) };
-  return downloadModel(spec, opts);
+export async function resolveModel(spec: string, flag = "--model"): Promise<string> {
+  return resolveModelSpec(spec, cliHubOptions(), { flag });
+}
+
+/** The HF_* variables, with the CLI's progress and warnings. */
+function cliHubOptions() {
+  return { ...hubOptionsFromEnv(), progress: downloadProgress(), warn };
 }
 
 /** `--data hf:owner/name[@revision]`: the dataset's card and parquet files downloaded into the HF cache first; anything else as given. */
@@ -72,9 +72,8 @@ export async function resolveCatrSource(spec: string): Promise<string> {
 }
 
 /** A captioner folder: a run's best/, a folder, or a Hub id's snapshot (downloaded with its tokenizer and generation config). */
-export async function resolveCaptionerDir(spec: string): Promise<string> {
-  if (existsSync(spec) || !parseHubId(spec)) return resolveModelPath(spec);
-  return downloadModel(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn }, { optionalFiles: CAPTIONER_HUB_FILES });
+export async function resolveCaptionerDir(spec: string, flag = "--model"): Promise<string> {
+  return resolveModelSpec(spec, cliHubOptions(), { flag, optionalFiles: CAPTIONER_HUB_FILES });
 }
 
 const warn = (line: string) => process.stderr.write(`vitlens: ${line}\n`);

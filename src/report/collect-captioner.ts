@@ -27,7 +27,7 @@ export interface CaptionerReportData {
 }
 
 /** Reads RUN (run.json, metrics.jsonl, best/) and captions the first `count` held-out images (beam 3). */
-export async function collectCaptionerReport(run: string, be: Backend, count = 8): Promise<CaptionerReportData> {
+export async function collectCaptionerReport(run: string, be: Backend, count = 8, onProgress?: (done: number, total: number) => void): Promise<CaptionerReportData> {
   const info = readJson(join(run, "run.json")) as { options: unknown; encoder_source: string; train: string; val: string };
   const options = parseSavedOptions(captionerTrainOptionsSchema, info.options, join(run, "run.json"));
   const metrics = readMetrics(join(run, "metrics.jsonl")) as Array<Record<string, number | string | null>>;
@@ -40,7 +40,7 @@ export async function collectCaptionerReport(run: string, be: Backend, count = 8
   const perLayer = lastEpoch?.val_grounding_per_layer ?? [];
   const best = perLayer.length ? perLayer.indexOf(Math.max(...perLayer)) : cap.decoderConfig.numLayers - 1;
   const mapLayerReason = perLayer.length ? `best held-out grounding at the last epoch (${perLayer.map((g, l) => `layer ${l}: ${(100 * g).toFixed(1)}%`).join(", ")})` : "the last layer";
-  const results = await captionImages(cap, held.map((i) => i.file), { beam: 3, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: best, head: "mean" }, be);
+  const results = await captionImages(cap, held.map((i) => i.file), { beam: 3, maxLength: cap.decoderConfig.maxLength, lengthPenalty: 1, layer: best, head: "mean" }, be, (done) => onProgress?.(done, held.length));
   const captions: ReportCaption[] = [];
   for (const r of results) captions.push({ image: r.image, caption: r.caption, score: r.score, strip: await captionStrip(r, cap.encoder.config.imageSize) });
   let numParameters = 0;

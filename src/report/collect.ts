@@ -97,6 +97,7 @@ export function pickGallery(labels: ArrayLike<number>, predicted: ReadonlyMap<nu
  */
 export async function collectReport(
   run: string, be: Backend, perKind = 6, captionsDir: string | null = null, checkpoint: CheckpointFlags = {},
+  onProgress?: (done: number, total: number) => void, // validation images scored so far
 ): Promise<ReportData> {
   if (!existsSync(join(run, "run.json"))) throw new VitlensError(`${run}: not a vitlens run (no run.json)`);
   const info = readJson(join(run, "run.json")) as { options: unknown; recipe: string; model_source: string; train: string; val: string | null };
@@ -115,7 +116,10 @@ export async function collectReport(
   const val = opened ? alignToModel(opened, labels, `the run's validation data ${options.val ?? options.data}`).ds : null;
   if (val) {
     const predicted = new Map<number, number>(); // dataset index -> top-1 class
-    evaluation = await evaluate(model, val, preprocess, be, 64, (_, b) => b.indices.forEach((i, k) => predicted.set(i, b.predicted[k])));
+    evaluation = await evaluate(model, val, preprocess, be, 64, (done, b) => {
+      b.indices.forEach((i, k) => predicted.set(i, b.predicted[k]));
+      onProgress?.(done, val.size);
+    });
     const [H, W] = preprocess.size;
     const pixels = new Float32Array(3 * H * W);
     for (const i of pickGallery(val.labels, predicted, 2 * perKind)) {

@@ -12,6 +12,8 @@ export function frozenNames(spec: string, names: string[]): Set<string> {
     if (raw === "backbone") matches = names.filter((n) => !n.startsWith("head."));
     else if (range) {
       const [lo, hi] = [Number(range[1]), Number(range[2])];
+      const layers = new Set(names.map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((b) => b !== undefined)).size;
+      if (lo > hi || hi >= layers) throw new VitlensError(`--freeze ${raw}: the model has ${layers} blocks (blocks.0-${layers - 1}); expected a range within them`);
       matches = names.filter((n) => {
         const m = /^blocks\.(\d+)\./.exec(n);
         return m !== null && Number(m[1]) >= lo && Number(m[1]) <= hi;

@@ -7,7 +7,9 @@ import type { Params } from "../tensor.js";
 import { appendMetric, truncateMetrics, type MetricRecord } from "./metrics.js";
 import type { Optimizer } from "./optimizer.js";
 import { freshProgress, loadState, saveState, type LoadedState, type Progress } from "./run-state.js";
-import { parseSavedOptions } from "./run-options.js";
+import { parseNewOptions, parseSavedOptions, type OptimizationOptions } from "./run-options.js";
+import { readJson } from "../io/read-json.js";
+import { plural } from "../words.js";
 import type { PrecisionRequest } from "../backend/precision.js";
 
 /*
@@ -24,13 +26,19 @@ export interface TrainReporter {
   evalProgress?(done: number, total: number): void;
 }
 
+/** A new run's folder may be used: missing, or empty, or `force`d (checked again, then emptied, when the run starts). */
+export function checkFreshRunFolder(out: string, force: boolean): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new VitlensError(`--out ${out}: exists and is a file`);
+  if (readdirSync(out).length > 0 && !force) {
+    throw new VitlensError(`--out ${out}: folder is not empty (use --resume ${out} to continue it, or --force to start over in it)`);
+  }
+}
+
 /** A new run's folder: created, or emptied of an earlier run's curves and state with `force`. */
 export function ensureFreshRunFolder(out: string, force: boolean): void {
+  checkFreshRunFolder(out, force);
   if (existsSync(out)) {
-    if (!statSync(out).isDirectory()) throw new VitlensError(`--out ${out}: exists and is a file`);
-    if (readdirSync(out).length > 0 && !force) {
-      throw new VitlensError(`--out ${out}: folder is not empty (use --resume ${out} to continue it, or --force to start over in it)`);
-    }
     // --force starts over: the old curves and resumable state must not mix with the new run's.
     for (const f of readdirSync(out)) if (f === "metrics.jsonl" || f === "state.json" || /^state-\d+$/.test(f)) rmSync(join(out, f), { recursive: true, force: true });
   }
@@ -41,6 +49,10 @@ export function ensureFreshRunFolder(out: string, force: boolean): void {
 export interface ResumeRequest {
   resume: string;
   precision?: PrecisionRequest;
+  /** Train the run to this many epochs (more than it has done): the run is extended, and says so. */
+  epochs?: number;
+  /** Where openRun says what it changed (the trainer's log is not open yet). */
+  note?: (line: string) => void;
 }
 
 /**
@@ -48,16 +60,45 @@ export interface ResumeRequest {
  * its saved options checked against the trainer's schema. A resumed run lives where --resume
  * points (the folder may have moved since it started).
  */
-export function openRun<S extends z.ZodType<{ out: string }>>(
+export function openRun<S extends z.ZodType<{ out: string; epochs: number; schedule: string }>>(
   opts: z.input<S> | ResumeRequest, kind: "classifier" | "captioner", schema: S, force: boolean,
 ): { o: z.output<S>; resumed: LoadedState | null } {
   if (typeof opts === "object" && opts !== null && "resume" in opts) {
     const resumed = loadState(opts.resume, kind);
-    return { o: { ...parseSavedOptions(schema, resumed.options, `--resume ${opts.resume}`), out: opts.resume }, resumed };
+    const o = { ...parseSavedOptions(schema, resumed.options, `--resume ${opts.resume}`), out: opts.resume };
+    const epochs = resumedEpochs(opts, o.epochs as number, resumed.progress.epoch);
+    if (epochs !== o.epochs) {
+      const cosine = o.schedule === "cosine" ? "; the cosine schedule now spans the new length, so the learning rate from here differs from the first plan" : "";
+      opts.note?.(`note: --epochs ${epochs}: the run goes on to epoch ${epochs} (it was started for ${o.epochs})${cosine}`);
+      o.epochs = epochs;
+      recordEpochs(opts.resume, epochs);
+    }
+    return { o, resumed };
   }
-  const o = schema.parse(opts);
+  const o = parseNewOptions(schema, opts);
   ensureFreshRunFolder(o.out, force);
   return { o, resumed: null };
+}
+
+/** The epochs a resumed run trains to: --epochs when given (never fewer than it has done), else what it started with; a finished run needs more. */
+function resumedEpochs(r: ResumeRequest, planned: number, done: number): number {
+  if (r.epochs !== undefined && r.epochs < done) {
+    throw new VitlensError(`--epochs ${r.epochs}: the run ${r.resume} has already trained ${plural(done, "epoch")}; give more to extend it`);
+  }
+  const epochs = r.epochs ?? planned;
+  if (done >= epochs) {
+    throw new VitlensError(`--resume ${r.resume}: the run has finished its ${plural(done, "epoch")}; add --epochs N (more than ${done}) to train it further`);
+  }
+  return epochs;
+}
+
+/** run.json's options say how long the run is now (the report and the runs view read it). */
+function recordEpochs(run: string, epochs: number): void {
+  const path = join(run, "run.json");
+  if (!existsSync(path)) return;
+  const info = readJson(path);
+  if (typeof info.options === "object" && info.options !== null) (info.options as Record<string, unknown>).epochs = epochs;
+  writeRunInfo(run, info);
 }
 
 /** What one optimisation step reports; null when the batch had nothing to train on (all skipped). */
@@ -127,9 +168,12 @@ export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResu
   const metricsPath = join(s.run, "metrics.jsonl");
   if (s.resumed) {
     const dropped = truncateMetrics(metricsPath, progress);
-    if (dropped) s.reporter.log(`note: dropped ${dropped} metrics line(s) written after the saved state (they are redone now)`);
+    if (dropped) s.reporter.log(`note: dropped ${plural(dropped, "metrics line")} written after the saved state (they are redone now)`);
     s.reporter.log(`continuing at epoch ${progress.epoch + 1}, step ${progress.stepInEpoch + 1} of ${s.stepsPerEpoch}`);
-  } else if (s.baseline) {
+  } else {
+    for (const w of scheduleWarnings(s.options as Partial<OptimizationOptions>, s.epochs * s.stepsPerEpoch)) s.reporter.log(`warning: ${w}`);
+  }
+  if (!s.resumed && s.baseline) {
     const before = await s.baseline();
     if (before) {
       appendMetric(metricsPath, { type: "epoch", epoch: 0, ...before.record, time: new Date().toISOString() });
@@ -222,6 +266,17 @@ export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResu
     save();
   }
   return { interrupted: false, progress, last };
+}
+
+/** A warmup the run never finishes, or one its schedule ignores: said once when the run starts. */
+export function scheduleWarnings(o: Partial<OptimizationOptions>, totalSteps: number): string[] {
+  const warmup = o.warmupSteps ?? 0;
+  if (warmup === 0) return [];
+  if (o.schedule !== "cosine") return [`--warmup-steps ${warmup} applies to --schedule cosine; this run's ${o.schedule} schedule has no warmup`];
+  if (warmup >= totalSteps) {
+    return [`--warmup-steps ${warmup} is longer than the whole run (${plural(totalSteps, "step")}): the learning rate never reaches --lr ${o.lr} (at most ${((o.lr ?? 0) * totalSteps / warmup).toPrecision(3)}); use fewer warmup steps or more --epochs`];
+  }
+  return [];
 }
 
 /** run.json: what the run is, written once when it starts. */

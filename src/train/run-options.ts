@@ -10,13 +10,30 @@ import { ACTIVATIONS } from "../nn/activation.js";
  * after a run was written take their defaults, so older runs still resume.
  */
 
-const size = z.tuple([z.number().int().positive(), z.number().int().positive()]);
+/** The largest image side any command takes: the attention a forward pass keeps grows with its fourth power (cli/load-model.ts checks the rest). */
+export const MAX_IMAGE_SIDE = 4096;
+
+const side = z.number().int(`expected whole pixels`).min(1, "expected at least 1 pixel").max(MAX_IMAGE_SIDE, `expected at most ${MAX_IMAGE_SIDE} pixels a side`);
+/** --image-size as (height, width). */
+export const imageSizeSchema = z.tuple([side, side]);
+const size = imageSizeSchema;
+
+/** A number in [lo, hi) or [lo, hi], said as the flag's help says it. */
+const inRange = (lo: number, hi: number, hiOpen: boolean, what: string) => {
+  const expected = `expected ${what} in [${lo}, ${hi}${hiOpen ? ")" : "]"}`;
+  const n = z.number(expected).min(lo, expected);
+  return hiOpen ? n.lt(hi, expected) : n.max(hi, expected);
+};
+const nonNegative = (what: string) => z.number(`expected ${what} >= 0`).nonnegative(`expected ${what} >= 0`);
+const count = (what: string, min: 0 | 1) => z.number(`expected ${what}`).int(`expected a whole number of ${what}`).min(min, `expected ${min === 1 ? "at least 1" : "0 or more"} ${what}`);
+/** A probability of dropping: [0, 1). */
+export const dropoutSchema = inRange(0, 1, true, "a dropout probability");
 
 /** What a checkpoint may not record (--heads, --labels, --crop-pct, --norm, ...): CheckpointFlags in checkpoint/load.ts. */
 const checkpointFlags = z.object({
   heads: z.number().int().positive().optional(),
   labelsFile: z.string().optional(),
-  cropPct: z.number().positive().max(1).optional(),
+  cropPct: z.number().positive("expected a fraction in (0, 1]").max(1, "expected a fraction in (0, 1]").optional(),
   imageSize: size.optional(),
   norm: z.enum(["pre", "post"]).optional(),
   activation: z.enum(ACTIVATIONS).optional(),
@@ -31,17 +48,17 @@ const checkpointFlags = z.object({
 /** What every trainer shares: optimizer, schedule, length, batch, seed. One flag builder (cli/optimizer-flags.ts) fills it. */
 export const optimizationSchema = z.object({
   optimizer: z.enum(["sgd", "adamw"]),
-  lr: z.number().nonnegative(),
-  momentum: z.number().nonnegative(),
+  lr: nonNegative("a learning rate"),
+  momentum: inRange(0, 1, true, "a momentum"),
   nesterov: z.boolean().default(false),
-  weightDecay: z.number().nonnegative(),
+  weightDecay: nonNegative("a weight decay"),
   schedule: z.enum(["step", "cosine", "constant"]),
-  stepSize: z.number().int().positive(),
-  gamma: z.number().nonnegative(),
-  warmupSteps: z.number().int().nonnegative(),
-  clipGrad: z.number().nonnegative(), // 0: off
-  epochs: z.number().int().positive(),
-  batchSize: z.number().int().positive(),
+  stepSize: count("epochs", 1),
+  gamma: nonNegative("a learning-rate factor"),
+  warmupSteps: count("steps", 0),
+  clipGrad: nonNegative("a gradient norm"), // 0: off
+  epochs: count("epochs", 1),
+  batchSize: count("images per step", 1),
   seed: z.number().int(),
   strict: z.boolean().default(false),
   /** The matrix products' precision (backend/precision.ts); runs from before the flag trained in fp32. */
@@ -53,17 +70,17 @@ export const trainOptionsSchema = optimizationSchema.extend({
   model: z.string(),
   data: z.string(),
   val: z.string().nullable(),
-  valSplit: z.number().min(0).max(1),
+  valSplit: inRange(0, 1, true, "a fraction"),
   out: z.string(),
   imageSize: size.nullable(),
-  labelSmoothing: z.number().min(0).max(1),
+  labelSmoothing: inRange(0, 1, true, "a smoothing share"),
   freeze: z.string(),
-  headLrScale: z.number().nonnegative(),
+  headLrScale: nonNegative("a learning-rate multiplier"),
   augment: z.boolean(),
   flip: z.boolean(),
-  minScale: z.number().min(0).max(1),
-  hiddenDropout: z.number().min(0).max(1).nullable(),
-  attentionDropout: z.number().min(0).max(1).nullable(),
+  minScale: z.number("expected an area share in (0, 1]").positive("expected an area share in (0, 1]").max(1, "expected an area share in (0, 1]"),
+  hiddenDropout: dropoutSchema.nullable(),
+  attentionDropout: dropoutSchema.nullable(),
   /** Preset overrides for training from scratch (patchSize, hiddenSize, numLayers, numHeads, mlpSize). */
   architecture: z.record(z.string(), z.number()),
   /** --heads / --labels / --crop-pct for the checkpoint (absent in runs from before these flags). */
@@ -86,7 +103,7 @@ export const captionerTrainOptionsSchema = optimizationSchema.extend({
   images: z.string(),
   val: z.string().nullable(), // COCO captions of a held-out split (images under valImages)
   valImages: z.string().nullable(),
-  valSplit: z.number().min(0).max(1), // without --val: this share of the training images is held out
+  valSplit: inRange(0, 1, true, "a fraction"), // without --val: this share of the training images is held out
   encoder: z.string(),
   /** A whole pretrained captioner to start from (a folder; vitlens' or an HF VisionEncoderDecoder): --encoder and --decoder-* are then unused. */
   init: z.string().nullable().default(null),
@@ -105,6 +122,20 @@ export const captionerTrainOptionsSchema = optimizationSchema.extend({
 });
 export type CaptionerTrainOptions = z.input<typeof captionerTrainOptionsSchema>;
 export type ResolvedCaptionerTrainOptions = z.output<typeof captionerTrainOptionsSchema>;
+
+/** `weightDecay` -> `--weight-decay`: the flag that sets an option field. */
+export const flagOf = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** A new run's options, checked: one line naming the flag, its value and what was expected. */
+export function parseNewOptions<S extends z.ZodType>(schema: S, given: unknown): z.output<S> {
+  const parsed = schema.safeParse(given);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue.path.map(String);
+  const value = field.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], given);
+  const name = field[0] === "checkpoint" && field.length > 1 ? flagOf(field[1]) : field.length ? flagOf(field[0]) : "options";
+  throw new VitlensError(`${name}${value === undefined || typeof value === "object" ? "" : ` ${value}`}: ${issue.message}`);
+}
 
 /** Options saved with a run (its state, or run.json), checked: one line naming where, the field and what was expected. */
 export function parseSavedOptions<S extends z.ZodType>(schema: S, saved: unknown, where: string): z.output<S> {

@@ -10,6 +10,7 @@ import { setExifRotate } from "../data/raw-image.js";
 import { VIT_PRESETS } from "../models/vit-config.js";
 import { batches, type Batch } from "../data/loader.js";
 import { VitlensError } from "../errors.js";
+import { plural } from "../words.js";
 import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
@@ -37,7 +38,7 @@ export function describeRecipe(o: TrainOptions): string {
   const sched = o.schedule === "step" ? `StepLR(step_size=${o.stepSize} epochs, gamma=${o.gamma})`
     : o.schedule === "cosine" ? `cosine with ${o.warmupSteps} linear warmup steps` : "constant lr";
   const freeze = o.freeze ? `frozen: ${o.freeze}` : "all layers trainable";
-  return `${o.recipe ? `recipe ${o.recipe}: ` : ""}${opt}, ${sched}, ${freeze}, ${o.epochs} epochs, batch ${o.batchSize}` +
+  return `${o.recipe ? `recipe ${o.recipe}: ` : ""}${opt}, ${sched}, ${freeze}, ${plural(o.epochs, "epoch")}, batch ${o.batchSize}` +
     `${o.labelSmoothing ? `, label smoothing ${o.labelSmoothing}` : ""}${o.clipGrad ? `, clip grad norm ${o.clipGrad}` : ""}` +
     `${o.headLrScale !== 1 ? `, head lr x${o.headLrScale}` : ""}, augmentation ${o.augment ? `on (crop scale ${o.minScale}-1${o.flip ? ", flip" : ""})` : "off"}, seed ${o.seed}`;
 }
