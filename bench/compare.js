@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// vitlens vs PyTorch (Debian python3-torch) vs onnxruntime-node on the same ViT shapes, the engines
-// alternating in one run so machine drift hits all of them; prints each engine's median and the
-// ratios side by side.
+// vitlens vs PyTorch 2 (HF transformers' ViT on the current CPU wheel: fp32, bf16 autocast,
+// torch.compile's forward — the anchor) vs PyTorch 1.13 (Debian python3-torch) vs onnxruntime-node on
+// the same ViT shapes, the engines alternating in one run so machine drift hits all of them; prints
+// each engine's median and the ratios side by side.
 //
 //   node bench/compare.js [--train] [--preset vit-b16] [--batch 8] [--rounds 3] [--iters 3] [--threads 2]
 //                         [--precision fp32|bf16|auto|bf16-emulated] [--no-onnx] [--baseline DIR]
+//                         [--modern-python /tmp/venv/bin/python | --no-modern] [--compile]
+//
+// PyTorch 2 runs bench/hf_pytorch_bench.py in a venv with torch==2.13.0+cpu and transformers (the
+// machine's wheel mirror); its fp32 column compares with vitlens fp32, its bf16 autocast and
+// torch.compile columns with `--precision bf16`.
 //
 // --baseline DIR adds another vitlens checkout (built, e.g. the main branch) as one more engine, for
 // before/after numbers from one run.
@@ -33,8 +39,13 @@ const { values: o } = parseArgs({
     train: { type: "boolean", default: false },
     "no-onnx": { type: "boolean", default: false },
     baseline: { type: "string" },
+    "modern-python": { type: "string", default: "/tmp/venv/bin/python" },
+    "no-modern": { type: "boolean", default: false },
+    compile: { type: "boolean", default: false },
   },
 });
+const modern = !o["no-modern"] && existsSync(o["modern-python"]);
+if (!o["no-modern"] && !modern) process.stderr.write(`note: no ${o["modern-python"]}: the PyTorch 2 anchor is left out (make a venv: pip install torch==2.13.0+cpu transformers)\n`);
 
 const run = (cmd, args, env = {}) =>
   JSON.parse(execFileSync(cmd, args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop());
@@ -81,7 +92,7 @@ if (!o["no-onnx"]) {
   }
 }
 
-const results = { vitlens: [], ...(o.baseline ? { baseline: [] } : {}), pytorch: [], onnxruntime: [] };
+const results = { vitlens: [], ...(o.baseline ? { baseline: [] } : {}), ...(modern ? { pytorch2: [] } : {}), pytorch: [], onnxruntime: [] };
 let info = {};
 for (let r = 0; r < Number(o.rounds); r++) {
   const v = run(process.execPath, [join(root, "bin", "vitlens.js"), "bench", "--model", o.preset, ...common, ...trainFlag, "--precision", o.precision, "--json"], { VITLENS_THREADS: o.threads });
@@ -90,12 +101,13 @@ for (let r = 0; r < Number(o.rounds); r++) {
     const precision = o.precision === "fp32" ? [] : ["--precision", o.precision];
     results.baseline.push(run(process.execPath, [join(o.baseline, "bin", "vitlens.js"), "bench", "--model", o.preset, ...common, ...trainFlag, ...precision, "--json"], { VITLENS_THREADS: o.threads }));
   }
+  if (modern) results.pytorch2.push(run(o["modern-python"], [join(root, "bench", "hf_pytorch_bench.py"), "--preset", o.preset, ...common, ...trainFlag, ...(o.compile ? ["--compile"] : []), "--threads", o.threads]));
   const p = pytorch(torchEnv);
   const x = onnx ? run(process.execPath, [join(root, "bench", "onnxruntime_bench.js"), "--model", onnx, ...common, "--threads", o.threads]) : null;
   results.vitlens.push(v);
   results.pytorch.push(p);
   if (x) results.onnxruntime.push(x);
-  info = { v, torch: p.engine, ort: x?.engine };
+  info = { v, torch: p.engine, ort: x?.engine, modern: modern ? results.pytorch2[r].engine : null };
   const last = Object.entries(results).filter(([, rs]) => rs.length === r + 1).map(([name, rs]) => [name, rs[r]]);
   const fwd = last.map(([name, x]) => `${name} ${x.forward_s.toFixed(3)} s`).join(", ");
   const steps = o.train ? `; train step ${last.filter(([, x]) => x.train_step_s !== undefined).map(([name, x]) => `${name} ${x.train_step_s.toFixed(3)} s`).join(", ")}` : "";
@@ -121,9 +133,23 @@ for (const [name, r] of Object.entries(s)) {
 const ratios = [`pytorch/vitlens ${(s.pytorch.forward_s / s.vitlens.forward_s).toFixed(2)}x`];
 if (s.baseline) ratios.push(`baseline/vitlens ${(s.baseline.forward_s / s.vitlens.forward_s).toFixed(2)}x (pytorch/baseline ${(s.pytorch.forward_s / s.baseline.forward_s).toFixed(2)}x)`);
 if (s.onnxruntime) ratios.push(`onnxruntime/vitlens ${(s.onnxruntime.forward_s / s.vitlens.forward_s).toFixed(2)}x`);
+if (s.pytorch2) ratios.unshift(`pytorch2/vitlens ${(s.pytorch2.forward_s / s.vitlens.forward_s).toFixed(2)}x`);
 console.log(`forward time ratios (higher: vitlens faster): ${ratios.join(", ")}`);
+if (modern) {
+  // PyTorch 2's other columns: bf16 autocast and torch.compile, beside vitlens at --precision
+  const col = (k) => median(results.pytorch2.map((x) => x[k]).filter((x) => x !== undefined));
+  const cols = [["forward_bf16_s", "bf16 autocast forward"], ["compile_forward_s", "torch.compile forward"], ["compile_forward_bf16_s", "torch.compile bf16 forward"], ["train_step_bf16_s", "bf16 autocast train step"]];
+  for (const [k, what] of cols) {
+    const t = col(k);
+    if (!Number.isFinite(t)) continue;
+    const mine = k.startsWith("train") ? s.vitlens.train_step_s : s.vitlens.forward_s;
+    console.log(`pytorch2 ${what}: ${t.toFixed(3)} s (vitlens ${v.precision ?? "fp32"} ${mine.toFixed(3)} s: ${(t / mine).toFixed(2)}x)`);
+  }
+  console.log(`pytorch2: ${info.modern}`);
+}
 if (o.train) {
   console.log(`train step ratio pytorch/vitlens: ${(s.pytorch.train_step_s / s.vitlens.train_step_s).toFixed(2)}x (vitlens step = ${(s.vitlens.train_step_s / s.vitlens.forward_s).toFixed(2)}x its forward)`);
+  if (s.pytorch2) console.log(`train step ratio pytorch2/vitlens: ${(s.pytorch2.train_step_s / s.vitlens.train_step_s).toFixed(2)}x`);
   if (s.baseline) console.log(`train step ratio baseline/vitlens: ${(s.baseline.train_step_s / s.vitlens.train_step_s).toFixed(2)}x (pytorch/baseline ${(s.pytorch.train_step_s / s.baseline.train_step_s).toFixed(2)}x)`);
   console.log(`peak RSS ratio (vitlens / pytorch): ${(s.vitlens.peak_rss_mb / s.pytorch.peak_rss_mb).toFixed(2)}`);
 }
