@@ -40,11 +40,11 @@ export function looksLikePath(spec: string): boolean {
   return parent !== "." && existsSync(parent) && statSync(parent).isDirectory();
 }
 
-export function classifyModelSpec(spec: string): ModelSpec {
+export function classifyModelSpec(spec: string, flag?: string): ModelSpec {
   const prefixed = HUB_PREFIX.exec(spec);
   if (prefixed) {
     const id = spec.slice(prefixed[0].length);
-    if (!parseHubId(id)) throw new VitlensError(`${spec}: expected ${prefixed[1]}:owner/name[@revision] (a Hugging Face Hub model id)`);
+    if (!parseHubId(id)) throw new VitlensError(`${flag ? `${flag} ` : ""}${spec}: expected ${prefixed[1]}:owner/name[@revision] (a Hugging Face Hub model id)`);
     return { kind: "hub", id, explicit: true };
   }
   const path = expandHome(spec);
@@ -66,7 +66,7 @@ export function runBestModel(path: string): string {
  */
 export async function resolveModelSpec(spec: string, hub: HubOptions, o: { flag?: string; optionalFiles?: string[] } = {}): Promise<string> {
   const flag = o.flag ?? "--model";
-  const s = classifyModelSpec(spec);
+  const s = classifyModelSpec(spec, flag);
   if (s.kind === "local") return runBestModel(s.path);
   if (s.kind === "preset") return s.name;
   if (s.kind === "missing") throw new VitlensError(`${flag} ${spec}: no such file or folder`);

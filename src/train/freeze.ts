@@ -1,4 +1,5 @@
 import { VitlensError } from "../errors.js";
+import { plural } from "../words.js";
 
 /**
  * Parameter names to freeze from a spec like "patch_embed,blocks.0-5,pos_embed" or "backbone"
@@ -13,7 +14,7 @@ export function frozenNames(spec: string, names: string[]): Set<string> {
     else if (range) {
       const [lo, hi] = [Number(range[1]), Number(range[2])];
       const layers = new Set(names.map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((b) => b !== undefined)).size;
-      if (lo > hi || hi >= layers) throw new VitlensError(`--freeze ${raw}: the model has ${layers} blocks (blocks.0-${layers - 1}); expected a range within them`);
+      if (lo > hi || hi >= layers) throw new VitlensError(`--freeze ${raw}: the model has ${plural(layers, "block")} (blocks.0-${layers - 1}); expected a range within them`);
       matches = names.filter((n) => {
         const m = /^blocks\.(\d+)\./.exec(n);
         return m !== null && Number(m[1]) >= lo && Number(m[1]) <= hi;

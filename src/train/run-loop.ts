@@ -227,6 +227,8 @@ export async function runLoop<Batch>(s: RunLoopSpec<Batch>): Promise<RunLoopResu
       }
       progress.stepInEpoch++;
       progress.globalStep++;
+      // Let a Ctrl-C in: batches read from memory resolve without ever returning to the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
       if (s.interrupted() || Date.now() - lastStateSave > saveEvery) {
         save();
         if (s.interrupted()) {
@@ -274,7 +276,7 @@ export function scheduleWarnings(o: Partial<OptimizationOptions>, totalSteps: nu
   if (warmup === 0) return [];
   if (o.schedule !== "cosine") return [`--warmup-steps ${warmup} applies to --schedule cosine; this run's ${o.schedule} schedule has no warmup`];
   if (warmup >= totalSteps) {
-    return [`--warmup-steps ${warmup} is longer than the whole run (${plural(totalSteps, "step")}): the learning rate never reaches --lr ${o.lr} (at most ${((o.lr ?? 0) * totalSteps / warmup).toPrecision(3)}); use fewer warmup steps or more --epochs`];
+    return [`--warmup-steps ${warmup} is longer than the whole run (${plural(totalSteps, "step")}): the learning rate never reaches --lr ${o.lr} (at most ${Number(((o.lr ?? 0) * totalSteps / warmup).toPrecision(3))}); use fewer warmup steps or more --epochs`];
   }
   return [];
 }
