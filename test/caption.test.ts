@@ -245,7 +245,7 @@ describe("grounded grids and train-captioner", () => {
       /vitlens: error: .*model\.safetensors: key decoder\.layers\.0\.cross_attn\.kv\.weight has shape \(32, 32\), expected \(32, 48\) from config\.json/);
     writeFileSync(join(bad, "config.json"), JSON.stringify(cfg));
     rmSync(join(bad, "vocab.json"));
-    assert.match(vitlens("caption", "--model", bad, "--out", out, images[0]).stderr, /no vocab\.json beside the captioner/);
+    assert.match(vitlens("caption", "--model", bad, "--out", out, "--force", images[0]).stderr, /no vocab\.json beside the captioner/);
   });
 });
 

@@ -32,7 +32,7 @@ describe("progress when stderr is not a terminal", () => {
     assert.equal(r.code, 0, r.stderr);
     const got = lines(r.stderr, "predict");
     assert.equal(got.length, 10, r.stderr);
-    assert.match(got[0], /^predict 2\/20 images \(10%\), [\d.]+ images\/s, about \d+ (s|min) left$/);
+    assert.match(got[0], /^predict 2\/20 images \(10%\), [\d.]+ images\/s, (<1 s|about \d+ (s|min)) left$/);
     assert.match(got[9], /^predict 20\/20 images \(100%\), [\d.]+ images\/s$/);
     const quiet = vitlens(["--quiet", "predict", "--batch-size", "2", "--model", model, ...twenty]);
     assert.equal(quiet.stderr, "");
@@ -51,6 +51,23 @@ describe("progress when stderr is not a terminal", () => {
     const b = vitlens(["bench", "--model", model, "--batch", "1", "--iters", "4", "--warmup", "1"]);
     assert.equal(b.code, 0, b.stderr);
     assert.equal(lines(b.stderr, "bench").length, 5, b.stderr);
+  });
+
+  it("caption, eval-captioner and report: the same lines", () => {
+    const grids = join(root, "samples", "grids");
+    const c = vitlens(["caption", "--json", "--model", join(root, "models", "fashion-grid-captioner"), join(grids, "val")]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(lines(c.stderr, "caption").pop()!, /^caption 12\/12 images \(100%\), [\d.]+ images\/s$/);
+    assert.ok(lines(c.stderr, "caption").length >= 9, c.stderr);
+    assert.equal(c.stdout.trim().split("\n").length, 12);
+    const e = vitlens(["eval-captioner", "--model", join(root, "models", "fashion-grid-captioner"), "--captions", join(grids, "val.json"), "--images", grids]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(lines(e.stderr, "eval-captioner").pop()!, /^eval-captioner 12\/12 images \(100%\)/);
+    const run = join(dir, "legacy");
+    cpSync(join(root, "test", "fixtures", "legacy-runs", "classifier"), run, { recursive: true });
+    const r = vitlens(["report", run]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^report 12\/12 validation images \(100%\)/m);
   });
 });
 

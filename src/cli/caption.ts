@@ -9,7 +9,11 @@ import { VitlensError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
 import { withExifFlag, num, positiveInt, precisionBackend, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
-import { checkOverwrite, outputFolder } from "./outputs.js";
+import { prepareOutputs } from "./outputs.js";
+import { catchInterrupt } from "./interrupt.js";
+import { taskProgress } from "./progress.js";
+import { writeOut } from "./stdio.js";
+import { plural } from "../words.js";
 import { resolveCaptioner, type CatrFlags } from "./resolve-run.js";
 import { CATR_TOKENIZER } from "../caption/wordpiece-tokenizer.js";
 import { CATR_DEFAULT_HEADS } from "../models/catr-config.js";
@@ -60,21 +64,33 @@ export function captionCommand(): Command {
       if (o.out === undefined && !o.json) throw new VitlensError("--out <dir> is required unless --json prints the captions");
       if (o.out === undefined && o.raw) throw new VitlensError("--raw writes <image>.caption.safetensors into --out: give --out <dir>");
       const out = o.out;
-      const cap = await resolveCaptioner(o.model, catrFlags(o));
       const files = expandImages(inputs);
-      if (out !== undefined) outputFolder(out);
       const stems = files.map((f) => basename(f, extname(f)));
       if (out !== undefined && new Set(stems).size !== stems.length) throw new VitlensError("two input images share a file name; their strips would overwrite each other");
-      if (out !== undefined) for (const s of stems) checkOverwrite(join(out, `${s}.caption.png`), o.force);
-      const results = await captionImages(cap, files, decodeSettings(o), precisionBackend(o));
-      for (const [i, r] of results.entries()) {
+      // every file this run writes, checked before the captioner is loaded
+      if (out !== undefined) {
+        prepareOutputs([
+          { flag: "--out", path: out, kind: "folder" },
+          ...stems.flatMap((s) => [{ path: join(out, `${s}.caption.png`), kind: "file" as const }, o.raw && { path: join(out, `${s}.caption.safetensors`), kind: "file" as const }]),
+        ], o.force);
+      }
+      const cap = await resolveCaptioner(o.model, catrFlags(o));
+      const be = precisionBackend(o);
+      const interrupted = catchInterrupt(); // Ctrl-C: the strips so far and their captions.json are kept, exit 130
+      const progress = taskProgress("caption", files.length, "images");
+      const results: CaptionResult[] = [];
+      for (const [i, file] of files.entries()) {
+        if (interrupted()) break;
+        const [r] = await captionImages(cap, [file], decodeSettings(o), be); // one at a time: progress, and a Ctrl-C keeps what is done
+        results.push(r);
         if (out !== undefined) writeFileAtomic(join(out, `${stems[i]}.caption.png`), [await captionStrip(r, r.inputSize)]);
         if (out !== undefined && o.raw) writeSafetensors(join(out, `${stems[i]}.caption.safetensors`), rawMaps(r), { format: "pt", words: JSON.stringify(r.words), tokens: JSON.stringify(r.tokens) });
-        if (o.json) process.stdout.write(JSON.stringify(captionRecord(r)) + "\n");
-        else process.stdout.write(`${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);
+        progress.print(o.json ? JSON.stringify(captionRecord(r)) + "\n" : `${r.image}: ${r.caption}  (score ${r.score.toFixed(3)})\n`);
+        progress.update(i + 1);
       }
-      if (out === undefined) return;
-      writeFileAtomic(join(out, "captions.json"), [JSON.stringify(results.map((r, i) => ({ ...captionRecord(r), strip: `${stems[i]}.caption.png` })), null, 2) + "\n"]);
+      progress.stop();
+      if (out !== undefined) writeFileAtomic(join(out, "captions.json"), [JSON.stringify(results.map((r, i) => ({ ...captionRecord(r), strip: `${stems[i]}.caption.png` })), null, 2) + "\n"]);
+      if (interrupted()) process.stderr.write(`vitlens: interrupted after ${results.length} of ${plural(files.length, "image")}: ${out !== undefined ? `their strips and captions.json kept in ${out}` : "their captions printed"}\n`);
     });
 }
 
@@ -90,10 +106,9 @@ export function evalCaptionerCommand(): Command {
       const cap = await resolveCaptioner(o.model, catrFlags(o));
       const data = readCocoCaptions(o.captions, o.images, false);
       const images = data.images.slice(0, o.limit ?? data.images.length);
-      const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), precisionBackend(o), (done) => {
-        if (process.stderr.isTTY) process.stderr.write(`\rcaptioned ${done}/${images.length}`);
-      })).map((r) => forScoring(cap, r));
-      if (process.stderr.isTTY) process.stderr.write("\n");
+      const progress = taskProgress("eval-captioner", images.length, "images");
+      const results = (await captionImages(cap, images.map((i) => i.file), decodeSettings(o), precisionBackend(o), (done) => progress.update(done))).map((r) => forScoring(cap, r));
+      progress.stop();
       const grounded = images.every((i) => i.items.length > 0);
       const cell = grounded ? gridCell(o.captions) : null;
       const m = scoreCaptions(results, images, cell);
@@ -101,7 +116,7 @@ export function evalCaptionerCommand(): Command {
       const perLayer = cell === null ? [] : Array.from({ length: cap.decoderConfig.numLayers }, (_, l) =>
         scoreCaptions(results.map((r) => reselect(r, l, "mean")), images, cell).grounding!);
       if (o.json) {
-        process.stdout.write(JSON.stringify({
+        writeOut(JSON.stringify({
           ...m, grounding_per_layer: perLayer.map((g, l) => ({ layer: l, head: "mean", ...g })),
           beam: o.beam, layer: o.layer, head: o.head, skipped_missing: data.skippedMissing, skipped_empty: data.skippedEmpty,
         }) + "\n");
@@ -120,7 +135,7 @@ export function evalCaptionerCommand(): Command {
           ...perLayer.map((p, l) => `  layer ${l}, mean of heads: ${(100 * p.share).toFixed(2)}% (strict ${(100 * p.strictShare).toFixed(2)}%)`),
         );
       }
-      process.stdout.write(lines.join("\n") + "\n");
+      writeOut(lines.join("\n") + "\n");
     });
 }
 

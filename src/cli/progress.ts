@@ -51,7 +51,7 @@ export function taskProgress(label: string, total: number, unit: string): TaskPr
       if (quiet || total <= 1) return;
       if (done * 10 < nextLine * total && done < total) return;
       nextLine = Math.floor((done * 10) / total) + 1;
-      const left = done < total ? `, about ${formatSeconds((total - done) / rate(done))} left` : "";
+      const left = done < total ? `, ${formatSeconds((total - done) / rate(done))} left` : "";
       process.stderr.write(`${label} ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%), ${rate(done).toFixed(1)} ${unit}/s${left}\n`);
     },
     print: (text) => {
@@ -78,11 +78,13 @@ export function lazyProgress(label: string, unit: string): { update(done: number
   };
 }
 
+/** "<1 s", "about 12 s", "about 3 min", "about 1.5 h". */
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  if (s < 90) return `${Math.ceil(s)} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
+  if (s < 1) return "<1 s";
+  if (s < 90) return `about ${Math.ceil(s)} s`;
+  if (s < 5400) return `about ${Math.round(s / 60)} min`;
+  return `about ${(s / 3600).toFixed(1)} h`;
 }
 
 /**
