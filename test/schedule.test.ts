@@ -29,7 +29,8 @@ describe("freeze specs", () => {
   it("backbone is everything but the head; ranges cover blocks A..B", () => {
     assert.deepEqual([...frozenNames("backbone", names)], names.slice(0, 7));
     assert.deepEqual([...frozenNames("patch_embed,blocks.0-1", names)], ["patch_embed.proj.weight", "blocks.0.norm1.weight", "blocks.1.mlp.fc1.weight"]);
-    assert.throws(() => frozenNames("blocks.9-12", names), /--freeze blocks\.9-12: matches no parameter/);
+    assert.throws(() => frozenNames("blocks.9-12", names), /--freeze blocks\.9-12: the model has 8 blocks \(blocks\.0-7\); expected a range within them/);
+    assert.throws(() => frozenNames("blocks.3-1", names), /--freeze blocks\.3-1: .*expected a range within them/);
   });
 });
 

@@ -13,7 +13,7 @@ export function frozenNames(spec: string, names: string[]): Set<string> {
     if (raw === "backbone") matches = names.filter((n) => !n.startsWith("head."));
     else if (range) {
       const [lo, hi] = [Number(range[1]), Number(range[2])];
-      const layers = new Set(names.map((n) => /^blocks\.(\d+)\./.exec(n)?.[1]).filter((b) => b !== undefined)).size;
+      const layers = 1 + Math.max(-1, ...names.map((n) => Number(/^blocks\.(\d+)\./.exec(n)?.[1] ?? -1)));
       if (lo > hi || hi >= layers) throw new VitlensError(`--freeze ${raw}: the model has ${plural(layers, "block")} (blocks.0-${layers - 1}); expected a range within them`);
       matches = names.filter((n) => {
         const m = /^blocks\.(\d+)\./.exec(n);
