@@ -1,6 +1,6 @@
 // Every ViT family against the library that wrote it (scripts/reference/families.py and
-// families_more.py: transformers 5.18, timm 1.0.29, torch 2.13, vit-pytorch's own module code at
-// five commits, nn.TransformerEncoder): logits (or a backbone's features) within 1e-4 and every
+// families_more.py, vit_pytorch_layouts.py: transformers 5.18, timm 1.0.29, torch 2.13, vit-pytorch's
+// five layouts re-declared, nn.TransformerEncoder): logits (or a backbone's features) within 1e-4 and every
 // layer's attention within 1e-5, on a real photo, both backends; the image processors' pixels.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
