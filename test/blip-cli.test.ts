@@ -2,12 +2,12 @@
 // tokenizer come along), the same output as the local folder and as transformers, --prompt, the
 // shared output format (--json, --raw maps), a prompt on a captioner that takes none, the preset.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
+import { startVitlens } from "./cli-child.js";
 import { FakeHub } from "./hub-server.js";
 import { fixture, root } from "./helpers.js";
 
@@ -15,15 +15,10 @@ const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const folderFiles = (name: string) => new Map(readdirSync(fixture(name)).map((f) => [f, readFileSync(fixture(name, f))]));
 const gen = JSON.parse(readSafetensors(fixture("blip-tiny.expected.safetensors")).metadata!.generate) as Record<string, { ids: number[]; text: string }>;
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { env: { ...process.env, HF_HUB_OFFLINE: "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("close", (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
+/** `vitlens ARGS` as a child (the stand-in hub answers from this process meanwhile); HF_HUB_OFFLINE cleared. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await startVitlens(args, { HF_HUB_OFFLINE: "", ...env }).done;
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("vitlens caption with BLIP", () => {

@@ -1,7 +1,6 @@
 // `vitlens caption` with Hugging Face ViT + GPT-2 captioners: a folder, a Hub id through the
 // stand-in hub, the shared output format (--json words/tokens, --raw maps and cls_share), bad input.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,22 +8,18 @@ import { after, before, describe, it } from "node:test";
 import { loadHfCaptioner } from "../src/caption/hf-captioner.js";
 import { loadAnyCaptioner } from "../src/caption/load-any.js";
 import { readSafetensors } from "../src/checkpoint/safetensors.js";
+import { startVitlens } from "./cli-child.js";
 import { FakeHub } from "./hub-server.js";
-import { fixture, root } from "./helpers.js";
+import { fixture } from "./helpers.js";
 
 const meta = JSON.parse(readFileSync(fixture("vit-gpt2.expected.json"), "utf8")) as { generate: Record<string, { ids: number[]; text: string }> };
 const COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
 const folderFiles = (name: string) => new Map(readdirSync(fixture(name)).map((f) => [f, readFileSync(fixture(name, f))]));
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { env: { ...process.env, HF_HUB_OFFLINE: "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("close", (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
+/** `vitlens ARGS` as a child (the stand-in hub answers from this process meanwhile); HF_HUB_OFFLINE cleared. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await startVitlens(args, { HF_HUB_OFFLINE: "", ...env }).done;
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 interface Line { image: string; caption: string; words: string[]; tokens: string[]; score: number }

@@ -1,10 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { captionerParams, checkExactShapes, readCaptionerWeights } from "./captioner-files.js";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
 import { fromBlip, isBlipStateDict, toBlip } from "../checkpoint/keymap-blip.js";
-import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
-import { readShardedSafetensors, SHARD_INDEX } from "../checkpoint/sharded.js";
-import { readTorchFile } from "../checkpoint/torch-pickle.js";
+import { writeSafetensors } from "../checkpoint/safetensors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { VitlensError } from "../errors.js";
 import { readJson } from "../io/read-json.js";
@@ -12,7 +11,7 @@ import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
 import { ViT } from "../models/vit.js";
 import { activationNamed } from "../nn/activation.js";
-import { sameShape, shapeString, type Params, type Tensor } from "../tensor.js";
+import type { Params } from "../tensor.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { readGenerationSettings, type GenerationSettings } from "./generation-config.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
@@ -46,10 +45,7 @@ export class BlipCaptioner {
 
   /** Every trainable tensor under vitlens' names (encoder.* and decoder.*). */
   allParams(): Params {
-    const out: Params = new Map();
-    for (const [k, t] of this.encoder.params) out.set(`encoder.${k}`, t);
-    for (const [k, t] of this.decoderParams) out.set(k, t);
-    return out;
+    return captionerParams(this.encoder, this.decoderParams);
   }
 
   /**
@@ -110,17 +106,6 @@ export function blipDecoderConfig(t: Record<string, unknown>, file: string): Dec
   }, file);
 }
 
-function readWeights(dir: string): { tensors: Map<string, Tensor>; file: string } {
-  const files = ["model.safetensors", SHARD_INDEX, "pytorch_model.bin"];
-  const found = files.map((f) => join(dir, f)).find((f) => existsSync(f));
-  if (!found) {
-    const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|safetensors|h5|msgpack)$/.test(f));
-    throw new VitlensError(`${dir}: no ${files.join(", ")}${others.length ? ` (found ${others.join(", ")})` : ""}`);
-  }
-  if (found.endsWith(".bin")) return { tensors: readTorchFile(found).tensors, file: found };
-  return { tensors: (found.endsWith(".json") ? readShardedSafetensors(found) : readSafetensors(found)).tensors, file: found };
-}
-
 /** A BLIP folder (config.json with model_type "blip", weights, tokenizer, processor or preprocessor config). */
 export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): BlipCaptioner {
   const cfgPath = join(dir, "config.json");
@@ -128,7 +113,7 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   if (cfg.model_type !== BLIP_TYPE) throw new VitlensError(`${cfgPath}: model_type ${JSON.stringify(cfg.model_type)} is not "${BLIP_TYPE}"`);
   const vision = (cfg.vision_config ?? {}) as Record<string, unknown>;
   const text = (cfg.text_config ?? {}) as Record<string, unknown>;
-  const { tensors, file } = readWeights(dir);
+  const { tensors, file } = readCaptionerWeights(dir);
   if (!isBlipStateDict(tensors.keys())) throw new VitlensError(`${file}: no text_decoder.bert.* keys: not a BlipForConditionalGeneration checkpoint (BLIP's retrieval and question-answering heads are not captioners)`);
   const mapped = fromBlip(tensors, file);
   if (mapped.ignored.length) o.warn?.(`${file}: ignoring ${mapped.ignored.length} key(s) a captioner does not use: ${mapped.ignored.slice(0, 4).join(", ")}${mapped.ignored.length > 4 ? ", ..." : ""}`);
@@ -139,7 +124,7 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
     numHeads: num(vision.num_attention_heads) ?? 12, layerNormEps: num(vision.layer_norm_eps) ?? 1e-5, activation: act,
     ...(typeof vision.image_size === "number" ? { imageSize: [vision.image_size, vision.image_size] as [number, number] } : {}),
   }));
-  checkExact(vitParameterShapes(encoderConfig), mapped.vision.params, mapped.vision.origin, file);
+  checkExactShapes(vitParameterShapes(encoderConfig), mapped.vision.params, mapped.vision.origin, file);
   const decoderConfig = blipDecoderConfig(text, cfgPath);
   if (!decoderConfig.tieEmbeddings && !mapped.text.params.has("decoder.lm_head.weight")) {
     throw new VitlensError(`${file}: missing key text_decoder.cls.predictions.decoder.weight (text_config.tie_word_embeddings is false)`);
@@ -152,7 +137,7 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   if (!decoderConfig.tieEmbeddings && own) p.set("decoder.lm_head.bias", own);
   else if (!p.has("decoder.lm_head.bias") && own) p.set("decoder.lm_head.bias", own);
   if (decoderConfig.tieEmbeddings) p.delete("decoder.lm_head.weight"); // tied: the word embeddings are the weight
-  checkExact(decoderParameterShapes(decoderConfig), mapped.text.params, mapped.text.origin, file);
+  checkExactShapes(decoderParameterShapes(decoderConfig), mapped.text.params, mapped.text.origin, file);
 
   const preprocess = preprocessFrom(null, readPreprocessorJson(dir), encoderConfig.imageSize);
   preprocess.size = encoderConfig.imageSize;
@@ -171,14 +156,4 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   const maxLengthSet = explicit.has("maxLength") && !(source.endsWith("config.json") && !source.endsWith("generation_config.json") && settings.maxLength === 20);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
   return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir, maxLengthSet ? null : 20);
-}
-
-function checkExact(expected: Array<[string, number[]]>, params: Params, origin: Map<string, string>, file: string): void {
-  const names = new Set(expected.map(([n]) => n));
-  for (const [name, shape] of expected) {
-    const t = params.get(name);
-    if (!t) throw new VitlensError(`${file}: missing key for vitlens ${name}`);
-    if (!sameShape(t.shape, shape)) throw new VitlensError(`${file}: key ${origin.get(name) ?? name} has shape ${shapeString(t.shape)}, expected ${shapeString(shape)} from config.json`);
-  }
-  for (const name of params.keys()) if (!names.has(name)) throw new VitlensError(`${file}: unexpected key ${origin.get(name) ?? name}`);
 }

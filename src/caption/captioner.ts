@@ -1,3 +1,4 @@
+import { captionerParams } from "./captioner-files.js";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readJson } from "../io/read-json.js";
@@ -38,10 +39,7 @@ export class Captioner {
 
   /** Every trainable tensor under its saved name (encoder.* and decoder.*). */
   allParams(): Params {
-    const out: Params = new Map();
-    for (const [k, t] of this.encoder.params) out.set(`encoder.${k}`, t);
-    for (const [k, t] of this.decoderParams) out.set(k, t);
-    return out;
+    return captionerParams(this.encoder, this.decoderParams);
   }
 
   save(dir: string): void {

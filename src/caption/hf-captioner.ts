@@ -1,18 +1,17 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { captionerParams, checkExactShapes, readCaptionerWeights } from "./captioner-files.js";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { configHints, inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
 import { fromVisionEncoderDecoder, isVisionEncoderDecoderStateDict, toVisionEncoderDecoder } from "../checkpoint/keymap-gpt2.js";
-import { readSafetensors, writeSafetensors } from "../checkpoint/safetensors.js";
+import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { readShardedSafetensors, SHARD_INDEX } from "../checkpoint/sharded.js";
-import { readTorchFile } from "../checkpoint/torch-pickle.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { VitlensError } from "../errors.js";
 import { readJson } from "../io/read-json.js";
 import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
 import { ViT } from "../models/vit.js";
-import { sameShape, shapeString, type Params, type Tensor } from "../tensor.js";
+import type { Params, Tensor } from "../tensor.js";
 import { BpeTokenizer } from "./bpe-tokenizer.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { readGenerationSettings, type GenerationSettings } from "./generation-config.js";
@@ -49,10 +48,7 @@ export class HfCaptioner {
 
   /** Every trainable tensor under vitlens' names (encoder.* and decoder.*). */
   allParams(): Params {
-    const out: Params = new Map();
-    for (const [k, t] of this.encoder.params) out.set(`encoder.${k}`, t);
-    for (const [k, t] of this.decoderParams) out.set(k, t);
-    return out;
+    return captionerParams(this.encoder, this.decoderParams);
   }
 
   /** The tensors under HF VisionEncoderDecoder names (Conv1D weights (in, out), the tied lm_head left out as transformers saves it). */
@@ -117,17 +113,6 @@ export function gpt2DecoderConfig(dec: Record<string, unknown>, encoderWidth: nu
   }, file);
 }
 
-function readWeights(dir: string): { tensors: Map<string, Tensor>; file: string } {
-  const files = ["model.safetensors", SHARD_INDEX, "pytorch_model.bin"];
-  const found = files.map((f) => join(dir, f)).find((f) => existsSync(f));
-  if (!found) {
-    const others = readdirSync(dir).filter((f) => /\.(bin|pth|pt|safetensors|h5|msgpack)$/.test(f));
-    throw new VitlensError(`${dir}: no ${files.join(", ")}${others.length ? ` (found ${others.join(", ")})` : ""}`);
-  }
-  if (found.endsWith(".bin")) return { tensors: readTorchFile(found).tensors, file: found };
-  return { tensors: (found.endsWith(".json") ? readShardedSafetensors(found) : readSafetensors(found)).tensors, file: found };
-}
-
 /** Loads a VisionEncoderDecoder folder (config.json with model_type "vision-encoder-decoder"). */
 export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): HfCaptioner {
   const cfgPath = join(dir, "config.json");
@@ -138,12 +123,12 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
   if (enc.model_type !== "vit") {
     throw new VitlensError(`${cfgPath}: encoder model_type ${JSON.stringify(enc.model_type)} is not supported (vitlens loads VisionEncoderDecoder captioners with a ViT encoder: "vit"; DeiT's distillation token, Swin and others are not)`);
   }
-  const { tensors, file } = readWeights(dir);
+  const { tensors, file } = readCaptionerWeights(dir);
   if (!isVisionEncoderDecoderStateDict(tensors.keys())) throw new VitlensError(`${file}: no decoder.transformer.* keys: not a ViT + GPT-2 VisionEncoderDecoder checkpoint`);
   const mapped = fromVisionEncoderDecoder(tensors, file);
 
   const encoderConfig = validateConfig(inferConfig(mapped.encoder.params, file, configHints({ kind: "hf", json: enc }, cfgPath)));
-  checkExact(vitParameterShapes(encoderConfig), mapped.encoder.params, mapped.encoder.origin, file, "encoder.");
+  checkExactShapes(vitParameterShapes(encoderConfig), mapped.encoder.params, mapped.encoder.origin, file, "encoder.");
   const decoderConfig = gpt2DecoderConfig(dec, encoderConfig.hiddenSize, cfgPath);
   const decoderParams = mapped.decoder.params;
   if (!decoderConfig.tieEmbeddings) {
@@ -151,7 +136,7 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
     decoderParams.set("decoder.lm_head.weight", mapped.lmHead);
     mapped.decoder.origin.set("decoder.lm_head.weight", "decoder.lm_head.weight");
   }
-  checkExact(decoderParameterShapes(decoderConfig), decoderParams, mapped.decoder.origin, file, "");
+  checkExactShapes(decoderParameterShapes(decoderConfig), decoderParams, mapped.decoder.origin, file, "");
 
   const preprocessorJson = readPreprocessorJson(dir);
   const preprocess = preprocessFrom({ kind: "hf", json: enc }, preprocessorJson, encoderConfig.imageSize);
@@ -167,15 +152,4 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
   return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, cfg, dir,
     new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))));
-}
-
-/** Every expected tensor present with its shape, nothing unexpected; errors name the file's own key. */
-function checkExact(expected: Array<[string, number[]]>, params: Params, origin: Map<string, string>, file: string, prefix: string): void {
-  const names = new Set(expected.map(([n]) => n));
-  for (const [name, shape] of expected) {
-    const t = params.get(name);
-    if (!t) throw new VitlensError(`${file}: missing key ${origin.get(name) ?? prefix + name} (vitlens ${name})`);
-    if (!sameShape(t.shape, shape)) throw new VitlensError(`${file}: key ${origin.get(name) ?? prefix + name} has shape ${shapeString(t.shape)}, expected ${shapeString(shape)} from config.json`);
-  }
-  for (const name of params.keys()) if (!names.has(name)) throw new VitlensError(`${file}: unexpected key ${origin.get(name) ?? prefix + name}`);
 }
