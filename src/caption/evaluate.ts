@@ -193,7 +193,7 @@ function encodeAndGenerate(cap: AnyCaptioner, img: Tensor, o: CaptionOptions, be
       maps: gen.maps.map((perLayer) => perLayer.map((m) => withClsSlot(m, H, enc.N))), grid: [enc.gh, enc.gw], N: enc.N + 1,
     };
   }
-  const tokens = cap.encoder.encode({ data: img.data, shape: [1, ...img.shape] }, be).tokens;
+  const tokens = cap.encoder.encode({ data: img.data, shape: [1, ...img.shape] }, be, { attentions: false }).tokens;
   const N = tokens.shape[1];
   return { ...generate(cap, tokens.data, N, o, be), grid: gridSize(cap.encoder.config), N };
 }

@@ -42,7 +42,7 @@ export function captionerPhases(cap: AnyCaptioner, o: Pick<CaptionerBenchOptions
   const c = cap.encoder.config;
   const pixels = random([1, c.numChannels, ...c.imageSize]);
   return {
-    encode: (be) => cap.encoder.encode(pixels, be).tokens,
+    encode: (be) => cap.encoder.encode(pixels, be, { attentions: false }).tokens,
     search: (encoding, be) => {
       const enc = encoding as Tensor;
       const N = enc.shape[1];

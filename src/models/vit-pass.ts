@@ -41,6 +41,12 @@ export interface ViTPassOptions {
   dropout?: Dropout | null;
   /** The activations of an earlier kept pass of the same shape: overwritten instead of allocated. */
   reuse?: ViTActivations;
+  /**
+   * Return every layer's attention probabilities (default). false: an inference pass keeps none,
+   * and the layers share one probabilities buffer (a captioner's encoder: no fresh (B, H, N, N)
+   * buffer per layer to allocate and fault in).
+   */
+  attentions?: boolean;
 }
 
 /** What a pass wrote; with `keep`, everything backward reads. */
@@ -90,12 +96,12 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
   const attentions: Tensor[] = [];
   let stream = x;
   for (let l = 0; l < c.numLayers; l++) {
-    const acts = shared ? withOwnProbs(shared, l) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
+    const acts = shared ? (o.attentions === false ? shared : withOwnProbs(shared, l)) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
     const block: EncoderBlock = vitBlock(W, l, c);
     const table = relativeTableName(c, l);
     if (table) block.attn.scoreBias = relativeBias(params.get(table)!.data, relativePositionIndex(dims.gh, dims.gw), H); // (H, N, N)
     stream = encoderBlockForward(be, block, stream, s, acts, o.dropout ?? null);
-    attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
+    if (o.attentions !== false || o.keep) attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
     blocks.push(acts);
   }
 

@@ -34,9 +34,9 @@ export class ViT {
     return { logits, features, attentions };
   }
 
-  /** Every token after the final norm (B, N, D): what a captioner's decoder attends to. */
-  encode(pixels: Tensor, be: Backend = getBackend()): { tokens: Tensor; attentions: Tensor[] } {
-    const { features, attentions } = vitForward(be, this.config, this.params, pixels, { output: "tokens", keep: false });
+  /** Every token after the final norm (B, N, D): what a captioner's decoder attends to; `attentions: false` returns no attention maps (and allocates none). */
+  encode(pixels: Tensor, be: Backend = getBackend(), o: { attentions?: boolean } = {}): { tokens: Tensor; attentions: Tensor[] } {
+    const { features, attentions } = vitForward(be, this.config, this.params, pixels, { output: "tokens", keep: false, attentions: o.attentions });
     return { tokens: features, attentions };
   }
 }
