@@ -25,7 +25,7 @@ const { values: o } = parseArgs({
 
 const run = (cmd, args, env = {}) =>
   JSON.parse(execFileSync(cmd, args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 24 }).trim().split("\n").pop());
-const vitlens = (beam) => run(process.execPath, [join(root, "bin", "vitlens.js"), "bench", "--captioner", "blip-base", "--beam", String(beam), "--tokens", o.tokens, "--iters", o.iters, "--json"], { VITLENS_THREADS: o.threads });
+const vitlens = (beam) => run(process.execPath, [join(root, "bin", "vitlens.js"), "--quiet", "bench", "--captioner", "blip-base", "--beam", String(beam), "--tokens", o.tokens, "--iters", o.iters, "--json"], { VITLENS_THREADS: o.threads });
 const reference = (beam) => run(o.python, [join(root, "bench", "blip_reference.py"), "--beam", String(beam), "--tokens", o.tokens, "--threads", o.threads, "--iters", o.iters]);
 
 console.log(`BLIP base shapes (ViT-B/16 at 384 + BERT-base decoder), random weights, one image, ${o.tokens} tokens, ${o.threads} threads, ${cpus()[0].model}`);
