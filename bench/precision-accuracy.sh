@@ -3,6 +3,7 @@
 # each in fp32 and in bf16, and print the test accuracy's mean ± sd per precision.
 #
 #   bash bench/precision-accuracy.sh [RUNS_DIR]        (default /work/data-fashion/runs)
+#   (Fashion-MNIST: Debian's dataset-fashion-mnist package, or $FASHION)
 #
 # Data: Fashion-MNIST from $FASHION (a folder with train-/t10k-images-idx3-ubyte.gz), 20,000 training
 # images (--val-split holds out the other 40,000) and the 10,000 test images. Where those files are
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-/work/data-fashion/runs}
-FASHION=${FASHION:-/work/data-fashion}
+FASHION=${FASHION:-/usr/share/datasets/fashion-mnist}
 SEEDS=${SEEDS:-"1 2 3"}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$RUNS"
