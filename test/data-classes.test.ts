@@ -3,7 +3,7 @@
 // pixels as PIL sees them (EXIF, CMYK, BMP, ICO), one policy for bad files, degenerate data.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, it } from "node:test";
@@ -141,6 +141,12 @@ describe("degenerate data gets one line", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /warning: --data .*: class\(es\) with no images: "empty-class"/);
     assert.match(r.stderr, /error: --data .*: only class "bag" holds images; a classifier needs at least two/);
+    assert.equal(existsSync(join(dir, "one-run")), false, "a refused run leaves no empty --out folder");
+    mkdirSync(join(dir, "mine"));
+    const mine = vitlens("train", "--model", "vit-ti16", "--data", one, "--val-split", "0", "--epochs", "1", "--out", join(dir, "mine", "a", "run"), "--image-size", "28");
+    assert.equal(mine.status, 1);
+    assert.deepEqual(readdirSync(join(dir, "mine")), [], "only the folders the command made are removed");
+    assert.equal(existsSync(join(dir, "mine")), true, "the user's own folder stays");
     const flat = join(dir, "flat3");
     mkdirSync(flat);
     for (const k of [0, 1]) copyFileSync(join(fashion, "3_dress.png"), join(flat, `3_${k}.png`));

@@ -1,13 +1,39 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { VitlensError } from "../errors.js";
 import { finishFilesWhenStdoutCloses } from "./stdio.js";
 
 /*
  * One rule for every path a command writes (--out, --csv, --raw, a report): checked, and its
  * folder created, before any work — before a model is loaded or an image read — so a typo costs
- * one line, not a run. An existing file is replaced only with --force.
+ * one line, not a run. An existing file is replaced only with --force. A folder made here that is
+ * still empty when the command fails is removed again: a refused run leaves no empty --out behind.
  */
+
+/** The folders prepareOutputs created (the first new one of each path), removed at a failed exit while empty. */
+const createdFolders: string[] = [];
+let cleanupArmed = false;
+
+function removeEmptyFoldersOnFailure(code: number): void {
+  if (code === 0) return;
+  for (const dir of createdFolders.reverse()) {
+    try {
+      if (onlyEmptyFolders(dir)) removeEmptyTree(dir);
+    } catch {
+      // best effort: the command's own error is what the user needs to read
+    }
+  }
+}
+
+function onlyEmptyFolders(dir: string): boolean {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
+  return readdirSync(dir).every((name) => onlyEmptyFolders(join(dir, name)));
+}
+
+function removeEmptyTree(dir: string): void {
+  for (const name of readdirSync(dir)) removeEmptyTree(join(dir, name));
+  rmdirSync(dir);
+}
 
 export interface Output {
   /** The flag that named it (said in errors); omitted for files a command names itself inside an --out folder. */
@@ -38,7 +64,12 @@ export function prepareOutputs(outputs: Array<Output | null | undefined | false>
 function makeFolder(dir: string, what: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new VitlensError(`${what}: exists and is a file (expected a folder)`);
   try {
-    mkdirSync(dir, { recursive: true });
+    const made = mkdirSync(dir, { recursive: true }); // the first folder it created, if any
+    if (made) {
+      createdFolders.push(made);
+      if (!cleanupArmed) process.once("exit", removeEmptyFoldersOnFailure);
+      cleanupArmed = true;
+    }
     accessSync(dir, constants.W_OK);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
