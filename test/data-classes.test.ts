@@ -299,18 +299,24 @@ describe("hf:owner/name datasets through the hub client (local stand-in hub)", (
     const repoDir = fixture("hf-dataset");
     const files = new Map<string, Buffer>([["README.md", readFileSync(join(repoDir, "README.md"))], [".gitattributes", Buffer.from("*.parquet filter=lfs\n")]]);
     for (const f of readdirSync(join(repoDir, "data"))) files.set(`data/${f}`, readFileSync(join(repoDir, "data", f)));
-    const hub = new FakeHub(new Map([["datasets/acme/fashion-tiny", { commit: "c".repeat(40), files }]]), null, { cutFirstDownloadAfter: 700 });
+    const testPart = readFileSync(join(repoDir, "data", "test-00000-of-00001.parquet"));
+    const converted = new Map<string, Buffer>([["a/test/0000.parquet", testPart], ["b/test/0000.parquet", testPart], ["b/train/0000.parquet", testPart]]);
+    const hub = new FakeHub(new Map([
+      ["datasets/acme/fashion-tiny", { commit: "c".repeat(40), files }],
+      ["datasets/acme/two-configs", { commit: "d".repeat(40), files: converted }],
+    ]), null, { cutFirstDownloadAfter: 700 });
     const endpoint = await hub.start();
     const cache = mkdtempSync(join(tmpdir(), "vitlens-hfds-"));
     const env = { ...process.env, HF_ENDPOINT: endpoint, HF_HUB_CACHE: cache };
-    const run = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((ok) => {
-      const child = spawn(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { cwd: root, env });
+    const runIn = (hubCache: string, ...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((ok) => {
+      const child = spawn(process.execPath, [join(root, "bin", "vitlens.js"), ...args], { cwd: root, env: { ...env, HF_HUB_CACHE: hubCache } });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
       child.stderr.on("data", (d) => (stderr += d));
       child.on("close", (status) => ok({ status, stdout, stderr }));
     });
+    const run = (...args: string[]) => runIn(cache, ...args);
     try {
       const r = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "test", "--json");
       assert.equal(r.status, 0, r.stderr);
@@ -319,13 +325,45 @@ describe("hf:owner/name datasets through the hub client (local stand-in hub)", (
       const cdn = hub.log.filter((q) => q.url.startsWith("/cdn/"));
       assert.equal(cdn[1].range, "bytes=700-"); // the cut first download resumed
       assert.ok(hub.log.some((q) => q.url.startsWith("/api/datasets/acme/fashion-tiny/tree/main")));
-      assert.deepEqual(readdirSync(join(cache, "datasets--acme--fashion-tiny", "snapshots", "c".repeat(40), "data")).sort(), readdirSync(join(repoDir, "data")).sort());
+      const snapshotData = join(cache, "datasets--acme--fashion-tiny", "snapshots", "c".repeat(40), "data");
+      assert.deepEqual(readdirSync(snapshotData), ["test-00000-of-00001.parquet"], "eval --split test downloads the test split only");
+      const downloads = cdn.length;
+      const byDefault = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--json");
+      assert.equal(byDefault.status, 0, byDefault.stderr);
+      assert.equal(JSON.parse(byDefault.stdout).accuracy, local.accuracy, "eval scores test by default");
+      assert.equal(hub.log.filter((q) => q.url.startsWith("/cdn/")).length, downloads, "nothing new to download");
+      const val = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "validation", "--json");
+      assert.equal(val.status, 0, val.stderr);
+      assert.deepEqual(readdirSync(snapshotData).sort(), ["test-00000-of-00001.parquet", "validation-00000-of-00001.parquet"], "the training split is never fetched for eval");
+      const noSplit = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "dev");
+      assert.equal(noSplit.status, 1);
+      assert.match(noSplit.stderr, /--split dev: hf:acme\/fashion-tiny@main has splits /);
+      const trainCache = mkdtempSync(join(tmpdir(), "vitlens-hfds-train-"));
+      const trained = await runIn(trainCache, "train", "--model", "vit-ti16", "--data", "hf:acme/fashion-tiny", "--image-size", "28", "--patch-size", "7",
+        "--hidden-size", "16", "--layers", "1", "--mlp-size", "32", "--heads", "2", "--epochs", "1", "--batch-size", "4", "--out", join(trainCache, "run"));
+      assert.equal(trained.status, 0, trained.stderr);
+      assert.deepEqual(readdirSync(join(trainCache, "datasets--acme--fashion-tiny", "snapshots", "c".repeat(40), "data")).sort(),
+        ["train-00000-of-00001.parquet", "validation-00000-of-00001.parquet"], "train fetches its split and the held-out one, not test");
+      // the Hub's parquet conversion with two configs: one config's files only, chosen before any download
+      const two = join(cache, "datasets--acme--two-configs", "snapshots", "d".repeat(40));
+      const unnamed = await run("eval", "--model", fashionModel, "--data", "hf:acme/two-configs");
+      assert.equal(unnamed.status, 1);
+      assert.match(unnamed.stderr, /hf:acme\/two-configs@main: the dataset has configs a, b \(one folder each\); pass --config NAME/);
+      assert.equal(existsSync(two), false, "nothing downloaded before the config is known");
+      const b = await run("eval", "--model", fashionModel, "--data", "hf:acme/two-configs", "--config", "b", "--json");
+      assert.equal(b.status, 0, b.stderr);
+      assert.equal(JSON.parse(b.stdout).accuracy, local.accuracy);
+      assert.deepEqual(readdirSync(two), ["b"]);
+      assert.deepEqual(readdirSync(join(two, "b")), ["test"]);
     } finally {
       await hub.stop();
     }
     const offline = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "validation", "--json");
     assert.equal(offline.status, 0, offline.stderr); // hub gone: the cached snapshot, with a warning
     assert.match(offline.stderr, /hub unreachable .*using the cached dataset hf:acme\/fashion-tiny@main/);
+    const notFetched = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "train");
+    assert.equal(notFetched.status, 1);
+    assert.match(notFetched.stderr, /--split train: .*: the card names this split but its parquet files are not in the folder \(has validation, test\)/);
     const missing = await run("eval", "--model", fashionModel, "--data", "hf:acme/other");
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /hf:acme\/other@main: cannot reach .* and the dataset is not in the cache/);

@@ -19,6 +19,9 @@ interface EvalFlags extends CheckpointFlagValues, PrecisionFlagValues, DataFlagV
   model: string; data: string; batchSize: number; json?: boolean; strict?: boolean; unknownClasses: "error" | "skip";
 }
 
+/** The split eval scores when --split is not given: the first of these the data has. */
+const EVAL_SPLITS = ["test", "validation", "train"];
+
 export function evalCommand(): Command {
   return withExifFlag(withDataFlags(withPrecisionFlag(withCheckpointFlags(new Command("eval"))), "the split to score, for data with splits (default: test, else validation)"))
     .description("accuracy, top-5, per-class accuracy and confusion matrix on a labelled dataset (classes matched to the model's by name)")
@@ -31,7 +34,7 @@ export function evalCommand(): Command {
     .action(async (opts: EvalFlags) => {
       const { model, preprocess, labels, source } = await loadCliModel(opts.model, opts, { batch: opts.batchSize });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to evaluate (a backbone: train adds a head)`);
-      const data = await openData(await resolveData(opts.data), { ...dataFlags(opts), preferSplits: ["test", "validation", "train"] });
+      const data = await openData(await resolveData(opts.data, { config: opts.config, splits: [opts.split ? { prefer: [opts.split], otherwise: "refuse" } : { prefer: EVAL_SPLITS, otherwise: "first-split" }] }), { ...dataFlags(opts), preferSplits: EVAL_SPLITS });
       const empty = emptyClasses(data);
       if (empty.length) process.stderr.write(`vitlens: warning: --data ${opts.data}: class(es) with no images: ${preview(empty, 5)}\n`);
       const { ds, unmatched, dropped } = alignToModel(data, labels, `--data ${opts.data}`);

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { hubOptionsFromEnv } from "../hub/download.js";
 import { resolveModelSpec, runBestModel } from "../hub/model-spec.js";
+import type { DatasetSelection } from "../data/hf-dataset.js";
 import { downloadDataset, parseDatasetId } from "../hub/dataset-snapshot.js";
 import { downloadProgress } from "./progress.js";
 import { CAPTIONER_PRESETS, captionerPreset } from "../caption/captioner-presets.js";
@@ -32,11 +33,11 @@ function cliHubOptions() {
   return { ...hubOptionsFromEnv(), progress: downloadProgress(), warn };
 }
 
-/** `--data hf:owner/name[@revision]`: the dataset's card and parquet files downloaded into the HF cache first; anything else as given. */
-export async function resolveData(spec: string): Promise<string> {
+/** `--data hf:owner/name[@revision]`: the dataset's card and the parquet files of `select` downloaded into the HF cache first; anything else as given. */
+export async function resolveData(spec: string, select: DatasetSelection = {}): Promise<string> {
   if (spec.startsWith("hf:") && !parseDatasetId(spec)) throw new VitlensError(`--data ${spec}: expected hf:owner/name[@revision] (a Hub dataset id with its owner, e.g. hf:AI-Lab-Makerere/beans)`);
   if (!parseDatasetId(spec)) return spec;
-  return downloadDataset(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn });
+  return downloadDataset(spec, { ...hubOptionsFromEnv(), progress: downloadProgress(), warn }, select);
 }
 
 /** What a CATR checkpoint does not record: --tokenizer, --heads, --no-dilation. */

@@ -1,7 +1,7 @@
 import { resolveData, resolveModel } from "./resolve-run.js";
 import { Command } from "commander";
 import { VitlensError } from "../errors.js";
-import { SEED_RECIPE, train, type TrainOptions } from "../train/trainer.js";
+import { SEED_RECIPE, train, trainDataSelection, type TrainOptions } from "../train/trainer.js";
 import { getBackend } from "../backend/index.js";
 import { checkpointFlags, dataFlags, withDataFlags, withExifFlag, type DataFlagValues, positiveInt, schemaArg, withCheckpointFlags, MODEL_HELP, type CheckpointFlagValues } from "./options.js";
 import { addOptimizationFlags, addRunFolderFlags, resolveOptimization, type OptimizationDefaults, type OptimizationFlags } from "./optimization-flags.js";
@@ -62,9 +62,10 @@ export function trainCommand(): Command {
       for (const [k, v] of Object.entries({ patchSize: f.patchSize, hiddenSize: f.hiddenSize, numLayers: f.layers, mlpSize: f.mlpSize })) {
         if (v !== undefined) architecture[k] = v;
       }
+      const hub = trainDataSelection({ split: f.split, config: f.config, val: f.val !== undefined });
       const options: TrainOptions = {
         ...resolveOptimization(f, recipe, DEFAULTS),
-        model: await resolveModel(f.model), data: await resolveData(f.data), val: f.val ? await resolveData(f.val) : null, valSplit: f.valSplit, out: f.out,
+        model: await resolveModel(f.model), data: await resolveData(f.data, hub.data), val: f.val ? await resolveData(f.val, hub.val) : null, valSplit: f.valSplit, out: f.out,
         imageSize: f.imageSize ?? null, labelSmoothing: f.labelSmoothing, freeze: f.freeze ?? "", headLrScale: f.headLrScale,
         augment: f.augment, flip: f.flip, minScale: f.cropScale, hiddenDropout: f.hiddenDropout ?? null,
         attentionDropout: f.attentionDropout ?? null, architecture, checkpoint: checkpointFlags(f), newHead: f.newHead ?? false, recipe: f.recipe ?? null,

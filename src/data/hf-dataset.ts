@@ -22,6 +22,22 @@ export interface HfDataOptions {
   preferSplits?: string[];
 }
 
+/**
+ * What a command will read of a dataset, so only those files are downloaded: the config (as
+ * --config; else the card's default, as the reader picks it) and the splits, each a list of
+ * preferences of which the first the dataset has is taken — else the dataset's first split (as
+ * the reader falls back), nothing (an optional held-out split), or an error (a --split it lacks).
+ * Without `splits`, every split of the config.
+ */
+export interface DatasetSelection {
+  config?: string;
+  splits?: SplitWish[];
+}
+export interface SplitWish {
+  prefer: string[];
+  otherwise: "first-split" | "skip" | "refuse";
+}
+
 /** A folder that holds parquet files (at any depth) or a card naming its data files. */
 export function isHfRepository(dir: string): boolean {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
@@ -85,9 +101,28 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /** split -> parquet files (relative to the folder) for one config. */
-function splitFiles(dir: string, config: string | undefined): { config: string; splits: Map<string, string[]> } {
-  const files = parquetFiles(dir);
-  const card = cardYaml(dir);
+interface ConfigSplits {
+  config: string;
+  /** split -> parquet files */
+  splits: Map<string, string[]>;
+  /** splits the card names whose files are not here */
+  absent?: string[];
+}
+
+function splitFiles(dir: string, config: string | undefined): ConfigSplits {
+  return configSplits(parquetFiles(dir), cardYaml(dir), dir, config);
+}
+
+/**
+ * The same choice for a repository not downloaded yet: its parquet paths (from the Hub's tree
+ * listing) and the folder its card was saved in (null without a card), so a download fetches one
+ * config's files only.
+ */
+export function hubConfigSplits(parquetPaths: string[], cardDir: string | null, where: string, config: string | undefined): ConfigSplits {
+  return configSplits([...parquetPaths].sort(), cardDir === null ? null : cardYaml(cardDir), where, config);
+}
+
+function configSplits(files: string[], card: Card | null, dir: string, config: string | undefined): ConfigSplits {
   const configs = card?.configs ?? [];
   if (configs.length) {
     const names = configs.map((c) => c.config_name ?? "default");
@@ -107,8 +142,12 @@ function splitFiles(dir: string, config: string | undefined): { config: string; 
     else if (Array.isArray(df)) for (const e of df as Array<{ split?: string; path: unknown }>) add(e.split ?? "train", e.path);
     else if (df && typeof df === "object") for (const [split, p] of Object.entries(df)) add(split, p);
     else if (chosen.data_dir) for (const f of files.filter((f) => f.startsWith(`${chosen.data_dir}/`))) add(splitOfPath(f), f);
-    for (const [split, list] of splits) if (list.length === 0) throw new VitlensError(`${dir}: config ${name}, split ${split}: its data_files match no parquet file`);
-    return { config: name, splits };
+    // A split whose files are absent is left out (a Hub snapshot holds the splits commands read);
+    // reading it, or a config with none, is the error.
+    const absent = [...splits].filter(([, list]) => list.length === 0).map(([split]) => split);
+    for (const split of absent) splits.delete(split);
+    if (splits.size === 0) throw new VitlensError(`${dir}: config ${name}, split ${absent[0]}: its data_files match no parquet file`);
+    return { config: name, splits, absent };
   }
   const byFolder = configFolders(files);
   if (byFolder) {
@@ -164,9 +203,12 @@ function cardFeatures(dir: string, config: string): Record<string, HfFeature> | 
 
 /** One split of a repository as a Dataset. */
 export async function openHfRepository(dir: string, o: HfDataOptions): Promise<Dataset> {
-  const { config, splits } = splitFiles(dir, o.config);
+  const { config, splits, absent } = splitFiles(dir, o.config);
   const split = o.split ?? (o.preferSplits ?? ["train"]).find((s) => splits.has(s)) ?? [...splits.keys()][0];
   const files = splits.get(split);
+  if (!files && absent?.includes(split)) {
+    throw new VitlensError(`--split ${split}: ${dir}${config !== "default" ? ` (config ${config})` : ""}: the card names this split but its parquet files are not in the folder (has ${[...splits.keys()].join(", ")})`);
+  }
   if (!files) throw new VitlensError(`--split ${split}: ${dir}${config !== "default" ? ` (config ${config})` : ""} has splits ${[...splits.keys()].join(", ")}`);
   return openParquetFiles(files.map((f) => join(dir, f)), dir, `Hugging Face dataset ${dir}${config !== "default" ? ` (${config})` : ""}, split ${split}`, o, cardFeatures(dir, config));
 }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { hubConfigSplits, type DatasetSelection } from "../data/hf-dataset.js";
 import { VitlensError } from "../errors.js";
 import { cachedCommit, repoFolder } from "./cache.js";
 import { authHeaders, hubFile, type HubOptions } from "./download.js";
@@ -16,13 +17,14 @@ export function parseDatasetId(spec: string): { repoId: string; revision: string
 const WANTED = (path: string) => path === "README.md" || path.endsWith(".parquet");
 
 /**
- * Brings a dataset repository's card and parquet files into the Hugging Face cache
- * (datasets--owner--name, the layout huggingface_hub writes; downloads resume) and returns its
- * snapshot folder, which openData reads like a local dataset folder. The files are found by
- * listing the repository tree; offline (HF_HUB_OFFLINE=1, or the hub unreachable) the cached
- * snapshot of the revision is used as it is.
+ * Brings a dataset repository's card and the parquet files a command needs into the Hugging Face
+ * cache (datasets--owner--name, the layout huggingface_hub writes; downloads resume) and returns
+ * its snapshot folder, which openData reads like a local dataset folder. The files are found by
+ * listing the repository tree, then narrowed to one config and the selected splits (a dataset
+ * with many configs or a huge training split is not downloaded whole for `eval`); offline
+ * (HF_HUB_OFFLINE=1, or the hub unreachable) the cached snapshot of the revision is used as it is.
  */
-export async function downloadDataset(spec: string, hub: HubOptions): Promise<string> {
+export async function downloadDataset(spec: string, hub: HubOptions, select: DatasetSelection = {}): Promise<string> {
   const id = parseDatasetId(spec);
   if (!id) throw new VitlensError(`--data ${spec}: not a Hugging Face dataset id (hf:owner/name or hf:owner/name@revision)`);
   const { repoId, revision } = id;
@@ -42,11 +44,28 @@ export async function downloadDataset(spec: string, hub: HubOptions): Promise<st
     throw new VitlensError(`hf:${repoId}@${revision}: the repository holds no parquet files (vitlens reads datasets stored as parquet, as the Hub's own conversion at @refs/convert/parquet is)`);
   }
   let snapshot: string | null = null;
-  for (const f of files.sort((a, b) => Number(b === "README.md") - Number(a === "README.md"))) {
+  const fetch = async (f: string) => {
     const path = await hubFile(repoId, revision, f, opts, f === "README.md");
     if (path) snapshot ??= path.slice(0, path.length - f.length - 1);
-  }
+  };
+  if (files.includes("README.md")) await fetch("README.md"); // the card says which files form each config and split
+  for (const f of selectedParquet(files.filter((f) => f.endsWith(".parquet")), snapshot, `hf:${repoId}@${revision}`, select)) await fetch(f);
   return snapshot!;
+}
+
+/** The parquet files of the selected config and splits (the reader's own choice of both, made on the listing). */
+function selectedParquet(parquet: string[], cardDir: string | null, where: string, select: DatasetSelection): string[] {
+  const { splits } = hubConfigSplits(parquet, cardDir, where, select.config);
+  if (!select.splits) return [...splits.values()].flat();
+  const names = [...splits.keys()];
+  const chosen = new Set<string>();
+  for (const want of select.splits) {
+    const split = want.prefer.find((s) => splits.has(s));
+    if (split !== undefined) chosen.add(split);
+    else if (want.otherwise === "first-split") chosen.add(names[0]);
+    else if (want.otherwise === "refuse") throw new VitlensError(`--split ${want.prefer.join(", ")}: ${where} has splits ${names.join(", ")}`);
+  }
+  return [...chosen].flatMap((s) => splits.get(s)!);
 }
 
 interface TreeEntry { type: string; path: string }

@@ -6,6 +6,7 @@ import { saveTimmModel, timmCannotBuild } from "../checkpoint/save-timm.js";
 import { existsSync } from "node:fs";
 import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, preview } from "../data/classes.js";
 import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
+import type { DatasetSelection, SplitWish } from "../data/hf-dataset.js";
 import { setExifRotate } from "../data/raw-image.js";
 import { VIT_PRESETS } from "../models/vit-config.js";
 import { batches, type Batch } from "../data/loader.js";
@@ -54,15 +55,29 @@ export interface Datasets {
  * --data and --val (or --val-split of --data). A dataset with splits (Hugging Face) trains on
  * `train` (or --split) and validates on `validation`, else `test`, unless --val is given.
  */
+const TRAIN_SPLIT = "train";
+/** The held-out split validated on (of --data when it has splits, or of --val): the first of these the data has. */
+const HELD_OUT_SPLITS = ["validation", "test"];
+
+/** What openDatasets reads of Hub datasets (`hf:` ids), so only those parquet files are downloaded. */
+export function trainDataSelection(o: { split?: string; config?: string; val: boolean }): { data: DatasetSelection; val: DatasetSelection } {
+  const trainSplit: SplitWish = o.split ? { prefer: [o.split], otherwise: "refuse" } : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
+  const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS.filter((s) => s !== (o.split ?? TRAIN_SPLIT)), otherwise: "skip" };
+  return {
+    data: { config: o.config, splits: o.val ? [trainSplit] : [trainSplit, heldOut] },
+    val: { config: o.config, splits: [{ prefer: HELD_OUT_SPLITS, otherwise: "first-split" }] },
+  };
+}
+
 export async function openDatasets(o: Pick<ResolvedTrainOptions, "data" | "val" | "valSplit" | "seed" | "dataOptions">): Promise<Datasets> {
   const dataOptions = o.dataOptions ?? {};
-  const all = await openData(o.data, { ...dataOptions, preferSplits: ["train"] });
+  const all = await openData(o.data, { ...dataOptions, preferSplits: [TRAIN_SPLIT] });
   const warnings: string[] = [];
   const empty = emptyClasses(all);
   if (empty.length) warnings.push(`--data ${o.data}: class(es) with no images: ${preview(empty, 5)}`);
-  if (o.val) return { train: all, val: await openData(o.val, { ...dataOptions, split: undefined, preferSplits: ["validation", "test"] }), warnings };
+  if (o.val) return { train: all, val: await openData(o.val, { ...dataOptions, split: undefined, preferSplits: HELD_OUT_SPLITS }), warnings };
   const splits = dataSplits(o.data, dataOptions);
-  const heldOut = splits && ["validation", "test"].find((s) => s !== (dataOptions.split ?? "train") && splits.includes(s));
+  const heldOut = splits && HELD_OUT_SPLITS.find((s) => s !== (dataOptions.split ?? TRAIN_SPLIT) && splits.includes(s));
   if (heldOut) return { train: all, val: await openData(o.data, { ...dataOptions, split: heldOut }), warnings };
   if (o.valSplit <= 0) return { train: all, val: null, warnings };
   const order = shuffled(Array.from({ length: all.size }, (_, i) => i), new Rng(deriveSeed(o.seed, 0x5b1)));
