@@ -249,6 +249,11 @@ describe("vitlens serve in Chromium: issue 22's defects", { skip: haveChromium ?
       await waitFor(page, "v.shown['classify.map']?.data.class === 1");
       const b = (await mapOf(page))!;
       assert.equal(await page.getAttribute("#overlay-bar", "data-range"), rangeOf(b.map, true).join(","), "the bar follows the new map");
+      await page.selectOption("#method", "norm");
+      await waitFor(page, "v.shown['classify.map']?.data.method === 'norm'");
+      assert.deepEqual(await enabled(), { layer: true, head: false, discard: false, class: false });
+      assert.match(await text(page, "#overlay-info"), /^token norm after layer 3 · CLS [\d.]+/);
+      assert.match(page.url(), /method=norm/, "the method is in the URL");
     } finally {
       await page.close();
     }

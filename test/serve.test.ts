@@ -98,7 +98,7 @@ describe("vitlens serve API", () => {
     }
   });
 
-  it("attention: cls, raw rows, rollout and attribution equal vitlens attention --raw", async () => {
+  it("attention: cls, raw rows, rollout, attribution and token norms equal vitlens attention --raw", async () => {
     const raw = (method: string, ...extra: string[]) => {
       const out = join(dir, `att-${method}${extra.join("")}`);
       const r = cli("attention", "--model", BUNDLED_MODEL, "--out", out, "--method", method, "--raw", ...extra, SNEAKER);
@@ -134,6 +134,14 @@ describe("vitlens serve API", () => {
     assert.equal(p.body.classFrom, "predicted");
     assert.equal(p.body.class, 7);
     assert.ok(maxAbsDiff(p.body.map as number[], predicted.get("map")!.data) < 1e-5);
+    const norm = raw("norm", "--layer", "2");
+    const n = await postJson(server, "/api/attention", { image: id, method: "norm", layer: 2, head: 3 });
+    assert.equal(n.status, 200, JSON.stringify(n.body));
+    assert.equal(n.body.head, "mean", "a norm has no heads: the field is normalised");
+    assert.ok(maxAbsDiff(n.body.map as number[], norm.get("map")!.data) < 1e-4);
+    assert.equal((n.body.prefix as number[]).length, 1, "the CLS token's norm");
+    const first = await postJson(server, "/api/attention", { image: id, method: "norm", layer: 0 });
+    assert.ok(maxAbsDiff(first.body.map as number[], n.body.map as number[]) > 1e-3, "another layer, another map");
   });
 
   it("attention: bad requests name the field and what was expected", async () => {
@@ -143,7 +151,7 @@ describe("vitlens serve API", () => {
       [{ method: "raw", query: 49 }, /query 49/],
       [{ layer: 4 }, /layer 4: expected a layer 0\.\.3 \(the model has 4 layers\)/],
       [{ head: "median" }, /head "median": expected "mean", "max", "min" or a head index 0\.\.3/],
-      [{ method: "grad" }, /method "grad": expected one of cls, raw, rollout, attribution/],
+      [{ method: "grad" }, /method "grad": expected one of cls, raw, rollout, attribution, norm/],
       [{ layer: "two" }, /layer "two": expected a layer 0\.\.3/],
       [{ method: "rollout", discardRatio: 1 }, /discardRatio 1: expected a number in \[0, 1\)/],
     ];

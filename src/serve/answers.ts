@@ -55,6 +55,11 @@ export async function attentionAnswer(ctx: ServerContext, s: StoredImage, r: Att
         : ctx.vit.call("attribution", { input: await input(ctx, s), target: target! }));
       return { ...base, map: Array.from(map) } satisfies AttentionAnswer;
     }
+    if (r.method === "norm") {
+      const norms = await ctx.vitQueue.run(async () => ctx.vit.call("norms", { input: await input(ctx, s), layer: r.layer }));
+      const K = prefixTokens(ctx.vit.info.config);
+      return { ...base, map: Array.from(norms.subarray(K)), prefix: Array.from(norms.subarray(0, K)) } satisfies AttentionAnswer;
+    }
     const got = await rows(ctx, s, [r.layer], [r.head], r.query);
     return { ...base, map: got.maps[0][0], prefix: got.prefix[0][0] } satisfies AttentionAnswer;
   });

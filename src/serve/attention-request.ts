@@ -36,10 +36,10 @@ export function parseAttentionRequest(f: Fields, c: ViTConfig): AttentionRequest
   const target = method === "attribution" ? classField(f, c) : null;
   const discardRatio = numberField(f, "discardRatio", 0, 1, 0);
   // Fields a method ignores are normalized, so they do not split the answer cache: rollout and
-  // attribution span every layer, attribution weighs every head.
+  // attribution span every layer, attribution weighs every head, norm has no heads.
   return {
     method, layer: method === "rollout" || method === "attribution" ? c.numLayers - 1 : layer,
-    head: method === "attribution" ? "mean" : head, query, class: target, discardRatio: method === "rollout" ? discardRatio : 0,
+    head: method === "attribution" || method === "norm" ? "mean" : head, query, class: target, discardRatio: method === "rollout" ? discardRatio : 0,
   };
 }
 
@@ -71,9 +71,9 @@ export interface ExportRequest {
 
 export function parseExportRequest(f: Fields, c: ViTConfig): ExportRequest {
   const base = parseAttentionRequest(f, c);
-  const perLayer = base.method === "cls" || base.method === "raw";
+  const perLayer = base.method === "cls" || base.method === "raw" || base.method === "norm";
   const layers = perLayer && f.layers !== undefined ? layersField(f, "layers", c.numLayers) : [base.layer];
-  const heads = base.method !== "attribution" && f.heads !== undefined ? headsField(f, "heads", c.numHeads, ["mean"]) : [base.head];
+  const heads = base.method !== "attribution" && base.method !== "norm" && f.heads !== undefined ? headsField(f, "heads", c.numHeads, ["mean"]) : [base.head];
   const keep = f.keep === undefined || f.keep === "" ? null : parseDinoRequest(f, c).keep;
   return { base, layers, heads, scale: choiceField(f, "scale", SCALES, "map"), zero: boolField(f, "zero", true), keep };
 }

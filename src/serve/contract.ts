@@ -2,7 +2,8 @@
 // fields, answers, error codes and the paths that carry them. No Node and no DOM in here: the
 // server's tsconfig and the page's both compile this file.
 
-export const METHODS = ["cls", "raw", "rollout", "attribution"] as const;
+/** norm: each patch token's L2 norm after a layer (not attention: the registers paper's artifact map). */
+export const METHODS = ["cls", "raw", "rollout", "attribution", "norm"] as const;
 export type Method = (typeof METHODS)[number];
 export const FUSIONS = ["mean", "max", "min"] as const;
 /** One head by index, or the mean / max / min over heads. */
@@ -94,7 +95,7 @@ export interface AttentionAnswer {
   discardRatio: number;
   shape: [number, number];
   map: number[];
-  /** cls and raw: the row's share on each prefix token (ModelInfo.prefix), before the patches. */
+  /** cls and raw: the row's share on each prefix token (ModelInfo.prefix), before the patches; norm: the prefix tokens' norms. */
   prefix?: number[];
 }
 

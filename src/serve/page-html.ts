@@ -88,7 +88,7 @@ ${error("classify")}
 <div id="overlay-bar" class="cbar"></div><p id="overlay-info" class="info"></p></div>
 <div class="controls">
 <div id="top5-box" class="loads"><ol id="top5"></ol></div>
-<label>method <select id="method"><option value="cls">CLS attention</option><option value="rollout">rollout</option><option value="attribution" id="method-attribution">attribution</option></select></label>
+<label>method <select id="method"><option value="cls">CLS attention</option><option value="rollout">rollout</option><option value="attribution" id="method-attribution">attribution</option><option value="norm" title="each token's L2 norm after the layer: high-norm artifact tokens (Darcet et al., registers)">token norm</option></select></label>
 <label>layer <input type="range" id="layer" min="0" step="1"> <span id="layer-value" class="value"></span></label>
 <label>head <select id="head"><option value="mean">mean</option><option value="max">max</option><option value="min">min</option></select></label>
 <label>discard ratio <input type="range" id="discard" min="0" max="0.95" step="0.05"> <span id="discard-value" class="value"></span></label>

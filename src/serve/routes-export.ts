@@ -28,6 +28,10 @@ async function exportMaps(ctx: ServerContext, s: StoredImage, e: ExportRequest):
     maps = g.layers.flatMap((l, i) => g.heads.map((h, j) => ({
       title: query + [e.layers.length > 1 || base.query !== null ? `layer ${l}` : "", headTitle(h, e.heads.length > 1)].filter(Boolean).join(", "), layer: l, head: h, map: g.maps[i][j],
     })));
+  } else if (base.method === "norm") {
+    const answers = await Promise.all(e.layers.map(async (layer) => JSON.parse(await attentionAnswer(ctx, s, { ...base, layer })) as AttentionAnswer));
+    shape = answers[0].shape;
+    maps = answers.map((a) => ({ title: `token norm after layer ${a.layer}`, layer: a.layer, head: null, map: a.map }));
   } else {
     const answers = await Promise.all(e.heads.map(async (head) => JSON.parse(await attentionAnswer(ctx, s, { ...base, head })) as AttentionAnswer));
     shape = answers[0].shape;

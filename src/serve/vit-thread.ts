@@ -1,11 +1,13 @@
-// The ViT thread: loads the model once, then answers predict / rows / rollout / attribution / posemb calls.
+// The ViT thread: loads the model once, then answers predict / rows / rollout / attribution / norms / posemb calls.
 import { workerData } from "node:worker_threads";
 import { loadModel, type LoadOptions } from "../checkpoint/load.js";
 import { attribution, clsAttention, fuseHeads, rollout, type HeadFusion } from "../explain/attention-maps.js";
 import { positionSimilarity } from "../explain/posemb.js";
+import { tokenNorms } from "../explain/token-norms.js";
 import type { ViT } from "../models/vit.js";
 import { posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
-import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { streamAfter } from "../models/vit-pass.js";
+import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import type { Backend } from "../backend/index.js";
@@ -76,6 +78,12 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
       const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
       const map = attribution(fwd.attentions, grads, 0, layout);
       return { value: map, transfer: [map.buffer as ArrayBuffer] };
+    },
+    /** Every token's L2 norm after layer `layer` (N): prefix tokens first, as `vitlens attention --method norm`. */
+    norms: ({ input, layer }: { input: ThreadInput; layer: number }) => {
+      const kept = forwardTokensTrain(model, input.pixels, be, new Rng(0), false);
+      const norms = tokenNorms(streamAfter(model.config, kept.cache, layer), kept.cache.dims.N, model.config.hiddenSize, 0);
+      return { value: norms, transfer: [norms.buffer as ArrayBuffer] };
     },
     posemb: () => {
       similarity ??= positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)); // (P, P)

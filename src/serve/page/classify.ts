@@ -1,4 +1,4 @@
-// Classify: top-5, one attention overlay (CLS attention, rollout or attribution) with its colour
+// Classify: top-5, one overlay (CLS attention, rollout, attribution or token norms) with its colour
 // bar; hover a patch for its attention row (CLS attention), click to pin it, Esc unpins, arrows move it.
 import { paths, type AttentionAnswer, type AttentionParams, type PredictAnswer } from "../contract.js";
 import { rangeOf, formatValue } from "../scales.js";
@@ -28,6 +28,7 @@ const headText = (h: AttentionParams["head"]) => (typeof h === "number" ? `head 
 function request(s: PageState): AttentionParams {
   if (s.method === "rollout") return { method: "rollout", head: s.head, discardRatio: s.discard };
   if (s.method === "attribution") return { method: "attribution", ...(s.cls !== null ? { class: s.cls } : {}) };
+  if (s.method === "norm") return { method: "norm", layer: layerOf(s.layer) };
   return s.query !== null ? { method: "raw", layer: layerOf(s.layer), head: s.head, query: s.query } : { method: "cls", layer: layerOf(s.layer), head: s.head };
 }
 
@@ -35,6 +36,10 @@ function describe(a: AttentionAnswer): string {
   const labels = app.model.labels;
   if (a.method === "rollout") return `rollout over every layer, ${headText(a.head)}${a.discardRatio ? `, weakest ${(100 * a.discardRatio).toFixed(0)}% discarded` : ""}`;
   if (a.method === "attribution") return `attribution for "${labels[a.class!] ?? a.class}"${a.classFrom === "predicted" ? " (the predicted class)" : ""}`;
+  if (a.method === "norm") {
+    const named = (a.prefix ?? []).map((v, i) => `${app.model.prefix[i]} ${v.toFixed(1)}`).join(", ");
+    return `token norm after layer ${a.layer}${named ? ` · ${named}` : ""}`;
+  }
   const prefix = a.prefix && a.prefix.length && hasCls() ? ` · on CLS ${a.prefix[0].toFixed(4)}` : "";
   if (a.method === "raw") return `${patchText(a.query!, a.shape)} as query · layer ${a.layer}, ${headText(a.head)}${prefix}`;
   return `${hasCls() ? "CLS attention" : "attention of the mean patch row (no CLS token)"} · layer ${a.layer}, ${headText(a.head)}`;
@@ -48,7 +53,7 @@ function draw(): void {
   const range = rangeOf(shown.map, s.zero);
   hiDpi(canvas(), SIZE);
   drawHeat(canvas(), shown.map, shown.shape, { image: base.image, range, highlight: shown.query });
-  updateColorbar($("overlay-bar"), range, shown.method === "attribution" ? "relevance" : "attention");
+  updateColorbar($("overlay-bar"), range, shown.method === "attribution" ? "relevance" : shown.method === "norm" ? "token norm" : "attention");
   const at = pointer >= 0 && pointer < shown.map.length ? ` · ${patchText(pointer, shown.shape)}: ${formatValue(shown.map[pointer], range)}` : "";
   const hint = s.method === "cls" ? (s.query !== null ? " · Esc unpins, arrows move" : " · hover a patch for its row, click to pin") : ` · hover rows are for ${queryShort()} attention`;
   info.textContent = describe(shown) + at + hint;
@@ -170,8 +175,8 @@ export function renderClassify(s: PageState, prev: PageState): void {
   $("discard-value").textContent = s.discard.toFixed(2);
   setValue("class", s.cls === null ? "" : String(s.cls));
   $<HTMLInputElement>("zero").checked = s.zero;
-  setEnabled("layer", s.method === "cls", "rollout and attribution span every layer");
-  setEnabled("head", s.method !== "attribution", "attribution weighs every head");
+  setEnabled("layer", s.method === "cls" || s.method === "norm", "rollout and attribution span every layer");
+  setEnabled("head", s.method !== "attribution" && s.method !== "norm", s.method === "norm" ? "a token's norm has no heads" : "attribution weighs every head");
   setEnabled("discard", s.method === "rollout", "only rollout discards the weakest attentions");
   setEnabled("class", s.method === "attribution", "only attribution explains a class");
   $<HTMLOptionElement>("method-attribution").disabled = m.numClasses === 0;

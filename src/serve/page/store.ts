@@ -5,7 +5,7 @@ import { observed } from "./observe.js";
 
 export const VIEWS = ["classify", "heads", "dino", "posemb", "caption", "runs"] as const;
 export type View = (typeof VIEWS)[number];
-export const MAP_METHODS = ["cls", "rollout", "attribution"] as const;
+export const MAP_METHODS = ["cls", "rollout", "attribution", "norm"] as const;
 export type MapMethod = (typeof MAP_METHODS)[number];
 export const X_AXES = ["step", "epoch", "time"] as const;
 export type XAxis = (typeof X_AXES)[number];
