@@ -4,7 +4,7 @@ import { VitlensError } from "../errors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { gridSize, posEmbedPrefix, presetConfig, validateConfig, VIT_PRESETS, type Pool, type ViTConfig } from "../models/vit-config.js";
 import type { Activation } from "../nn/activation.js";
-import { initParameter, initParams, vitParameterShapes } from "../models/vit-params.js";
+import { initParameter, initParams, vitParameterShapes, zeroParams } from "../models/vit-params.js";
 import type { Params } from "../tensor.js";
 import { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
@@ -67,6 +67,8 @@ export interface LoadOptions extends CheckpointFlags {
   seed?: number;
   /** For a preset: architecture changes (a small ViT trained from scratch). Ignored for files. */
   overrides?: Partial<ViTConfig>;
+  /** For a preset: zero weights instead of drawing random ones (inspect needs the shapes only; 86M draws take seconds). */
+  shapesOnly?: boolean;
 }
 
 export interface LoadedModel {
@@ -99,10 +101,11 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
       numClasses: opts.numClasses ?? 1000,
     });
     if (opts.labelsFile) config.id2label = labelMap(readLabelsFile(opts.labelsFile, config.numClasses));
-    const model = new ViT(config, initParams(config, opts.seed ?? 0));
+    const params = opts.shapesOnly ? zeroParams(config) : initParams(config, opts.seed ?? 0);
+    const model = new ViT(config, params);
     return {
       model, preprocess: withCrop(preprocessFrom(null, null, config.imageSize), opts), labels: labelsFor(config, opts.labels),
-      format: "preset", family: "preset", source: spec, notes: [`preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
+      format: "preset", family: "preset", source: spec, notes: [opts.shapesOnly ? `preset ${spec}: no trained weights (random ones when a command runs it)` : `preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
     };
   }
   throw new VitlensError(

@@ -28,7 +28,7 @@ export function inspectCommand(): Command {
         writeOut(printTree(catr.tree, opts.expand, catr.numParameters).concat("", ...catr.notes).join("\n") + "\n");
         return;
       }
-      const loaded = await loadCliModel(opts.model, opts);
+      const loaded = await loadCliModel(opts.model, opts, { shapesOnly: true }); // a preset's weights are not drawn: only shapes are printed
       const c = loaded.model.config;
       if (opts.keys) {
         const width = Math.max(...[...loaded.model.params.keys()].map((k) => k.length));

@@ -13,8 +13,8 @@ const MAX_ELEMENTS = 2 ** 32;
  * downloaded), loaded, and an `--image-size` checked against what a forward pass of `batch` images
  * needs — every layer's attention (batch, heads, N, N) is kept — before any image is read.
  */
-export async function loadCliModel(spec: string, flags: CheckpointFlagValues, o: { batch?: number } = {}): Promise<LoadedModel> {
-  const loaded = loadModel(await resolveModel(spec), checkpointFlags(flags));
+export async function loadCliModel(spec: string, flags: CheckpointFlagValues, o: { batch?: number; shapesOnly?: boolean } = {}): Promise<LoadedModel> {
+  const loaded = loadModel(await resolveModel(spec), { ...checkpointFlags(flags), shapesOnly: o.shapesOnly });
   if (flags.imageSize) checkForwardFits(loaded.model.config, flags.imageSize, o.batch ?? 1);
   return loaded;
 }

@@ -73,6 +73,11 @@ export function initParams(c: ViTConfig, seed = 0): Params {
   return new Map(vitParameterShapes(c).map(([name, shape]) => [name, initParameter(name, shape, rng)]));
 }
 
+/** Every parameter at its shape, zero-filled: a model to describe, not to run. */
+export function zeroParams(c: ViTConfig): Params {
+  return new Map(vitParameterShapes(c).map(([name, shape]) => [name, { data: new Float32Array(numel(shape)), shape }]));
+}
+
 export function countParameters(params: Params): number {
   let n = 0;
   for (const t of params.values()) n += t.data.length;
