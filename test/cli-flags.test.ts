@@ -3,12 +3,15 @@
 // by the run-option schemas (ranges, --freeze within the model, image sizes, VITLENS_THREADS), a
 // warmup longer than the run warned, and --model paths told apart from Hugging Face Hub ids.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fixture, root, writeIdxPair } from "./helpers.js";
 import { FakeHub } from "./hub-server.js";
+import { trainingBytes } from "../src/models/memory-fit.js";
+import { presetConfig } from "../src/models/vit-config.js";
+import { countParameters, zeroParams } from "../src/models/vit-params.js";
 import { startVitlens, vitlens } from "./cli-child.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-flags-"));
@@ -88,6 +91,13 @@ describe("values checked by the option schemas", () => {
     refused(["train", ...tiny, "--freeze", "blocks.0-9", "--out", join(dir, "f")], /^vitlens: error: --freeze blocks\.0-9: the model has 1 block \(blocks\.0-0\); expected a range within them\n$/);
     refused(["predict", "--model", model, "--image-size", "100000", image], /'--image-size <HxW>' argument '100000' is invalid\. expected at most 4096 pixels a side/);
     refused(["predict", "--model", model, "--image-size", "2000", image], /^vitlens: error: --image-size 2000x2000: 250,001 tokens per image; a forward pass keeps every layer's attention .*; use a smaller --image-size\n$/);
+    refused(["train", "--model", "vit-ti16", "--data", join(root, "samples", "fashion"), "--image-size", "2048", "--batch-size", "32", "--out", join(dir, "big")],
+      /^vitlens: error: --image-size 2048x2048 with --batch-size 32: 16,385 tokens per image; a training step keeps every layer's activations \(about [\d,.]+ GB for 32 images\), more than this machine's [\d.]+ GB allow; use a smaller --image-size or --batch-size\n$/);
+    assert.equal(existsSync(join(dir, "big")), false, "the refused run left no folder");
+    // the estimate against a measurement: ViT-B/16, batch 8, 224² peaked at 2.16 GB RSS in `bench --train` (README, Speed)
+    const b16 = presetConfig("vit-b16", { numClasses: 1000 });
+    const estimate = trainingBytes(b16, 8, countParameters(zeroParams(b16)));
+    assert.ok(estimate > 1.5e9 && estimate < 3e9, `estimate ${estimate}`);
     refused(["predict", "--model", model, image], /^vitlens: error: VITLENS_THREADS=abc: expected a whole number of threads \(0 or unset: all cores\)\n$/, { VITLENS_THREADS: "abc" });
   });
 

@@ -8,6 +8,7 @@ import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, previ
 import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
 import type { DatasetSelection, SplitWish } from "../data/hf-dataset.js";
 import { setExifRotate } from "../data/raw-image.js";
+import { checkTrainingFits } from "../models/memory-fit.js";
 import { VIT_PRESETS } from "../models/vit-config.js";
 import { batches, type Batch } from "../data/loader.js";
 import { VitlensError } from "../errors.js";
@@ -205,6 +206,7 @@ export async function train(
     throw new VitlensError(`--data ${o.data}: ${held.length === 0 ? "no class holds images" : `only class ${preview(held)} holds images`}; a classifier needs at least two`);
   }
   const loaded = buildModel(o, datasets.train);
+  checkTrainingFits(loaded.model.config, o.batchSize, loaded.model.numParameters); // before the first step, not deep into it
   const { trainSet, valSet, warnings } = alignDatasets(datasets, loaded.labels, o);
   const { model, preprocess } = loaded;
   if (resumed) restoreParams(model.params, resumed.params, run);
