@@ -183,6 +183,24 @@ describe("vitlens serve in Chromium: the views", { skip: haveChromium ? false : 
     }
   });
 
+  it("CATR's maps keep the photo's shape (its grid follows the photo's aspect ratio; a ViT's is square)", async () => {
+    const catr = await serve({ captioner: fixture("catr", "catr-tiny.pth"), captionerTokenizer: fixture("catr", "vocab.txt") });
+    const other = await openPage(browser, catr, { path: "/?view=caption" });
+    try {
+      await other.page.setInputFiles("#file", fixture("catr", "photo-0.png")); // 128 x 96
+      await waitFor(other.page, "v.shown.caption !== undefined");
+      const a = (await observed(other.page)).shown.caption.data as CaptionAnswer;
+      assert.notEqual(a.grid[0], a.grid[1], "a landscape photo gives CATR a wider grid");
+      const css = (sel: string) => other.page.$eval(sel, (c) => [parseFloat((c as HTMLElement).style.width), parseFloat((c as HTMLElement).style.height)]);
+      assert.deepEqual(await css("#caption-canvas"), [336, 252], "the big map at the photo's 4:3");
+      assert.deepEqual(await css("#caption-strip canvas"), [96, 72]);
+      assert.deepEqual(other.errors, []);
+    } finally {
+      await other.page.close();
+      await catr.close();
+    }
+  });
+
   it("a model without a CLS token: the maps say they read the mean of the patch rows", async () => {
     const nocls = await serve({ model: fixture("family-timm-nocls-avg"), captioner: null });
     const other = await openPage(browser, nocls, { path: "/?sample=fashion/7_sneaker.png" });

@@ -17,6 +17,16 @@ let shown: { key: string; answer: CaptionAnswer; image: HTMLImageElement } | nul
 
 const captioner = (): CaptionerInfo | null => ("error" in app.info.captioner ? null : app.info.captioner);
 
+/**
+ * The drawing's (width, height) for a longest side: square where the encoder saw a square (a ViT's
+ * resized input: its grid is square), else the photo's own shape (CATR keeps the aspect ratio: its
+ * grid follows the photo's, and a square would stretch both).
+ */
+function shapeFor(a: CaptionAnswer, image: HTMLImageElement): (side: number) => [number, number] {
+  const aspect = a.grid[0] === a.grid[1] || !image.naturalWidth ? 1 : image.naturalHeight / image.naturalWidth; // height / width
+  return (side) => (aspect >= 1 ? [Math.round(side / aspect), side] : [side, Math.round(side * aspect)]);
+}
+
 function draw(s: PageState): void {
   if (!shown) return;
   const { answer: a, image } = shown;
@@ -33,7 +43,8 @@ function draw(s: PageState): void {
     return chip;
   }));
   const big = $<HTMLCanvasElement>("caption-canvas");
-  hiDpi(big, 336);
+  const fit = shapeFor(a, image);
+  hiDpi(big, ...fit(336));
   if (k >= 0) {
     drawHeat(big, a.maps[k], a.grid, { image, range: ranges[k] });
     updateColorbar($("caption-bar"), ranges[k], `"${words[k]}"`);
@@ -45,7 +56,7 @@ function draw(s: PageState): void {
   $("caption-info").textContent = `decoder layer ${a.layer}, ${typeof a.head === "number" ? `head ${a.head}` : "mean of heads"}`;
   $("caption-strip").replaceChildren(...a.maps.map((m, i) => {
     const c = el("canvas");
-    hiDpi(c, 96);
+    hiDpi(c, ...fit(96));
     drawHeat(c, m, a.grid, { image, range: ranges[i] });
     const fig = el("figure", { class: i === k ? "on" : "" }, c, el("figcaption", {}, words[i]));
     if (mode === "map") fig.append(colorbar(ranges[i]));
