@@ -46,7 +46,7 @@ for precision in fp32 "$BF16"; do
         --optimizer adamw --lr 1e-3 --weight-decay 0.05 --schedule cosine --warmup-steps 100 --label-smoothing 0.1 \
         --epochs 3 --batch-size 128 --no-flip --crop-scale 0.9 --seed "$seed" --precision "$precision" --out "$run" --force \
         > "$run.log" 2>&1
-      node bin/vitlens.js eval --model "$run/last" --data "$TEST" --precision "$precision" --json > "$run/eval.json"
+      node bin/vitlens.js --quiet eval --model "$run/last" --data "$TEST" --precision "$precision" --json > "$run/eval.json"
     fi
     echo "$precision seed $seed: $(node -e 'console.log((100*JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).accuracy).toFixed(2))' "$run/eval.json")%"
   done
