@@ -7,7 +7,6 @@ import { loadModel } from "../src/checkpoint/load.js";
 import { attribution, clsAttention, rollout } from "../src/explain/attention-maps.js";
 import { positionSimilarity } from "../src/explain/posemb.js";
 import { backward, forwardTrain, zeroGrads } from "../src/models/vit-train.js";
-import { Rng } from "../src/random.js";
 import { expected, fixture, maxAbsDiff } from "./helpers.js";
 
 const ref = expected("hf-tiny.explain.safetensors");
@@ -36,7 +35,7 @@ describe("explanations match the PyTorch reference", () => {
   });
 
   it("gradient-weighted attribution for the predicted class, from vitlens' own attention gradients", () => {
-    const fwd = forwardTrain(model, pixels, jsBackend, new Rng(0), false);
+    const fwd = forwardTrain(model, pixels, jsBackend);
     const C = model.config.numClasses;
     const target = ref.get("target")!.data;
     const dlogits = new Float32Array(2 * C);

@@ -36,7 +36,7 @@ for (const be of backends()) {
         const labels = Array.from(ref.get("labels")!.data);
         const { model } = loadModel(fixture(c.model), { imageSize: [pixels.shape[2], pixels.shape[3]], ...(c.newHead ? { numClasses: 3 } : {}) });
         if (c.newHead) for (const k of ["weight", "bias"]) model.params.get(`head.${k}`)!.data.set(ref.get(`init.head.${k}`)!.data);
-        const fwd = forwardTrain(model, pixels, be, new Rng(0), true);
+        const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(0) });
         const { loss, dlogits } = crossEntropy(fwd.logits.data, labels, 3, 0);
         assert.ok(Math.abs(loss - ref.get("loss")!.data[0]) <= 1e-5, `loss ${loss} vs ${ref.get("loss")!.data[0]}`);
         const grads = zeroGrads(model.params);

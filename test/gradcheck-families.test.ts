@@ -44,12 +44,12 @@ const pixels = { data: randomArray(2 * 3 * 9 * 12, 99), shape: [2, 3, 9, 12] }; 
 const labels = [2, 0];
 
 function lossOf(model: ViT, be: Backend): number {
-  const fwd = forwardTrain(model, pixels, be, new Rng(7), true);
+  const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(7) });
   return crossEntropy(fwd.logits.data, labels, 3, 0.1).loss;
 }
 
 function gradsOf(model: ViT, be: Backend) {
-  const fwd = forwardTrain(model, pixels, be, new Rng(7), true);
+  const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(7) });
   const grads = zeroGrads(model.params);
   backward(model, fwd, crossEntropy(fwd.logits.data, labels, 3, 0.1).dlogits, grads, be);
   return grads;

@@ -34,7 +34,7 @@ for (const be of backends()) {
 
     it("the in-place inference pass and the kept training pass (no dropout) give the same logits and attentions", () => {
       const inference = model.forward(pixels, be);
-      const training = forwardTrain(model, pixels, be, new Rng(0), false);
+      const training = forwardTrain(model, pixels, be);
       assert.ok(maxAbsDiff(inference.logits!.data, training.logits.data) <= 1e-5);
       inference.attentions.forEach((a, l) => assert.ok(maxAbsDiff(a.data, training.attentions[l].data) <= 1e-6, `layer ${l}`));
       assert.notEqual(inference.attentions[0].data, inference.attentions[1].data, "each layer keeps its own probabilities");
@@ -59,7 +59,7 @@ for (const be of backends()) {
     });
 
     it("backward through the shared blocks still returns one attention gradient per layer", () => {
-      const fwd = forwardTrain(model, pixels, be, new Rng(0), false);
+      const fwd = forwardTrain(model, pixels, be);
       const { attentionGrads } = backward(model, fwd, randomArray(2 * model.config.numClasses, 4), zeroGrads(model.params), be);
       assert.equal(attentionGrads.length, model.config.numLayers);
       assert.deepEqual(attentionGrads[0].shape, fwd.attentions[0].shape);

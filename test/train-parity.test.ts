@@ -37,7 +37,7 @@ for (const be of backends()) {
         const names = [...model.params.keys()];
         const opt = new Optimizer(options, [{ names, lrScale: 1, weightDecay: wd }]);
         for (let step = 0; step < 2; step++) {
-          const fwd = forwardTrain(model, pixels, be, new Rng(0), true);
+          const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(0) });
           const { loss, dlogits } = crossEntropy(fwd.logits.data, labels, 3, smoothing);
           const grads = zeroGrads(model.params);
           backward(model, fwd, dlogits, grads, be);

@@ -24,7 +24,7 @@ for (const be of backends()) {
       const seen: Float32Array[] = [];
       for (let step = 0; step < 2; step++) {
         for (const g of grads.values()) g.data.fill(0);
-        const fwd = forwardTrain(model, pixels, be, new Rng(0), true, ws);
+        const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(0), workspace: ws });
         seen.push(fwd.cache.blocks[0].mlp.hidden);
         const { dlogits } = crossEntropy(fwd.logits.data, [1, 2], 3);
         const { attentionGrads } = backward(model, fwd, dlogits, grads, be, ws);
@@ -44,10 +44,10 @@ for (const be of backends()) {
       const { model } = loadModel(fixture("timm-tiny"));
       const ws = new TrainWorkspace();
       const one = { data: pixels.data.slice(0, pixels.data.length / 2), shape: [1, ...pixels.shape.slice(1)] };
-      const first = forwardTrain(model, pixels, be, new Rng(0), false, ws).logits.data.slice();
-      const small = forwardTrain(model, one, be, new Rng(0), false, ws);
-      assert.deepEqual(Array.from(small.logits.data), Array.from(forwardTrain(model, one, be, new Rng(0), false).logits.data));
-      const again = forwardTrain(model, pixels, be, new Rng(0), false, ws).logits.data;
+      const first = forwardTrain(model, pixels, be, { workspace: ws }).logits.data.slice();
+      const small = forwardTrain(model, one, be, { workspace: ws });
+      assert.deepEqual(Array.from(small.logits.data), Array.from(forwardTrain(model, one, be).logits.data));
+      const again = forwardTrain(model, pixels, be, { workspace: ws }).logits.data;
       assert.deepEqual(Array.from(again), Array.from(first));
     });
   });

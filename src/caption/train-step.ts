@@ -30,7 +30,7 @@ export function captionerStep(
   cap: Pick<Captioner, "encoder" | "decoderConfig" | "decoderParams">, pixels: Tensor, ids: Int32Array, targets: Int32Array, T: number, be: Backend, rng: Rng, trainEncoder: boolean,
 ): StepResult {
   const B = pixels.shape[0];
-  const enc = forwardTokensTrain(cap.encoder, pixels, be, rng, trainEncoder);
+  const enc = forwardTokensTrain(cap.encoder, pixels, be, { dropout: trainEncoder ? rng : undefined });
   const dec = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, enc.tokens);
   const loss = captionLoss(dec.logits.data, targets, cap.decoderConfig.vocabSize);
   const decoderGrads = zeroGrads(cap.decoderParams);

@@ -12,7 +12,6 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { gridSize, tokenLayout } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
 import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
-import { Rng } from "../random.js";
 import { blendHeat, blendMask, displayImage, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "../models/vit-config.js";
@@ -106,7 +105,7 @@ export function attentionCommand(): Command {
           continue;
         }
         // attribution needs the kept pass and a head, norm the kept stream; the others only the attention probabilities (backbones too)
-        const fwd = o.method === "attribution" ? forwardTrain(model, pixels, be, new Rng(0), false) : model.forward(pixels, be);
+        const fwd = o.method === "attribution" ? forwardTrain(model, pixels, be) : model.forward(pixels, be);
         const probs = fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
         const predicted = probs.indexOf(Math.max(...probs));
         const target = o.class ?? predicted;
@@ -129,7 +128,7 @@ export function attentionCommand(): Command {
         } else if (o.method === "attribution") {
           maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0, layout) });
         } else {
-          const kept = forwardTokensTrain(model, pixels, be, new Rng(0), false);
+          const kept = forwardTokensTrain(model, pixels, be);
           for (const l of layers) {
             const norms = tokenNorms(streamAfter(c, kept.cache, l), kept.cache.dims.N, c.hiddenSize, 0);
             maps.push({ title: `token norm after layer ${l}`, values: norms.subarray(layout.prefix) });

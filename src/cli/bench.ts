@@ -46,7 +46,7 @@ function trainStep(model: ViT, pixels: Tensor, be: Backend, batch: number): () =
   const ws = new TrainWorkspace();
   return () => {
     for (const g of grads.values()) g.data.fill(0);
-    const fwd = forwardTrain(model, pixels, be, rng, true, ws);
+    const fwd = forwardTrain(model, pixels, be, { dropout: rng, workspace: ws });
     const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
     backward(model, fwd, dlogits, grads, be, ws);
     optimizer.update(model.params, grads, 1e-5, be);

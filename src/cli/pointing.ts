@@ -10,7 +10,6 @@ import { attribution, clsAttention, rollout } from "../explain/attention-maps.js
 import { pointingHit, randomPointingRate } from "../explain/pointing.js";
 import { gridSize, tokenLayout } from "../models/vit-config.js";
 import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
-import { Rng } from "../random.js";
 import { loadCliModel } from "./load-model.js";
 import { taskProgress } from "./progress.js";
 import { writeOut } from "./stdio.js";
@@ -46,7 +45,7 @@ export function pointingCommand(): Command {
         const box = boxes[basename(ds.name(i))];
         if (!box) throw new VitlensError(`${ds.name(i)}: no box in ${boxesPath}`);
         await imagePixels(await ds.raw(i), preprocess, {}, pixels);
-        const fwd = forwardTrain(model, { data: pixels, shape: [1, 3, H, W] }, be, new Rng(0), false);
+        const fwd = forwardTrain(model, { data: pixels, shape: [1, 3, H, W] }, be);
         const logits = Array.from(fwd.logits.data);
         if (logits.indexOf(Math.max(...logits)) === ds.labels[i]) correct++;
         const dlogits = new Float32Array(logits.length);

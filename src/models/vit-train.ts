@@ -41,9 +41,18 @@ export interface BackwardResult {
   attentionGrads: Tensor[];
 }
 
-function keptPass(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, output: ViTOutputKind, ws?: TrainWorkspace) {
+/** How a kept pass runs: an inference pass by default. */
+export interface KeptPassOptions {
+  /** A training pass: dropout at the config's rates, drawn from this generator. */
+  dropout?: Rng;
+  /** A training loop's buffers, reused from step to step. */
+  workspace?: TrainWorkspace;
+}
+
+function keptPass(model: ViT, pixels: Tensor, be: Backend, output: ViTOutputKind, o: KeptPassOptions) {
   const c = model.config;
-  const dropout = training ? { rng, hidden: c.hiddenDropout, attention: c.attentionDropout } : null;
+  const ws = o.workspace;
+  const dropout = o.dropout ? { rng: o.dropout, hidden: c.hiddenDropout, attention: c.attentionDropout } : null;
   const d = vitDims(c, pixels);
   const last = ws?.acts;
   // A batch of another size (an epoch's last) gets fresh buffers, which the next steps reuse.
@@ -54,18 +63,18 @@ function keptPass(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: b
 }
 
 /**
- * Forward pass that keeps the activations backward needs. `rng` drives dropout (the config's
- * rates) when `training`; with training = false this computes what `ViT.forward` computes.
+ * Forward pass that keeps the activations backward needs. With `dropout` it is a training pass;
+ * without, it computes what `ViT.forward` computes (attribution, pointing).
  */
-export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, ws?: TrainWorkspace): TrainForward {
+export function forwardTrain(model: ViT, pixels: Tensor, be: Backend, o: KeptPassOptions = {}): TrainForward {
   if (model.config.numClasses === 0) throw new VitlensError("training needs a classification head (numClasses > 0)");
-  const pass = keptPass(model, pixels, be, rng, training, "logits", ws);
+  const pass = keptPass(model, pixels, be, "logits", o);
   return { logits: pass.logits!, attentions: pass.attentions, cache: pass.acts };
 }
 
 /** The encoder view for a captioner: every token through the final norm, no head. */
-export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, rng: Rng, training: boolean, ws?: TrainWorkspace): TokensForward {
-  const pass = keptPass(model, pixels, be, rng, training, "tokens", ws);
+export function forwardTokensTrain(model: ViT, pixels: Tensor, be: Backend, o: KeptPassOptions = {}): TokensForward {
+  const pass = keptPass(model, pixels, be, "tokens", o);
   return { tokens: pass.features, attentions: pass.attentions, cache: pass.acts };
 }
 

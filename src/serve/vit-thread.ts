@@ -8,7 +8,6 @@ import type { ViT } from "../models/vit.js";
 import { posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
 import { streamAfter } from "../models/vit-pass.js";
 import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
-import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
 import type { Backend } from "../backend/index.js";
 import { LruCache } from "./cache.js";
@@ -72,7 +71,7 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
       return { value: map, transfer: [map.buffer as ArrayBuffer] };
     },
     attribution: ({ input, target }: { input: ThreadInput; target: number }) => {
-      const fwd = forwardTrain(model, input.pixels, be, new Rng(0), false);
+      const fwd = forwardTrain(model, input.pixels, be);
       const dlogits = new Float32Array(model.config.numClasses);
       dlogits[target] = 1;
       const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
@@ -81,7 +80,7 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
     },
     /** Every token's L2 norm after layer `layer` (N): prefix tokens first, as `vitlens attention --method norm`. */
     norms: ({ input, layer }: { input: ThreadInput; layer: number }) => {
-      const kept = forwardTokensTrain(model, input.pixels, be, new Rng(0), false);
+      const kept = forwardTokensTrain(model, input.pixels, be);
       const norms = tokenNorms(streamAfter(model.config, kept.cache, layer), kept.cache.dims.N, model.config.hiddenSize, 0);
       return { value: norms, transfer: [norms.buffer as ArrayBuffer] };
     },

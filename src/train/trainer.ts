@@ -262,7 +262,7 @@ export async function train(
     step: (batch, at) => {
       const B = batch.labels.length;
       if (B === 0) return null;
-      const fwd = forwardTrain(model, batch.pixels, be, new Rng(deriveSeed(o.seed, at.epoch, at.step, 0xd0)), true, workspace);
+      const fwd = forwardTrain(model, batch.pixels, be, { dropout: new Rng(deriveSeed(o.seed, at.epoch, at.step, 0xd0)), workspace });
       const { loss, dlogits, correct } = crossEntropy(fwd.logits.data, batch.labels, model.config.numClasses, o.labelSmoothing);
       if (!Number.isFinite(loss)) return { loss, correct, count: B, images: B };
       for (const g of grads.values()) g.data.fill(0);
