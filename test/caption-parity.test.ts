@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { loadCaptioner } from "../src/caption/captioner.js";
 import { generateCaption } from "../src/caption/decode.js";
 import { decoderForward } from "../src/caption/decoder.js";
-import { captionerStep, IGNORE } from "../src/caption/train-step.js";
+import { CaptionerWorkspace, captionerStep, IGNORE } from "../src/caption/train-step.js";
 import { jsBackend } from "../src/backend/index.js";
 import { Optimizer } from "../src/train/optimizer.js";
 import { Rng } from "../src/random.js";
@@ -41,7 +41,18 @@ for (const be of backends()) {
 
     it("one AdamW step over encoder and decoder: loss, gradients (<= 1e-4 rel) and parameters after (<= 1e-5 rel)", () => {
       const cap = loadCaptioner(fixture("captioner-tiny-tied"));
-      const step = captionerStep(cap, pixels, ids, targets, T, be, new Rng(0), true);
+      // Through a workspace a step has already used: its gradient buffers are zeroed, not added to,
+      // and its encoder activations overwritten.
+      const ws = new CaptionerWorkspace();
+      const first = captionerStep(cap, pixels, ids, targets, T, be, new Rng(0), true, ws);
+      const firstGrads = new Map([...first.grads].map(([k, g]) => [k, g.data.slice()]));
+      const step = captionerStep(cap, pixels, ids, targets, T, be, new Rng(0), true, ws);
+      for (const [k, g] of step.grads) assert.equal(g, first.grads.get(k), `${k}: the workspace's buffer, reused`);
+      for (const [k, g] of step.grads) assert.deepEqual(g.data, firstGrads.get(k), `${k}: the second step through the workspace gives the first's gradients`);
+      // A frozen encoder: an inference pass; the decoder's gradients are the same, the encoder has none.
+      const frozen = captionerStep(cap, pixels, ids, targets, T, be, new Rng(0), false);
+      assert.ok([...frozen.grads.keys()].every((k) => !k.startsWith("encoder.")));
+      for (const [k, g] of frozen.grads) assert.ok(maxAbsDiff(g.data, firstGrads.get(k)!) <= 1e-6, `frozen encoder: ${k}`);
       assert.ok(Math.abs(step.loss - ref.get("step.loss")!.data[0]) <= 1e-5, `loss ${step.loss}`);
       const params = cap.allParams();
       for (const [name, g] of step.grads) {

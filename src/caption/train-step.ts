@@ -1,6 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { crossEntropy, type LossResult } from "../train/loss.js";
-import { backwardTokens, forwardTokensTrain, zeroGrads } from "../models/vit-train.js";
+import { backwardTokens, forwardTokensTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import type { Params } from "../tensor.js";
 import type { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
@@ -23,22 +23,49 @@ export interface StepResult extends CaptionLoss {
 }
 
 /**
+ * What a training loop keeps from step to step, as the classifier's TrainWorkspace: the encoder's
+ * activations and scratch, and the gradient buffers (zeroed, not reallocated). A step's grads are
+ * overwritten by the next step's: for loops that use them at once (clip, update).
+ */
+export class CaptionerWorkspace {
+  readonly encoder = new TrainWorkspace();
+  grads: Params | null = null;
+}
+
+/** Gradient buffers for these parameters: the workspace's, zeroed, when it has them. */
+function gradsFor(params: Params, prefix: string, ws: CaptionerWorkspace | undefined): Params {
+  if (!ws) return zeroGrads(params);
+  ws.grads ??= new Map();
+  const out: Params = new Map();
+  for (const [name, t] of params) {
+    let g = ws.grads.get(prefix + name);
+    if (g && g.data.length === t.data.length) g.data.fill(0);
+    else ws.grads.set(prefix + name, (g = { data: new Float32Array(t.data.length), shape: t.shape }));
+    out.set(name, g);
+  }
+  return out;
+}
+
+/**
  * Forward and backward of a teacher-forced batch: pixels (B, C, H, W), input ids (B, T) starting
  * with <bos>, targets (B, T) the ids shifted by one, IGNORE where nothing is to be predicted.
  */
 export function captionerStep(
   cap: Pick<Captioner, "encoder" | "decoderConfig" | "decoderParams">, pixels: Tensor, ids: Int32Array, targets: Int32Array, T: number, be: Backend, rng: Rng, trainEncoder: boolean,
+  ws?: CaptionerWorkspace,
 ): StepResult {
   const B = pixels.shape[0];
-  const enc = forwardTokensTrain(cap.encoder, pixels, be, { dropout: trainEncoder ? rng : undefined });
-  const dec = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, enc.tokens);
+  // A frozen encoder needs no kept activations: an inference pass, its attention maps not kept either.
+  const kept = trainEncoder ? forwardTokensTrain(cap.encoder, pixels, be, { dropout: rng, workspace: ws?.encoder }) : null;
+  const tokens = kept ? kept.tokens : cap.encoder.encode(pixels, be, { attentions: false }).tokens; // (B, N, D)
+  const dec = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, tokens);
   const loss = captionLoss(dec.logits.data, targets, cap.decoderConfig.vocabSize);
-  const decoderGrads = zeroGrads(cap.decoderParams);
+  const decoderGrads = gradsFor(cap.decoderParams, "", ws);
   const dEncoded = decoderBackward(be, cap.decoderConfig, cap.decoderParams, dec, loss.dlogits, decoderGrads);
   const grads: Params = new Map(decoderGrads);
-  if (trainEncoder) {
-    const encoderGrads = zeroGrads(cap.encoder.params);
-    backwardTokens(cap.encoder, enc, dEncoded, encoderGrads, be);
+  if (kept) {
+    const encoderGrads = gradsFor(cap.encoder.params, "encoder.", ws);
+    backwardTokens(cap.encoder, kept, dEncoded, encoderGrads, be, ws?.encoder);
     for (const [k, t] of encoderGrads) grads.set(`encoder.${k}`, t);
   }
   return { ...loss, grads, crossAttentions: dec.crossAttentions };

@@ -21,7 +21,7 @@ import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
 import { captionImages, reselect, scoreCaptions, forScoring, type FolderCaptioner, type CaptionMetrics } from "./evaluate.js";
-import { captionerStep, captionLoss, IGNORE } from "./train-step.js";
+import { CaptionerWorkspace, captionerStep, captionLoss, IGNORE } from "./train-step.js";
 import { BOS, EOS, PAD, Vocabulary } from "./vocabulary.js";
 
 export type { CaptionerTrainOptions } from "../train/run-options.js";
@@ -80,6 +80,7 @@ export async function trainCaptioner(
 
   const images = imageDataset(trainImages, samples);
   let last: CaptionMetrics | null = null;
+  const workspace = new CaptionerWorkspace(); // buffers reused from step to step
   const result = await runLoop<Batch>({
     run, options: o, resumed, bestMetric: valImages.length ? "val_bleu4" : "train_token_accuracy", epochs: o.epochs, stepsPerEpoch,
     params, optimizer, reporter, interrupted, resumeCommand: `vitlens train-captioner --resume ${run}`, stepMetrics: false,
@@ -91,7 +92,7 @@ export async function trainCaptioner(
     },
     step: (batch, at) => {
       const { ids, targets, T } = text.forcing(batch.indices.map((i) => samples[i].caption));
-      const step = captionerStep(cap, batch.pixels, ids, targets, T, be, new Rng(deriveSeed(o.seed, at.epoch, at.globalStep)), !o.freezeEncoder);
+      const step = captionerStep(cap, batch.pixels, ids, targets, T, be, new Rng(deriveSeed(o.seed, at.epoch, at.globalStep)), !o.freezeEncoder, workspace);
       if (Number.isFinite(step.loss)) {
         if (o.clipGrad > 0) clipGradNorm(step.grads, names, o.clipGrad);
         optimizer.update(params, step.grads, at.lr, be);
