@@ -17,7 +17,7 @@ import { upsampleBilinear } from "../src/render/upsample.js";
 import type { RunningServer } from "../src/serve/app.js";
 import { paths, RUNS_EVENT, type AttentionAnswer, type CaptionAnswer, type DinoAnswer, type ErrorAnswer, type ExportAnswer, type GridAnswer, type InfoAnswer, type RunsAnswer, type SamplesAnswer } from "../src/serve/contract.js";
 import { fixture, maxAbsDiff } from "./helpers.js";
-import { BUNDLED_CAPTIONER, BUNDLED_MODEL, call, cli, postJson, sample, serve } from "./serve-helpers.js";
+import { BUNDLED_CAPTIONER, BUNDLED_MODEL, call, cli, eventStream, postJson, sample, serve } from "./serve-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-serve-contract-"));
 const runs = join(dir, "runs");
@@ -297,21 +297,11 @@ describe("vitlens serve API contract", () => {
   });
 
   it("runs: the list streams (SSE): a run started after the page opened appears, and its status changes when it finishes", async () => {
-    const res = await fetch(new URL(paths.runsEvents, server.url));
-    const reader = res.body!.getReader();
-    let buffer = "";
+    const events = eventStream(await fetch(new URL(paths.runsEvents, server.url)));
     const next = async (): Promise<RunsAnswer> => {
-      for (;;) {
-        const end = buffer.indexOf("\n\n");
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (block.startsWith(":")) continue;
-          assert.equal(/^event: (.*)$/m.exec(block)![1], RUNS_EVENT);
-          return JSON.parse(/^data: (.*)$/m.exec(block)![1]);
-        }
-        buffer += new TextDecoder().decode((await reader.read()).value);
-      }
+      const { event, data } = await events.next();
+      assert.equal(event, RUNS_EVENT);
+      return data as RunsAnswer;
     };
     assert.ok(!(await next()).runs.some((r) => r.name === "late"));
     const late = writeRun("late", { epochs: 1, done: null, steps: 3, epochRecords: [] });
@@ -324,7 +314,7 @@ describe("vitlens serve API contract", () => {
     let after = await next();
     while (after.runs.find((r) => r.name === "late")!.status !== "finished") after = await next();
     assert.equal(after.runs.find((r) => r.name === "late")!.epochsDone, 1);
-    await reader.cancel();
+    await events.cancel();
   });
 
   it("runs: every record as CSV, the union of their fields as columns", async () => {

@@ -29,5 +29,24 @@ export async function call(server: RunningServer, path: string, init: RequestIni
   return { status: res.status, body, headers: res.headers };
 }
 
+/** Reads a Server-Sent Events response one event at a time (comment blocks skipped); cancel() ends it. */
+export function eventStream(res: Response): { next: () => Promise<{ event: string; data: unknown }>; cancel: () => Promise<void> } {
+  const reader = res.body!.getReader();
+  let buffer = "";
+  const next = async (): Promise<{ event: string; data: unknown }> => {
+    for (;;) {
+      const end = buffer.indexOf("\n\n");
+      if (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (block.startsWith(":")) continue;
+        return { event: /^event: (.*)$/m.exec(block)![1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) };
+      }
+      buffer += new TextDecoder().decode((await reader.read()).value);
+    }
+  };
+  return { next, cancel: () => reader.cancel() };
+}
+
 export const postJson = (server: RunningServer, path: string, body: unknown) =>
   call(server, path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

@@ -12,7 +12,7 @@ import { positionSimilarity } from "../src/explain/posemb.js";
 import type { RunningServer } from "../src/serve/app.js";
 import type { RunSummary } from "../src/serve/contract.js";
 import { maxAbsDiff, root, writeIdxPair } from "./helpers.js";
-import { BUNDLED_MODEL, call, cli, postJson, sample, serve } from "./serve-helpers.js";
+import { BUNDLED_MODEL, call, cli, eventStream, postJson, sample, serve } from "./serve-helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vitlens-serve-"));
 const runs = join(dir, "runs");
@@ -280,22 +280,7 @@ describe("vitlens serve API", () => {
   it("runs: Server-Sent Events follow metrics.jsonl through partial lines and a shorter replacement", async () => {
     const res = await fetch(new URL("/api/runs/run-a/events", server.url));
     assert.equal(res.headers.get("content-type"), "text/event-stream");
-    const reader = res.body!.getReader();
-    let buffer = "";
-    const next = async (): Promise<{ event: string; data: unknown }> => {
-      for (;;) {
-        const end = buffer.indexOf("\n\n");
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (block.startsWith(":")) continue;
-          const event = /^event: (.*)$/m.exec(block)![1];
-          return { event, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) };
-        }
-        const { value } = await reader.read();
-        buffer += new TextDecoder().decode(value);
-      }
-    };
+    const { next, cancel } = eventStream(res);
     const metrics = join(runs, "run-a", "metrics.jsonl");
     assert.deepEqual(await next(), { event: "reset", data: [{ type: "step", global_step: 1, loss: 2.5 }] });
     appendFileSync(metrics, `${JSON.stringify({ type: "step", global_step: 2, loss: 2 })}\n{"type": "step", "glo`);
@@ -304,7 +289,7 @@ describe("vitlens serve API", () => {
     assert.deepEqual(await next(), { event: "metric", data: { type: "step", global_step: 3, loss: 1.5 } });
     writeFileSync(metrics, `${JSON.stringify({ type: "step", global_step: 1, loss: 9 })}\n`); // a resumed run rewrote it shorter
     assert.deepEqual(await next(), { event: "reset", data: [{ type: "step", global_step: 1, loss: 9 }] });
-    await reader.cancel();
+    await cancel();
   });
 });
 

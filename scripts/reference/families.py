@@ -15,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import torchvision_cpu_shim  # noqa: E402,F401  (before timm and transformers: see the module)
+from jitter import jitter  # noqa: E402
 import numpy as np  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
@@ -34,14 +35,6 @@ LABELS = {0: "cat", 1: "dog", 2: "bird"}
 def pixels(mean, std):
     x = torch.from_numpy(np.asarray(photo)).float().permute(2, 0, 1)[None] / 255
     return (x - torch.tensor(mean)[None, :, None, None]) / torch.tensor(std)[None, :, None, None]
-
-
-def jitter(model, scale=0.2):
-    """Weights far from the libraries' init, so that every piece (layer scale, tokens) shows in the output."""
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * scale)
-    return model.eval()
 
 
 def save_expected(name, x, y, attentions, versions):

@@ -88,6 +88,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import torchvision_cpu_shim  # noqa: E402,F401  (before timm and transformers: see the module)
+from jitter import jitter  # noqa: E402
 import numpy as np  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
@@ -120,14 +121,6 @@ def photo(name="cat.jpg", size=(16, 16)):
 def pixels(mean, std, size=(16, 16), names=("cat.jpg",)):
     x = torch.stack([torch.from_numpy(np.array(photo(n, size))).float().permute(2, 0, 1) for n in names]) / 255
     return (x - torch.tensor(mean)[None, :, None, None]) / torch.tensor(std)[None, :, None, None]
-
-
-def jitter(model, scale=0.2):
-    """Weights far from the libraries' init, so that every piece (layer scale, tokens) shows in the output."""
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * scale)
-    return model.eval()
 
 
 def save(name, tensors, meta, suffix="expected"):
