@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "vitlens setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)); install it (e.g. from nodejs.org or NodeSource), then run this again" >&2
+  exit 1
+fi
+
 packages=(libdnnl-dev g++ make python3 chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
