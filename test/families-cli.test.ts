@@ -91,12 +91,24 @@ describe("families on the command line", () => {
     assert.equal(mapped.family, `--keymap ${map}`);
     const px = { data: Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.cos(i)), shape: [1, 3, 16, 16] };
     assert.equal(maxAbsDiff(mapped.model.forward(px, jsBackend).logits!.data, original.model.forward(px, jsBackend).logits!.data), 0);
+    assert.ok(mapped.notes.some((n) => /names no part of the architecture: assumed pre-norm blocks, GELU, cls pooling \(its "architecture"/.test(n)), mapped.notes.join("; "));
+    // a flattened patch projection whose rows are not square patches of the channels is refused, not reshaped
+    const flat = new Map(renamed);
+    flat.set("stem.weight", { data: new Float32Array(24 * 50), shape: [24, 50] });
+    writeSafetensors(join(tmp, "flat.safetensors"), flat);
+    assert.throws(() => loadModel(join(tmp, "flat.safetensors"), { keymap: map }), /patch projection stem\.weight has shape \(24, 50\): not 3-channel square patches/);
     const bad = join(tmp, "bad-keymap.json");
     writeFileSync(bad, JSON.stringify({ keys: { "stem(": "patch_embed.proj.weight" } }));
     assert.throws(() => loadModel(file, { keymap: bad }), /--keymap .*bad-keymap\.json: key "stem\(" is not a valid regular expression/);
     writeFileSync(bad, JSON.stringify({ keys: {}, architecture: { norm: "sideways" } }));
     assert.throws(() => loadModel(file, { keymap: bad }), /--keymap .*: architecture\.norm: /);
     assert.throws(() => loadModel(file, { keymap: map.replace("keymap", "nokeymap") }), /nokeymap\.json/);
+    // flags are applied to every source, presets and Google's .npz included; --keymap only where there are names to map
+    const preset = loadModel("vit-ti16", { mean: [0.1, 0.2, 0.3], pool: "avg", interpolation: "bicubic", shapesOnly: true });
+    assert.deepEqual([preset.preprocess.mean, preset.model.config.pool, preset.preprocess.resample], [[0.1, 0.2, 0.3], "avg", "bicubic"]);
+    const npz = loadModel(fixture("timm-tiny.google.npz"), { std: [0.2, 0.2, 0.2], lnEps: 1e-5 });
+    assert.deepEqual([npz.preprocess.std, npz.model.config.layerNormEps], [[0.2, 0.2, 0.2], 1e-5]);
+    assert.throws(() => loadModel("vit-ti16", { keymap: map }), /--keymap .*: preset vit-ti16 has no state-dict names to map/);
     const keys = vitlens("inspect", "--model", fixture("family-timm-ls"), "--keys");
     assert.match(keys.stdout, /^blocks\.0\.ls1\.gamma +\(24\)$/m);
   });

@@ -5,7 +5,7 @@ import { ACTIVATIONS } from "../nn/activation.js";
 import { POOLS, type ViTConfig } from "../models/vit-config.js";
 import type { Tensor } from "../tensor.js";
 import { applyKeyRules, type MappedState } from "./keymap-rules.js";
-import { asConvolution } from "./keymap-vit-pytorch.js";
+import { asConvolution, flatPatchSide } from "./keymap-vit-pytorch.js";
 
 /*
  * --keymap FILE: a ViT under names no known family uses. A small JSON maps the file's keys
@@ -66,7 +66,7 @@ export function fromKeymap(state: Map<string, Tensor>, file: string, path: strin
     if (a.patchPixelOrder === "p1 p2 c") asConvolution(mapped, file, a.channels ?? 3);
     else {
       const C = a.channels ?? 3;
-      const p = Math.round(Math.sqrt(w.shape[1] / C));
+      const p = flatPatchSide(mapped, file, C);
       mapped.params.set("patch_embed.proj.weight", { data: w.data, shape: [w.shape[0], C, p, p] });
     }
   }

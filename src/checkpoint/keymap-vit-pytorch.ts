@@ -68,6 +68,16 @@ function nameSequentials(state: Map<string, Tensor>): Map<string, Tensor> {
   return out;
 }
 
+/** The side p of the square patches a flattened (D, p*p*C) patch projection reads; refused when its rows are not that. */
+export function flatPatchSide(mapped: MappedState, file: string, channels: number): number {
+  const w = mapped.params.get("patch_embed.proj.weight")!;
+  const p = Math.round(Math.sqrt(w.shape[1] / channels));
+  if (w.shape.length !== 2 || p * p * channels !== w.shape[1]) {
+    throw new VitlensError(`${file}: patch projection ${mapped.origin.get("patch_embed.proj.weight")} has shape ${shapeString(w.shape)}: not ${channels}-channel square patches (pass --keymap for other layouts)`);
+  }
+  return p;
+}
+
 /**
  * The patch projection as a convolution: vit-pytorch flattens a patch as (p1 p2 c), a
  * convolution's weights read (c p1 p2). The Linear's columns and the patch LayerNorm's entries
@@ -76,10 +86,7 @@ function nameSequentials(state: Map<string, Tensor>): Map<string, Tensor> {
 export function asConvolution(mapped: MappedState, file: string, channels: number): void {
   const w = mapped.params.get("patch_embed.proj.weight")!;
   const [D, rowLen] = w.shape;
-  const p = Math.round(Math.sqrt(rowLen / channels));
-  if (w.shape.length !== 2 || p * p * channels !== rowLen) {
-    throw new VitlensError(`${file}: patch projection ${mapped.origin.get("patch_embed.proj.weight")} has shape ${shapeString(w.shape)}: not ${channels}-channel square patches (pass --keymap for other layouts)`);
-  }
+  const p = flatPatchSide(mapped, file, channels);
   const from = (c: number, i: number, j: number) => (i * p + j) * channels + c; // (p1 p2 c)
   const conv = new Float32Array(w.data.length);
   for (let d = 0; d < D; d++) for (let c = 0; c < channels; c++) for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) {

@@ -94,8 +94,10 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
     return loadWeightsFile(spec, null, null, opts);
   }
   if (spec in VIT_PRESETS) {
+    refuseKeymap(opts, `preset ${spec}`);
     const config = presetConfig(spec, {
       ...opts.overrides,
+      ...flagsAsHints(opts),
       ...(opts.heads ? { numHeads: opts.heads } : {}),
       ...(opts.imageSize ? { imageSize: opts.imageSize } : {}),
       numClasses: opts.numClasses ?? 1000,
@@ -104,7 +106,7 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
     const params = opts.shapesOnly ? zeroParams(config) : initParams(config, opts.seed ?? 0);
     const model = new ViT(config, params);
     return {
-      model, preprocess: withCrop(preprocessFrom(null, null, config.imageSize), opts), labels: labelsFor(config, opts.labels),
+      model, preprocess: withCrop(withPixelFlags(preprocessFrom(null, null, config.imageSize), opts), opts), labels: labelsFor(config, opts.labels),
       format: "preset", family: "preset", source: spec, notes: [opts.shapesOnly ? `preset ${spec}: no trained weights (random ones when a command runs it)` : `preset ${spec}: random weights (seed ${opts.seed ?? 0})`],
     };
   }
@@ -165,6 +167,13 @@ function loadWeightsFile(
   if (opts.labelsFile) stored.id2label = labelMap(readLabelsFile(opts.labelsFile, stored.numClasses));
   // a convention note is moot once the flag it names is given
   const notes = (mapped.notes ?? []).filter((n) => !(opts.pool && n.includes("--pool")) && !(opts.lnEps && n.includes("--ln-eps")));
+  if (format === "keymap") {
+    // a key map's file records no architecture: say which defaults stand in for what it did not name
+    const assumed = ([["norm", `pre-norm blocks`], ["activation", "GELU"], ["layerNormEps", "LayerNorm eps 1e-6"], ["pool", `${stored.pool} pooling`]] as const)
+      .filter(([field]) => hints[field] === undefined && !(field === "pool" && stored.pool === "cls+avg")) // a 2D-wide head shows its pooling
+      .map(([, what]) => what);
+    if (assumed.length) notes.push(`${mapped.family} names no ${assumed.length === 4 ? "architecture" : "part of the architecture"}: assumed ${assumed.join(", ")} (its "architecture", or --norm --activation --ln-eps --pool, to say otherwise)`);
+  }
   if (mapped.ignored.length) notes.push(`ignored ${mapped.ignored.length} unused key(s): ${abbreviate(mapped.ignored)}`);
   const skipped = Array.isArray(file.skipped) ? file.skipped : [...file.skipped.keys()];
   if (skipped.length) notes.push(`skipped non-float entries: ${skipped.join(", ")}`);
@@ -210,6 +219,11 @@ function configFamily0(cfg: CheckpointConfig | null, path: string): { hints: Par
   if (!cfg) return { hints: {} };
   const f = configFamily(cfg, path);
   return { ...f, name: f.hfType ? familyName(f.hfType) : "timm" };
+}
+
+/** --keymap reads the names of a state dict: a preset or Google's .npz has none to map. */
+function refuseKeymap(opts: LoadOptions, what: string): void {
+  if (opts.keymap) throw new VitlensError(`--keymap ${opts.keymap}: ${what} has no state-dict names to map (--keymap reads a .safetensors, .pth, .pt or .bin file)`);
 }
 
 /** --norm, --activation, --pool, --ln-eps as config fields. */
@@ -258,16 +272,17 @@ function withPixelFlags(p: PreprocessConfig, o: CheckpointFlags): PreprocessConf
 
 /** Google's original JAX checkpoints (ViT-B_16.npz, ...): architecture from the shapes, eps 1e-6. */
 function loadGoogleNpz(path: string, opts: LoadOptions): LoadedModel {
+  refuseKeymap(opts, path);
   const mapped = fromGoogle(readNpz(path), path);
   if (opts.heads !== undefined && opts.heads !== mapped.numHeads) {
     throw new VitlensError(`--heads ${opts.heads}: ${path} has ${mapped.numHeads} heads in its attention kernels (per-head shapes)`);
   }
-  const stored = inferConfig(mapped.params, path, { numHeads: mapped.numHeads, layerNormEps: 1e-6 });
+  const stored = inferConfig(mapped.params, path, { numHeads: mapped.numHeads, layerNormEps: 1e-6, ...flagsAsHints(opts) });
   checkShapes(mapped, stored, path);
   if (opts.labelsFile) stored.id2label = labelMap(readLabelsFile(opts.labelsFile, stored.numClasses));
   const notes = mapped.ignored.length ? [`ignored ${mapped.ignored.length} unused key(s): ${mapped.ignored.join(", ")}`] : [];
   const config = adapt(stored, mapped.params, opts, notes);
-  const preprocess = withCrop(preprocessFrom(null, null, config.imageSize), opts); // Google's ViTs take [-1, 1] inputs: mean = std = 0.5
+  const preprocess = withCrop(withPixelFlags(preprocessFrom(null, null, config.imageSize), opts), opts); // Google's ViTs take [-1, 1] inputs: mean = std = 0.5
   return { model: new ViT(config, mapped.params), preprocess, labels: labelsFor(config, opts.labels), format: "google", family: "Google .npz", source: path, notes };
 }
 
