@@ -3,7 +3,7 @@
 // CLS token, an nn.TransformerEncoder ViT's flags, --keymap for unknown names, refusals by family.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -103,6 +103,23 @@ describe("families on the command line", () => {
     writeFileSync(bad, JSON.stringify({ keys: {}, architecture: { norm: "sideways" } }));
     assert.throws(() => loadModel(file, { keymap: bad }), /--keymap .*: architecture\.norm: /);
     assert.throws(() => loadModel(file, { keymap: map.replace("keymap", "nokeymap") }), /nokeymap\.json/);
+    // timm's conventions hold with or without its config.json: antialiased position resampling
+    const withConfig = loadModel(fixture("family-timm-ls"), { imageSize: [24, 24] });
+    const bare = loadModel(fixture("family-timm-ls", "model.safetensors"), { imageSize: [24, 24] });
+    assert.ok(bare.notes.some((n) => n.includes("(bicubic, antialiased)")), bare.notes.join("; "));
+    assert.equal(maxAbsDiff(bare.model.params.get("pos_embed")!.data, withConfig.model.params.get("pos_embed")!.data), 0);
+    // pretrained_cfg.interpolation: each mode vitlens has is used; another is refused unless --interpolation chooses
+    const interp = join(tmp, "timm-interp");
+    spawnSync("cp", ["-r", fixture("family-timm-ls"), interp]);
+    const cfgJson = JSON.parse(readFileSync(join(interp, "config.json"), "utf8"));
+    for (const [mode, expected] of [["nearest", "nearest"], ["lanczos", "lanczos"], ["box", null]] as const) {
+      writeFileSync(join(interp, "config.json"), JSON.stringify({ ...cfgJson, pretrained_cfg: { ...cfgJson.pretrained_cfg, interpolation: mode } }));
+      if (expected) assert.equal(loadModel(interp).preprocess.resample, expected);
+      else {
+        assert.throws(() => loadModel(interp), /pretrained_cfg\.interpolation "box" is not one vitlens resamples with \(nearest, lanczos, bilinear, bicubic\); pass --interpolation/);
+        assert.equal(loadModel(interp, { interpolation: "bilinear" }).preprocess.resample, "bilinear");
+      }
+    }
     // flags are applied to every source, presets and Google's .npz included; --keymap only where there are names to map
     const preset = loadModel("vit-ti16", { mean: [0.1, 0.2, 0.3], pool: "avg", interpolation: "bicubic", shapesOnly: true });
     assert.deepEqual([preset.preprocess.mean, preset.model.config.pool, preset.preprocess.resample], [[0.1, 0.2, 0.3], "avg", "bicubic"]);

@@ -122,7 +122,7 @@ const triple = (v: unknown): [number, number, number] | undefined =>
 
 /** Preprocessing from the HF image processor's JSON or timm's pretrained_cfg; HF defaults otherwise. */
 export function preprocessFrom(
-  cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, size: [number, number],
+  cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, size: [number, number], interpolationGiven = false,
 ): PreprocessConfig {
   const p = defaultPreprocess(size);
   const origin = p.origin!;
@@ -133,7 +133,7 @@ export function preprocessFrom(
     Object.assign(origin, { resize: from("crop_pct"), resample: from("interpolation"), normalize: from("mean") === "timm's default" ? "timm's default: ImageNet mean and std" : from("mean") });
     p.mean = triple(pc.mean) ?? [0.485, 0.456, 0.406];
     p.std = triple(pc.std) ?? [0.229, 0.224, 0.225];
-    p.resample = pc.interpolation === "bilinear" ? "bilinear" : pc.interpolation === "bicubic" || pc.interpolation === undefined ? "bicubic" : p.resample;
+    p.resample = interpolationGiven ? p.resample : timmInterpolation(pc.interpolation); // --interpolation replaces it after
     // timm's eval transform: shorter side to size / crop_pct, centre crop ("squash" resizes straight)
     const crop = num(pc.crop_pct);
     if (crop !== undefined && crop > 0 && crop < 1 && (pc.crop_mode ?? "center") === "center") p.resize = { kind: "shorter-then-crop", cropPct: crop };
@@ -142,6 +142,14 @@ export function preprocessFrom(
 }
 
 const RESAMPLE = { 0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic" } as const;
+
+/** pretrained_cfg.interpolation (timm's default bicubic); a mode vitlens does not resample with is refused, not swapped. */
+function timmInterpolation(value: unknown): PreprocessConfig["resample"] {
+  if (value === undefined) return "bicubic";
+  const known = Object.values(RESAMPLE) as string[];
+  if (typeof value === "string" && known.includes(value)) return value as PreprocessConfig["resample"];
+  throw new VitlensError(`config.json: pretrained_cfg.interpolation ${JSON.stringify(value)} is not one vitlens resamples with (${known.join(", ")}); pass --interpolation to choose one`);
+}
 
 /** HF's image processors (the PIL ones: ViTImageProcessor, DeiT, BEiT, CLIP, DINOv2's BitImageProcessor) as one resize policy. */
 function hfPreprocess(j: Record<string, unknown>, p: PreprocessConfig): PreprocessConfig {

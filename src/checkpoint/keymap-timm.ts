@@ -39,7 +39,9 @@ export function isTimmStateDict(keys: Iterable<string>): boolean {
 export function fromTimm(state: Map<string, Tensor>, file: string): MappedState {
   // Beit's q_bias / v_bias: one fused qkv bias with a zero key part
   const fused = new Map(state);
-  const hints: MappedState["hints"] = {};
+  // timm's resample_abs_pos_embed (checkpoint loading, dynamic_img_size) is bicubic with antialias,
+  // with or without a config.json beside the weights
+  const hints: MappedState["hints"] = { posEmbedResample: "bicubic-antialias" };
   for (const [key, q] of state) {
     const m = /^blocks\.(\d+)\.attn\.q_bias$/.exec(key);
     const v = m && state.get(`blocks.${m[1]}.attn.v_bias`);

@@ -179,7 +179,7 @@ function loadWeightsFile(
   if (skipped.length) notes.push(`skipped non-float entries: ${skipped.join(", ")}`);
 
   // torchvision files record no preprocessing: its ImageNet statistics and bilinear resize
-  let preprocess = format === "torchvision" ? torchvisionPreprocess(stored.imageSize) : preprocessFrom(cfg, preprocessorJson, stored.imageSize);
+  let preprocess = format === "torchvision" ? torchvisionPreprocess(stored.imageSize) : preprocessFrom(cfg, preprocessorJson, stored.imageSize, opts.interpolation !== undefined);
   if (!cfg && !preprocessorJson && format !== "torchvision" && !opts.mean) {
     notes.push(`no preprocessing recorded in ${basename(path)}: size ${stored.imageSize.join("x")}, ${preprocess.resample}, mean ${preprocess.mean.join(",")}, std ${preprocess.std.join(",")} (--image-size, --interpolation, --mean, --std to change)`);
   }
