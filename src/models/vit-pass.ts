@@ -95,11 +95,15 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
   const blocks: EncoderBlockActs[] = [];
   const attentions: Tensor[] = [];
   let stream = x;
+  const scoreBiases = new Map<string, Float32Array>(); // BEiT: one (H, N, N) bias per table, a shared table built once
   for (let l = 0; l < c.numLayers; l++) {
     const acts = shared ? (o.attentions === false ? shared : withOwnProbs(shared, l)) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
     const block: EncoderBlock = vitBlock(W, l, c);
     const table = relativeTableName(c, l);
-    if (table) block.attn.scoreBias = relativeBias(params.get(table)!.data, relativePositionIndex(dims.gh, dims.gw), H); // (H, N, N)
+    if (table) {
+      if (!scoreBiases.has(table)) scoreBiases.set(table, relativeBias(params.get(table)!.data, relativePositionIndex(dims.gh, dims.gw), H)); // (H, N, N)
+      block.attn.scoreBias = scoreBiases.get(table);
+    }
     stream = encoderBlockForward(be, block, stream, s, acts, o.dropout ?? null);
     if (o.attentions !== false || o.keep) attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
     blocks.push(acts);
@@ -148,17 +152,16 @@ export function vitBackward(
   const keep = o.attentionGrads ?? true;
   const attentionGrads: Tensor[] = keep ? new Array(c.numLayers) : [];
   const shared = keep ? undefined : scratch.get("vit.dprobs", B * H * N * N);
+  // BEiT: the score bias's gradient, scattered back into its table (backward reads the saved probabilities, never the bias)
   const dbias = c.relativePositionBias ? scratch.get("vit.dbias", H * N * N) : null;
+  const index = c.relativePositionBias ? relativePositionIndex(dims.gh, dims.gw) : null;
   for (let l = c.numLayers - 1; l >= 0; l--) {
     const block: EncoderBlock = vitBlock(W, l, c);
     const gradBlock: EncoderBlockGrads = vitBlock(G, l, c);
     const table = relativeTableName(c, l);
-    if (table) {
-      block.attn.scoreBias = relativeBias(params.get(table)!.data, relativePositionIndex(dims.gh, dims.gw), H);
-      gradBlock.attn.scoreBias = dbias!.fill(0);
-    }
+    if (table) gradBlock.attn.scoreBias = dbias!.fill(0);
     const dprobs = encoderBlockBackward(be, block, gradBlock, s, acts.blocks[l], dx, scratch, shared);
-    if (table && grads.has(table)) relativeBiasBackward(dbias!, relativePositionIndex(dims.gh, dims.gw), H, grads.get(table)!.data);
+    if (table && grads.has(table)) relativeBiasBackward(dbias!, index!, H, grads.get(table)!.data);
     // BEiT's key bias is a constant zero (timm registers it as a buffer): it gets no gradient
     if (c.keyBias === false) grads.get(`blocks.${l}.attn.qkv.bias`)?.data.fill(0, A, 2 * A);
     if (keep) attentionGrads[l] = { data: dprobs, shape: [B, H, N, N] };
