@@ -214,6 +214,18 @@ describe("vitlens serve API contract", () => {
     }
   });
 
+  it("a model with relative position bias only (BEiT): /api/posemb says there is nothing to draw, as vitlens posemb does", async () => {
+    const beit = await serve({ model: fixture("family-hf-beit"), captioner: null });
+    try {
+      const r = await call(beit, paths.posemb());
+      assert.equal(r.status, 404);
+      assert.equal(r.body.code, "not-found");
+      assert.match(String(r.body.error), /no absolute position embedding .*: nothing to draw/);
+    } finally {
+      await beit.close();
+    }
+  });
+
   it("export: the maps as JSON with their shared ranges, and as the PNG vitlens attention draws", async () => {
     const e = (await call(server, paths.exportFile("json", id, { method: "cls", layers: "all", heads: ["all"], scale: "layer", zero: true }))).body as unknown as ExportAnswer;
     assert.equal(e.maps.length, 16);

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { VitlensError } from "../errors.js";
 import { queryName } from "../explain/attention-maps.js";
+import { NO_POSITION_EMBEDDING } from "../explain/posemb.js";
 import { gridSize, prefixTokens, tokenLayout } from "../models/vit-config.js";
 import { colormapLut } from "../render/colormap.js";
 import { attentionAnswer, cachedAnswer, dinoAnswer, gridAnswer, predictAnswer } from "./answers.js";
 import { parseAttentionRequest, parseDinoRequest, parseGridRequest } from "./attention-request.js";
+import { NotFoundError } from "./api-errors.js";
 import type { ServerContext } from "./context.js";
 import { paths, type ImageAnswer, type InfoAnswer, type PosembAnswer, type PosembPatchAnswer } from "./contract.js";
 import { intField } from "./fields.js";
@@ -75,6 +77,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post("/api/attention/dino", dino);
 
   app.get("/api/posemb", async (req, reply) => {
+    if (ctx.vit.info.config.posEmbedTokens === "none") throw new NotFoundError(NO_POSITION_EMBEDDING); // as `vitlens posemb` says
     const P = gh * gw;
     const fields = requestFields(req);
     const whole = await cachedAnswer(ctx, "posemb", async () => {

@@ -2,7 +2,8 @@
 import { workerData } from "node:worker_threads";
 import { loadModel, type LoadOptions } from "../checkpoint/load.js";
 import { attribution, clsAttention, fuseHeads, rollout, type HeadFusion } from "../explain/attention-maps.js";
-import { positionSimilarity } from "../explain/posemb.js";
+import { modelPositionSimilarity, NO_POSITION_EMBEDDING } from "../explain/posemb.js";
+import { VitlensError } from "../errors.js";
 import { tokenNorms } from "../explain/token-norms.js";
 import type { ViT } from "../models/vit.js";
 import { posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
@@ -85,7 +86,8 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
       return { value: norms, transfer: [norms.buffer as ArrayBuffer] };
     },
     posemb: () => {
-      similarity ??= positionSimilarity(model.params.get("pos_embed")!, posEmbedPrefix(model.config)); // (P, P)
+      similarity ??= modelPositionSimilarity(model.params, posEmbedPrefix(model.config)); // (P, P); the route refuses models without one
+      if (!similarity) throw new VitlensError(NO_POSITION_EMBEDDING);
       return { value: similarity.data };
     },
   };
