@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { jsBackend } from "../src/backend/index.js";
 import { loadModel } from "../src/checkpoint/load.js";
-import { attribution, clsAttention, rollout } from "../src/explain/attention-maps.js";
+import { attribution, clsAttention, prefixShares, rollout } from "../src/explain/attention-maps.js";
 import { positionSimilarity } from "../src/explain/posemb.js";
 import { backward, forwardTrain, zeroGrads } from "../src/models/vit-train.js";
 import { expected, fixture, maxAbsDiff } from "./helpers.js";
@@ -58,5 +58,17 @@ describe("explanations match the PyTorch reference", () => {
     assert.equal(one.length, P);
     assert.equal(one[0], a.data[((1 * 4 + 2) * 17 + 0) * 17 + 1]);
     assert.throws(() => clsAttention(a, 0, 4), /--head 4 is out of range: the model has 4 heads \(0\.\.3\)/);
+  });
+});
+
+describe("prefix shares read the same query row as the maps", () => {
+  it("with a CLS token its row; without one (registers only) the mean of the patch rows, never register 0's row", () => {
+    // one head, N = 4: two prefix tokens, two patches; row r is (r, 10 + r, 20 + r, 30 + r) / 100
+    const N = 4;
+    const att = { data: Float32Array.from({ length: N * N }, (_, k) => (Math.floor(k / N) + 10 * (k % N)) / 100), shape: [1, 1, N, N] };
+    assert.deepEqual(Array.from(prefixShares(att, 0, "mean", { prefix: 2, cls: true })), [0, 0.1].map(Math.fround));
+    const shares = prefixShares(att, 0, "mean", { prefix: 2, cls: false }); // rows 2 and 3 averaged
+    assert.ok(Math.abs(shares[0] - 0.025) < 1e-7 && Math.abs(shares[1] - 0.125) < 1e-7, Array.from(shares).join(","));
+    assert.ok(Math.abs(clsAttention(att, 0, "mean", { prefix: 2, cls: false })[0] - 0.225) < 1e-7);
   });
 });

@@ -182,7 +182,7 @@ describe("vitlens serve API contract", () => {
       const att = loaded.model.forward(await loadBatch([SNEAKER], loaded.preprocess), getBackend()).attentions[1];
       for (const h of d.heads) {
         assert.equal(h.map.length, 16);
-        assert.ok(maxAbsDiff(h.prefix, prefixShares(att, 0, h.head, 3)) < 1e-5);
+        assert.ok(maxAbsDiff(h.prefix, prefixShares(att, 0, h.head, { prefix: 3, cls: true })) < 1e-5);
         assert.ok(maxAbsDiff(h.map, clsAttention(att, 0, h.head, 3)) < 1e-5);
         assert.ok(Math.abs(h.prefix.reduce((a, b) => a + b, 0) + h.map.reduce((a, b) => a + b, 0) - 1) < 1e-5, "the row sums to 1");
       }

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { loadBatch } from "../data/preprocess.js";
 import { VitlensError } from "../errors.js";
-import { attribution, clsAttention, keepMask, prefixShares, queryName, rollout, type HeadFusion } from "../explain/attention-maps.js";
+import { attribution, clsAttention, keepMask, prefixShares, queryName, rollout, type HeadFusion, type TokenLayout } from "../explain/attention-maps.js";
 import { tokenNorms } from "../explain/token-norms.js";
 import { streamAfter } from "../models/vit-pass.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
@@ -136,7 +136,7 @@ export function attentionCommand(): Command {
           }
         }
         if (!layout.cls && o.method !== "norm") progress.print(`${image}: no CLS token: maps show the ${query}\n`);
-        if (layout.prefix > 1 && (o.method === "cls" || o.method === "rollout")) progress.print(`${image}: ${describeShares(c, fwd.attentions[layers[layers.length - 1]], layout.prefix)}\n`);
+        if (layout.prefix > 1 && (o.method === "cls" || o.method === "rollout")) progress.print(`${image}: ${describeShares(c, fwd.attentions[layers[layers.length - 1]], layout)}\n`);
         const display = await displayImage(image, c.imageSize);
         const draw = (values: Float32Array) => (o.keep ? blendMask : blendHeat)(display, { values, rows, cols });
         const tiles: Tile[] = [{ image: display, title: "input" }, ...maps.map((m) => ({ image: draw(m.values), title: m.title }))];
@@ -146,7 +146,7 @@ export function attentionCommand(): Command {
           const t = new Map<string, Tensor>();
           maps.forEach((m, i) => t.set(maps.length === 1 ? "map" : `map.${i}`, { data: m.values, shape: [rows, cols] }));
           fwd.attentions.forEach((a, l) => t.set(`layer.${l}`, { data: a.data, shape: a.shape.slice(1) }));
-          if (layout.prefix) fwd.attentions.forEach((a, l) => t.set(`prefix_share.${l}`, { data: prefixShares(a, 0, "mean", layout.prefix), shape: [layout.prefix] }));
+          if (layout.prefix) fwd.attentions.forEach((a, l) => t.set(`prefix_share.${l}`, { data: prefixShares(a, 0, "mean", layout), shape: [layout.prefix] }));
           writeSafetensors(rawPath(index), t, { format: "pt", method: o.method, query, titles: JSON.stringify(maps.map((m) => m.title)) });
         }
         progress.print(`${pngPath(index)}${o.raw ? ` ${rawPath(index)}` : ""}\n`);
@@ -169,8 +169,8 @@ function median(v: Float32Array): number {
 }
 
 /** What share of the CLS row (mean of heads) goes to each kind of prefix token, and to the patches. */
-function describeShares(c: ViTConfig, att: Tensor, prefix: number): string {
-  const shares = prefixShares(att, 0, "mean", prefix);
+function describeShares(c: ViTConfig, att: Tensor, layout: TokenLayout): string {
+  const shares = prefixShares(att, 0, "mean", layout);
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const parts: string[] = [];
   let i = 0;
@@ -181,5 +181,5 @@ function describeShares(c: ViTConfig, att: Tensor, prefix: number): string {
     parts.push(`registers ${pct(regs.reduce((a, b) => a + b, 0))} (${Array.from(regs, pct).join(", ")})`);
   }
   const patches = 1 - shares.reduce((a, b) => a + b, 0);
-  return `the CLS row (mean of heads) goes to: ${parts.join(", ")}, patches ${pct(patches)}`;
+  return `the ${layout.cls ? "CLS row" : "patch-row mean (no CLS token)"} (mean of heads) goes to: ${parts.join(", ")}, patches ${pct(patches)}`;
 }

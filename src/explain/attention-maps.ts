@@ -46,13 +46,23 @@ export function queryName(l: number | TokenLayout): string {
   return layoutOf(l).cls ? "CLS" : "mean of the patch rows (no CLS token)";
 }
 
-/** The query row of an (N, N) matrix over the patch columns: row 0 (CLS), or the mean of the patch rows. */
-function queryRow(m: Float64Array, N: number, l: TokenLayout): Float32Array {
-  if (l.cls) return Float32Array.from(m.subarray(l.prefix, N));
+/** The query row of an (N, N) matrix over every column, prefix tokens first: row 0 (CLS), or the mean of the patch rows. */
+function fullQueryRow(m: Float64Array, N: number, l: TokenLayout): Float64Array {
+  if (l.cls) return m.slice(0, N);
   const P = N - l.prefix;
-  const out = new Float32Array(P);
-  for (let i = l.prefix; i < N; i++) for (let j = 0; j < P; j++) out[j] += m[i * N + l.prefix + j] / P;
+  const out = new Float64Array(N);
+  for (let i = l.prefix; i < N; i++) for (let k = 0; k < N; k++) out[k] += m[i * N + k] / P;
   return out;
+}
+
+/** The query row over the patch columns: (P). */
+function queryRow(m: Float64Array, N: number, l: TokenLayout): Float32Array {
+  return Float32Array.from(fullQueryRow(m, N, l).subarray(l.prefix));
+}
+
+/** The query's whole attention row, one layer, heads fused: (N), the prefix tokens' columns first. */
+export function queryAttentionRow(att: Tensor, image: number, fusion: HeadFusion, layout: number | TokenLayout = 1): Float64Array {
+  return fullQueryRow(fuseHeads(att, image, fusion), att.shape[2], layoutOf(layout));
 }
 
 /** The CLS token's attention over the patches, one layer, heads fused: (P). */
@@ -60,9 +70,10 @@ export function clsAttention(att: Tensor, image: number, fusion: HeadFusion, lay
   return queryRow(fuseHeads(att, image, fusion), att.shape[2], layoutOf(layout));
 }
 
-/** The share of the CLS row that goes to each prefix token (CLS itself, distillation, registers): (prefix). */
-export function prefixShares(att: Tensor, image: number, fusion: HeadFusion, prefix: number): Float32Array {
-  return Float32Array.from(fuseHeads(att, image, fusion).subarray(0, prefix));
+/** The share of the query row (CLS, or the patch-row mean without one) that goes to each prefix token (CLS itself, distillation, registers): (prefix). */
+export function prefixShares(att: Tensor, image: number, fusion: HeadFusion, layout: number | TokenLayout): Float32Array {
+  const l = layoutOf(layout);
+  return Float32Array.from(queryAttentionRow(att, image, fusion, l).subarray(0, l.prefix));
 }
 
 /**

@@ -1,7 +1,7 @@
 // The ViT thread: loads the model once, then answers predict / rows / rollout / attribution / norms / posemb calls.
 import { workerData } from "node:worker_threads";
 import { loadModel, type LoadOptions } from "../checkpoint/load.js";
-import { attribution, clsAttention, fuseHeads, rollout, type HeadFusion } from "../explain/attention-maps.js";
+import { attribution, clsAttention, fuseHeads, queryAttentionRow, rollout, type HeadFusion } from "../explain/attention-maps.js";
 import { modelPositionSimilarity, NO_POSITION_EMBEDDING } from "../explain/posemb.js";
 import { VitlensError } from "../errors.js";
 import { tokenNorms } from "../explain/token-norms.js";
@@ -53,15 +53,9 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
       const maps = new Float32Array(layers.length * heads.length * P);
       const shares = new Float32Array(layers.length * heads.length * prefix);
       layers.forEach((l, i) => heads.forEach((h, j) => {
-        const fused = fuseHeads(attentions[l], 0, h); // (N, N)
-        let row: Float64Array; // (N): prefix tokens first
-        if (query !== null || layout.cls) {
-          const token = query === null ? 0 : prefix + query;
-          row = fused.subarray(token * N, (token + 1) * N);
-        } else {
-          row = new Float64Array(N);
-          for (let t = prefix; t < N; t++) for (let k = 0; k < N; k++) row[k] += fused[t * N + k] / P;
-        }
+        // (N): prefix tokens first; a query patch's own row, else explain/'s query row
+        const token = query === null ? null : prefix + query;
+        const row = token === null ? queryAttentionRow(attentions[l], 0, h, layout) : fuseHeads(attentions[l], 0, h).subarray(token * N, (token + 1) * N);
         maps.set(row.subarray(prefix), (i * heads.length + j) * P);
         shares.set(row.subarray(0, prefix), (i * heads.length + j) * prefix);
       }));
