@@ -4,6 +4,8 @@
 // pixels, the vision tower's tokens, greedy and beam-3 ids with and without a prompt, beam scores,
 // the decoded captions, and every layer's cross-attention and logits of a teacher-forced pass.
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { BlipCaptioner, loadBlipCaptioner } from "../src/caption/blip-captioner.js";
@@ -84,3 +86,17 @@ for (const be of backends()) {
     }
   });
 }
+
+describe("a saved BLIP loads again", () => {
+  it("save() copies every side file loading reads (added_tokens.json with [DEC] for a vocab.txt tokenizer): the same model comes back", () => {
+    for (const name of ["blip-tiny", "blip-tiny-bin"]) {
+      const cap = loadBlipCaptioner(fixture(name));
+      const dir = join(mkdtempSync(join(tmpdir(), "vitlens-blip-save-")), name);
+      cap.save(dir);
+      const again = loadBlipCaptioner(dir);
+      assert.equal(again.tokenizer.size, cap.tokenizer.size, name);
+      assert.deepEqual([again.startToken, again.generation.eosTokenId], [cap.startToken, cap.generation.eosTokenId], name);
+      for (const [k, t] of cap.allParams()) assert.deepEqual(again.allParams().get(k)!.data, t.data, `${name}: ${k}`);
+    }
+  });
+});

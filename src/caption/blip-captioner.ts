@@ -1,5 +1,5 @@
-import { captionerParams, checkExactShapes, readCaptionerWeights } from "./captioner-files.js";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
 import { fromBlip, isBlipStateDict, toBlip } from "../checkpoint/keymap-blip.js";
@@ -56,9 +56,7 @@ export class BlipCaptioner {
   save(dir: string): void {
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, "model.safetensors"), toBlip(this.encoder.params, this.decoderParams));
-    for (const f of ["generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"]) {
-      if (existsSync(join(this.source, f)) && resolve(this.source) !== resolve(dir)) copyFileSync(join(this.source, f), join(dir, f));
-    }
+    copyCaptionerFiles(this.source, dir);
     if (resolve(this.source) !== resolve(dir)) copyFileSync(join(this.source, "config.json"), join(dir, "config.json")); // last: a folder without it is not loadable
   }
 

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { readSafetensors } from "../checkpoint/safetensors.js";
 import { readShardedSafetensors, SHARD_INDEX } from "../checkpoint/sharded.js";
 import { readTorchFile } from "../checkpoint/torch-pickle.js";
@@ -7,7 +7,7 @@ import { VitlensError } from "../errors.js";
 import type { ViT } from "../models/vit.js";
 import { sameShape, shapeString, type Params, type Tensor } from "../tensor.js";
 
-/* What the Hugging Face captioner folders (ViT + GPT-2, BLIP) share: their weights, the shape check, the trainable tensors. */
+/* What the Hugging Face captioner folders (ViT + GPT-2, BLIP) share: their weights, the shape check, the trainable tensors, the files beside them. */
 
 /** A captioner folder's weights, looked for as transformers does: safetensors, shards, then pytorch_model.bin. */
 export function readCaptionerWeights(dir: string): { tensors: Map<string, Tensor>; file: string } {
@@ -38,4 +38,20 @@ export function captionerParams(encoder: ViT, decoderParams: Params): Params {
   for (const [k, t] of encoder.params) out.set(`encoder.${k}`, t);
   for (const [k, t] of decoderParams) out.set(k, t);
   return out;
+}
+
+/**
+ * The files beside a Hugging Face captioner's weights that loading it reads: generation settings,
+ * image processor, tokenizer (GPT-2's BPE or BERT's WordPiece with added tokens such as BLIP's
+ * [DEC]). A Hub download fetches those the repository has; save() copies them.
+ */
+export const CAPTIONER_SIDE_FILES = [
+  "generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json",
+  "vocab.json", "merges.txt", "vocab.txt", "added_tokens.json", "special_tokens_map.json",
+];
+
+/** Copies the side files `source` has into `dir` (nothing when they are the same folder). */
+export function copyCaptionerFiles(source: string, dir: string): void {
+  if (resolve(source) === resolve(dir)) return;
+  for (const f of CAPTIONER_SIDE_FILES) if (existsSync(join(source, f))) copyFileSync(join(source, f), join(dir, f));
 }

@@ -121,27 +121,15 @@ interface Generated { caption: string; words: WordGroup[]; tokens: string[]; sco
 
 function generate(cap: FolderCaptioner, encoded: Float32Array, N: number, o: CaptionOptions, be: Backend): Generated {
   if (o.prompt !== undefined && !(cap instanceof BlipCaptioner)) throw new VitlensError("--prompt: only BLIP captioners take a prompt");
-  if (cap instanceof BlipCaptioner) {
-    // BLIP's generate: [DEC] then the prompt's tokens; max_length counts both, --max-len counts new tokens (max_new_tokens)
-    const prompt = cap.promptIds(o.prompt);
+  if (cap instanceof BlipCaptioner || cap instanceof HfCaptioner) {
+    // transformers' generate: the start token, then (BLIP) the prompt's tokens; max_length counts
+    // both, --max-len counts new tokens (max_new_tokens)
+    const prompt = cap instanceof BlipCaptioner ? cap.promptIds(o.prompt) : [];
     const g = { ...cap.generation };
     if (o.beam !== undefined) g.numBeams = o.beam;
     g.maxLength = cap.maxLength(prompt.length, o.maxLength);
     if (o.lengthPenalty !== undefined) g.lengthPenalty = o.lengthPenalty;
     const gen = hfGenerate(cap, encoded, N, g, be, prompt);
-    const eos = gen.ids.indexOf(g.eosTokenId!, 1);
-    const pieces = gen.ids.slice(1, eos < 0 ? undefined : eos);
-    return {
-      caption: cap.tokenizer.decode(gen.ids), words: cap.tokenizer.words(pieces),
-      tokens: pieces.filter((id) => !cap.tokenizer.isSpecial(id)).map((id) => cap.tokenizer.piece(id)), score: gen.score, maps: gen.maps,
-    };
-  }
-  if (cap instanceof HfCaptioner) {
-    const g = { ...cap.generation };
-    if (o.beam !== undefined) g.numBeams = o.beam;
-    if (o.maxLength !== undefined) g.maxLength = o.maxLength + 1; // HF's max_length counts the start token
-    if (o.lengthPenalty !== undefined) g.lengthPenalty = o.lengthPenalty;
-    const gen = hfGenerate(cap, encoded, N, g, be);
     // The pieces that have maps: after the start token, up to the EOS.
     const eos = gen.ids.indexOf(g.eosTokenId!, 1);
     const pieces = gen.ids.slice(1, eos < 0 ? undefined : eos);

@@ -1,6 +1,6 @@
-import { captionerParams, checkExactShapes, readCaptionerWeights } from "./captioner-files.js";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { configHints, inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
 import { fromVisionEncoderDecoder, isVisionEncoderDecoderStateDict, toVisionEncoderDecoder } from "../checkpoint/keymap-gpt2.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
@@ -67,10 +67,13 @@ export class HfCaptioner {
     writeSafetensors(join(dir, "model.safetensors"), this.hfState());
     const source = this.sourceDir;
     if (source === null) throw new VitlensError(`${dir}: this captioner was not read from a folder: no tokenizer files to write beside it`);
-    for (const f of ["generation_config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json"]) {
-      if (existsSync(join(source, f)) && resolve(source) !== resolve(dir)) copyFileSync(join(source, f), join(dir, f));
-    }
+    copyCaptionerFiles(source, dir);
     writeFileAtomic(join(dir, "config.json"), [JSON.stringify(this.hfConfig, null, 2) + "\n"]); // last: a folder without it is not loadable
+  }
+
+  /** max_length: the generation settings', or the start token plus --max-len new tokens. */
+  maxLength(promptLength: number, maxNewTokens?: number): number {
+    return maxNewTokens === undefined ? this.generation.maxLength : 1 + promptLength + maxNewTokens;
   }
 
   /** The token the decoder starts from: decoder_start_token_id, else bos_token_id (as transformers' generate). */

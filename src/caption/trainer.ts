@@ -185,9 +185,9 @@ async function validate(cap: FolderCaptioner, images: CaptionedImage[], o: Resol
   let metrics: CaptionMetrics | null = null;
   let groundingPerLayer: number[] = [];
   if (subset.length) {
-    // Greedy; an HF captioner stops at its generation config's max_length.
+    // Greedy; a Hugging Face captioner (ViT + GPT-2, BLIP) stops where its generation settings say, as `vitlens caption` does.
     const results = (await captionImages(cap, subset.map((i) => i.file), {
-      beam: 1, maxLength: cap instanceof HfCaptioner ? undefined : cap.decoderConfig.maxLength, lengthPenalty: 1, layer: "last", head: "mean",
+      beam: 1, maxLength: cap instanceof Captioner ? cap.decoderConfig.maxLength : undefined, lengthPenalty: 1, layer: "last", head: "mean",
     }, be)).map((r) => forScoring(cap, r));
     const cell = subset.every((i) => i.items.length > 0) ? gridCell(o.captions) : null;
     metrics = scoreCaptions(results, subset, cell);
