@@ -363,7 +363,14 @@ describe("hf:owner/name datasets through the hub client (local stand-in hub)", (
     assert.match(offline.stderr, /hub unreachable .*using the cached dataset hf:acme\/fashion-tiny@main/);
     const notFetched = await run("eval", "--model", fashionModel, "--data", "hf:acme/fashion-tiny", "--split", "train");
     assert.equal(notFetched.status, 1);
-    assert.match(notFetched.stderr, /--split train: .*: the card names this split but its parquet files are not in the folder \(has validation, test\)/);
+    assert.match(notFetched.stderr, /hf:acme\/fashion-tiny@main: the hub cannot be reached and the cached snapshot has no train split \(it holds validation, test\); run once with the hub reachable/);
+    // train would read train (not cached) and validation: refused offline, never trained on test instead
+    const offlineTrain = await run("train", "--model", "vit-ti16", "--data", "hf:acme/fashion-tiny", "--epochs", "1", "--out", join(cache, "offline-run"));
+    assert.equal(offlineTrain.status, 1);
+    assert.match(offlineTrain.stderr, /cached snapshot has no train split/);
+    // the reader itself: a split the card names but the folder lacks is an error when asked for, not a reason to pick another
+    const snapshot = join(cache, "datasets--acme--fashion-tiny", "snapshots", "c".repeat(40));
+    assert.match(vitlens("eval", "--model", fashionModel, "--data", snapshot, "--split", "train").stderr, /--split train: .*: the card names this split but its parquet files are not in the folder \(has validation, test\)/);
     const missing = await run("eval", "--model", fashionModel, "--data", "hf:acme/other");
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /hf:acme\/other@main: cannot reach .* and the dataset is not in the cache/);

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { hubConfigSplits } from "../src/data/hf-dataset.js";
 import { fixture, root } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "vitlens-data-policy-"));
@@ -76,6 +77,13 @@ describe("data: every command reads the data people have, and says what it did",
     const r = vitlens("eval", "--model", model, "--data", dir, "--config", "plain");
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Hugging Face dataset .*converted \(plain\), split test/);
+    // split names are the dataset's own, whatever they are: imdb's unsupervised is not training data, dev stays dev
+    const splitsOf = (files: string[], config?: string) => Object.fromEntries(hubConfigSplits(files, null, "hf:x/y", config).splits);
+    assert.deepEqual(splitsOf(["plain_text/train/0000.parquet", "plain_text/test/0000.parquet", "plain_text/unsupervised/0000.parquet"]),
+      { train: ["plain_text/train/0000.parquet"], test: ["plain_text/test/0000.parquet"], unsupervised: ["plain_text/unsupervised/0000.parquet"] });
+    const twoConfigs = ["en/dev/0000.parquet", "en/partial-train/0000.parquet", "en/partial-train/0001.parquet", "fr/unsupervised/0000.parquet"];
+    assert.deepEqual(splitsOf(twoConfigs, "en"), { dev: ["en/dev/0000.parquet"], train: ["en/partial-train/0000.parquet", "en/partial-train/0001.parquet"] });
+    assert.throws(() => splitsOf(twoConfigs), /hf:x\/y: the dataset has configs en, fr \(one folder each\); pass --config NAME/);
   });
 
   it("messages name the right thing: a Hub id without owner, every class unknown", () => {

@@ -67,7 +67,8 @@ function cardYaml(dir: string): Card | null {
   }
 }
 
-function parquetFiles(dir: string): string[] {
+/** Every parquet file under `dir` (hidden folders skipped), as sorted paths relative to it with / separators. */
+export function parquetFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -158,7 +159,10 @@ function configSplits(files: string[], card: Card | null, dir: string, config: s
     const chosen = byFolder.get(name);
     if (!chosen) throw new VitlensError(`--config ${name}: ${dir} has configs ${names.join(", ")}`);
     const splits = new Map<string, string[]>();
-    for (const f of chosen) splits.set(splitOfPath(f.split("/")[1]), [...(splits.get(splitOfPath(f.split("/")[1])) ?? []), f]);
+    for (const f of chosen) {
+      const split = f.split("/")[1].replace(/^partial-/, ""); // the split's own name (a partial conversion of a large split: partial-train)
+      splits.set(split, [...(splits.get(split) ?? []), f]);
+    }
     return { config: name, splits };
   }
   if (config !== undefined && config !== "default") throw new VitlensError(`--config ${config}: ${dir} names no configs in its card`);
@@ -168,10 +172,12 @@ function configSplits(files: string[], card: Card | null, dir: string, config: s
   return { config: "default", splits };
 }
 
-/** `<config>/<split>/file.parquet` everywhere (the Hub's parquet conversion): config -> its files; else null. */
+/**
+ * `<config>/<split>/NNNN.parquet` everywhere (the Hub's parquet conversion, whatever the split
+ * names: train, dev, unsupervised, partial-train): config -> its files; else null.
+ */
 function configFolders(files: string[]): Map<string, string[]> | null {
-  const isSplit = (word: string) => SPLIT_WORDS.some(([, words]) => words.includes(word.toLowerCase()));
-  if (files.length === 0 || !files.every((f) => f.split("/").length === 3 && isSplit(f.split("/")[1]))) return null;
+  if (files.length === 0 || !files.every((f) => f.split("/").length === 3 && /^\d+\.parquet$/.test(f.split("/")[2]))) return null;
   const out = new Map<string, string[]>();
   for (const f of files) out.set(f.split("/")[0], [...(out.get(f.split("/")[0]) ?? []), f]);
   return out;
@@ -204,7 +210,8 @@ function cardFeatures(dir: string, config: string): Record<string, HfFeature> | 
 /** One split of a repository as a Dataset. */
 export async function openHfRepository(dir: string, o: HfDataOptions): Promise<Dataset> {
   const { config, splits, absent } = splitFiles(dir, o.config);
-  const split = o.split ?? (o.preferSplits ?? ["train"]).find((s) => splits.has(s)) ?? [...splits.keys()][0];
+  // the first preferred split the dataset names, even when its files are absent (then an error below, not another split)
+  const split = o.split ?? (o.preferSplits ?? ["train"]).find((s) => splits.has(s) || absent?.includes(s)) ?? [...splits.keys()][0];
   const files = splits.get(split);
   if (!files && absent?.includes(split)) {
     throw new VitlensError(`--split ${split}: ${dir}${config !== "default" ? ` (config ${config})` : ""}: the card names this split but its parquet files are not in the folder (has ${[...splits.keys()].join(", ")})`);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { hubConfigSplits, type DatasetSelection } from "../data/hf-dataset.js";
+import { hubConfigSplits, parquetFiles, type DatasetSelection } from "../data/hf-dataset.js";
 import { VitlensError } from "../errors.js";
 import { cachedCommit, repoFolder } from "./cache.js";
 import { authHeaders, hubFile, type HubOptions } from "./download.js";
@@ -38,6 +38,7 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
     const cached = cachedSnapshot(opts, repoId, revision);
     if (!cached) throw new VitlensError(`hf:${repoId}@${revision}: ${opts.offline ? "HF_HUB_OFFLINE=1 and" : `cannot reach ${opts.endpoint} (${e.message}) and`} the dataset is not in the cache ${repoFolder(opts.cacheDir, repoId, "dataset")}`);
     if (!opts.offline) opts.warn?.(`hub unreachable (${e.message}): using the cached dataset hf:${repoId}@${revision}`);
+    checkCachedSplits(cached, `hf:${repoId}@${revision}`, select);
     return cached;
   }
   if (!files.some((f) => f.endsWith(".parquet"))) {
@@ -51,6 +52,21 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
   if (files.includes("README.md")) await fetch("README.md"); // the card says which files form each config and split
   for (const f of selectedParquet(files.filter((f) => f.endsWith(".parquet")), snapshot, `hf:${repoId}@${revision}`, select)) await fetch(f);
   return snapshot!;
+}
+
+/**
+ * Offline, a snapshot holds the splits earlier commands downloaded: a split this command would
+ * read online and the cache lacks is refused, not swapped for another (which would train or score
+ * on other data). The split read online is the first preferred one the card names (or, without
+ * a card, that the cache has); an optional held-out split the dataset may not have can be missing.
+ */
+function checkCachedSplits(dir: string, where: string, select: DatasetSelection): void {
+  const { splits, absent = [] } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
+  for (const want of select.splits ?? []) {
+    const first = want.prefer.find((s) => splits.has(s) || absent.includes(s));
+    if (first !== undefined ? splits.has(first) : want.otherwise === "skip") continue;
+    throw new VitlensError(`${where}: the hub cannot be reached and the cached snapshot has no ${want.prefer.join(" / ")} split (it holds ${[...splits.keys()].join(", ")}); run once with the hub reachable, or name a cached split with --split`);
+  }
 }
 
 /** The parquet files of the selected config and splits (the reader's own choice of both, made on the listing). */
