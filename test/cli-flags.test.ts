@@ -91,8 +91,8 @@ describe("values checked by the option schemas", () => {
     refused(["train", ...tiny, "--freeze", "blocks.0-9", "--out", join(dir, "f")], /^vitlens: error: --freeze blocks\.0-9: the model has 1 block \(blocks\.0-0\); expected a range within them\n$/);
     refused(["predict", "--model", model, "--image-size", "100000", image], /'--image-size <HxW>' argument '100000' is invalid\. expected at most 4096 pixels a side/);
     refused(["predict", "--model", model, "--image-size", "2000", image], /^vitlens: error: --image-size 2000x2000: 250,001 tokens per image; a forward pass keeps every layer's attention .*; use a smaller --image-size\n$/);
-    refused(["train", "--model", "vit-ti16", "--data", join(root, "samples", "fashion"), "--image-size", "2048", "--batch-size", "32", "--out", join(dir, "big")],
-      /^vitlens: error: --image-size 2048x2048 with --batch-size 32: 16,385 tokens per image; a training step keeps every layer's activations \(about [\d,.]+ GB for 32 images\), more than this machine's [\d.]+ GB allow; use a smaller --image-size or --batch-size\n$/);
+    refused(["train", "--model", "vit-ti16", "--data", join(root, "samples", "fashion"), "--image-size", "1024", "--batch-size", "32", "--out", join(dir, "big")],
+      /^vitlens: error: --image-size 1024x1024 with --batch-size 32: 4,097 tokens per image; a training step keeps every layer's activations \(about [\d,.]+ GB for 32 images\), more than this machine's [\d.]+ GB allow; use a smaller --image-size or --batch-size\n$/);
     assert.equal(existsSync(join(dir, "big")), false, "the refused run left no folder");
     // the estimate against a measurement: ViT-B/16, batch 8, 224² peaked at 2.16 GB RSS in `bench --train` (README, Speed)
     const b16 = presetConfig("vit-b16", { numClasses: 1000 });

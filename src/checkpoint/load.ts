@@ -3,6 +3,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { VitlensError } from "../errors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { gridSize, posEmbedPrefix, presetConfig, validateConfig, VIT_PRESETS, type Pool, type ViTConfig } from "../models/vit-config.js";
+import { checkForwardFits } from "../models/memory-fit.js";
 import type { Activation } from "../nn/activation.js";
 import { initParameter, initParams, vitParameterShapes, zeroParams } from "../models/vit-params.js";
 import type { Params } from "../tensor.js";
@@ -103,6 +104,7 @@ export function loadModel(spec: string, opts: LoadOptions = {}): LoadedModel {
       numClasses: opts.numClasses ?? 1000,
     });
     if (opts.labelsFile) config.id2label = labelMap(readLabelsFile(opts.labelsFile, config.numClasses));
+    if (opts.imageSize && !opts.shapesOnly) checkForwardFits(config, opts.imageSize, 1);
     const params = opts.shapesOnly ? zeroParams(config) : initParams(config, opts.seed ?? 0);
     const model = new ViT(config, params);
     return {
@@ -305,6 +307,7 @@ function checkShapes(mapped: MappedState, config: ViTConfig, file: string): void
 /** Applies the requested image size (resampled position embeddings) and class count (new head). */
 function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[], headPool?: ViTConfig["pool"]): ViTConfig {
   const config = validateConfig({ ...stored, imageSize: opts.imageSize ?? stored.imageSize });
+  if (opts.imageSize) checkForwardFits(config, opts.imageSize, 1); // every loader of a resized model (serve, the captioner's encoder) before any pass
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
   if (fromH !== toH || fromW !== toW) {
