@@ -104,13 +104,14 @@ export function attentionCommand(): Command {
           skipped++;
           continue;
         }
-        // attribution needs the kept pass and a head, norm the kept stream; the others only the attention probabilities (backbones too)
-        const fwd = o.method === "attribution" ? forwardTrain(model, pixels, be) : model.forward(pixels, be);
-        const probs = fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
+        // one pass per image: attribution keeps it (with a head), norm keeps its stream (with the logits when there is a head); the others need only the attention probabilities
+        const withHead = o.method === "attribution" || (o.method === "norm" && c.numClasses > 0);
+        const fwd = withHead ? forwardTrain(model, pixels, be) : o.method === "norm" ? forwardTokensTrain(model, pixels, be) : model.forward(pixels, be);
+        const probs = "logits" in fwd && fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
         const predicted = probs.indexOf(Math.max(...probs));
         const target = o.class ?? predicted;
         let attentionGrads: Tensor[] = [];
-        if (o.method === "attribution" && "cache" in fwd) {
+        if (o.method === "attribution" && "logits" in fwd && "cache" in fwd) {
           const dlogits = new Float32Array(c.numClasses);
           dlogits[target] = 1;
           attentionGrads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
@@ -128,9 +129,9 @@ export function attentionCommand(): Command {
         } else if (o.method === "attribution") {
           maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0, layout) });
         } else {
-          const kept = forwardTokensTrain(model, pixels, be);
+          if (!("cache" in fwd)) throw new Error("attention --method norm: the pass kept no activations"); // the kept pass above
           for (const l of layers) {
-            const norms = tokenNorms(streamAfter(c, kept.cache, l), kept.cache.dims.N, c.hiddenSize, 0);
+            const norms = tokenNorms(streamAfter(c, fwd.cache, l), fwd.cache.dims.N, c.hiddenSize, 0);
             maps.push({ title: `token norm after layer ${l}`, values: norms.subarray(layout.prefix) });
             if (layout.prefix) progress.print(`${image}: layer ${l} token norms: prefix ${Array.from(norms.subarray(0, layout.prefix), (v) => v.toFixed(1)).join(", ")}; patches max ${Math.max(...norms.subarray(layout.prefix)).toFixed(1)}, median ${median(norms.subarray(layout.prefix)).toFixed(1)}\n`);
           }
