@@ -30,11 +30,13 @@ const reference = (beam) => run(o.python, [join(root, "bench", "blip_reference.p
 
 console.log(`BLIP base shapes (ViT-B/16 at 384 + BERT-base decoder), random weights, one image, ${o.tokens} tokens, ${o.threads} threads, ${cpus()[0].model}`);
 console.log("round  search  vitlens s/caption (encoder)  transformers s/caption (encoder)  ratio");
+let engine = "";
 for (let r = 1; r <= Number(o.rounds); r++) {
   for (const beam of [1, 3]) {
     const v = vitlens(beam);
     const t = reference(beam);
+    engine = t.engine;
     console.log(`${String(r).padStart(5)}  ${(beam === 1 ? "greedy" : `beam ${beam}`).padEnd(6)}  ${v.caption_s.toFixed(3).padStart(17)} (${v.encoder_s.toFixed(3)})  ${t.caption_s.toFixed(3).padStart(22)} (${t.encoder_s.toFixed(3)})  ${(t.caption_s / v.caption_s).toFixed(2).padStart(5)}x`);
   }
 }
-console.log(`transformers: ${reference(1).engine}`);
+console.log(`transformers: ${engine}`);

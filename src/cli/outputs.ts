@@ -83,7 +83,3 @@ export function outputFolder(dir: string, flag = "--out"): void {
   prepareOutputs([{ flag, path: dir, kind: "folder" }]);
 }
 
-/** Refuses to replace a user's file unless --force. */
-export function checkOverwrite(path: string, force: boolean | undefined): void {
-  prepareOutputs([{ path, kind: "file" }], force);
-}

@@ -15,8 +15,6 @@ export function setQuiet(on: boolean): void {
   quiet = on;
 }
 
-export const isQuiet = (): boolean => quiet;
-
 /** A task of `total` items: `update(done)` as they finish, `print` for a result line, `stop` at the end. */
 export interface TaskProgress {
   update(done: number): void;

@@ -24,9 +24,6 @@ export function finishFilesWhenStdoutCloses(): void {
   writesFiles = true;
 }
 
-/** Whether stdout's reader has gone (a command may stop producing lines nobody reads). */
-export const stdoutClosed = (): boolean => closed;
-
 /** A result line (or lines) on stdout; dropped once stdout is closed. */
 export function writeOut(text: string): void {
   if (!closed) process.stdout.write(text);
