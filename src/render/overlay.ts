@@ -13,11 +13,11 @@ export interface GridMap {
 
 /**
  * The map upsampled (bilinear) to the image, colored with a perceptual colormap scaled to the
- * map's own range, and alpha-blended over the image: RGB (H, W, 3).
+ * map's own range (or the given one, shared by several maps), and alpha-blended over the image: RGB (H, W, 3).
  */
-export function blendHeat(img: RawImage, map: GridMap, alpha = 0.5, cmap: ColormapName = "inferno"): RawImage {
+export function blendHeat(img: RawImage, map: GridMap, alpha = 0.5, cmap: ColormapName = "inferno", range?: [number, number]): RawImage {
   const up = upsampleBilinear(map.values, map.rows, map.cols, img.height, img.width);
-  const heat = colorize(up, cmap);
+  const heat = colorize(up, cmap, range);
   const data = new Uint8Array(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = Math.round((1 - alpha) * img.data[i] + alpha * heat[i]);
   return { data, height: img.height, width: img.width };

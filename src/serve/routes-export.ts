@@ -1,9 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { keepMask } from "../explain/attention-maps.js";
 import type { RawImage } from "../data/raw-image.js";
-import { colorize } from "../render/colormap.js";
-import { blendMask, tileGrid } from "../render/overlay.js";
-import { upsampleBilinear } from "../render/upsample.js";
+import { blendHeat, blendMask, tileGrid } from "../render/overlay.js";
 import { attentionAnswer, gridAnswer, predictAnswer } from "./answers.js";
 import { parseExportRequest, type ExportRequest } from "./attention-request.js";
 import type { ServerContext } from "./context.js";
@@ -49,15 +47,9 @@ async function exportMaps(ctx: ServerContext, s: StoredImage, e: ExportRequest):
   };
 }
 
-/**
- * A map's tile as `vitlens attention` draws it: with a keep share, DINO's mask (blendMask);
- * else blendHeat's overlay, but on the given colour range (blendHeat stretches each map to its
- * own): the map upsampled (bilinear), coloured with inferno, alpha-blended over the image.
- */
-function tile(img: RawImage, m: ExportMap, [rows, cols]: [number, number], alpha = 0.5): RawImage {
-  if (m.mask) return blendMask(img, { values: m.mask, rows, cols });
-  const heat = colorize(upsampleBilinear(m.map, rows, cols, img.height, img.width), "inferno", m.range);
-  return { data: Uint8Array.from(img.data, (v, i) => Math.round((1 - alpha) * v + alpha * heat[i])), height: img.height, width: img.width };
+/** A map's tile as `vitlens attention` draws it (DINO's mask with a keep share), on the export's shared colour range. */
+function tile(img: RawImage, m: ExportMap, [rows, cols]: [number, number]): RawImage {
+  return m.mask ? blendMask(img, { values: m.mask, rows, cols }) : blendHeat(img, { values: m.map, rows, cols }, 0.5, "inferno", m.range);
 }
 
 /** The PNG `vitlens attention` would write for these maps (tileGrid): each layer's row starts with the input. */
