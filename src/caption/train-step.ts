@@ -29,21 +29,15 @@ export interface StepResult extends CaptionLoss {
  */
 export class CaptionerWorkspace {
   readonly encoder = new TrainWorkspace();
-  grads: Params | null = null;
+  decoderGrads: Params | null = null;
+  encoderGrads: Params | null = null;
 }
 
-/** Gradient buffers for these parameters: the workspace's, zeroed, when it has them. */
-function gradsFor(params: Params, prefix: string, ws: CaptionerWorkspace | undefined): Params {
-  if (!ws) return zeroGrads(params);
-  ws.grads ??= new Map();
-  const out: Params = new Map();
-  for (const [name, t] of params) {
-    let g = ws.grads.get(prefix + name);
-    if (g && g.data.length === t.data.length) g.data.fill(0);
-    else ws.grads.set(prefix + name, (g = { data: new Float32Array(t.data.length), shape: t.shape }));
-    out.set(name, g);
-  }
-  return out;
+/** Zeroed gradient buffers: the held ones refilled with zeros, else new ones. */
+function zeroed(held: Params | null | undefined, params: Params): Params {
+  if (!held) return zeroGrads(params);
+  for (const g of held.values()) g.data.fill(0);
+  return held;
 }
 
 /**
@@ -60,11 +54,13 @@ export function captionerStep(
   const tokens = kept ? kept.tokens : cap.encoder.encode(pixels, be, { attentions: false }).tokens; // (B, N, D)
   const dec = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, tokens);
   const loss = captionLoss(dec.logits.data, targets, cap.decoderConfig.vocabSize);
-  const decoderGrads = gradsFor(cap.decoderParams, "", ws);
+  const decoderGrads = zeroed(ws?.decoderGrads, cap.decoderParams);
+  if (ws) ws.decoderGrads = decoderGrads;
   const dEncoded = decoderBackward(be, cap.decoderConfig, cap.decoderParams, dec, loss.dlogits, decoderGrads);
   const grads: Params = new Map(decoderGrads);
   if (kept) {
-    const encoderGrads = gradsFor(cap.encoder.params, "encoder.", ws);
+    const encoderGrads = zeroed(ws?.encoderGrads, cap.encoder.params);
+    if (ws) ws.encoderGrads = encoderGrads;
     backwardTokens(cap.encoder, kept, dEncoded, encoderGrads, be, ws?.encoder);
     for (const [k, t] of encoderGrads) grads.set(`encoder.${k}`, t);
   }
