@@ -7,8 +7,8 @@ import { BpeTokenizer, byteLevelBpeJson } from "./bpe-tokenizer.js";
 import { initDecoderParams, type DecoderConfig } from "./decoder-config.js";
 import { HF_DEFAULTS } from "./generation-config.js";
 import { HfCaptioner } from "./hf-captioner.js";
-import { BlipCaptioner } from "./blip-captioner.js";
-import { bertLikeVocabulary, wordPieceJson, WordPieceTokenizer } from "./wordpiece-tokenizer.js";
+import { BlipCaptioner, blipDecoderConfig } from "./blip-captioner.js";
+import { addSpecialTokens, bertLikeVocabulary, wordPieceJson, WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
 /**
  * Captioners with random weights at real shapes (benchmarks, smoke tests): `vit-gpt2` is
@@ -24,13 +24,7 @@ export const CAPTIONER_PRESETS: Record<string, { encoder: string; decoder: Omit<
       tieEmbeddings: true, layerNormEps: 1e-5, activation: "gelu_tanh", lmHeadBias: false,
     },
   },
-  "blip-base": {
-    encoder: "vit-b16",
-    decoder: {
-      vocabSize: 30524, maxLength: 512, hiddenSize: 768, numLayers: 12, numHeads: 12, mlpSize: 3072,
-      tieEmbeddings: true, layerNormEps: 1e-12, activation: "gelu", lmHeadBias: true, norm: "post", embeddingNorm: true, headTransform: true,
-    },
-  },
+  "blip-base": { encoder: "vit-b16", decoder: blipDecoderConfig({}, "preset blip-base") }, // BlipTextConfig's defaults, as a config.json without them loads
 };
 
 /** GPT-2's byte -> printable character table (the byte-level BPE's first 256 tokens). */
@@ -79,8 +73,8 @@ function blipBasePreset(seed: number): BlipCaptioner {
   const decoderConfig: DecoderConfig = { ...CAPTIONER_PRESETS["blip-base"].decoder, encoderHiddenSize: encoderConfig.hiddenSize };
   const tokens = bertLikeVocabulary(30522);
   const json = wordPieceJson(tokens, {}, "preset blip-base"); // BLIP's tokenizer: bert-base-uncased + [DEC], [ENC] as special added tokens
-  json.added_tokens = [...(json.added_tokens ?? []), ...["[DEC]", "[ENC]"].map((content, i) => ({ id: 30522 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }))];
-  const tokenizer = WordPieceTokenizer.fromJson(json, {}, "preset blip-base");
+  addSpecialTokens(json, [{ content: "[DEC]", id: 30522 }, { content: "[ENC]", id: 30523 }]);
+  const tokenizer = WordPieceTokenizer.fromJson(json, {}, "preset blip-base", "transformers-5"); // as a loaded BLIP decodes
   const preprocess = {
     ...defaultPreprocess([384, 384]), resample: "bicubic" as const, mean: [0.48145466, 0.4578275, 0.40821073] as [number, number, number], std: [0.26862954, 0.26130258, 0.27577711] as [number, number, number],
   };

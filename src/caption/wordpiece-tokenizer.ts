@@ -141,7 +141,7 @@ export function readVocabTxt(path: string): string[] {
 export type Decoding = "slow" | "transformers-5";
 
 /** Tokens beyond vocab.txt (added_tokens.json: BLIP's [DEC], [ENC]) as special added tokens. */
-function addSpecialTokens(json: TokenizerJson, tokens: Array<{ content: string; id: number }>): void {
+export function addSpecialTokens(json: TokenizerJson, tokens: Array<{ content: string; id: number }>): void {
   const known = new Set((json.added_tokens ?? []).map((t) => t.content));
   json.added_tokens = [...(json.added_tokens ?? []), ...tokens.filter((t) => !known.has(t.content)).map(({ content, id }) => ({
     id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
