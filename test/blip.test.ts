@@ -4,7 +4,7 @@
 // pixels, the vision tower's tokens, greedy and beam-3 ids with and without a prompt, beam scores,
 // the decoded captions, and every layer's cross-attention and logits of a teacher-forced pass.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -98,5 +98,14 @@ describe("a saved BLIP loads again", () => {
       assert.deepEqual([again.startToken, again.generation.eosTokenId], [cap.startToken, cap.generation.eosTokenId], name);
       for (const [k, t] of cap.allParams()) assert.deepEqual(again.allParams().get(k)!.data, t.data, `${name}: ${k}`);
     }
+  });
+
+  it("an image processor whose size the vision model cannot take is refused, not resized over", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "vitlens-blip-size-")), "blip");
+    cpSync(fixture("blip-tiny"), dir, { recursive: true });
+    const proc = JSON.parse(readFileSync(join(dir, "processor_config.json"), "utf8"));
+    proc.image_processor.size = { height: 48, width: 48 };
+    writeFileSync(join(dir, "processor_config.json"), JSON.stringify(proc));
+    assert.throws(() => loadBlipCaptioner(dir), /the image processor makes 48x48 images, the vision model takes 32x32 \(vision_config\.image_size\)/);
   });
 });

@@ -138,7 +138,10 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   checkExactShapes(decoderParameterShapes(decoderConfig), mapped.text.params, mapped.text.origin, file);
 
   const preprocess = preprocessFrom(null, readPreprocessorJson(dir), encoderConfig.imageSize);
-  preprocess.size = encoderConfig.imageSize;
+  // BLIP's vision embeddings take only the size they were made for (transformers does not interpolate them by default)
+  if (preprocess.size[0] !== encoderConfig.imageSize[0] || preprocess.size[1] !== encoderConfig.imageSize[1]) {
+    throw new VitlensError(`${dir}: the image processor makes ${preprocess.size.join("x")} images, the vision model takes ${encoderConfig.imageSize.join("x")} (vision_config.image_size): they do not belong together`);
+  }
   const tokenizer = WordPieceTokenizer.load(dir, "transformers-5");
   // generation_config.json when present (transformers' own generate() reads only text_config: it
   // honours the file when given generation_config=model.generation_config), else text_config's
