@@ -13,7 +13,7 @@ import { ViT } from "../models/vit.js";
 import { activationNamed } from "../nn/activation.js";
 import type { Params } from "../tensor.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
-import { readGenerationSettings, type GenerationSettings } from "./generation-config.js";
+import { generatedLength, readGenerationSettings, type GenerationSettings } from "./generation-config.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
 export const BLIP_TYPE = "blip";
@@ -35,8 +35,8 @@ export class BlipCaptioner {
     readonly preprocess: PreprocessConfig,
     readonly generation: GenerationSettings,
     readonly source: string,
-    /** New tokens when no max_length is set (transformers: 20 beyond the prompt, capped at the positions); null: generation.maxLength counts all. */
-    readonly defaultNewTokens: number | null = 20,
+    /** Whether a file set max_length (else transformers generates 20 new tokens: generatedLength). */
+    readonly maxLengthSet = false,
   ) {
     if (tokenizer.size !== decoderConfig.vocabSize) {
       throw new VitlensError(`${source}: the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
@@ -67,10 +67,7 @@ export class BlipCaptioner {
 
   /** max_length for a prompt of `promptLength` tokens ([DEC] excluded) and an optional --max-len (new tokens, as max_new_tokens). */
   maxLength(promptLength: number, maxNewTokens?: number): number {
-    const P = 1 + promptLength;
-    if (maxNewTokens !== undefined) return P + maxNewTokens;
-    if (this.defaultNewTokens === null) return this.generation.maxLength;
-    return Math.min(P + this.defaultNewTokens, this.decoderConfig.maxLength);
+    return generatedLength(this.generation, this.maxLengthSet, 1 + promptLength, maxNewTokens, this.decoderConfig.maxLength);
   }
 
   /** A prompt's tokens as BLIP's generate feeds them after [DEC]: the processor's ids without [CLS] and the final [SEP]. */
@@ -146,15 +143,13 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   // generation_config.json when present (transformers' own generate() reads only text_config: it
   // honours the file when given generation_config=model.generation_config), else text_config's
   // fields; BLIP's generate: eos = sep_token_id, pad = pad_token_id, [DEC] = bos_token_id
-  const { settings, unsupported, source, explicit } = readGenerationSettings(dir, text);
+  const { settings, unsupported, source, maxLengthSet } = readGenerationSettings(dir, text);
   const generation: GenerationSettings = {
     ...settings,
     bosTokenId: num(text.bos_token_id) ?? 30522,
     eosTokenId: num(text.sep_token_id) ?? 102,
     padTokenId: num(text.pad_token_id) ?? 0,
   };
-  // no max_length set (PretrainedConfig's generic 20 in an old text_config is not one): 20 new tokens
-  const maxLengthSet = explicit.has("maxLength") && !(source.endsWith("config.json") && !source.endsWith("generation_config.json") && settings.maxLength === 20);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
-  return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir, maxLengthSet ? null : 20);
+  return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir, maxLengthSet);
 }

@@ -5,6 +5,8 @@ import { readJson } from "../io/read-json.js";
 /** The generation settings vitlens runs, with transformers 4.36's GenerationConfig names and defaults. */
 export interface GenerationSettings {
   maxLength: number; // counts the decoder start token, as in HF
+  /** max_new_tokens: when set, it decides the length (max_length is then ignored, as in transformers) */
+  maxNewTokens: number | null;
   minLength: number;
   numBeams: number;
   earlyStopping: boolean | "never";
@@ -18,12 +20,12 @@ export interface GenerationSettings {
 }
 
 export const HF_DEFAULTS: GenerationSettings = {
-  maxLength: 20, minLength: 0, numBeams: 1, earlyStopping: false, lengthPenalty: 1, noRepeatNgramSize: 0, repetitionPenalty: 1,
+  maxLength: 20, maxNewTokens: null, minLength: 0, numBeams: 1, earlyStopping: false, lengthPenalty: 1, noRepeatNgramSize: 0, repetitionPenalty: 1,
   decoderStartTokenId: null, bosTokenId: null, eosTokenId: null, padTokenId: null,
 };
 
 const FIELDS: Record<string, keyof GenerationSettings> = {
-  max_length: "maxLength", min_length: "minLength", num_beams: "numBeams", early_stopping: "earlyStopping", length_penalty: "lengthPenalty",
+  max_length: "maxLength", max_new_tokens: "maxNewTokens", min_length: "minLength", num_beams: "numBeams", early_stopping: "earlyStopping", length_penalty: "lengthPenalty",
   no_repeat_ngram_size: "noRepeatNgramSize", repetition_penalty: "repetitionPenalty", decoder_start_token_id: "decoderStartTokenId",
   bos_token_id: "bosTokenId", eos_token_id: "eosTokenId", pad_token_id: "padTokenId",
 };
@@ -32,7 +34,7 @@ const FIELDS: Record<string, keyof GenerationSettings> = {
 const UNSUPPORTED: Record<string, unknown> = {
   do_sample: false, num_beam_groups: 1, diversity_penalty: 0, penalty_alpha: null, bad_words_ids: null, force_words_ids: null,
   forced_bos_token_id: null, forced_eos_token_id: null, encoder_no_repeat_ngram_size: 0, encoder_repetition_penalty: 1,
-  max_new_tokens: null, min_new_tokens: null, suppress_tokens: null, begin_suppress_tokens: null, forced_decoder_ids: null,
+  min_new_tokens: null, suppress_tokens: null, begin_suppress_tokens: null, forced_decoder_ids: null,
   exponential_decay_length_penalty: null, sequence_bias: null, num_return_sequences: 1, constraints: null, guidance_scale: null,
   renormalize_logits: false, remove_invalid_values: false,
 };
@@ -52,7 +54,7 @@ function readFields(json: Record<string, unknown>, into: Partial<GenerationSetti
  * else HF's defaults. Never a model card's suggestions. Returns the fields vitlens does not
  * implement alongside, for one warning.
  */
-export function readGenerationSettings(dir: string, config: Record<string, unknown>): { settings: GenerationSettings; unsupported: string[]; source: string; explicit: Set<keyof GenerationSettings> } {
+export function readGenerationSettings(dir: string, config: Record<string, unknown>): { settings: GenerationSettings; unsupported: string[]; source: string; maxLengthSet: boolean } {
   const path = join(dir, "generation_config.json");
   const found: Partial<GenerationSettings> = {};
   let source: string;
@@ -74,7 +76,22 @@ export function readGenerationSettings(dir: string, config: Record<string, unkno
   const settings = { ...HF_DEFAULTS, ...Object.fromEntries(Object.entries(found).filter(([, v]) => v !== null && v !== undefined)) } as GenerationSettings;
   if (json.early_stopping === "never") settings.earlyStopping = "never";
   if (settings.padTokenId === null) settings.padTokenId = settings.eosTokenId; // HF: pad = eos, with a warning
-  return { settings, unsupported, source, explicit: new Set(Object.keys(found) as Array<keyof GenerationSettings>) };
+  // transformers 5 builds a model's generation config from config.json's non-default fields only:
+  // a max_length of 20 there (PretrainedConfig's generic default, serialized by old versions) is unset
+  const maxLengthSet = found.maxLength !== undefined && found.maxLength !== null && (source === path || found.maxLength !== HF_DEFAULTS.maxLength);
+  return { settings, unsupported, source, maxLengthSet };
+}
+
+/**
+ * The max_length a generate() call runs to, as transformers 5's _prepare_generated_length sets it:
+ * `inputLength` tokens fed (the start token, a prompt) plus max_new_tokens (--max-len, else the
+ * settings'), else the max_length a file set, else 20 new tokens (at most `positions`).
+ */
+export function generatedLength(g: GenerationSettings, maxLengthSet: boolean, inputLength: number, maxNewTokens: number | undefined, positions = Infinity): number {
+  const newTokens = maxNewTokens ?? g.maxNewTokens;
+  if (newTokens !== null) return inputLength + newTokens;
+  if (maxLengthSet) return g.maxLength;
+  return Math.min(inputLength + HF_DEFAULTS.maxLength, positions);
 }
 
 function isEmpty(v: unknown): boolean {

@@ -14,7 +14,7 @@ import { ViT } from "../models/vit.js";
 import type { Params, Tensor } from "../tensor.js";
 import { BpeTokenizer } from "./bpe-tokenizer.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
-import { readGenerationSettings, type GenerationSettings } from "./generation-config.js";
+import { generatedLength, readGenerationSettings, type GenerationSettings } from "./generation-config.js";
 
 export const HF_CAPTIONER_TYPE = "vision-encoder-decoder";
 
@@ -40,6 +40,8 @@ export class HfCaptioner {
     readonly sourceDir: string | null = null,
     /** Tensors vitlens does not use but writes back unchanged (the encoder's pooler). */
     readonly passthrough: Map<string, Tensor> = new Map(),
+    /** Whether a file set max_length (else transformers generates 20 new tokens: generatedLength). */
+    readonly maxLengthSet = true,
   ) {
     if (tokenizer.size !== decoderConfig.vocabSize) {
       throw new VitlensError(`the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
@@ -71,9 +73,9 @@ export class HfCaptioner {
     writeFileAtomic(join(dir, "config.json"), [JSON.stringify(this.hfConfig, null, 2) + "\n"]); // last: a folder without it is not loadable
   }
 
-  /** max_length: the generation settings', or the start token plus --max-len new tokens. */
+  /** max_length: the start token plus --max-len new tokens, else as the generation settings say (generatedLength). */
   maxLength(promptLength: number, maxNewTokens?: number): number {
-    return maxNewTokens === undefined ? this.generation.maxLength : 1 + promptLength + maxNewTokens;
+    return generatedLength(this.generation, this.maxLengthSet, 1 + promptLength, maxNewTokens);
   }
 
   /** The token the decoder starts from: decoder_start_token_id, else bos_token_id (as transformers' generate). */
@@ -147,12 +149,12 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
   if (tokenizer.size !== decoderConfig.vocabSize) {
     throw new VitlensError(`${dir}: the tokenizer has ${tokenizer.size} tokens but the decoder's vocab_size is ${decoderConfig.vocabSize}: the tokenizer does not belong to this model`);
   }
-  const { settings, unsupported, source } = readGenerationSettings(dir, cfg);
+  const { settings, unsupported, source, maxLengthSet } = readGenerationSettings(dir, cfg);
   if (settings.decoderStartTokenId === null && settings.bosTokenId === null) {
     throw new VitlensError(`${cfgPath}: no decoder_start_token_id (nor bos_token_id): the decoder has no token to start a caption from`);
   }
   if (settings.eosTokenId === null) throw new VitlensError(`${cfgPath}: no eos_token_id: a caption could not end before max_length`);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
   return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, cfg, dir,
-    new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))));
+    new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))), maxLengthSet);
 }
