@@ -97,7 +97,7 @@ describe("values checked by the option schemas", () => {
     // the estimate against a measurement: ViT-B/16, batch 8, 224² peaked at 2.16 GB RSS in `bench --train` (README, Speed)
     const b16 = presetConfig("vit-b16", { numClasses: 1000 });
     const estimate = trainingBytes(b16, 8, countParameters(zeroParams(b16)));
-    assert.ok(estimate > 1.5e9 && estimate < 3e9, `estimate ${estimate}`);
+    assert.ok(estimate > 2.16e9 && estimate < 1.25 * 2.16e9, `estimate ${estimate}: on the safe side of the measurement, not far above it`);
     refused(["predict", "--model", model, image], /^vitlens: error: VITLENS_THREADS=abc: expected a whole number of threads \(0 or unset: all cores\)\n$/, { VITLENS_THREADS: "abc" });
   });
 

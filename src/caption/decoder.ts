@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { planBuffers } from "../nn/activation-plan.js";
 import { crossKVForward, type CrossKV } from "../nn/cross-attention.js";
 import { decoderLayerActs, decoderLayerBackward, decoderLayerForward, type DecoderLayerActs } from "../nn/decoder-layer.js";
 import { layerGrads, layerWeights, type LayerSource } from "../nn/from-params.js";
@@ -103,9 +104,10 @@ export function decoderPass(
   const sizes = { D, H, M };
   const Tk = o.cache?.kv[0].capacity;
   const layers: DecoderLayerActs[] = [];
+  const pool = new Scratch();
   for (let l = 0; l < c.numLayers; l++) {
-    // Nothing kept: the stream is updated in place, and a layer's buffers are small (B*T rows).
-    const acts = reuse?.layers[l] ?? decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, o.keep ? { Tk, shareWith: layers[0] } : { Tk, stream: x });
+    const buffers = planBuffers(o.keep ? "kept" : "inference", l, pool, x);
+    const acts = reuse?.layers[l] ?? decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, buffers, { Tk });
     const cache = o.cache ? { kv: o.cache.kv[l], start } : undefined;
     x = decoderLayerForward(be, decoderLayer(W, l, c), x, s, memory[l], acts, cache);
     layers.push(acts);

@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { planBuffers, type PassPlan } from "../nn/activation-plan.js";
 import { applyMask, dropoutMask, type Dropout } from "../nn/dropout.js";
 import { encoderBlockActs, encoderBlockBackward, encoderBlockForward, type EncoderBlock, type EncoderBlockActs, type EncoderBlockGrads } from "../nn/encoder-block.js";
 import { layerGrads, layerWeights, type LayerSource } from "../nn/from-params.js";
@@ -33,18 +34,16 @@ export type ViTOutputKind = "logits" | "tokens";
 export interface ViTPassOptions {
   output: ViTOutputKind;
   /**
-   * Keep what backward needs: one activation set per block. Without it one workspace serves
-   * every block and the residual stream is updated in place; only the attention probabilities
-   * are kept per layer either way.
+   * Keep what backward needs (the "kept" plan). Without it the residual stream is updated in
+   * place and every layer overwrites one set of buffers ("inference"): nn/activation-plan.ts.
    */
   keep: boolean;
   dropout?: Dropout | null;
-  /** The activations of an earlier kept pass of the same shape: overwritten instead of allocated. */
-  reuse?: ViTActivations;
+  /** Where the activations are taken from: a pool kept from an earlier pass (a training loop's) is overwritten instead of reallocated. */
+  pool?: Scratch;
   /**
-   * Return every layer's attention probabilities (default). false: an inference pass keeps none,
-   * and the layers share one probabilities buffer (a captioner's encoder: no fresh (B, H, N, N)
-   * buffer per layer to allocate and fault in).
+   * Return every layer's attention probabilities (default). false: an inference pass keeps none
+   * ("output-only": a captioner's encoder, no (B, H, N, N) buffer per layer to allocate and fault in).
    */
   attentions?: boolean;
 }
@@ -88,16 +87,14 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
 
   const s = { B, T: N };
   const sizes = { D, H, M: c.mlpSize, A };
-  if (o.reuse && (o.reuse.dims.B !== B || o.reuse.dims.N !== N || o.reuse.dims.D !== D || o.reuse.blocks.length !== c.numLayers)) {
-    throw new Error(`vitForward: cannot reuse the activations of a pass of another shape (batch ${o.reuse.dims.B}, expected ${B})`);
-  }
-  const shared = o.keep ? null : encoderBlockActs(s, sizes, { stream: x });
+  const plan: PassPlan = o.keep ? "kept" : o.attentions === false ? "output-only" : "inference";
+  const pool = o.pool ?? new Scratch();
   const blocks: EncoderBlockActs[] = [];
   const attentions: Tensor[] = [];
   let stream = x;
   const scoreBiases = new Map<string, Float32Array>(); // BEiT: one (H, N, N) bias per table, a shared table built once
   for (let l = 0; l < c.numLayers; l++) {
-    const acts = shared ? (o.attentions === false ? shared : withOwnProbs(shared, l)) : o.reuse?.blocks[l] ?? encoderBlockActs(s, sizes, { shareWith: blocks[0] });
+    const acts = encoderBlockActs(s, sizes, planBuffers(plan, l, pool, x));
     const block: EncoderBlock = vitBlock(W, l, c);
     const table = relativeTableName(c, l);
     if (table) {
@@ -122,13 +119,6 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
 export function streamAfter(c: ViTConfig, acts: ViTActivations, l: number): Float32Array {
   const b = acts.blocks[l];
   return branchOutput(c.norm === "post", b.mlp.res, b.mlp.ln);
-}
-
-/** The shared workspace with a fresh attention-probability buffer for layer l > 0: those are returned. */
-function withOwnProbs(shared: EncoderBlockActs, l: number): EncoderBlockActs {
-  if (l === 0) return shared;
-  const att = { ...shared.attn.att, probs: new Float32Array(shared.attn.att.probs.length) };
-  return { ...shared, attn: { ...shared.attn, att } };
 }
 
 /**

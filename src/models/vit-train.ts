@@ -6,18 +6,17 @@ import type { Rng } from "../random.js";
 import type { Params, Tensor } from "../tensor.js";
 import type { ViT } from "./vit.js";
 import { Scratch } from "../nn/scratch.js";
-import { vitDims } from "./vit-embed.js";
 import { vitBackward, vitForward, type ViTActivations, type ViTOutputKind } from "./vit-pass.js";
 
 /**
  * What a training loop keeps from step to step, so a step allocates (and page-faults) almost
- * nothing: the last kept pass's activations, overwritten by the next pass of the same shape,
- * and backward's scratch buffers. The previous step's activations and attention maps are gone
- * once the next pass runs, and backward returns no attention gradients: for loops that keep
- * neither (trainers, bench).
+ * nothing: the kept pass's activation buffers, overwritten by the next pass of the same shape
+ * (a batch of another size, an epoch's last, replaces them), and backward's scratch buffers. The
+ * previous step's activations and attention maps are gone once the next pass runs, and backward
+ * returns no attention gradients: for loops that keep neither (trainers, bench).
  */
 export class TrainWorkspace {
-  acts: ViTActivations | null = null;
+  readonly activations = new Scratch();
   readonly scratch = new Scratch();
 }
 
@@ -51,15 +50,8 @@ export interface KeptPassOptions {
 
 function keptPass(model: ViT, pixels: Tensor, be: Backend, output: ViTOutputKind, o: KeptPassOptions) {
   const c = model.config;
-  const ws = o.workspace;
   const dropout = o.dropout ? { rng: o.dropout, hidden: c.hiddenDropout, attention: c.attentionDropout } : null;
-  const d = vitDims(c, pixels);
-  const last = ws?.acts;
-  // A batch of another size (an epoch's last) gets fresh buffers, which the next steps reuse.
-  const reuse = last && last.output === output && last.dims.B === d.B && last.dims.N === d.N && last.dims.D === d.D ? last : undefined;
-  const pass = vitForward(be, c, model.params, pixels, { output, keep: true, dropout, reuse });
-  if (ws) ws.acts = pass.acts;
-  return pass;
+  return vitForward(be, c, model.params, pixels, { output, keep: true, dropout, pool: o.workspace?.activations });
 }
 
 /**

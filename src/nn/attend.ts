@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { freshBuffers, type BufferSource } from "./buffers.js";
 import { applyMask } from "./dropout.js";
 
 /** Queries (BH, Tq, hd), keys and values (BH, Tk, hd): heads already split and contiguous. */
@@ -33,14 +34,12 @@ export interface AttendOutput {
   contextHeads: Float32Array; // (BH, Tq, hd)
   /** Attention dropout (between softmax and the product with v): its mask and the dropped probabilities. */
   dropout: { mask: Float32Array; dropped: Float32Array } | null;
+  /** Where `dropout.dropped` comes from when a pass first needs it. */
+  source: BufferSource;
 }
 
-export function attendOutput(s: AttendShape, dropMask: Float32Array | null = null): AttendOutput {
-  const probs = new Float32Array(s.BH * s.Tq * s.Tk);
-  return {
-    probs, contextHeads: new Float32Array(s.BH * s.Tq * s.hd),
-    dropout: dropMask ? { mask: dropMask, dropped: new Float32Array(probs.length) } : null,
-  };
+export function attendOutput(s: AttendShape, source: BufferSource = freshBuffers): AttendOutput {
+  return { probs: source("probs", [s.BH, s.Tq, s.Tk]), contextHeads: source("contextHeads", [s.BH, s.Tq, s.hd]), dropout: null, source };
 }
 
 /** softmax(q k^T / sqrt(hd)) v per (batch, head). No fused kernel: the probabilities are kept. */

@@ -1,5 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { attend, attendBackward, attendOutput, type AttendOutput, type AttendShape } from "./attend.js";
+import { freshBuffers, within, type BufferSource } from "./buffers.js";
 import { layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
 import { branchInput, finishBranch, inputGradient, sumGradient } from "./norm-placement.js";
@@ -59,21 +60,16 @@ export interface CrossAttentionActs {
   res: ResidualOutput;
 }
 
-/**
- * `memories`: Bm, the memory sequences the B query sequences attend to (B when omitted).
- * `out`: the stream to update in place; `shareWith`: another layer's set whose q and context heads
- * (never read by backward) this one may overwrite.
- */
+/** Buffers from `source`; `memories`: Bm, the memory sequences the B query sequences attend to (B when omitted). */
 export function crossAttentionActs(
-  s: SeqShape, D: number, H: number, N: number, o: { memories?: number; out?: Float32Array; shareWith?: CrossAttentionActs } = {},
+  s: SeqShape, D: number, H: number, N: number, source: BufferSource = freshBuffers, o: { memories?: number } = {},
 ): CrossAttentionActs {
   const rows = s.B * s.T;
   const Bm = o.memories ?? s.B;
-  const att = attendOutput({ BH: Bm * H, Tq: rows / Bm, Tk: N, hd: D / H });
-  if (o.shareWith) att.contextHeads = o.shareWith.att.contextHeads;
+  const att = attendOutput({ BH: Bm * H, Tq: rows / Bm, Tk: N, hd: D / H }, within(source, "att"));
   return {
-    ln: layernormOutput(rows, D), q: o.shareWith?.q ?? new Float32Array(rows * D), qHeads: new Float32Array(rows * D),
-    att, maps: Bm === s.B ? att.probs : new Float32Array(att.probs.length), context: new Float32Array(rows * D), res: residualOutput(rows, D, o.out),
+    ln: layernormOutput(rows, D, within(source, "ln")), q: source("q", [rows, D]), qHeads: source("qHeads", [Bm, H, rows / Bm, D / H]),
+    att, maps: Bm === s.B ? att.probs : source("maps", [s.B, H, s.T, N]), context: source("context", [rows, D]), res: residualOutput(rows, D, within(source, "res")),
   };
 }
 

@@ -3,6 +3,7 @@ import {
   crossAttentionActs, crossAttentionBackward, crossAttentionForward,
   type CrossAttention, type CrossAttentionActs, type CrossAttentionGrads, type CrossKV,
 } from "./cross-attention.js";
+import { within, type BufferSource } from "./buffers.js";
 import { mlpActs, mlpBackward, mlpForward, type Mlp, type MlpActs, type MlpGrads } from "./mlp.js";
 import { branchOutput } from "./norm-placement.js";
 import type { Scratch } from "./scratch.js";
@@ -31,21 +32,19 @@ export interface DecoderLayerActs {
 }
 
 /**
- * One layer's activations for B sequences of T positions attending to N memory tokens. With
- * `stream` the layer updates it in place (incremental decoding: nothing kept); without it each
- * branch writes its own output, sharing with `shareWith` what backward never reads. `Tk` is the
- * self-attention's key count (a cache's capacity; T when omitted); `memories` the cross-attention's
- * memory sequences when fewer than B (beams sharing their image's).
+ * One layer's activations for B sequences of T positions attending to N memory tokens, named
+ * "self.*", "cross.*", "mlp.*" (where each lives: the source's plan, nn/activation-plan.ts). `Tk`
+ * is the self-attention's key count (a cache's capacity; T when omitted); `memories` the
+ * cross-attention's memory sequences when fewer than B (beams sharing their image's).
  */
 export function decoderLayerActs(
-  s: SeqShape, sizes: { D: number; H: number; M: number; N: number; memories?: number },
-  o: { stream?: Float32Array; Tk?: number; shareWith?: DecoderLayerActs } = {},
+  s: SeqShape, sizes: { D: number; H: number; M: number; N: number; memories?: number }, source: BufferSource, o: { Tk?: number } = {},
 ): DecoderLayerActs {
   const { D, H, M, N, memories } = sizes;
   return {
-    self: selfAttentionActs(s, D, H, { Tk: o.Tk, out: o.stream, shareWith: o.shareWith?.self }),
-    cross: crossAttentionActs(s, D, H, N, { memories, out: o.stream, shareWith: o.shareWith?.cross }),
-    mlp: mlpActs(s.B * s.T, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
+    self: selfAttentionActs(s, D, H, within(source, "self"), { Tk: o.Tk }),
+    cross: crossAttentionActs(s, D, H, N, within(source, "cross"), { memories }),
+    mlp: mlpActs(s.B * s.T, D, M, within(source, "mlp")),
   };
 }
 

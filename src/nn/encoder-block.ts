@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { within, type BufferSource } from "./buffers.js";
 import type { Dropout } from "./dropout.js";
 import { mlpActs, mlpBackward, mlpForward, type Mlp, type MlpActs, type MlpGrads } from "./mlp.js";
 import { branchOutput } from "./norm-placement.js";
@@ -27,21 +28,10 @@ export interface EncoderBlockActs {
   mlp: MlpActs;
 }
 
-/**
- * One block's activations. What a pass keeps is decided here: with `stream`, both residual adds
- * update that buffer in place and GELU runs in place (inference: one set serves every layer);
- * without it each branch writes its own output (training: one set per layer), sharing with
- * `shareWith` (another layer's set) what backward never reads: qkv, context heads, GELU output.
- */
-export function encoderBlockActs(
-  s: SeqShape, sizes: { D: number; H: number; M: number; A?: number }, o: { stream?: Float32Array; shareWith?: EncoderBlockActs } = {},
-): EncoderBlockActs {
-  const rows = s.B * s.T;
+/** One block's activations, named "attn.*" and "mlp.*"; where each lives is the source's plan (nn/activation-plan.ts). */
+export function encoderBlockActs(s: SeqShape, sizes: { D: number; H: number; M: number; A?: number }, source: BufferSource): EncoderBlockActs {
   const { D, H, M, A } = sizes;
-  return {
-    attn: selfAttentionActs(s, D, H, { out: o.stream, shareWith: o.shareWith?.attn, A }),
-    mlp: mlpActs(rows, D, M, { act: o.stream ? "hidden" : o.shareWith?.mlp.act, out: o.stream }),
-  };
+  return { attn: selfAttentionActs(s, D, H, within(source, "attn"), { A }), mlp: mlpActs(s.B * s.T, D, M, within(source, "mlp")) };
 }
 
 /** x (B*T, D) through the block; returns the stream after it. */

@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { freshBuffers, type BufferSource } from "./buffers.js";
 
 /** nn.LayerNorm over the last dimension (weight.length). */
 export interface Norm {
@@ -18,8 +19,8 @@ export interface LayernormOutput {
   rstd: Float32Array; // (rows)
 }
 
-export function layernormOutput(rows: number, dim: number): LayernormOutput {
-  return { out: new Float32Array(rows * dim), mean: new Float32Array(rows), rstd: new Float32Array(rows) };
+export function layernormOutput(rows: number, dim: number, source: BufferSource = freshBuffers): LayernormOutput {
+  return { out: source("out", [rows, dim]), mean: source("mean", [rows]), rstd: source("rstd", [rows]) };
 }
 
 export function layernorm(

@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { freshBuffers, within, type BufferSource } from "./buffers.js";
 import type { Dropout } from "./dropout.js";
 import { layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
@@ -47,11 +48,9 @@ export interface MlpActs {
   res: ResidualOutput;
 }
 
-/** `act` shared between layers or equal to `hidden`, `out` the stream to update in place: see MlpActs. */
-export function mlpActs(rows: number, D: number, M: number, o: { act?: Float32Array | "hidden"; out?: Float32Array } = {}): MlpActs {
-  const hidden = new Float32Array(rows * M);
-  const act = o.act === "hidden" ? hidden : o.act ?? new Float32Array(rows * M);
-  return { ln: layernormOutput(rows, D), hidden, act, res: residualOutput(rows, D, o.out) };
+export function mlpActs(rows: number, D: number, M: number, source: BufferSource = freshBuffers): MlpActs {
+  const hidden = source("hidden", [rows, M]);
+  return { ln: layernormOutput(rows, D, within(source, "ln")), hidden, act: source("act", [rows, M]), res: residualOutput(rows, D, within(source, "res")) };
 }
 
 export function mlpForward(be: Backend, w: Mlp, x: Float32Array, rows: number, acts: MlpActs, dropout: Dropout | null = null): void {

@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { freshBuffers, type BufferSource } from "./buffers.js";
 import { applyMask, dropoutMask, type Dropout } from "./dropout.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
 import type { Scratch } from "./scratch.js";
@@ -7,12 +8,16 @@ import type { Scratch } from "./scratch.js";
 export interface ResidualOutput {
   x: Float32Array; // (rows, D) the stream entering the branch (a reference, kept for backward)
   out: Float32Array; // (rows, D) the stream after it; `x` itself when the pass updates in place
-  projected: Float32Array | null; // (rows, D) layer(input) masked, before γ: allocated only with a mask or a layer scale
+  projected: Float32Array | null; // (rows, D) layer(input) masked, before γ: taken only with a mask or a layer scale
   mask: Float32Array | null; // hidden dropout on the branch's output
+  /** Where `projected` comes from when a pass first needs it. */
+  source: BufferSource;
 }
 
-export function residualOutput(rows: number, D: number, out: Float32Array = new Float32Array(rows * D)): ResidualOutput {
-  return { x: out, out, projected: null, mask: null };
+/** `out` is the source's "out": the stream itself when its plan updates the stream in place. */
+export function residualOutput(rows: number, D: number, source: BufferSource = freshBuffers): ResidualOutput {
+  const out = source("out", [rows, D]);
+  return { x: out, out, projected: null, mask: null, source };
 }
 
 /**
@@ -31,7 +36,7 @@ export function residualForward(
     linear(be, layer, input, rows, { out: r.out, accumulate: true });
     return;
   }
-  r.projected ??= new Float32Array(r.out.length);
+  r.projected ??= r.source("projected", [rows, layer.outFeatures]);
   linear(be, layer, input, rows, { out: r.projected });
   applyMask(r.projected, r.mask);
   if (!gamma) {

@@ -1,5 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { attend, attendBackward, attendOutput, type AttendOutput, type AttendShape } from "./attend.js";
+import { freshBuffers, within, type BufferSource } from "./buffers.js";
 import { dropoutMask, type Dropout } from "./dropout.js";
 import { layernormOutput, type LayernormOutput, type Norm, type NormGrads } from "./layernorm.js";
 import { linear, linearBackward, type Linear, type LinearGrads } from "./linear.js";
@@ -54,21 +55,14 @@ export interface SelfAttentionActs {
   res: ResidualOutput; // x, and out = x + drop(proj(context))
 }
 
-/**
- * Buffers for one branch over `s` with width D and H heads; Tk keys (a cache's capacity, else T).
- * `out` is the stream to update in place; `shareWith` another layer's set whose buffers backward
- * never reads (qkv, context heads) this one may overwrite too.
- */
-export function selfAttentionActs(
-  s: SeqShape, D: number, H: number, o: { Tk?: number; out?: Float32Array; shareWith?: SelfAttentionActs; A?: number } = {},
-): SelfAttentionActs {
+/** Buffers for one branch over `s` with width D and H heads, Tk keys (a cache's capacity, else T), from `source`. */
+export function selfAttentionActs(s: SeqShape, D: number, H: number, source: BufferSource = freshBuffers, o: { Tk?: number; A?: number } = {}): SelfAttentionActs {
   const rows = s.B * s.T;
   const A = o.A ?? D;
-  const att = attendOutput({ BH: s.B * H, Tq: s.T, Tk: o.Tk ?? s.T, hd: A / H });
-  if (o.shareWith) att.contextHeads = o.shareWith.att.contextHeads;
   return {
-    ln: layernormOutput(rows, D), qkv: o.shareWith?.qkv ?? new Float32Array(rows * 3 * A), heads: new Float32Array(rows * 3 * A),
-    att, context: new Float32Array(rows * A), res: residualOutput(rows, D, o.out),
+    ln: layernormOutput(rows, D, within(source, "ln")), qkv: source("qkv", [rows, 3 * A]), heads: source("heads", [3, s.B, H, s.T, A / H]),
+    att: attendOutput({ BH: s.B * H, Tq: s.T, Tk: o.Tk ?? s.T, hd: A / H }, within(source, "att")),
+    context: source("context", [rows, A]), res: residualOutput(rows, D, within(source, "res")),
   };
 }
 
@@ -111,7 +105,7 @@ export function selfAttentionForward(
     BH: B * H, Tq: T, Tk: keys.Tk, hd, causal: o.causal ? { start: keys.start } : undefined, scoreBias: w.scoreBias ? { bias: w.scoreBias, heads: H } : undefined,
   };
   const mask = o.dropout ? dropoutMask(acts.att.probs.length, o.dropout.attention, o.dropout.rng) : null;
-  acts.att.dropout = mask ? { mask, dropped: acts.att.dropout?.dropped ?? new Float32Array(mask.length) } : null;
+  acts.att.dropout = mask ? { mask, dropped: acts.att.dropout?.dropped ?? acts.att.source("dropped", [B * H, T, keys.Tk]) } : null;
   attend(be, { q, k: keys.k, v: keys.v }, shape, acts.att);
   be.mergeHeads(acts.att.contextHeads, acts.context, B, T, 1, H, hd); // -> (B, T, A)
   residualForward(be, w.proj, { input: acts.context, x, rows }, acts.res, o.dropout ?? null, w.layerScale ?? null);
