@@ -67,6 +67,18 @@ describe("data: every command reads the data people have, and says what it did",
     assert.match(t.stdout + t.stderr, /data: class folders .*splits\/train .*; validation: class folders .*splits\/test/);
   });
 
+  it("split folders named by the Hub's other split words (training/, dev/) are read as train and validation", () => {
+    const dir = join(tmp, "words");
+    classFolders(join(dir, "training"), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
+    classFolders(join(dir, "dev"), { Dress: ["3_dress.png"], Trouser: ["1_trouser.png"] });
+    const e = vitlens("eval", "--model", model, "--data", dir);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /on class folders .*words\/dev \(2 images, 2 classes\)/);
+    const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, "run-words"), "--epochs", "1", "--lr", "0");
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout + t.stderr, /data: class folders .*words\/training .*; validation: class folders .*words\/dev/);
+  });
+
   it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {
     const dir = join(tmp, "converted");
     for (const [config, split] of [["plain", "train"], ["plain", "test"], ["other", "train"]]) {

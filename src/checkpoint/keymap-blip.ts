@@ -1,6 +1,6 @@
 import { VitlensError } from "../errors.js";
-import type { Params, Tensor } from "../tensor.js";
-import { applyKeyRules, concatRows, sliceRows, type KeyRules, type MappedState } from "./keymap-rules.js";
+import { concatRows, type Params, type Tensor } from "../tensor.js";
+import { applyKeyRules, sliceRows, type KeyRules, type MappedState } from "./keymap-rules.js";
 
 /*
  * Salesforce BLIP captioners as transformers saves them (BlipForConditionalGeneration,

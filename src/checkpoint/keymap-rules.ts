@@ -1,6 +1,6 @@
 import { VitlensError } from "../errors.js";
 import type { ViTConfig } from "../models/vit-config.js";
-import { shapeString, type Params, type Tensor } from "../tensor.js";
+import { concatRows, shapeString, type Params, type Tensor } from "../tensor.js";
 
 /** A checkpoint's tensors under vitlens' names, where each came from, what was dropped, and what the names themselves say. */
 export interface MappedState {
@@ -99,17 +99,6 @@ function tokensAsTimm(params: Params): void {
     if (t.shape.length === 1) params.set(name, { data: t.data, shape: [1, 1, D] });
     else if (t.shape.length === 2) params.set(name, { data: t.data, shape: [1, t.shape[0], D] });
   }
-}
-
-export function concatRows(parts: Tensor[]): Tensor {
-  const rows = parts.reduce((n, t) => n + t.shape[0], 0);
-  const data = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
-  let offset = 0;
-  for (const t of parts) {
-    data.set(t.data, offset);
-    offset += t.data.length;
-  }
-  return { data, shape: [rows, ...parts[0].shape.slice(1)] };
 }
 
 export function sliceRows(t: Tensor, start: number, rows: number): Tensor {

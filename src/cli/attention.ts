@@ -17,7 +17,7 @@ import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "../models/vit-config.js";
 import { prepareOutputs } from "./outputs.js";
 import { loadCliModel } from "./load-model.js";
-import { catchInterrupt } from "./interrupt.js";
+import { catchInterrupt, stoppedEarly } from "./interrupt.js";
 import { taskProgress } from "./progress.js";
 import { plural } from "../words.js";
 
@@ -155,7 +155,7 @@ export function attentionCommand(): Command {
       }
       progress.update(drawn + skipped);
       progress.stop();
-      if (interrupted()) {
+      if (stoppedEarly(drawn + skipped, images.length)) {
         process.stderr.write(`vitlens: interrupted after ${drawn + skipped} of ${plural(images.length, "image")}: ${drawn ? `${plural(drawn, "map file")} kept in ${o.out}` : "nothing drawn"}\n`);
         return;
       }

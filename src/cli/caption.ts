@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { expandImages } from "../data/image-files.js";
 import { withExifFlag, num, positiveInt, precisionBackend, withPrecisionFlag, type PrecisionFlagValues } from "./options.js";
 import { prepareOutputs } from "./outputs.js";
-import { catchInterrupt } from "./interrupt.js";
+import { catchInterrupt, stoppedEarly } from "./interrupt.js";
 import { taskProgress } from "./progress.js";
 import { writeOut } from "./stdio.js";
 import { plural } from "../words.js";
@@ -90,7 +90,7 @@ export function captionCommand(): Command {
       }
       progress.stop();
       if (out !== undefined) writeFileAtomic(join(out, "captions.json"), [JSON.stringify(results.map((r, i) => ({ ...captionRecord(r), strip: `${stems[i]}.caption.png` })), null, 2) + "\n"]);
-      if (interrupted()) process.stderr.write(`vitlens: interrupted after ${results.length} of ${plural(files.length, "image")}: ${out !== undefined ? `their strips and captions.json kept in ${out}` : "their captions printed"}\n`);
+      if (stoppedEarly(results.length, files.length)) process.stderr.write(`vitlens: interrupted after ${results.length} of ${plural(files.length, "image")}: ${out !== undefined ? `their strips and captions.json kept in ${out}` : "their captions printed"}\n`);
     });
 }
 

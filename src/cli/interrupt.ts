@@ -41,5 +41,15 @@ export function finishedAnyway(): void {
   completed = true;
 }
 
+/**
+ * After a command's loop over `total` items: whether a Ctrl-C stopped it before the last one was
+ * done (it says what it kept and exits 130). A Ctrl-C after the last item stopped nothing: exit 0.
+ */
+export function stoppedEarly(done: number, total: number): boolean {
+  if (!requested) return false;
+  if (done >= total) finishedAnyway();
+  return done < total;
+}
+
 /** Whether a claimed Ctrl-C stopped the command early: it has saved what it could and exits 130. */
 export const wasInterrupted = (): boolean => requested && !completed;

@@ -8,7 +8,7 @@ import { loadImage, stackImages } from "../data/preprocess.js";
 import { softmax, topK } from "../models/scores.js";
 import { plural } from "../words.js";
 import { withExifFlag, positiveInt, MODEL_HELP, precisionBackend, withCheckpointFlags, withPrecisionFlag, type CheckpointFlagValues, type PrecisionFlagValues } from "./options.js";
-import { catchInterrupt } from "./interrupt.js";
+import { catchInterrupt, stoppedEarly } from "./interrupt.js";
 import { loadCliModel } from "./load-model.js";
 import { prepareOutputs } from "./outputs.js";
 import { taskProgress } from "./progress.js";
@@ -80,7 +80,7 @@ export function predictCommand(): Command {
       progress.stop();
       const predicted = csvRows.length - 1;
       if (opts.csv && predicted > 0) writeFileAtomic(opts.csv, [csvRows.join("\n") + "\n"]);
-      if (interrupted()) {
+      if (stoppedEarly(seen, images.length)) {
         const kept = predicted === 0 ? "nothing to keep" : opts.csv ? `${plural(predicted, "prediction")} written to ${opts.csv}` : `${plural(predicted, "prediction")} printed`;
         process.stderr.write(`vitlens: interrupted after ${seen} of ${plural(images.length, "image")}: ${kept}\n`);
         return;

@@ -58,7 +58,7 @@ export function serveCommand(): Command {
       }
       const server = await startServer({
         model: await resolveModel(o.model),
-        loadOptions: { imageSize: o.imageSize, ...checkpointFlags(o) },
+        loadOptions: checkpointFlags(o),
         captioner: o.captioner === "none" ? null : resolveModelPath(o.captioner),
         captionerTokenizer: isCatrFile(o.captioner) ? await tokenizerFile(o.tokenizer) : null,
         host: o.host, port: o.port, queue: o.queue, maxUpload: o.maxUpload, maxPixels: o.maxPixels, runs: o.runs, threads: o.threads, precision,

@@ -82,7 +82,7 @@ export function parquetFiles(dir: string): string[] {
 }
 
 /** The Hub's split keywords in file and folder names (datasets' `data_files` defaults). */
-const SPLIT_WORDS: Array<[string, string[]]> = [
+export const SPLIT_WORDS: Array<[string, string[]]> = [
   ["train", ["train", "training"]],
   ["validation", ["validation", "valid", "val", "dev"]],
   ["test", ["test", "testing", "eval", "evaluation"]],

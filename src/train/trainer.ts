@@ -5,7 +5,7 @@ import { hfFamilyFor, saveHfModel } from "../checkpoint/save-hf.js";
 import { saveTimmModel, timmCannotBuild } from "../checkpoint/save-timm.js";
 import { existsSync } from "node:fs";
 import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, preview } from "../data/classes.js";
-import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
+import { dataSplits, findSplit, openData, subset, type Dataset } from "../data/datasets.js";
 import type { DatasetSelection, SplitWish } from "../data/hf-dataset.js";
 import { setExifRotate } from "../data/raw-image.js";
 import { checkTrainingFits } from "../models/memory-fit.js";
@@ -78,7 +78,8 @@ export async function openDatasets(o: Pick<ResolvedTrainOptions, "data" | "val" 
   if (empty.length) warnings.push(`--data ${o.data}: class(es) with no images: ${preview(empty, 5)}`);
   if (o.val) return { train: all, val: await openData(o.val, { ...dataOptions, split: undefined, preferSplits: HELD_OUT_SPLITS }), warnings };
   const splits = dataSplits(o.data, dataOptions);
-  const heldOut = splits && HELD_OUT_SPLITS.find((s) => s !== (dataOptions.split ?? TRAIN_SPLIT) && splits.includes(s));
+  const trained = dataOptions.split ?? (splits ? findSplit(splits, TRAIN_SPLIT) : undefined);
+  const heldOut = splits && HELD_OUT_SPLITS.map((s) => findSplit(splits, s)).find((s) => s !== undefined && s !== trained);
   if (heldOut) return { train: all, val: await openData(o.data, { ...dataOptions, split: heldOut }), warnings };
   if (o.valSplit <= 0) return { train: all, val: null, warnings };
   const order = shuffled(Array.from({ length: all.size }, (_, i) => i), new Rng(deriveSeed(o.seed, 0x5b1)));
