@@ -145,6 +145,7 @@ if (modern) {
     const mine = k.startsWith("train") ? s.vitlens.train_step_s : s.vitlens.forward_s;
     console.log(`pytorch2 ${what}: ${t.toFixed(3)} s (vitlens ${v.precision ?? "fp32"} ${mine.toFixed(3)} s: ${(t / mine).toFixed(2)}x)`);
   }
+  if (!results.pytorch2.some((x) => x.bf16_cpu)) console.log("pytorch2 bf16 autocast: not timed (no bf16 units on this CPU; vitlens refuses native bf16 here too)");
   console.log(`pytorch2: ${info.modern}`);
 }
 if (o.train) {

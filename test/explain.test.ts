@@ -6,7 +6,8 @@ import { jsBackend } from "../src/backend/index.js";
 import { loadModel } from "../src/checkpoint/load.js";
 import { attribution, clsAttention, prefixShares, rollout } from "../src/explain/attention-maps.js";
 import { positionSimilarity } from "../src/explain/posemb.js";
-import { backward, forwardTrain, zeroGrads } from "../src/models/vit-train.js";
+import { vitBackward, vitForward } from "../src/models/vit-pass.js";
+import { zeroGrads } from "../src/models/vit-train.js";
 import { expected, fixture, maxAbsDiff } from "./helpers.js";
 
 const ref = expected("hf-tiny.explain.safetensors");
@@ -35,12 +36,12 @@ describe("explanations match the PyTorch reference", () => {
   });
 
   it("gradient-weighted attribution for the predicted class, from vitlens' own attention gradients", () => {
-    const fwd = forwardTrain(model, pixels, jsBackend);
+    const fwd = vitForward(model, pixels, jsBackend, { keep: true });
     const C = model.config.numClasses;
     const target = ref.get("target")!.data;
     const dlogits = new Float32Array(2 * C);
     for (let b = 0; b < 2; b++) dlogits[b * C + target[b]] = 1; // d(sum of each image's target logit)
-    const { attentionGrads } = backward(model, fwd, dlogits, zeroGrads(model.params), jsBackend);
+    const attentionGrads = vitBackward(model, fwd, dlogits, zeroGrads(model.params), jsBackend);
     attentionGrads.forEach((g, l) => {
       const d = maxAbsDiff(g.data, ref.get(`attention_grad.${l}`)!.data);
       assert.ok(d <= 1e-5, `layer ${l} attention gradient differs by ${d}`);

@@ -6,7 +6,8 @@ import { describe, it } from "node:test";
 import { jsBackend, tryNativeBackend, type Backend } from "../src/backend/index.js";
 import { defaultConfig, type ViTConfig } from "../src/models/vit-config.js";
 import { initParams } from "../src/models/vit-params.js";
-import { backward, forwardTrain, zeroGrads } from "../src/models/vit-train.js";
+import { vitBackward, vitForward } from "../src/models/vit-pass.js";
+import { zeroGrads } from "../src/models/vit-train.js";
 import { ViT } from "../src/models/vit.js";
 import { Rng } from "../src/random.js";
 import { crossEntropy } from "../src/train/loss.js";
@@ -44,14 +45,14 @@ const pixels = { data: randomArray(2 * 3 * 9 * 12, 99), shape: [2, 3, 9, 12] }; 
 const labels = [2, 0];
 
 function lossOf(model: ViT, be: Backend): number {
-  const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(7) });
-  return crossEntropy(fwd.logits.data, labels, 3, 0.1).loss;
+  const fwd = vitForward(model, pixels, be, { dropout: new Rng(7) });
+  return crossEntropy(fwd.logits!.data, labels, 3, 0.1).loss;
 }
 
 function gradsOf(model: ViT, be: Backend) {
-  const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(7) });
+  const fwd = vitForward(model, pixels, be, { dropout: new Rng(7) });
   const grads = zeroGrads(model.params);
-  backward(model, fwd, crossEntropy(fwd.logits.data, labels, 3, 0.1).dlogits, grads, be);
+  vitBackward(model, fwd, crossEntropy(fwd.logits!.data, labels, 3, 0.1).dlogits, grads, be);
   return grads;
 }
 

@@ -6,8 +6,7 @@ import { loadCaptioner } from "../src/caption/captioner.js";
 import { decoderPass, memoryKeysValues } from "../src/caption/decoder.js";
 import { loadModel } from "../src/checkpoint/load.js";
 import { vitBackward, vitForward } from "../src/models/vit-pass.js";
-import { backward, forwardTrain, zeroGrads } from "../src/models/vit-train.js";
-import { Scratch } from "../src/nn/scratch.js";
+import { TrainWorkspace, zeroGrads } from "../src/models/vit-train.js";
 import { Rng } from "../src/random.js";
 import { crossEntropy } from "../src/train/loss.js";
 import { backends, expected, fixture, maxAbsDiff, randomArray } from "./helpers.js";
@@ -35,34 +34,33 @@ for (const be of backends()) {
 
     it("the in-place inference pass and the kept training pass (no dropout) give the same logits and attentions", () => {
       const inference = model.forward(pixels, be);
-      const training = forwardTrain(model, pixels, be);
-      assert.ok(maxAbsDiff(inference.logits!.data, training.logits.data) <= 1e-5);
+      const training = vitForward(model, pixels, be, { keep: true });
+      assert.ok(maxAbsDiff(inference.logits!.data, training.logits!.data) <= 1e-5);
       inference.attentions.forEach((a, l) => assert.ok(maxAbsDiff(a.data, training.attentions[l].data) <= 1e-6, `layer ${l}`));
       assert.notEqual(inference.attentions[0].data, inference.attentions[1].data, "each layer keeps its own probabilities");
     });
 
     it("a kept pass that reuses an earlier pass's activations overwrites them and changes no result", () => {
-      const c = model.config;
-      const dropout = () => ({ rng: new Rng(5), hidden: 0.1, attention: 0.1 });
-      const dlogits = randomArray(2 * c.numClasses, 3);
-      const fresh = vitForward(be, c, model.params, pixels, { output: "logits", keep: true, dropout: dropout() });
+      const dropping = { config: { ...model.config, hiddenDropout: 0.1, attentionDropout: 0.1 }, params: model.params };
+      const dlogits = randomArray(2 * model.config.numClasses, 3);
+      const fresh = vitForward(dropping, pixels, be, { dropout: new Rng(5) });
       const freshGrads = zeroGrads(model.params);
-      vitBackward(be, c, model.params, fresh.acts, dlogits, freshGrads);
+      vitBackward(dropping, fresh, dlogits, freshGrads, be);
       const logits = fresh.logits!.data.slice();
       const other = { data: randomArray(pixels.data.length, 11), shape: pixels.shape };
-      const pool = new Scratch();
-      const first = vitForward(be, c, model.params, other, { output: "logits", keep: true, dropout: dropout(), pool });
-      const again = vitForward(be, c, model.params, pixels, { output: "logits", keep: true, dropout: dropout(), pool });
+      const workspace = new TrainWorkspace();
+      const first = vitForward(dropping, other, be, { dropout: new Rng(5), workspace });
+      const again = vitForward(dropping, pixels, be, { dropout: new Rng(5), workspace });
       assert.equal(again.attentions[0].data, first.attentions[0].data, "the buffers are reused");
       assert.deepEqual(again.logits!.data, logits);
       const grads = zeroGrads(model.params);
-      vitBackward(be, c, model.params, again.acts, dlogits, grads);
+      vitBackward(dropping, again, dlogits, grads, be);
       for (const [name, g] of freshGrads) assert.deepEqual(grads.get(name)!.data, g.data, name);
     });
 
     it("backward through the shared blocks still returns one attention gradient per layer", () => {
-      const fwd = forwardTrain(model, pixels, be);
-      const { attentionGrads } = backward(model, fwd, randomArray(2 * model.config.numClasses, 4), zeroGrads(model.params), be);
+      const fwd = vitForward(model, pixels, be, { keep: true });
+      const attentionGrads = vitBackward(model, fwd, randomArray(2 * model.config.numClasses, 4), zeroGrads(model.params), be);
       assert.equal(attentionGrads.length, model.config.numLayers);
       assert.deepEqual(attentionGrads[0].shape, fwd.attentions[0].shape);
     });

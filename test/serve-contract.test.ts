@@ -242,6 +242,9 @@ describe("vitlens serve API contract", () => {
     assert.equal(view.maps[0].range[0], Math.min(...view.maps.flatMap((m) => m.map)));
     const masked = (await call(server, paths.exportFile("json", id, { method: "cls", layer: 3, keep: 0.5 }))).body as unknown as ExportAnswer;
     assert.deepEqual(masked.maps[0].mask, Array.from(keepMask(Float32Array.from(masked.maps[0].map), 0.5)));
+    const rolloutKeep = await call(server, paths.exportFile("json", id, { method: "rollout", keep: 0.5 }));
+    assert.equal(rolloutKeep.status, 400, "as attention --keep: a mask of the cls maps only");
+    assert.match(rolloutKeep.body.error as string, /^keep applies to the cls and raw maps .*not rollout/);
 
     // One map: the page laid out as vitlens attention lays it out (tileGrid: the input, then the
     // overlay), the input tile pixel for pixel the CLI's, the overlay the map coloured on the range the JSON gives.

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadModel } from "../src/checkpoint/load.js";
-import { backward, forwardTrain, zeroGrads } from "../src/models/vit-train.js";
+import { vitBackward, vitForward } from "../src/models/vit-pass.js";
+import { zeroGrads } from "../src/models/vit-train.js";
 import { Rng } from "../src/random.js";
 import { crossEntropy } from "../src/train/loss.js";
 import { Optimizer, type OptimizerOptions } from "../src/train/optimizer.js";
@@ -37,10 +38,10 @@ for (const be of backends()) {
         const names = [...model.params.keys()];
         const opt = new Optimizer(options, [{ names, lrScale: 1, weightDecay: wd }]);
         for (let step = 0; step < 2; step++) {
-          const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(0) });
-          const { loss, dlogits } = crossEntropy(fwd.logits.data, labels, 3, smoothing);
+          const fwd = vitForward(model, pixels, be, { dropout: new Rng(0) });
+          const { loss, dlogits } = crossEntropy(fwd.logits!.data, labels, 3, smoothing);
           const grads = zeroGrads(model.params);
-          backward(model, fwd, dlogits, grads, be);
+          vitBackward(model, fwd, dlogits, grads, be);
           if (step === 0) {
             assert.ok(Math.abs(loss - ref.get(`${name}.loss0`)!.data[0]) < 1e-5, `loss ${loss}`);
             for (const n of names) {

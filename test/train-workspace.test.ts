@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadModel } from "../src/checkpoint/load.js";
-import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../src/models/vit-train.js";
+import { vitBackward, vitForward } from "../src/models/vit-pass.js";
+import { TrainWorkspace, zeroGrads } from "../src/models/vit-train.js";
 import { Rng } from "../src/random.js";
 import { crossEntropy } from "../src/train/loss.js";
 import { Optimizer } from "../src/train/optimizer.js";
@@ -24,10 +25,10 @@ for (const be of backends()) {
       const seen: Float32Array[] = [];
       for (let step = 0; step < 2; step++) {
         for (const g of grads.values()) g.data.fill(0);
-        const fwd = forwardTrain(model, pixels, be, { dropout: new Rng(0), workspace: ws });
-        seen.push(fwd.cache.blocks[0].mlp.hidden);
-        const { dlogits } = crossEntropy(fwd.logits.data, [1, 2], 3);
-        const { attentionGrads } = backward(model, fwd, dlogits, grads, be, ws);
+        const fwd = vitForward(model, pixels, be, { dropout: new Rng(0), workspace: ws });
+        seen.push(fwd.acts.blocks[0].mlp.hidden);
+        const { dlogits } = crossEntropy(fwd.logits!.data, [1, 2], 3);
+        const attentionGrads = vitBackward(model, fwd, dlogits, grads, be, { workspace: ws });
         assert.equal(attentionGrads.length, 0, "a workspace step keeps no attention gradients");
         opt.update(model.params, grads, 0.1, be);
       }
@@ -44,10 +45,10 @@ for (const be of backends()) {
       const { model } = loadModel(fixture("timm-tiny"));
       const ws = new TrainWorkspace();
       const one = { data: pixels.data.slice(0, pixels.data.length / 2), shape: [1, ...pixels.shape.slice(1)] };
-      const first = forwardTrain(model, pixels, be, { workspace: ws }).logits.data.slice();
-      const small = forwardTrain(model, one, be, { workspace: ws });
-      assert.deepEqual(Array.from(small.logits.data), Array.from(forwardTrain(model, one, be).logits.data));
-      const again = forwardTrain(model, pixels, be, { workspace: ws }).logits.data;
+      const first = vitForward(model, pixels, be, { workspace: ws }).logits!.data.slice();
+      const small = vitForward(model, one, be, { workspace: ws });
+      assert.deepEqual(Array.from(small.logits!.data), Array.from(vitForward(model, one, be, { keep: true }).logits!.data));
+      const again = vitForward(model, pixels, be, { workspace: ws }).logits!.data;
       assert.deepEqual(Array.from(again), Array.from(first));
     });
   });

@@ -6,6 +6,7 @@ import { fromBlip, isBlipStateDict, toBlip } from "../checkpoint/keymap-blip.js"
 import { writeSafetensors } from "../checkpoint/safetensors.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { VitlensError } from "../errors.js";
+import { finiteNumber } from "../io/json-values.js";
 import { readJson } from "../io/read-json.js";
 import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
@@ -76,23 +77,22 @@ export class BlipCaptioner {
   }
 }
 
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 /** BLIP's text decoder (BlipTextConfig) as vitlens' caption decoder. */
 export function blipDecoderConfig(t: Record<string, unknown>, file: string): DecoderConfig {
   const activation = activationNamed(String(t.hidden_act ?? "gelu"));
   if (!activation) throw new VitlensError(`${file}: text_config.hidden_act ${JSON.stringify(t.hidden_act)} is not an activation vitlens has`);
-  const D = num(t.hidden_size) ?? 768;
+  const D = finiteNumber(t.hidden_size) ?? 768;
   return validateDecoderConfig({
-    vocabSize: num(t.vocab_size) ?? 30524,
-    maxLength: num(t.max_position_embeddings) ?? 512,
+    vocabSize: finiteNumber(t.vocab_size) ?? 30524,
+    maxLength: finiteNumber(t.max_position_embeddings) ?? 512,
     hiddenSize: D,
-    numLayers: num(t.num_hidden_layers) ?? 12,
-    numHeads: num(t.num_attention_heads) ?? 12,
-    mlpSize: num(t.intermediate_size) ?? 3072,
-    encoderHiddenSize: num(t.encoder_hidden_size) ?? 768,
+    numLayers: finiteNumber(t.num_hidden_layers) ?? 12,
+    numHeads: finiteNumber(t.num_attention_heads) ?? 12,
+    mlpSize: finiteNumber(t.intermediate_size) ?? 3072,
+    encoderHiddenSize: finiteNumber(t.encoder_hidden_size) ?? 768,
     tieEmbeddings: t.tie_word_embeddings !== false,
-    layerNormEps: num(t.layer_norm_eps) ?? 1e-12,
+    layerNormEps: finiteNumber(t.layer_norm_eps) ?? 1e-12,
     activation,
     lmHeadBias: true,
     norm: "post",
@@ -116,7 +116,7 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   const act = activationNamed(String(vision.hidden_act ?? "gelu"));
   if (!act) throw new VitlensError(`${cfgPath}: vision_config.hidden_act ${JSON.stringify(vision.hidden_act)} is not an activation vitlens has`);
   const encoderConfig = validateConfig(inferConfig(mapped.vision.params, file, {
-    numHeads: num(vision.num_attention_heads) ?? 12, layerNormEps: num(vision.layer_norm_eps) ?? 1e-5, activation: act,
+    numHeads: finiteNumber(vision.num_attention_heads) ?? 12, layerNormEps: finiteNumber(vision.layer_norm_eps) ?? 1e-5, activation: act,
     ...(typeof vision.image_size === "number" ? { imageSize: [vision.image_size, vision.image_size] as [number, number] } : {}),
   }));
   checkExactShapes(vitParameterShapes(encoderConfig), mapped.vision.params, mapped.vision.origin, file);
@@ -146,9 +146,9 @@ export function loadBlipCaptioner(dir: string, o: { warn?: (line: string) => voi
   const { settings, unsupported, source, maxLengthSet } = readGenerationSettings(dir, text);
   const generation: GenerationSettings = {
     ...settings,
-    bosTokenId: num(text.bos_token_id) ?? 30522,
-    eosTokenId: num(text.sep_token_id) ?? 102,
-    padTokenId: num(text.pad_token_id) ?? 0,
+    bosTokenId: finiteNumber(text.bos_token_id) ?? 30522,
+    eosTokenId: finiteNumber(text.sep_token_id) ?? 102,
+    padTokenId: finiteNumber(text.pad_token_id) ?? 0,
   };
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
   return new BlipCaptioner(new ViT(encoderConfig, mapped.vision.params), decoderConfig, mapped.text.params, tokenizer, preprocess, generation, dir, maxLengthSet);

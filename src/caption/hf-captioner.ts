@@ -7,6 +7,7 @@ import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { VitlensError } from "../errors.js";
+import { finiteNumber } from "../io/json-values.js";
 import { readJson } from "../io/read-json.js";
 import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
@@ -84,7 +85,6 @@ export class HfCaptioner {
   }
 }
 
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 /** The decoder config of a GPT-2 `decoder` section (GPT2Config names and defaults). */
 export function gpt2DecoderConfig(dec: Record<string, unknown>, encoderWidth: number, file: string): DecoderConfig {
@@ -98,20 +98,20 @@ export function gpt2DecoderConfig(dec: Record<string, unknown>, encoderWidth: nu
   if (dec.scale_attn_weights === false || dec.scale_attn_by_inverse_layer_idx === true) {
     throw new VitlensError(`${file}: GPT-2 attention scaling other than 1/sqrt(head_dim) (scale_attn_weights false or scale_attn_by_inverse_layer_idx true) is not supported`);
   }
-  const D = num(dec.n_embd) ?? 768;
+  const D = finiteNumber(dec.n_embd) ?? 768;
   if (dec.cross_attention_hidden_size != null && dec.cross_attention_hidden_size !== D) {
     throw new VitlensError(`${file}: decoder cross_attention_hidden_size ${String(dec.cross_attention_hidden_size)} is not supported by GPT-2's cross-attention (it attends from n_embd ${D})`);
   }
   return validateDecoderConfig({
-    vocabSize: num(dec.vocab_size) ?? 50257,
-    maxLength: num(dec.n_positions) ?? 1024,
+    vocabSize: finiteNumber(dec.vocab_size) ?? 50257,
+    maxLength: finiteNumber(dec.n_positions) ?? 1024,
     hiddenSize: D,
-    numLayers: num(dec.n_layer) ?? 12,
-    numHeads: num(dec.n_head) ?? 12,
-    mlpSize: num(dec.n_inner) ?? 4 * D,
+    numLayers: finiteNumber(dec.n_layer) ?? 12,
+    numHeads: finiteNumber(dec.n_head) ?? 12,
+    mlpSize: finiteNumber(dec.n_inner) ?? 4 * D,
     encoderHiddenSize: D,
     tieEmbeddings: dec.tie_word_embeddings !== false,
-    layerNormEps: num(dec.layer_norm_epsilon) ?? 1e-5,
+    layerNormEps: finiteNumber(dec.layer_norm_epsilon) ?? 1e-5,
     activation,
     lmHeadBias: false,
     ...(encoderWidth !== D ? { encoderProjection: encoderWidth } : {}),

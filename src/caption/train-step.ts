@@ -1,6 +1,7 @@
 import type { Backend } from "../backend/backend.js";
 import { crossEntropy, type LossResult } from "../train/loss.js";
-import { backwardTokens, forwardTokensTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
+import { vitBackward, vitForward } from "../models/vit-pass.js";
+import { TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import type { Params } from "../tensor.js";
 import type { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
@@ -50,8 +51,8 @@ export function captionerStep(
 ): StepResult {
   const B = pixels.shape[0];
   // A frozen encoder needs no kept activations: an inference pass, its attention maps not kept either.
-  const kept = trainEncoder ? forwardTokensTrain(cap.encoder, pixels, be, { dropout: rng, workspace: ws?.encoder }) : null;
-  const tokens = kept ? kept.tokens : cap.encoder.encode(pixels, be, { attentions: false }).tokens; // (B, N, D)
+  const kept = trainEncoder ? vitForward(cap.encoder, pixels, be, { output: "tokens", dropout: rng, workspace: ws?.encoder }) : null;
+  const tokens = kept ? kept.features : cap.encoder.encode(pixels, be, { attentions: false }).tokens; // (B, N, D)
   const dec = decoderForward(be, cap.decoderConfig, cap.decoderParams, ids, B, T, tokens);
   const loss = captionLoss(dec.logits.data, targets, cap.decoderConfig.vocabSize);
   const decoderGrads = zeroed(ws?.decoderGrads, cap.decoderParams);
@@ -61,7 +62,7 @@ export function captionerStep(
   if (kept) {
     const encoderGrads = zeroed(ws?.encoderGrads, cap.encoder.params);
     if (ws) ws.encoderGrads = encoderGrads;
-    backwardTokens(cap.encoder, kept, dEncoded, encoderGrads, be, ws?.encoder);
+    vitBackward(cap.encoder, kept, dEncoded, encoderGrads, be, { workspace: ws?.encoder });
     for (const [k, t] of encoderGrads) grads.set(`encoder.${k}`, t);
   }
   return { ...loss, grads, crossAttentions: dec.crossAttentions };

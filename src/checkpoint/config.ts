@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { dropUndefined, finiteNumber } from "../io/json-values.js";
 import { readJson } from "../io/read-json.js";
 import { VitlensError } from "../errors.js";
 import { defaultPreprocess, type PreprocessConfig } from "../data/preprocess-config.js";
@@ -70,7 +71,7 @@ export function inferConfig(
     numClasses: params.get("head.weight")?.shape[0] ?? 0,
     layerNormEps: 1e-6,
     ...rest,
-    ...dropUndefinedKeys(found),
+    ...dropUndefined(found),
   });
 }
 
@@ -90,10 +91,6 @@ function gridFromTensors(params: Params, c: ViTConfig, patch: number, file: stri
     throw new VitlensError(`${file}: no position embedding records the image size; pass --image-size N`);
   }
   return [side * patch, side * patch];
-}
-
-function dropUndefinedKeys<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** What a config.json says about the architecture, and (HF) which family it names. */
@@ -116,7 +113,6 @@ export function architectureName(cfg: CheckpointConfig | null): string | undefin
   return cfg?.kind === "timm" ? timmArchitecture(cfg.json) : undefined;
 }
 
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 const triple = (v: unknown): [number, number, number] | undefined =>
   Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number") ? [v[0], v[1], v[2]] : undefined;
 
@@ -135,7 +131,7 @@ export function preprocessFrom(
     p.std = triple(pc.std) ?? [0.229, 0.224, 0.225];
     p.resample = interpolationGiven ? p.resample : timmInterpolation(pc.interpolation); // --interpolation replaces it after
     // timm's eval transform: shorter side to size / crop_pct, centre crop ("squash" resizes straight)
-    const crop = num(pc.crop_pct);
+    const crop = finiteNumber(pc.crop_pct);
     if (crop !== undefined && crop > 0 && crop < 1 && (pc.crop_mode ?? "center") === "center") p.resize = { kind: "shorter-then-crop", cropPct: crop };
   }
   return p;
@@ -161,8 +157,8 @@ function hfPreprocess(j: Record<string, unknown>, p: PreprocessConfig): Preproce
     p.mean = [0, 0, 0];
     p.std = [1, 1, 1];
   }
-  p.rescaleFactor = j.do_rescale === false ? 1 : (num(j.rescale_factor) ?? p.rescaleFactor);
-  const code = num(j.resample) ?? 2;
+  p.rescaleFactor = j.do_rescale === false ? 1 : (finiteNumber(j.rescale_factor) ?? p.rescaleFactor);
+  const code = finiteNumber(j.resample) ?? 2;
   p.resample = RESAMPLE[code as keyof typeof RESAMPLE] ?? "bilinear";
   // an int size means a square for ViT/DeiT/BEiT processors and the shortest edge for CLIP/Bit (default_to_square=False)
   const type = String(j.image_processor_type ?? "");
@@ -189,8 +185,8 @@ function sizeOf(v: unknown, shortest: boolean): { height: number; width: number 
   if (typeof v === "number") return shortest ? { shortestEdge: v } : { height: v, width: v };
   if (typeof v !== "object" || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  if (num(o.height) !== undefined && num(o.width) !== undefined) return { height: o.height as number, width: o.width as number };
-  if (num(o.shortest_edge) !== undefined) return { shortestEdge: o.shortest_edge as number };
+  if (finiteNumber(o.height) !== undefined && finiteNumber(o.width) !== undefined) return { height: o.height as number, width: o.width as number };
+  if (finiteNumber(o.shortest_edge) !== undefined) return { shortestEdge: o.shortest_edge as number };
   return undefined;
 }
 

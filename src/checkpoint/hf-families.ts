@@ -1,4 +1,5 @@
 import { VitlensError } from "../errors.js";
+import { dropUndefined, finiteNumber, numberPair } from "../io/json-values.js";
 import type { ViTConfig } from "../models/vit-config.js";
 import { ACTIVATIONS, activationNamed } from "../nn/activation.js";
 
@@ -49,9 +50,6 @@ export function hfModelType(j: Record<string, unknown>, file: string): HfModelTy
 
 export const familyName = (t: HfModelType): string => FAMILY_NAMES[t];
 
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-const pair = (v: unknown): [number, number] | undefined =>
-  typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number") ? [v[0], v[1]] : undefined;
 
 /** The architecture an HF config.json records, with the family's defaults where it is silent. */
 export function hfConfigHints(json: Record<string, unknown>, file: string): { hints: Partial<ViTConfig>; type: HfModelType } {
@@ -64,21 +62,21 @@ export function hfConfigHints(json: Record<string, unknown>, file: string): { hi
     throw new VitlensError(`${file}: hidden_act "${String(act)}" is not an activation vitlens has (${ACTIVATIONS.join(", ")}; HF's gelu_new and gelu_pytorch_tanh are gelu_tanh)`);
   }
   if (j.use_swiglu_ffn === true) throw new VitlensError(`${file}: DINOv2 with use_swiglu_ffn (a SwiGLU feed-forward) is not supported`);
-  const hidden = num(j.hidden_size);
-  const mlpRatio = num(j.mlp_ratio);
+  const hidden = finiteNumber(j.hidden_size);
+  const mlpRatio = finiteNumber(j.mlp_ratio);
   const hints: Partial<ViTConfig> = {
     hiddenSize: hidden,
-    numLayers: num(j.num_hidden_layers),
-    numHeads: num(j.num_attention_heads),
-    mlpSize: num(j.intermediate_size) ?? (mlpRatio && hidden ? Math.round(mlpRatio * hidden) : undefined),
-    patchSize: num(j.patch_size),
-    imageSize: pair(j.image_size),
-    numChannels: num(j.num_channels),
-    layerNormEps: num(j.layer_norm_eps) ?? EPS[type],
+    numLayers: finiteNumber(j.num_hidden_layers),
+    numHeads: finiteNumber(j.num_attention_heads),
+    mlpSize: finiteNumber(j.intermediate_size) ?? (mlpRatio && hidden ? Math.round(mlpRatio * hidden) : undefined),
+    patchSize: finiteNumber(j.patch_size),
+    imageSize: numberPair(j.image_size),
+    numChannels: finiteNumber(j.num_channels),
+    layerNormEps: finiteNumber(j.layer_norm_eps) ?? EPS[type],
     qkvBias: typeof j.qkv_bias === "boolean" ? j.qkv_bias : undefined,
     activation,
-    hiddenDropout: num(j.hidden_dropout_prob),
-    attentionDropout: num(j.attention_probs_dropout_prob),
+    hiddenDropout: finiteNumber(j.hidden_dropout_prob),
+    attentionDropout: finiteNumber(j.attention_probs_dropout_prob),
   };
   if (type === "dinov2" || type === "dinov2_with_registers") {
     // Dinov2Embeddings.interpolate_pos_encoding: F.interpolate(bicubic), antialias only with registers
@@ -95,6 +93,3 @@ export function interpolatesPositions(type: HfModelType | undefined): boolean {
   return type === "dinov2" || type === "dinov2_with_registers" || type === "beit" || type === "data2vec-vision";
 }
 
-export function dropUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}

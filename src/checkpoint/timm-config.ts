@@ -1,7 +1,7 @@
 import { VitlensError } from "../errors.js";
+import { dropUndefined, finiteNumber, numberPair } from "../io/json-values.js";
 import type { ViTConfig } from "../models/vit-config.js";
 import { ACTIVATIONS, activationNamed } from "../nn/activation.js";
-import { dropUndefined } from "./hf-families.js";
 import { VITLENS_OPTIONS } from "./save-timm.js";
 
 /*
@@ -11,9 +11,6 @@ import { VITLENS_OPTIONS } from "./save-timm.js";
  * patch bias, `*_quickgelu` use QuickGELU, `beit_*` are BEiT). Options vitlens lacks are refused
  * by name rather than run as a plain ViT.
  */
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-const pair = (v: unknown): [number, number] | undefined =>
-  typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number") ? [v[0], v[1]] : undefined;
 
 export function timmConfigHints(j: Record<string, unknown>, file: string): Partial<ViTConfig> {
   const pc = (j.pretrained_cfg ?? {}) as Record<string, unknown>;
@@ -29,17 +26,17 @@ export function timmConfigHints(j: Record<string, unknown>, file: string): Parti
   }
   const pool = args.global_pool ?? j.global_pool;
   const labels = timmLabelNames(j.label_names ?? pc.label_names ?? j.labels);
-  const embed = num(args.embed_dim);
-  const ratio = num(args.mlp_ratio);
+  const embed = finiteNumber(args.embed_dim);
+  const ratio = finiteNumber(args.mlp_ratio);
   const clip = /_clip_/.test(arch);
   const hints: Partial<ViTConfig> = dropUndefined({
     hiddenSize: embed,
-    numLayers: num(args.depth),
-    numHeads: num(args.num_heads),
+    numLayers: finiteNumber(args.depth),
+    numHeads: finiteNumber(args.num_heads),
     mlpSize: embed && ratio ? Math.round(embed * ratio) : undefined,
-    patchSize: num(args.patch_size) ?? (fromName ? Number(fromName[1]) : undefined),
-    imageSize: pair(args.img_size) ?? (input ? [input[1], input[2]] : fromName ? pair(Number(fromName[2])) : undefined),
-    layerNormEps: num(args.layer_norm_eps) ?? (clip ? 1e-5 : 1e-6),
+    patchSize: finiteNumber(args.patch_size) ?? (fromName ? Number(fromName[1]) : undefined),
+    imageSize: numberPair(args.img_size) ?? (input ? [input[1], input[2]] : fromName ? numberPair(Number(fromName[2])) : undefined),
+    layerNormEps: finiteNumber(args.layer_norm_eps) ?? (clip ? 1e-5 : 1e-6),
     posEmbedTokens: args.no_embed_class === true ? "patches" : undefined,
     // timm's resample_abs_pos_embed (checkpoint loading, dynamic_img_size): bicubic with antialias
     posEmbedResample: "bicubic-antialias",

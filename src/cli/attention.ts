@@ -7,11 +7,11 @@ import { loadBatch } from "../data/preprocess.js";
 import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, keepMask, prefixShares, queryName, rollout, type HeadFusion, type TokenLayout } from "../explain/attention-maps.js";
 import { tokenNorms } from "../explain/token-norms.js";
-import { streamAfter } from "../models/vit-pass.js";
+import { streamAfter, vitBackward, vitForward } from "../models/vit-pass.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { gridSize, tokenLayout } from "../models/vit-config.js";
+import { gridSize, prefixNames, tokenLayout } from "../models/vit-config.js";
 import { softmax } from "../models/scores.js";
-import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { zeroGrads } from "../models/vit-train.js";
 import { blendHeat, blendMask, displayImage, tileGrid, type Tile } from "../render/overlay.js";
 import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "../models/vit-config.js";
@@ -105,16 +105,16 @@ export function attentionCommand(): Command {
           continue;
         }
         // one pass per image: attribution keeps it (with a head), norm keeps its stream (with the logits when there is a head); the others need only the attention probabilities
-        const withHead = o.method === "attribution" || (o.method === "norm" && c.numClasses > 0);
-        const fwd = withHead ? forwardTrain(model, pixels, be) : o.method === "norm" ? forwardTokensTrain(model, pixels, be) : model.forward(pixels, be);
-        const probs = "logits" in fwd && fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
+        const keep = o.method === "attribution" || o.method === "norm";
+        const fwd = vitForward(model, pixels, be, { output: c.numClasses > 0 ? "logits" : "tokens", keep });
+        const probs = fwd.logits ? softmax(Array.from(fwd.logits.data)) : [];
         const predicted = probs.indexOf(Math.max(...probs));
         const target = o.class ?? predicted;
         let attentionGrads: Tensor[] = [];
-        if (o.method === "attribution" && "logits" in fwd && "cache" in fwd) {
+        if (o.method === "attribution") {
           const dlogits = new Float32Array(c.numClasses);
           dlogits[target] = 1;
-          attentionGrads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
+          attentionGrads = vitBackward(model, fwd, dlogits, zeroGrads(model.params), be);
         }
         const maps: Array<{ title: string; values: Float32Array }> = [];
         const layers = layer === "all" ? [...Array(c.numLayers).keys()] : [layer];
@@ -129,9 +129,8 @@ export function attentionCommand(): Command {
         } else if (o.method === "attribution") {
           maps.push({ title: `attribution for "${labels[target] ?? target}"`, values: attribution(fwd.attentions, attentionGrads, 0, layout) });
         } else {
-          if (!("cache" in fwd)) throw new Error("attention --method norm: the pass kept no activations"); // the kept pass above
           for (const l of layers) {
-            const norms = tokenNorms(streamAfter(c, fwd.cache, l), fwd.cache.dims.N, c.hiddenSize, 0);
+            const norms = tokenNorms(streamAfter(c, fwd.acts, l), fwd.acts.dims.N, c.hiddenSize, 0);
             maps.push({ title: `token norm after layer ${l}`, values: norms.subarray(layout.prefix) });
             if (layout.prefix) progress.print(`${image}: layer ${l} token norms: prefix ${Array.from(norms.subarray(0, layout.prefix), (v) => v.toFixed(1)).join(", ")}; patches max ${Math.max(...norms.subarray(layout.prefix)).toFixed(1)}, median ${median(norms.subarray(layout.prefix)).toFixed(1)}\n`);
           }
@@ -173,14 +172,10 @@ function median(v: Float32Array): number {
 function describeShares(c: ViTConfig, att: Tensor, layout: TokenLayout): string {
   const shares = prefixShares(att, 0, "mean", layout);
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  const parts: string[] = [];
-  let i = 0;
-  if (c.classToken ?? true) parts.push(`CLS ${pct(shares[i++])}`);
-  if (c.distillationToken) parts.push(`distillation ${pct(shares[i++])}`);
-  if (c.registerTokens) {
-    const regs = shares.subarray(i, i + c.registerTokens);
-    parts.push(`registers ${pct(regs.reduce((a, b) => a + b, 0))} (${Array.from(regs, pct).join(", ")})`);
-  }
+  const names = prefixNames(c);
+  const parts = names.flatMap((name, i) => (name.startsWith("register") ? [] : [`${name} ${pct(shares[i])}`]));
+  const registers = names.flatMap((name, i) => (name.startsWith("register") ? [shares[i]] : []));
+  if (registers.length) parts.push(`registers ${pct(registers.reduce((a, b) => a + b, 0))} (${registers.map(pct).join(", ")})`);
   const patches = 1 - shares.reduce((a, b) => a + b, 0);
   return `the ${layout.cls ? "CLS row" : "patch-row mean (no CLS token)"} (mean of heads) goes to: ${parts.join(", ")}, patches ${pct(patches)}`;
 }

@@ -9,7 +9,8 @@ import { forwardFlops } from "../models/flops.js";
 import type { Backend } from "../backend/backend.js";
 import { profileBackend, type Profiler } from "../backend/profile.js";
 import type { NativeExtras } from "../backend/native.js";
-import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
+import { vitBackward, vitForward } from "../models/vit-pass.js";
+import { TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import type { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
 import type { Tensor } from "../tensor.js";
@@ -46,9 +47,9 @@ function trainStep(model: ViT, pixels: Tensor, be: Backend, batch: number): () =
   const ws = new TrainWorkspace();
   return () => {
     for (const g of grads.values()) g.data.fill(0);
-    const fwd = forwardTrain(model, pixels, be, { dropout: rng, workspace: ws });
-    const { dlogits } = crossEntropy(fwd.logits.data, labels, model.config.numClasses);
-    backward(model, fwd, dlogits, grads, be, ws);
+    const fwd = vitForward(model, pixels, be, { dropout: rng, workspace: ws });
+    const { dlogits } = crossEntropy(fwd.logits!.data, labels, model.config.numClasses);
+    vitBackward(model, fwd, dlogits, grads, be, { workspace: ws });
     optimizer.update(model.params, grads, 1e-5, be);
   };
 }

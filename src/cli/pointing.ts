@@ -9,7 +9,8 @@ import { VitlensError } from "../errors.js";
 import { attribution, clsAttention, rollout } from "../explain/attention-maps.js";
 import { pointingHit, randomPointingRate } from "../explain/pointing.js";
 import { gridSize, tokenLayout } from "../models/vit-config.js";
-import { backward, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { vitBackward, vitForward } from "../models/vit-pass.js";
+import { zeroGrads } from "../models/vit-train.js";
 import { loadCliModel } from "./load-model.js";
 import { taskProgress } from "./progress.js";
 import { writeOut } from "./stdio.js";
@@ -45,12 +46,12 @@ export function pointingCommand(): Command {
         const box = boxes[basename(ds.name(i))];
         if (!box) throw new VitlensError(`${ds.name(i)}: no box in ${boxesPath}`);
         await imagePixels(await ds.raw(i), preprocess, {}, pixels);
-        const fwd = forwardTrain(model, { data: pixels, shape: [1, 3, H, W] }, be);
-        const logits = Array.from(fwd.logits.data);
+        const fwd = vitForward(model, { data: pixels, shape: [1, 3, H, W] }, be, { keep: true });
+        const logits = Array.from(fwd.logits!.data);
         if (logits.indexOf(Math.max(...logits)) === ds.labels[i]) correct++;
         const dlogits = new Float32Array(logits.length);
         dlogits[ds.labels[i]] = 1; // attribution for the true class, as the pointing game asks
-        const { attentionGrads } = backward(model, fwd, dlogits, zeroGrads(model.params), be);
+        const attentionGrads = vitBackward(model, fwd, dlogits, zeroGrads(model.params), be);
         const maps = {
           cls: clsAttention(fwd.attentions[model.config.numLayers - 1], 0, "mean", tokenLayout(model.config)),
           rollout: rollout(fwd.attentions, 0, "mean", 0, tokenLayout(model.config)),

@@ -106,9 +106,17 @@ export function gridSize(config: ViTConfig): [number, number] {
   return [Math.floor(config.imageSize[0] / config.patchSize), Math.floor(config.imageSize[1] / config.patchSize)];
 }
 
+/** The tokens before the patches, in sequence order: "CLS", "distillation", "register 0", ... */
+export function prefixNames(c: ViTConfig): string[] {
+  const names = c.classToken ?? true ? ["CLS"] : [];
+  if (c.distillationToken) names.push("distillation");
+  for (let r = 0; r < (c.registerTokens ?? 0); r++) names.push(`register ${r}`);
+  return names;
+}
+
 /** Tokens before the patches: CLS, the distillation token, the registers. */
 export function prefixTokens(c: ViTConfig): number {
-  return (c.classToken ?? true ? 1 : 0) + (c.distillationToken ? 1 : 0) + (c.registerTokens ?? 0);
+  return prefixNames(c).length;
 }
 
 /** Where the patches start in the sequence, and whether a CLS token leads it (explain/'s maps read it). */

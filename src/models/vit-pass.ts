@@ -1,4 +1,5 @@
 import type { Backend } from "../backend/backend.js";
+import { VitlensError } from "../errors.js";
 import { planBuffers, type PassPlan } from "../nn/activation-plan.js";
 import { applyMask, dropoutMask, type Dropout } from "../nn/dropout.js";
 import { encoderBlockActs, encoderBlockBackward, encoderBlockForward, type EncoderBlock, type EncoderBlockActs, type EncoderBlockGrads } from "../nn/encoder-block.js";
@@ -6,11 +7,13 @@ import { layerGrads, layerWeights, type LayerSource } from "../nn/from-params.js
 import { layernorm, layernormBackward, type LayernormOutput } from "../nn/layernorm.js";
 import { branchOutput } from "../nn/norm-placement.js";
 import { Scratch } from "../nn/scratch.js";
+import type { Rng } from "../random.js";
 import type { Params, Tensor } from "../tensor.js";
 import { headInputSize, type ViTConfig } from "./vit-config.js";
 import { embed, embedBackward, vitDims, type EmbedActs, type ViTDims } from "./vit-embed.js";
 import { headBackward, headForward, tokensBackwardFrom, tokensForward, type HeadActs } from "./vit-head.js";
 import { relativeBias, relativeBiasBackward, relativePositionIndex } from "./relative-position.js";
+import type { TrainWorkspace } from "./vit-train.js";
 
 /** Block l's layers under timm's names, as weights or as gradient buffers (whichever `t` builds). */
 export function vitBlock<L, N>(t: LayerSource<L, N>, l: number, c: Pick<ViTConfig, "numHeads" | "activation" | "norm">) {
@@ -31,16 +34,29 @@ function relativeTableName(c: ViTConfig, l: number): string | null {
 /** What the pass ends with: the head's logits (and its input, the features), or every token after the final norm. */
 export type ViTOutputKind = "logits" | "tokens";
 
+/** What a pass runs: a ViT's configuration and parameters (a ViT, or a variant of one's config over the same weights). */
+export interface ViTWeights {
+  config: ViTConfig;
+  params: Params;
+}
+
+/** How a pass runs: an inference pass to the logits by default. */
 export interface ViTPassOptions {
-  output: ViTOutputKind;
+  /** "logits" (the head's, with its input as features) or "tokens" (every token after the final norm). */
+  output?: ViTOutputKind;
   /**
    * Keep what backward needs (the "kept" plan). Without it the residual stream is updated in
    * place and every layer overwrites one set of buffers ("inference"): nn/activation-plan.ts.
+   * A pass with `dropout` or a `workspace` keeps.
    */
-  keep: boolean;
-  dropout?: Dropout | null;
-  /** Where the activations are taken from: a pool kept from an earlier pass (a training loop's) is overwritten instead of reallocated. */
-  pool?: Scratch;
+  keep?: boolean;
+  /** A training pass: dropout at the config's rates, drawn from this generator. */
+  dropout?: Rng;
+  /**
+   * A training loop's buffers: this pass overwrites the last one's activations (a batch of another
+   * size replaces them), and vitBackward given it uses its scratch and returns no attention gradients.
+   */
+  workspace?: TrainWorkspace;
   /**
    * Return every layer's attention probabilities (default). false: an inference pass keeps none
    * ("output-only": a captioner's encoder, no (B, H, N, N) buffer per layer to allocate and fault in).
@@ -71,12 +87,17 @@ export interface ViTPass {
  * blocks, then the final norm, pooling and head(s); inference and training differ only in the
  * options: what is kept, dropout.
  */
-export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Tensor, o: ViTPassOptions): ViTPass {
+export function vitForward(model: ViTWeights, pixels: Tensor, be: Backend, o: ViTPassOptions = {}): ViTPass {
+  const { config: c, params } = model;
+  const output = o.output ?? "logits";
+  const keep = o.keep || o.dropout !== undefined || o.workspace !== undefined;
+  if (keep && output === "logits" && c.numClasses === 0) throw new VitlensError("training needs a classification head (numClasses > 0)");
+  const dropout: Dropout | null = o.dropout ? { rng: o.dropout, hidden: c.hiddenDropout, attention: c.attentionDropout } : null;
   const dims = vitDims(c, pixels);
   const { B, D, H, N, A } = dims;
   const W = layerWeights(params, c.layerNormEps);
   const { x: embedded, acts: embedding } = embed(be, params, c, pixels, dims); // (B, N, D)
-  const embMask = o.dropout ? dropoutMask(embedded.length, o.dropout.hidden, o.dropout.rng) : null;
+  const embMask = dropout ? dropoutMask(embedded.length, dropout.hidden, dropout.rng) : null;
   applyMask(embedded, embMask);
   let x = embedded;
   let preNorm: ViTActivations["preNorm"] = null;
@@ -87,8 +108,8 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
 
   const s = { B, T: N };
   const sizes = { D, H, M: c.mlpSize, A };
-  const plan: PassPlan = o.keep ? "kept" : o.attentions === false ? "output-only" : "inference";
-  const pool = o.pool ?? new Scratch();
+  const plan: PassPlan = keep ? "kept" : o.attentions === false ? "output-only" : "inference";
+  const pool = o.workspace?.activations ?? new Scratch();
   const blocks: EncoderBlockActs[] = [];
   const attentions: Tensor[] = [];
   let stream = x;
@@ -101,13 +122,13 @@ export function vitForward(be: Backend, c: ViTConfig, params: Params, pixels: Te
       if (!scoreBiases.has(table)) scoreBiases.set(table, relativeBias(params.get(table)!.data, relativePositionIndex(dims.gh, dims.gw), H)); // (H, N, N)
       block.attn.scoreBias = scoreBiases.get(table);
     }
-    stream = encoderBlockForward(be, block, stream, s, acts, o.dropout ?? null);
-    if (o.attentions !== false || o.keep) attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
+    stream = encoderBlockForward(be, block, stream, s, acts, dropout);
+    if (o.attentions !== false || keep) attentions.push({ data: acts.attn.att.probs, shape: [B, H, N, N] });
     blocks.push(acts);
   }
 
-  const acts = (head: HeadActs): ViTActivations => ({ dims, output: o.output, embedding, embMask, preNorm, blocks: o.keep ? blocks : [], head });
-  if (o.output === "tokens") {
+  const acts = (head: HeadActs): ViTActivations => ({ dims, output, embedding, embMask, preNorm, blocks: keep ? blocks : [], head });
+  if (output === "tokens") {
     const head = tokensForward(be, c, params, stream, dims);
     return { logits: null, features: { data: head.headIn, shape: [B, N, D] }, attentions, acts: acts(head) };
   }
@@ -125,12 +146,15 @@ export function streamAfter(c: ViTConfig, acts: ViTActivations, l: number): Floa
  * Backward of a kept `vitForward` from dL/d(its output): dlogits (B, classes) or dtokens
  * (B, N, D). Every parameter's gradient is added into `grads` (so micro-batches accumulate);
  * returns dL/d(attention probabilities) per layer (B, H, N, N), for gradient-weighted attribution
- * — none with `attentionGrads: false` (a training step: one scratch buffer serves every layer).
+ * — none with a `workspace` (a training step: one scratch buffer serves every layer).
  */
 export function vitBackward(
-  be: Backend, c: ViTConfig, params: Params, acts: ViTActivations, dout: Float32Array, grads: Params, scratch = new Scratch(),
-  o: { attentionGrads?: boolean } = {},
+  model: ViTWeights, pass: ViTPass, dout: Float32Array, grads: Params, be: Backend, o: { workspace?: TrainWorkspace } = {},
 ): Tensor[] {
+  const { config: c, params } = model;
+  const acts = pass.acts;
+  if (acts.blocks.length !== c.numLayers) throw new Error("vitBackward: the pass kept no activations (run vitForward with keep)");
+  const scratch = o.workspace?.scratch ?? new Scratch();
   const { dims } = acts;
   const { B, D, H, N, A } = dims;
   const W = layerWeights(params, c.layerNormEps);
@@ -139,7 +163,7 @@ export function vitBackward(
   if (acts.output === "logits") headBackward(be, c, params, grads, acts.head, dout, dims, dx);
   else tokensBackwardFrom(be, c, params, grads, acts.head, dout, dims, dx);
   const s = { B, T: N };
-  const keep = o.attentionGrads ?? true;
+  const keep = !o.workspace;
   const attentionGrads: Tensor[] = keep ? new Array(c.numLayers) : [];
   const shared = keep ? undefined : scratch.get("vit.dprobs", B * H * N * N);
   // BEiT: the score bias's gradient, scattered back into its table (backward reads the saved probabilities, never the bias)

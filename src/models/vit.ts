@@ -30,13 +30,13 @@ export class ViT {
 
   /** pixels (B, C, H, W), normalized like the checkpoint's preprocessor. */
   forward(pixels: Tensor, be: Backend = getBackend()): ViTOutput {
-    const { logits, features, attentions } = vitForward(be, this.config, this.params, pixels, { output: "logits", keep: false });
+    const { logits, features, attentions } = vitForward(this, pixels, be);
     return { logits, features, attentions };
   }
 
   /** Every token after the final norm (B, N, D): what a captioner's decoder attends to; `attentions: false` returns no attention maps (and allocates none). */
   encode(pixels: Tensor, be: Backend = getBackend(), o: { attentions?: boolean } = {}): { tokens: Tensor; attentions: Tensor[] } {
-    const { features, attentions } = vitForward(be, this.config, this.params, pixels, { output: "tokens", keep: false, attentions: o.attentions });
+    const { features, attentions } = vitForward(this, pixels, be, { output: "tokens", attentions: o.attentions });
     return { tokens: features, attentions };
   }
 }

@@ -75,5 +75,8 @@ export function parseExportRequest(f: Fields, c: ViTConfig): ExportRequest {
   const layers = perLayer && f.layers !== undefined ? layersField(f, "layers", c.numLayers) : [base.layer];
   const heads = base.method !== "attribution" && base.method !== "norm" && f.heads !== undefined ? headsField(f, "heads", c.numHeads, ["mean"]) : [base.head];
   const keep = f.keep === undefined || f.keep === "" ? null : parseDinoRequest(f, c).keep;
+  if (keep !== null && base.method !== "cls" && base.method !== "raw") {
+    throw new VitlensError(`keep applies to the cls and raw maps (DINO's per-head masks), not ${base.method}`); // as attention --keep
+  }
   return { base, layers, heads, scale: choiceField(f, "scale", SCALES, "map"), zero: boolField(f, "zero", true), keep };
 }

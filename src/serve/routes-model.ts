@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { VitlensError } from "../errors.js";
 import { queryName } from "../explain/attention-maps.js";
 import { NO_POSITION_EMBEDDING } from "../explain/posemb.js";
-import { gridSize, prefixTokens, tokenLayout } from "../models/vit-config.js";
+import { gridSize, prefixNames, tokenLayout } from "../models/vit-config.js";
 import { colormapLut } from "../render/colormap.js";
 import { attentionAnswer, cachedAnswer, dinoAnswer, gridAnswer, predictAnswer } from "./answers.js";
 import { parseAttentionRequest, parseDinoRequest, parseGridRequest } from "./attention-request.js";
@@ -12,15 +12,6 @@ import { paths, type ImageAnswer, type InfoAnswer, type PosembAnswer, type Posem
 import { intField } from "./fields.js";
 import { modelView, rawPng } from "./model-view.js";
 import { requestFields, requestImage } from "./upload.js";
-
-/** Names of the tokens before the patches, as the page labels them. */
-export function prefixNames(c: ServerContext["vit"]["info"]["config"]): string[] {
-  const names = tokenLayout(c).cls ? ["CLS"] : [];
-  if (c.distillationToken) names.push("distillation");
-  for (let r = 0; r < (c.registerTokens ?? 0); r++) names.push(`register ${r}`);
-  if (names.length !== prefixTokens(c)) throw new Error("prefix token names out of step with prefixTokens");
-  return names;
-}
 
 const json = (reply: FastifyReply, text: string) => reply.type("application/json").send(text);
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseMetricLines, type MetricRecord } from "../train/metrics.js";
+import { currentState } from "../train/run-state.js";
 import type { RunSummary } from "./contract.js";
 
 const readJsonOrNull = (path: string): Record<string, unknown> | null => {
@@ -45,8 +46,7 @@ function runFacts(path: string): RunFacts {
   if (known?.key === key) return known.facts;
   const run = readJsonOrNull(files[0]);
   const options = (run?.options ?? null) as { epochs?: unknown } | null;
-  const pointer = readJsonOrNull(files[1]);
-  const current = typeof pointer?.current === "string" && /^state-\d+$/.test(pointer.current) ? pointer.current : null;
+  const current = currentState(path);
   const saved = current ? readJsonOrNull(join(path, current, "progress.json")) : null;
   const progress = (saved?.progress ?? null) as { epoch?: unknown } | null;
   const savedEpochs = (saved?.options as { epochs?: unknown } | undefined)?.epochs;

@@ -7,8 +7,8 @@ import { VitlensError } from "../errors.js";
 import { tokenNorms } from "../explain/token-norms.js";
 import type { ViT } from "../models/vit.js";
 import { posEmbedPrefix, tokenLayout } from "../models/vit-config.js";
-import { streamAfter } from "../models/vit-pass.js";
-import { backward, forwardTokensTrain, forwardTrain, zeroGrads } from "../models/vit-train.js";
+import { streamAfter, vitBackward, vitForward } from "../models/vit-pass.js";
+import { zeroGrads } from "../models/vit-train.js";
 import type { Tensor } from "../tensor.js";
 import type { Backend } from "../backend/index.js";
 import { LruCache } from "./cache.js";
@@ -66,17 +66,17 @@ function vitHandlers(model: ViT, be: Backend, cacheBytes: number) {
       return { value: map, transfer: [map.buffer as ArrayBuffer] };
     },
     attribution: ({ input, target }: { input: ThreadInput; target: number }) => {
-      const fwd = forwardTrain(model, input.pixels, be);
+      const fwd = vitForward(model, input.pixels, be, { keep: true });
       const dlogits = new Float32Array(model.config.numClasses);
       dlogits[target] = 1;
-      const grads = backward(model, fwd, dlogits, zeroGrads(model.params), be).attentionGrads;
+      const grads = vitBackward(model, fwd, dlogits, zeroGrads(model.params), be);
       const map = attribution(fwd.attentions, grads, 0, layout);
       return { value: map, transfer: [map.buffer as ArrayBuffer] };
     },
     /** Every token's L2 norm after layer `layer` (N): prefix tokens first, as `vitlens attention --method norm`. */
     norms: ({ input, layer }: { input: ThreadInput; layer: number }) => {
-      const kept = forwardTokensTrain(model, input.pixels, be);
-      const norms = tokenNorms(streamAfter(model.config, kept.cache, layer), kept.cache.dims.N, model.config.hiddenSize, 0);
+      const kept = vitForward(model, input.pixels, be, { output: "tokens", keep: true });
+      const norms = tokenNorms(streamAfter(model.config, kept.acts, layer), kept.acts.dims.N, model.config.hiddenSize, 0);
       return { value: norms, transfer: [norms.buffer as ArrayBuffer] };
     },
     posemb: () => {

@@ -65,14 +65,26 @@ export interface LoadedState {
   options: unknown;
 }
 
-export function loadState(run: string, kind: "classifier" | "captioner"): LoadedState {
+/** The state folder RUN/state.json names ("state-N"); null when it names none or is unreadable. Throws only with `strict`. */
+export function currentState(run: string, strict = false): string | null {
   const pointer = join(run, "state.json");
-  if (!existsSync(pointer)) throw new VitlensError(`--resume ${run}: not a vitlens run (no state.json)`);
-  const current = String(readJson(pointer).current ?? "");
-  const dir = join(run, current);
-  if (!/^state-\d+$/.test(current) || !existsSync(join(dir, "progress.json"))) {
-    throw new VitlensError(`--resume ${run}: state.json points at a missing state folder "${current}"`);
+  if (!existsSync(pointer)) {
+    if (strict) throw new VitlensError(`--resume ${run}: not a vitlens run (no state.json)`);
+    return null;
   }
+  let current = "";
+  try {
+    current = String(readJson(pointer).current ?? "");
+  } catch (e) {
+    if (strict) throw e;
+  }
+  if (/^state-\d+$/.test(current) && existsSync(join(run, current, "progress.json"))) return current;
+  if (strict) throw new VitlensError(`--resume ${run}: state.json points at a missing state folder "${current}"`);
+  return null;
+}
+
+export function loadState(run: string, kind: "classifier" | "captioner"): LoadedState {
+  const dir = join(run, currentState(run, true)!);
   const saved = readJson(join(dir, "progress.json"));
   const parsed = progressSchema.safeParse(upgradeProgress((saved.progress ?? {}) as Record<string, unknown>, kind));
   if (!parsed.success) {

@@ -13,7 +13,8 @@ import { VIT_PRESETS } from "../models/vit-config.js";
 import { batches, type Batch } from "../data/loader.js";
 import { VitlensError } from "../errors.js";
 import { plural } from "../words.js";
-import { backward, forwardTrain, TrainWorkspace, zeroGrads } from "../models/vit-train.js";
+import { vitBackward, vitForward } from "../models/vit-pass.js";
+import { TrainWorkspace, zeroGrads } from "../models/vit-train.js";
 import { deriveSeed, Rng, shuffled } from "../random.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { frozenNames } from "./freeze.js";
@@ -263,11 +264,11 @@ export async function train(
     step: (batch, at) => {
       const B = batch.labels.length;
       if (B === 0) return null;
-      const fwd = forwardTrain(model, batch.pixels, be, { dropout: new Rng(deriveSeed(o.seed, at.epoch, at.step, 0xd0)), workspace });
-      const { loss, dlogits, correct } = crossEntropy(fwd.logits.data, batch.labels, model.config.numClasses, o.labelSmoothing);
+      const fwd = vitForward(model, batch.pixels, be, { dropout: new Rng(deriveSeed(o.seed, at.epoch, at.step, 0xd0)), workspace });
+      const { loss, dlogits, correct } = crossEntropy(fwd.logits!.data, batch.labels, model.config.numClasses, o.labelSmoothing);
       if (!Number.isFinite(loss)) return { loss, correct, count: B, images: B };
       for (const g of grads.values()) g.data.fill(0);
-      backward(model, fwd, dlogits, grads, be, workspace);
+      vitBackward(model, fwd, dlogits, grads, be, { workspace });
       const gradNorm = clipGradNorm(grads, trainable, o.clipGrad);
       optimizer.update(model.params, grads, at.lr, be);
       return { loss, correct, count: B, images: B, record: { grad_norm: gradNorm } };
