@@ -118,11 +118,11 @@ const triple = (v: unknown): [number, number, number] | undefined =>
 
 /** Preprocessing from the HF image processor's JSON or timm's pretrained_cfg; HF defaults otherwise. */
 export function preprocessFrom(
-  cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, size: [number, number], interpolationGiven = false,
+  cfg: CheckpointConfig | null, processor: ProcessorJson | null, size: [number, number], interpolationGiven = false,
 ): PreprocessConfig {
   const p = defaultPreprocess(size);
   const origin = p.origin!;
-  if (preprocessorJson) return hfPreprocess(preprocessorJson, p);
+  if (processor) return hfPreprocess(processor, p);
   if (cfg?.kind === "timm") {
     const pc = (cfg.json.pretrained_cfg ?? {}) as Record<string, unknown>;
     const from = (key: string) => (key in pc ? "config.json pretrained_cfg" : "timm's default");
@@ -148,8 +148,7 @@ function timmInterpolation(value: unknown): PreprocessConfig["resample"] {
 }
 
 /** HF's image processors (the PIL ones: ViTImageProcessor, DeiT, BEiT, CLIP, DINOv2's BitImageProcessor) as one resize policy. */
-function hfPreprocess(j: Record<string, unknown>, p: PreprocessConfig): PreprocessConfig {
-  const file = typeof j.__file === "string" ? j.__file : "preprocessor_config.json";
+function hfPreprocess({ json: j, file }: ProcessorJson, p: PreprocessConfig): PreprocessConfig {
   const from = (keys: string[]) => (keys.some((k) => k in j) ? file : `default (not in ${file})`);
   p.mean = triple(j.image_mean) ?? p.mean;
   p.std = triple(j.image_std) ?? p.std;
@@ -198,17 +197,22 @@ export function torchvisionPreprocess(size: [number, number]): PreprocessConfig 
   };
 }
 
+/** An image processor's settings and the file they came from (named in the preprocessing's origin). */
+export interface ProcessorJson {
+  json: Record<string, unknown>;
+  file: "preprocessor_config.json" | "processor_config.json";
+}
+
 /**
  * The image processor's settings: preprocessor_config.json (the Hub's older repos), or the
  * `image_processor` entry of processor_config.json (transformers 5's save_pretrained of a processor).
  */
-export function readPreprocessorJson(dir: string): Record<string, unknown> | null {
+export function readPreprocessorJson(dir: string): ProcessorJson | null {
   const older = join(dir, "preprocessor_config.json");
-  if (existsSync(older)) return { ...readJson(older), __file: "preprocessor_config.json" };
+  if (existsSync(older)) return { json: readJson(older), file: "preprocessor_config.json" };
   const processor = join(dir, "processor_config.json");
   if (!existsSync(processor)) return null;
-  const j = readJson(processor);
-  const inner = j.image_processor;
-  if (typeof inner === "object" && inner !== null) return { ...(inner as Record<string, unknown>), __file: "processor_config.json" };
+  const inner = readJson(processor).image_processor;
+  if (typeof inner === "object" && inner !== null) return { json: inner as Record<string, unknown>, file: "processor_config.json" };
   return null;
 }

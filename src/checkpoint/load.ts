@@ -12,7 +12,7 @@ import { Rng } from "../random.js";
 import { sameShape, shapeString, type Tensor } from "../tensor.js";
 import { readJson } from "../io/read-json.js";
 import {
-  architectureName, classifyConfig, configFamily, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig,
+  architectureName, classifyConfig, configFamily, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig, type ProcessorJson,
 } from "./config.js";
 import { familyName, interpolatesPositions, type HfModelType } from "./hf-families.js";
 import { fromClip, isClipStateDict } from "./keymap-clip.js";
@@ -135,7 +135,7 @@ function loadDirectory(dir: string, opts: LoadOptions): LoadedModel {
 }
 
 function loadWeightsFile(
-  path: string, cfg: CheckpointConfig | null, preprocessorJson: Record<string, unknown> | null, opts: LoadOptions,
+  path: string, cfg: CheckpointConfig | null, preprocessorJson: ProcessorJson | null, opts: LoadOptions,
 ): LoadedModel {
   if (extname(path) === ".npz") return loadGoogleNpz(path, opts);
   const torchFile = [".pth", ".pt", ".bin"].includes(extname(path));
@@ -322,14 +322,18 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   }
   const classes = opts.numClasses ?? stored.numClasses;
   if (classes !== stored.numClasses || opts.newHead) {
-    if (headPool && stored.numClasses === 0 && classes > 0) {
-      config.pool = headPool;
-      notes.push(`the new head reads [CLS, mean of the patch tokens], as DINOv2's classifier does (--pool cls for CLS only)`);
-    }
+    if (classes > 0) poolForNewHead(config, headPool, notes);
     newHeadParams(config, params, classes, opts.seed ?? 0);
     notes.push(`new head: ${classes} classes (checkpoint had ${stored.numClasses ? `${stored.numClasses}` : "no head"}), randomly initialised`);
   }
   return config;
+}
+
+/** A head added to a headless DINOv2 backbone reads what Dinov2ForImageClassification reads (`headPool`, unless --pool said otherwise). */
+function poolForNewHead(config: ViTConfig, headPool: Pool | undefined, notes: string[]): void {
+  if (!headPool || config.numClasses !== 0) return;
+  config.pool = headPool;
+  notes.push("the new head reads [CLS, mean of the patch tokens], as DINOv2's classifier does (--pool cls for CLS only)");
 }
 
 function newHeadParams(config: ViTConfig, params: Params, classes: number, seed: number): void {
@@ -344,10 +348,7 @@ function newHeadParams(config: ViTConfig, params: Params, classes: number, seed:
 
 /** A loaded model's head replaced by a randomly initialised one of `classes` classes (named LABEL_i until the caller names them). */
 export function replaceHead(loaded: LoadedModel, classes: number, seed: number): void {
-  if (loaded.model.config.numClasses === 0 && loaded.newHeadPool) {
-    loaded.model.config.pool = loaded.newHeadPool;
-    loaded.notes.push("the new head reads [CLS, mean of the patch tokens], as DINOv2's classifier does (--pool cls for CLS only)");
-  }
+  if (classes > 0) poolForNewHead(loaded.model.config, loaded.newHeadPool, loaded.notes);
   newHeadParams(loaded.model.config, loaded.model.params, classes, seed);
   loaded.labels = labelsFor(loaded.model.config);
 }
