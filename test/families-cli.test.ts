@@ -138,5 +138,9 @@ describe("families on the command line", () => {
     const rope = join(tmp, "rope.safetensors");
     writeSafetensors(rope, new Map([["blocks.0.attn.rope.freqs", { data: new Float32Array(4), shape: [4] }], ["patch_embed.weight", { data: new Float32Array(4), shape: [4] }]]));
     assert.match(vitlens("predict", "--model", rope, cat).stderr, /EVA-02 \(rotary embeddings, SwiGLU\) is not supported \(key "blocks\.0\.attn\.rope\.freqs"\)/);
+    // a timm-layout file: its key rules refuse with the same words
+    const timmRope = join(tmp, "timm-rope.safetensors");
+    writeSafetensors(timmRope, new Map([["patch_embed.proj.weight", { data: new Float32Array(4), shape: [1, 1, 2, 2] }], ["blocks.0.attn.rope.freqs", { data: new Float32Array(4), shape: [4] }]]));
+    assert.match(vitlens("predict", "--model", timmRope, cat).stderr, /"blocks\.0\.attn\.rope\.freqs": EVA-02 \(rotary embeddings, SwiGLU\) is not supported/);
   });
 });

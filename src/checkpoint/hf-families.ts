@@ -2,6 +2,7 @@ import { VitlensError } from "../errors.js";
 import { dropUndefined, finiteNumber, numberPair } from "../io/json-values.js";
 import type { ViTConfig } from "../models/vit-config.js";
 import { ACTIVATIONS, activationNamed } from "../nn/activation.js";
+import { UNSUPPORTED_FAMILIES } from "./family-refusals.js";
 
 /*
  * HF transformers' ViT families by model_type: what each one's config.json says about the
@@ -14,10 +15,10 @@ export type HfModelType = (typeof HF_FAMILIES)[number];
 
 /** Families vitlens does not compute, refused by name with what they have that vitlens lacks. */
 const NOT_SUPPORTED: Record<string, string> = {
-  eva: "EVA-02 (rotary embeddings, SwiGLU)",
-  siglip: "SigLIP (no CLS token, an attention-pooling head)",
+  eva: UNSUPPORTED_FAMILIES.eva,
+  siglip: UNSUPPORTED_FAMILIES.siglip,
   siglip_vision_model: "SigLIP's vision tower (no CLS token, an attention-pooling head)",
-  swin: "Swin (windowed attention, patch merging)",
+  swin: UNSUPPORTED_FAMILIES.swin,
   swinv2: "Swin V2 (windowed attention, patch merging)",
   convnext: "ConvNeXt (a convolutional network, not a ViT)",
   levit: "LeViT (convolutional stages, attention biases)",
@@ -25,7 +26,7 @@ const NOT_SUPPORTED: Record<string, string> = {
   pvt: "PVT (spatial-reduction attention, stages)",
   vit_hybrid: "ViT-hybrid (a ResNet stem)",
   vitdet: "ViTDet (windowed attention, relative positions)",
-  hiera: "Hiera (hierarchical stages, mask units)",
+  hiera: UNSUPPORTED_FAMILIES.hiera,
   ijepa: "I-JEPA (no CLS token; its predictor is not a classifier)",
   blip: "BLIP (a captioner: vitlens caption --model DIR)",
 };

@@ -1,4 +1,5 @@
 import type { Params, Tensor } from "../tensor.js";
+import { FAMILY_KEYS } from "./family-refusals.js";
 import { applyKeyRules, type KeyRules, type MappedState } from "./keymap-rules.js";
 
 /*
@@ -23,11 +24,9 @@ const TIMM_RULES: KeyRules = {
   ],
   ignored: [/relative_position_index$/],
   refused: [
-    [/^attn_pool\./, "attention pooling (global_pool='map') is not supported"],
     [/^head\.(fc|norm)\./, "a multi-layer head (pre-logits) is not supported"],
     [/\.(q_norm|k_norm)\./, "qk_norm is not supported yet"],
-    [/\.mlp\.(fc1_g|fc1_x|w12|w3)\./, "a SwiGLU MLP (EVA, DINOv2-giant) is not supported"],
-    [/\.rope\.|freqs_(cos|sin)$/, "rotary position embeddings (EVA-02) are not supported"],
+    ...FAMILY_KEYS.map(([pattern, what]): [RegExp, string] => [pattern, `${what} is not supported`]),
   ],
 };
 
