@@ -293,7 +293,6 @@ describe("one policy for bad files", () => {
   });
 });
 
-
 describe("hf:owner/name datasets through the hub client (local stand-in hub)", () => {
   it("lists the tree, downloads card and parquet into datasets--owner--name, resumes a cut download, and works offline", async () => {
     const repoDir = fixture("hf-dataset");

@@ -55,28 +55,28 @@ describe("data: every command reads the data people have, and says what it did",
     assert.match(t.stderr, /only class "3" holds images; a classifier needs at least two/);
   });
 
-  it("split folders of class folders (train/, test/) are splits, not classes", () => {
-    const dir = join(tmp, "splits");
-    classFolders(join(dir, "train"), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
-    classFolders(join(dir, "test"), { Dress: ["3_dress.png"], Trouser: ["1_trouser.png"] });
-    const e = vitlens("eval", "--model", model, "--data", dir);
-    assert.equal(e.status, 0, e.stderr);
-    assert.match(e.stdout, /on class folders .*splits\/test \(2 images, 2 classes\)/);
-    const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, "run4"), "--epochs", "1", "--lr", "0");
-    assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stdout + t.stderr, /data: class folders .*splits\/train .*; validation: class folders .*splits\/test/);
-  });
+  // train/ + test/, and the Hub's other split words (training/ + dev/): splits, not classes
+  for (const [name, train, heldOut] of [["splits", "train", "test"], ["words", "training", "dev"]]) {
+    it(`split folders of class folders (${train}/, ${heldOut}/) are splits, not classes: ${train} trains, ${heldOut} is scored and validates`, () => {
+      const dir = join(tmp, name);
+      classFolders(join(dir, train), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
+      classFolders(join(dir, heldOut), { Dress: ["3_dress.png"], Trouser: ["1_trouser.png"] });
+      const e = vitlens("eval", "--model", model, "--data", dir);
+      assert.equal(e.status, 0, e.stderr);
+      assert.match(e.stdout, new RegExp(`on class folders .*${name}/${heldOut} \\(2 images, 2 classes\\)`));
+      const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, `run-${name}`), "--epochs", "1", "--lr", "0");
+      assert.equal(t.status, 0, t.stderr);
+      assert.match(t.stdout + t.stderr, new RegExp(`data: class folders .*${name}/${train} .*; validation: class folders .*${name}/${heldOut}`));
+    });
+  }
 
-  it("split folders named by the Hub's other split words (training/, dev/) are read as train and validation", () => {
-    const dir = join(tmp, "words");
-    classFolders(join(dir, "training"), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
-    classFolders(join(dir, "dev"), { Dress: ["3_dress.png"], Trouser: ["1_trouser.png"] });
-    const e = vitlens("eval", "--model", model, "--data", dir);
-    assert.equal(e.status, 0, e.stderr);
-    assert.match(e.stdout, /on class folders .*words\/dev \(2 images, 2 classes\)/);
-    const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, "run-words"), "--epochs", "1", "--lr", "0");
+  it("without a train split, train takes the first split and validates on another, never the same one", () => {
+    const dir = join(tmp, "no-train");
+    classFolders(join(dir, "dev"), { Dress: ["3_dress.png"], Bag: ["8_bag.png"] });
+    classFolders(join(dir, "test"), { Dress: ["3_dress.png"], Trouser: ["1_trouser.png"] });
+    const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, "run-no-train"), "--epochs", "1", "--lr", "0");
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stdout + t.stderr, /data: class folders .*words\/training .*; validation: class folders .*words\/dev/);
+    assert.match(t.stdout + t.stderr, /data: class folders .*no-train\/dev .*; validation: class folders .*no-train\/test/);
   });
 
   it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {

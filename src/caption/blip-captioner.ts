@@ -1,4 +1,3 @@
-import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
@@ -13,6 +12,7 @@ import { vitParameterShapes } from "../models/vit-params.js";
 import { ViT } from "../models/vit.js";
 import { activationNamed } from "../nn/activation.js";
 import type { Params } from "../tensor.js";
+import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { generatedLength, readGenerationSettings, type GenerationSettings } from "./generation-config.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
@@ -76,7 +76,6 @@ export class BlipCaptioner {
     return prompt ? this.tokenizer.encode(prompt) : [];
   }
 }
-
 
 /** BLIP's text decoder (BlipTextConfig) as vitlens' caption decoder. */
 export function blipDecoderConfig(t: Record<string, unknown>, file: string): DecoderConfig {

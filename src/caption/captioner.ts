@@ -1,4 +1,3 @@
-import { captionerParams } from "./captioner-files.js";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readJson } from "../io/read-json.js";
@@ -11,6 +10,7 @@ import { vitParameterShapes } from "../models/vit-params.js";
 import type { Params } from "../tensor.js";
 import { ViT } from "../models/vit.js";
 import { sameShape, shapeString } from "../tensor.js";
+import { captionerParams } from "./captioner-files.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { Vocabulary } from "./vocabulary.js";
 

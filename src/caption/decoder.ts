@@ -106,8 +106,7 @@ export function decoderPass(
   const layers: DecoderLayerActs[] = [];
   const pool = new Scratch();
   for (let l = 0; l < c.numLayers; l++) {
-    const buffers = planBuffers(o.keep ? "kept" : "inference", l, pool, x);
-    const acts = reuse?.layers[l] ?? decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, buffers, { Tk });
+    const acts = reuse?.layers[l] ?? decoderLayerActs(s, { ...sizes, N: memory[l].N, memories: memory[l].batch }, planBuffers(o.keep ? "kept" : "inference", l, pool, x), { Tk });
     const cache = o.cache ? { kv: o.cache.kv[l], start } : undefined;
     x = decoderLayerForward(be, decoderLayer(W, l, c), x, s, memory[l], acts, cache);
     layers.push(acts);

@@ -1,4 +1,3 @@
-import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { configHints, inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
@@ -13,6 +12,7 @@ import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
 import { ViT } from "../models/vit.js";
 import type { Params, Tensor } from "../tensor.js";
+import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
 import { BpeTokenizer } from "./bpe-tokenizer.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { generatedLength, readGenerationSettings, type GenerationSettings } from "./generation-config.js";
@@ -84,7 +84,6 @@ export class HfCaptioner {
     return (this.generation.decoderStartTokenId ?? this.generation.bosTokenId)!;
   }
 }
-
 
 /** The decoder config of a GPT-2 `decoder` section (GPT2Config names and defaults). */
 export function gpt2DecoderConfig(dec: Record<string, unknown>, encoderWidth: number, file: string): DecoderConfig {

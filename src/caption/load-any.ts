@@ -6,10 +6,6 @@ import { CAPTIONER_TYPE, loadCaptioner } from "./captioner.js";
 import type { FolderCaptioner } from "./evaluate.js";
 import { HF_CAPTIONER_TYPE, loadHfCaptioner } from "./hf-captioner.js";
 import { BLIP_TYPE, loadBlipCaptioner } from "./blip-captioner.js";
-import { CAPTIONER_SIDE_FILES } from "./captioner-files.js";
-
-/** The files a Hub captioner may have besides config, preprocessor config and weights. */
-export const CAPTIONER_HUB_FILES = CAPTIONER_SIDE_FILES;
 
 /** A captioner folder of either kind, told apart by config.json's model_type. */
 export function loadAnyCaptioner(dir: string, o: { warn?: (line: string) => void } = {}): FolderCaptioner {

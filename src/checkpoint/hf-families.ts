@@ -51,7 +51,6 @@ export function hfModelType(j: Record<string, unknown>, file: string): HfModelTy
 
 export const familyName = (t: HfModelType): string => FAMILY_NAMES[t];
 
-
 /** The architecture an HF config.json records, with the family's defaults where it is silent. */
 export function hfConfigHints(json: Record<string, unknown>, file: string): { hints: Partial<ViTConfig>; type: HfModelType } {
   const type = hfModelType(json, file);

@@ -6,7 +6,8 @@ import { downloadDataset, parseDatasetId } from "../hub/dataset-snapshot.js";
 import { downloadProgress } from "./progress.js";
 import { CAPTIONER_PRESETS, captionerPreset } from "../caption/captioner-presets.js";
 import type { AnyCaptioner } from "../caption/evaluate.js";
-import { CAPTIONER_HUB_FILES, loadAnyCaptioner } from "../caption/load-any.js";
+import { CAPTIONER_SIDE_FILES } from "../caption/captioner-files.js";
+import { loadAnyCaptioner } from "../caption/load-any.js";
 import { loadCatrCaptioner } from "../caption/catr-captioner.js";
 import { catrPreset } from "../caption/catr-preset.js";
 import { CATR_TOKENIZER, resolveWordPieceTokenizer } from "../caption/wordpiece-tokenizer.js";
@@ -74,7 +75,7 @@ export async function resolveCatrSource(spec: string): Promise<string> {
 
 /** A captioner folder: a run's best/, a folder, or a Hub id's snapshot (downloaded with its tokenizer and generation config). */
 export async function resolveCaptionerDir(spec: string, flag = "--model"): Promise<string> {
-  return resolveModelSpec(spec, cliHubOptions(), { flag, optionalFiles: CAPTIONER_HUB_FILES });
+  return resolveModelSpec(spec, cliHubOptions(), { flag, optionalFiles: CAPTIONER_SIDE_FILES });
 }
 
 const warn = (line: string) => process.stderr.write(`vitlens: ${line}\n`);

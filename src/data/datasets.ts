@@ -4,7 +4,7 @@ import { parse } from "csv-parse/sync";
 import { IMAGE_EXT } from "./image-files.js";
 import { VitlensError } from "../errors.js";
 import { readIdx } from "./idx.js";
-import { hfSplits, isHfRepository, openHfRepository, openParquetFiles, SPLIT_WORDS, type HfDataOptions } from "./hf-dataset.js";
+import { hfSplits, isHfRepository, openHfRepository, openParquetFiles, preferredSplit, SPLIT_WORDS, type HfDataOptions } from "./hf-dataset.js";
 import { decodeRaw, grayToRaw, type RawImage } from "./raw-image.js";
 
 /** A labelled image collection; `raw(i)` decodes sample i (file datasets cache what fits). */
@@ -34,7 +34,7 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
   }
   if (isHfRepository(spec)) return openHfRepository(spec, o);
   const splits = dataSplits(spec, o);
-  const split = o.split ?? (splits ? (o.preferSplits ?? ["train"]).map((s) => findSplit(splits, s)).find((s) => s !== undefined) ?? splits[0] : undefined);
+  const split = o.split ?? (splits ? preferredSplit(splits, o.preferSplits ?? ["train"]) ?? splits[0] : undefined);
   const meta = imagefolderMetadata(spec, split);
   if (meta) return openMetadataFile(meta, o);
   if (split !== undefined && o.split === undefined) return openDataset(join(spec, split), o.cacheBytes); // split folders of class folders
@@ -48,12 +48,6 @@ export async function openData(spec: string, o: DataOptions = {}): Promise<Datas
 
 /** Folder names that are splits rather than classes when every subfolder is one of them: the Hub's split words. */
 const SPLIT_NAMES = new Set(SPLIT_WORDS.flatMap(([, words]) => words));
-
-/** Which of `splits` is `wanted` (train, validation, test): that name, else a folder named by one of its words (`training/`, `dev/`). */
-export function findSplit(splits: string[], wanted: string): string | undefined {
-  const words = SPLIT_WORDS.find(([split]) => split === wanted)?.[1] ?? [];
-  return splits.find((s) => s === wanted) ?? splits.find((s) => words.includes(s.toLowerCase()));
-}
 
 /**
  * The split names the data holds (HF repositories; imagefolder split folders: subfolders with

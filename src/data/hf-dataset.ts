@@ -35,6 +35,8 @@ export interface DatasetSelection {
 }
 export interface SplitWish {
   prefer: string[];
+  /** a split never taken for this wish (the held-out split is not the one trained on) */
+  except?: string;
   otherwise: "first-split" | "skip" | "refuse";
 }
 
@@ -87,6 +89,18 @@ export const SPLIT_WORDS: Array<[string, string[]]> = [
   ["validation", ["validation", "valid", "val", "dev"]],
   ["test", ["test", "testing", "eval", "evaluation"]],
 ];
+
+/** Which of `names` is split `wanted` (train, validation, test): that name, else one named by one of its words (`training`, `dev`). */
+export function findSplit(names: string[], wanted: string): string | undefined {
+  const words = SPLIT_WORDS.find(([split]) => split === wanted)?.[1] ?? [];
+  return names.find((s) => s === wanted) ?? names.find((s) => words.includes(s.toLowerCase()));
+}
+
+/** The first of `prefer` that `names` holds (by findSplit), never the one `except` names: every reader's and downloader's choice. */
+export function preferredSplit(names: string[], prefer: string[], except?: string): string | undefined {
+  const skip = except === undefined ? undefined : findSplit(names, except) ?? except;
+  return prefer.map((s) => findSplit(names, s)).find((s) => s !== undefined && s !== skip);
+}
 
 function splitOfPath(path: string): string {
   for (const [split, words] of SPLIT_WORDS) {
@@ -211,7 +225,7 @@ function cardFeatures(dir: string, config: string): Record<string, HfFeature> | 
 export async function openHfRepository(dir: string, o: HfDataOptions): Promise<Dataset> {
   const { config, splits, absent } = splitFiles(dir, o.config);
   // the first preferred split the dataset names, even when its files are absent (then an error below, not another split)
-  const split = o.split ?? (o.preferSplits ?? ["train"]).find((s) => splits.has(s) || absent?.includes(s)) ?? [...splits.keys()][0];
+  const split = o.split ?? preferredSplit([...splits.keys(), ...(absent ?? [])], o.preferSplits ?? ["train"]) ?? [...splits.keys()][0];
   const files = splits.get(split);
   if (!files && absent?.includes(split)) {
     throw new VitlensError(`--split ${split}: ${dir}${config !== "default" ? ` (config ${config})` : ""}: the card names this split but its parquet files are not in the folder (has ${[...splits.keys()].join(", ")})`);

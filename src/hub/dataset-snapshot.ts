@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { hubConfigSplits, parquetFiles, type DatasetSelection } from "../data/hf-dataset.js";
+import { hubConfigSplits, parquetFiles, preferredSplit, type DatasetSelection } from "../data/hf-dataset.js";
 import { VitlensError } from "../errors.js";
 import { cachedCommit, repoFolder } from "./cache.js";
 import { authHeaders, hubFile, type HubOptions } from "./download.js";
@@ -63,7 +63,7 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
 function checkCachedSplits(dir: string, where: string, select: DatasetSelection): void {
   const { splits, absent = [] } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
   for (const want of select.splits ?? []) {
-    const first = want.prefer.find((s) => splits.has(s) || absent.includes(s));
+    const first = preferredSplit([...splits.keys(), ...absent], want.prefer, want.except);
     if (first !== undefined ? splits.has(first) : want.otherwise === "skip") continue;
     throw new VitlensError(`${where}: the hub cannot be reached and the cached snapshot has no ${want.prefer.join(" / ")} split (it holds ${[...splits.keys()].join(", ")}); run once with the hub reachable, or name a cached split with --split`);
   }
@@ -76,7 +76,7 @@ function selectedParquet(parquet: string[], cardDir: string | null, where: strin
   const names = [...splits.keys()];
   const chosen = new Set<string>();
   for (const want of select.splits) {
-    const split = want.prefer.find((s) => splits.has(s));
+    const split = preferredSplit(names, want.prefer, want.except);
     if (split !== undefined) chosen.add(split);
     else if (want.otherwise === "first-split") chosen.add(names[0]);
     else if (want.otherwise === "refuse") throw new VitlensError(`--split ${want.prefer.join(", ")}: ${where} has splits ${names.join(", ")}`);

@@ -5,8 +5,8 @@ import { hfFamilyFor, saveHfModel } from "../checkpoint/save-hf.js";
 import { saveTimmModel, timmCannotBuild } from "../checkpoint/save-timm.js";
 import { existsSync } from "node:fs";
 import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, preview } from "../data/classes.js";
-import { dataSplits, findSplit, openData, subset, type Dataset } from "../data/datasets.js";
-import type { DatasetSelection, SplitWish } from "../data/hf-dataset.js";
+import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
+import { preferredSplit, type DatasetSelection, type SplitWish } from "../data/hf-dataset.js";
 import { setExifRotate } from "../data/raw-image.js";
 import { checkTrainingFits } from "../models/memory-fit.js";
 import { VIT_PRESETS } from "../models/vit-config.js";
@@ -64,7 +64,7 @@ const HELD_OUT_SPLITS = ["validation", "test"];
 /** What openDatasets reads of Hub datasets (`hf:` ids), so only those parquet files are downloaded. */
 export function trainDataSelection(o: { split?: string; config?: string; val: boolean }): { data: DatasetSelection; val: DatasetSelection } {
   const trainSplit: SplitWish = o.split ? { prefer: [o.split], otherwise: "refuse" } : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
-  const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS.filter((s) => s !== (o.split ?? TRAIN_SPLIT)), otherwise: "skip" };
+  const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS, except: o.split ?? TRAIN_SPLIT, otherwise: "skip" };
   return {
     data: { config: o.config, splits: o.val ? [trainSplit] : [trainSplit, heldOut] },
     val: { config: o.config, splits: [{ prefer: HELD_OUT_SPLITS, otherwise: "first-split" }] },
@@ -79,8 +79,9 @@ export async function openDatasets(o: Pick<ResolvedTrainOptions, "data" | "val" 
   if (empty.length) warnings.push(`--data ${o.data}: class(es) with no images: ${preview(empty, 5)}`);
   if (o.val) return { train: all, val: await openData(o.val, { ...dataOptions, split: undefined, preferSplits: HELD_OUT_SPLITS }), warnings };
   const splits = dataSplits(o.data, dataOptions);
-  const trained = dataOptions.split ?? (splits ? findSplit(splits, TRAIN_SPLIT) : undefined);
-  const heldOut = splits && HELD_OUT_SPLITS.map((s) => findSplit(splits, s)).find((s) => s !== undefined && s !== trained);
+  // never the split trained on: --split, else train, else the first split (what openData read above)
+  const trained = splits ? dataOptions.split ?? preferredSplit(splits, [TRAIN_SPLIT]) ?? splits[0] : undefined;
+  const heldOut = splits && preferredSplit(splits, HELD_OUT_SPLITS, trained);
   if (heldOut) return { train: all, val: await openData(o.data, { ...dataOptions, split: heldOut }), warnings };
   if (o.valSplit <= 0) return { train: all, val: null, warnings };
   const order = shuffled(Array.from({ length: all.size }, (_, i) => i), new Rng(deriveSeed(o.seed, 0x5b1)));
@@ -153,7 +154,6 @@ function buildModel(o: ResolvedTrainOptions, data: Dataset): LoadedModel {
   loaded.model.config.id2label = Object.fromEntries(loaded.labels.map((l, i) => [String(i), l]));
   return loaded;
 }
-
 
 /** Head parameters get `headLrScale`; norms, biases and embeddings get no weight decay (timm's rule). */
 function paramGroups(names: string[], frozen: Set<string>, o: ResolvedTrainOptions): ParamGroup[] {
