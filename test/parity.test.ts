@@ -33,6 +33,9 @@ for (const be of backends()) {
           const d = maxAbsDiff(att.data, r.data);
           assert.ok(d <= ATTENTION_TOL, `layer ${l} attention differs by ${d}`);
         });
+        const scoring = model.forward(refPixels, be, { attentions: false }); // what eval, predict and bench run
+        assert.deepEqual(scoring.attentions, []);
+        assert.deepEqual(scoring.logits!.data, out.logits!.data, "the same logits without the maps");
       });
     }
 

@@ -119,11 +119,11 @@ export function benchCommand(): Command {
       const progress = taskProgress("bench", runs, "runs");
       let ran = 0;
       const tick = () => progress.update(++ran); // between timed runs, never inside one
-      for (let i = 0; i < opts.warmup; i++, tick()) model.forward(pixels, be);
+      for (let i = 0; i < opts.warmup; i++, tick()) model.forward(pixels, be, { attentions: false });
       const times: number[] = [];
       for (let i = 0; i < opts.iters; i++, tick()) {
         const t0 = process.hrtime.bigint();
-        model.forward(pixels, be);
+        model.forward(pixels, be, { attentions: false });
         times.push(Number(process.hrtime.bigint() - t0) / 1e9);
       }
       const forward = median(times);
@@ -187,7 +187,7 @@ interface ProfilePhase {
 /** --profile of a ViT: one forward and one training step (after --warmup). */
 function modelPhases(model: ViT, pixels: Tensor, be: Backend, opts: BenchOptions): ProfilePhase[] {
   const what = `${be.name} backend, batch ${opts.batch}`;
-  const phases: ProfilePhase[] = [{ name: "forward", what, run: (pb) => model.forward(pixels, pb) }];
+  const phases: ProfilePhase[] = [{ name: "forward", what, run: (pb) => model.forward(pixels, pb, { attentions: false }) }];
   if (opts.train) {
     let step: (() => void) | undefined;
     phases.push({ name: "train step", what, run: (pb) => (step ??= trainStep(model, pixels, pb, opts.batch))() });

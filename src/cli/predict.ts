@@ -65,7 +65,7 @@ export function predictCommand(): Command {
         seen += slice.length;
         if (batch.length > 0) {
           const pixels = stackImages(batch, loaded.filter((t) => t !== null));
-          const logits = model.forward(pixels, be).logits!;
+          const logits = model.forward(pixels, be, { attentions: false }).logits!;
           batch.forEach((image, i) => {
             const row = Array.from(logits.data.subarray(i * C, (i + 1) * C));
             const top = topK(softmax(row), k).map(({ index, score }) => ({ index, label: labels[index], score }));

@@ -43,7 +43,7 @@ export async function evaluate(
   for await (const batch of batches(ds, order, opts)) {
     const B = batch.labels.length;
     if (B === 0) continue;
-    const logits = model.forward(batch.pixels, be).logits!.data;
+    const logits = model.forward(batch.pixels, be, { attentions: false }).logits!.data;
     lossSum += crossEntropy(logits, batch.labels, C).loss * B;
     const predicted: number[] = [];
     for (let b = 0; b < B; b++) {
