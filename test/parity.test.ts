@@ -36,6 +36,16 @@ for (const be of backends()) {
         const scoring = model.forward(refPixels, be, { attentions: false }); // what eval, predict and bench run
         assert.deepEqual(scoring.attentions, []);
         assert.deepEqual(scoring.logits!.data, out.logits!.data, "the same logits without the maps");
+        // Scoring passes reuse the model's buffers: the next pass (another batch size, then the
+        // first batch again) overwrites them without changing what an earlier one returned.
+        const [C, H, W] = refPixels.shape.slice(1);
+        const second = model.forward({ data: refPixels.data.subarray(C * H * W), shape: [1, C, H, W] }, be, { attentions: false });
+        const again = model.forward(refPixels, be, { attentions: false });
+        const classes = model.config.numClasses;
+        const alone = maxAbsDiff(second.logits!.data, out.logits!.data.subarray(classes)); // another M: GEMM blocking may round differently
+        assert.ok(alone <= 1e-5, `the second image alone differs by ${alone}`);
+        assert.deepEqual(again.logits!.data, out.logits!.data);
+        assert.deepEqual(scoring.logits!.data, out.logits!.data, "the first pass's logits untouched");
       });
     }
 

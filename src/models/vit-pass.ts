@@ -62,6 +62,11 @@ export interface ViTPassOptions {
    * ("output-only": a captioner's encoder, no (B, H, N, N) buffer per layer to allocate and fault in).
    */
   attentions?: boolean;
+  /**
+   * An output-only pass's buffers, kept by the caller from pass to pass (ViT's scoring forwards):
+   * reused instead of allocated and faulted in again. Nothing the pass returns lives in them.
+   */
+  buffers?: Scratch;
 }
 
 /** What a pass wrote; with `keep`, everything backward reads. */
@@ -109,7 +114,8 @@ export function vitForward(model: ViTWeights, pixels: Tensor, be: Backend, o: Vi
   const s = { B, T: N };
   const sizes = { D, H, M: c.mlpSize, A };
   const plan: PassPlan = keep ? "kept" : o.attentions === false ? "output-only" : "inference";
-  const pool = o.workspace?.activations ?? new Scratch();
+  if (o.buffers && plan !== "output-only") throw new Error("vitForward: buffers serve an output-only pass (attentions: false, no keep)");
+  const pool = o.workspace?.activations ?? o.buffers ?? new Scratch();
   const blocks: EncoderBlockActs[] = [];
   const attentions: Tensor[] = [];
   let stream = x;

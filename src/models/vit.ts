@@ -1,5 +1,6 @@
 import type { Backend } from "../backend/backend.js";
 import { getBackend } from "../backend/index.js";
+import { Scratch } from "../nn/scratch.js";
 import type { Tensor } from "../tensor.js";
 import type { ViTConfig } from "./vit-config.js";
 import { vitForward } from "./vit-pass.js";
@@ -19,6 +20,8 @@ export interface ViTOutput {
  * shared with training; inference keeps nothing else and reuses one workspace for every layer.
  */
 export class ViT {
+  private readonly scoringBuffers = new Scratch(); // the output-only passes' (see forward)
+
   constructor(
     readonly config: ViTConfig,
     readonly params: Params,
@@ -34,7 +37,8 @@ export class ViT {
    * own (ViT-B/16 batch 8: 179 MB less to allocate and fault in), what scoring needs.
    */
   forward(pixels: Tensor, be: Backend = getBackend(), o: { attentions?: boolean } = {}): ViTOutput {
-    const { logits, features, attentions } = vitForward(this, pixels, be, { attentions: o.attentions });
+    const buffers = o.attentions === false ? this.scoringBuffers : undefined;
+    const { logits, features, attentions } = vitForward(this, pixels, be, { attentions: o.attentions, buffers });
     return { logits, features, attentions };
   }
 
