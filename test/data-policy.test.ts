@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { hubConfigSplits } from "../src/data/hf-dataset.js";
+import { selectedParquet } from "../src/hub/dataset-snapshot.js";
+import { trainDataSelection } from "../src/train/trainer.js";
 import { fixture, root } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "vitlens-data-policy-"));
@@ -77,6 +79,12 @@ describe("data: every command reads the data people have, and says what it did",
     const t = vitlens("train", "--model", model, "--data", dir, "--out", join(tmp, "run-no-train"), "--epochs", "1", "--lr", "0");
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stdout + t.stderr, /data: class folders .*no-train\/dev .*; validation: class folders .*no-train\/test/);
+    // what a Hub download of such a dataset fetches: the split trained on and another to validate on
+    const files = ["data/dev-00000.parquet", "data/test-00000.parquet"];
+    assert.deepEqual(selectedParquet(files, null, "hf:x/y", trainDataSelection({ val: false }).data), files);
+    assert.deepEqual(selectedParquet(files, null, "hf:x/y", trainDataSelection({ val: false, split: "test" }).data), files.slice().reverse());
+    assert.deepEqual(selectedParquet([...files, "data/train-00000.parquet"], null, "hf:x/y", trainDataSelection({ val: false }).data),
+      ["data/train-00000.parquet", "data/dev-00000.parquet"]);
   });
 
   it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {

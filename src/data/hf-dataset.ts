@@ -35,8 +35,8 @@ export interface DatasetSelection {
 }
 export interface SplitWish {
   prefer: string[];
-  /** a split never taken for this wish (the held-out split is not the one trained on) */
-  except?: string;
+  /** never a split an earlier wish of the same selection took (the held-out split is not the one trained on) */
+  notChosen?: boolean;
   otherwise: "first-split" | "skip" | "refuse";
 }
 
@@ -96,10 +96,10 @@ export function findSplit(names: string[], wanted: string): string | undefined {
   return names.find((s) => s === wanted) ?? names.find((s) => words.includes(s.toLowerCase()));
 }
 
-/** The first of `prefer` that `names` holds (by findSplit), never the one `except` names: every reader's and downloader's choice. */
-export function preferredSplit(names: string[], prefer: string[], except?: string): string | undefined {
-  const skip = except === undefined ? undefined : findSplit(names, except) ?? except;
-  return prefer.map((s) => findSplit(names, s)).find((s) => s !== undefined && s !== skip);
+/** The first of `prefer` that `names` holds (by findSplit), never one `except` names: every reader's and downloader's choice. */
+export function preferredSplit(names: string[], prefer: string[], except: string | string[] = []): string | undefined {
+  const skip = new Set((typeof except === "string" ? [except] : except).map((e) => findSplit(names, e) ?? e));
+  return prefer.map((s) => findSplit(names, s)).find((s) => s !== undefined && !skip.has(s));
 }
 
 function splitOfPath(path: string): string {

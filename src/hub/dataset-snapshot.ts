@@ -62,21 +62,23 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
  */
 function checkCachedSplits(dir: string, where: string, select: DatasetSelection): void {
   const { splits, absent = [] } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
+  const chosen: string[] = [];
   for (const want of select.splits ?? []) {
-    const first = preferredSplit([...splits.keys(), ...absent], want.prefer, want.except);
+    const first = preferredSplit([...splits.keys(), ...absent], want.prefer, want.notChosen ? chosen : []);
+    if (first !== undefined) chosen.push(first);
     if (first !== undefined ? splits.has(first) : want.otherwise === "skip") continue;
     throw new VitlensError(`${where}: the hub cannot be reached and the cached snapshot has no ${want.prefer.join(" / ")} split (it holds ${[...splits.keys()].join(", ")}); run once with the hub reachable, or name a cached split with --split`);
   }
 }
 
 /** The parquet files of the selected config and splits (the reader's own choice of both, made on the listing). */
-function selectedParquet(parquet: string[], cardDir: string | null, where: string, select: DatasetSelection): string[] {
+export function selectedParquet(parquet: string[], cardDir: string | null, where: string, select: DatasetSelection): string[] {
   const { splits } = hubConfigSplits(parquet, cardDir, where, select.config);
   if (!select.splits) return [...splits.values()].flat();
   const names = [...splits.keys()];
   const chosen = new Set<string>();
   for (const want of select.splits) {
-    const split = preferredSplit(names, want.prefer, want.except);
+    const split = preferredSplit(names, want.prefer, want.notChosen ? [...chosen] : []);
     if (split !== undefined) chosen.add(split);
     else if (want.otherwise === "first-split") chosen.add(names[0]);
     else if (want.otherwise === "refuse") throw new VitlensError(`--split ${want.prefer.join(", ")}: ${where} has splits ${names.join(", ")}`);

@@ -64,7 +64,7 @@ const HELD_OUT_SPLITS = ["validation", "test"];
 /** What openDatasets reads of Hub datasets (`hf:` ids), so only those parquet files are downloaded. */
 export function trainDataSelection(o: { split?: string; config?: string; val: boolean }): { data: DatasetSelection; val: DatasetSelection } {
   const trainSplit: SplitWish = o.split ? { prefer: [o.split], otherwise: "refuse" } : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
-  const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS, except: o.split ?? TRAIN_SPLIT, otherwise: "skip" };
+  const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS, notChosen: true, otherwise: "skip" };
   return {
     data: { config: o.config, splits: o.val ? [trainSplit] : [trainSplit, heldOut] },
     val: { config: o.config, splits: [{ prefer: HELD_OUT_SPLITS, otherwise: "first-split" }] },
