@@ -62,6 +62,15 @@ describe("families on the command line", () => {
     assert.match(r.stdout, /no CLS token: maps show the mean of the patch rows \(no CLS token\)/);
   });
 
+  it("BEiT at another grid: HF's tables resized as transformers does (said on stderr); timm's refused, naming why", () => {
+    const hf = vitlens("predict", "--model", fixture("family-hf-beit"), "--image-size", "24x20", cat);
+    assert.equal(hf.status, 0, hf.stderr);
+    assert.match(hf.stderr, /relative position tables resized \(bilinear, as transformers' BEiT does\) from a 4x4 to a 6x5 patch grid/);
+    const timm = vitlens("predict", "--model", fixture("family-timm-beit"), "--image-size", "24x24", cat);
+    assert.equal(timm.status, 1);
+    assert.match(timm.stderr, /^vitlens: error: a 24x24 input needs BEiT's relative position table resized from a 4x4 to a 6x6 grid; .*not as timm's checkpoint filter does .*: run at 16x16\n$/);
+  });
+
   it("an nn.TransformerEncoder ViT: what its state dict cannot say is asked for by flag, never guessed", () => {
     const bare = vitlens("predict", "--model", fixture("family-te-post.pth"), "--heads", "3", cat);
     assert.equal(bare.status, 1);

@@ -22,6 +22,8 @@ const vp = { heads: 3 } as const;
 const CASES: Array<[string, LoadOptions, RegExp | null]> = [
   ["family-hf-deit-distilled", {}, null], ["family-hf-deit", {}, null], ["family-hf-dinov2", {}, null], ["family-hf-dinov2-cls", {}, null],
   ["family-hf-dinov2-reg-cls", {}, null], ["family-hf-clip-vision", {}, null], ["family-hf-clip-cls", {}, null], ["family-hf-beit", {}, null],
+  ["family-hf-beit", { imageSize: [24, 24] }, null], // its tables resized to a 6x6 grid
+  ["family-hf-beit", { imageSize: [24, 20] }, /relative position bias on a 6x5 patch grid: transformers' BeitRelativePositionBias reads a non-square grid's table transposed/],
   ["family-hf-beit-shared", {}, null], ["family-hf-beit-abs-cls", {}, null], ["family-hf-vit-msn", {}, null], ["family-timm-beit", {}, null],
   ["family-timm-reg", {}, /register tokens with their own position embeddings \(timm reg_tokens/],
   ["family-timm-nocls-avg", {}, /a ViT without a CLS token \(timm class_token=False\)/],
@@ -34,7 +36,8 @@ const CASES: Array<[string, LoadOptions, RegExp | null]> = [
 
 describe("writing every family back out", () => {
   for (const [name, opts, refusal] of CASES) {
-    it(`${name}: ${refusal ? "HF refused by name; " : "HF and "}timm layouts read back bit for bit`, () => {
+    const label = opts.imageSize ? `${name}-${opts.imageSize.join("x")}` : name.replace(/\.pth$/, "");
+    it(`${label}: ${refusal ? "HF refused by name; " : "HF and "}timm layouts read back bit for bit`, () => {
       const m = loadModel(fixture(name), opts);
       const [h, w] = m.model.config.imageSize;
       const pixels = { data: Float32Array.from({ length: 3 * h * w }, (_, i) => Math.sin(i)), shape: [1, 3, h, w] };
@@ -42,7 +45,7 @@ describe("writing every family back out", () => {
       const want = (out.logits ?? out.features).data;
       const layouts: Array<["hf" | "timm", typeof saveHfModel | typeof saveTimmModel]> = [["hf", saveHfModel], ["timm", saveTimmModel]];
       for (const [layout, save] of layouts) {
-        const dir = layout === "hf" && keep && !refusal ? join(keep, name.replace(/\.pth$/, "")) : join(tmp, `${name}-${layout}`);
+        const dir = layout === "hf" && keep && !refusal ? join(keep, label) : join(tmp, `${label}-${layout}`);
         mkdirSync(dir, { recursive: true });
         if (layout === "hf" && refusal) {
           assert.throws(() => save(dir, m.model, m.preprocess, m.labels), refusal);

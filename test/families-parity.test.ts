@@ -1,5 +1,5 @@
-// Every ViT family against the library that wrote it (scripts/reference/families.py and
-// families_more.py, vit_pytorch_layouts.py: transformers 5.18, timm 1.0.29, torch 2.13, vit-pytorch's
+// Every ViT family against the library that wrote it (scripts/reference/families.py,
+// families_more.py, beit_resized.py, vit_pytorch_layouts.py: transformers 5.18, timm 1.0.29, torch 2.13, vit-pytorch's
 // five layouts re-declared, nn.TransformerEncoder): logits (or a backbone's features) within 1e-4 and every
 // layer's attention within 1e-5, on a real photo, both backends; the image processors' pixels.
 import assert from "node:assert/strict";
@@ -33,7 +33,9 @@ const CASES: Case[] = [
   { fixture: "hf-clip", family: "HF CLIP (vision tower)" },
   { fixture: "hf-beit", family: "HF BEiT" },
   { fixture: "hf-beit-18", model: "family-hf-beit", family: "HF BEiT" },
+  { fixture: "hf-beit-24x20", model: "family-hf-beit", family: "HF BEiT" }, // tables resized to a 6x5 grid
   { fixture: "hf-beit-shared", family: "HF BEiT" },
+  { fixture: "hf-beit-shared-12x12", model: "family-hf-beit-shared", family: "HF BEiT" }, // and to a smaller 3x3
   { fixture: "hf-beit-abs-cls", family: "HF BEiT" },
   { fixture: "hf-data2vec-vision", family: "HF Data2Vec-vision" },
   { fixture: "hf-vit-msn", family: "HF ViT-MSN" },

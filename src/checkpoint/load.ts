@@ -10,6 +10,7 @@ import type { Params } from "../tensor.js";
 import { ViT } from "../models/vit.js";
 import { Rng } from "../random.js";
 import { sameShape, shapeString, type Tensor } from "../tensor.js";
+import { resizeRelativeTable } from "../models/relative-position.js";
 import { readJson } from "../io/read-json.js";
 import {
   architectureName, classifyConfig, configFamily, inferConfig, preprocessFrom, readPreprocessorJson, torchvisionPreprocess, type CheckpointConfig, type ProcessorJson,
@@ -189,7 +190,8 @@ function loadWeightsFile(
   const size = opts.imageSize ?? runSize(stored, preprocess.size, interpolatesPositions(family.hfType), notes);
   // a new head on a DINOv2 backbone reads what Dinov2ForImageClassification reads, unless --pool says otherwise
   const headPool = family.hfType?.startsWith("dinov2") && !opts.pool ? "cls+avg" : undefined;
-  const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes, headPool);
+  const resizesTables = family.hfType === "beit" || family.hfType === "data2vec-vision"; // transformers resizes BEiT's tables for any input
+  const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes, headPool, resizesTables);
   preprocess = withCrop(preprocess, opts);
   preprocess.size = config.imageSize;
   const hfType = family.hfType ?? (mapped.family === "HF CLIP vision" ? "clip_vision_model" : format === "hf" ? "vit" : undefined);
@@ -305,14 +307,21 @@ function checkShapes(mapped: MappedState, config: ViTConfig, file: string): void
 }
 
 /** Applies the requested image size (resampled position embeddings) and class count (new head). */
-function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[], headPool?: ViTConfig["pool"]): ViTConfig {
+function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[], headPool?: ViTConfig["pool"], resizesTables = false): ViTConfig {
   const config = validateConfig({ ...stored, imageSize: opts.imageSize ?? stored.imageSize });
   if (opts.imageSize) checkForwardFits(config, opts.imageSize, 1); // every loader of a resized model (serve, the captioner's encoder) before any pass
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
   if (fromH !== toH || fromW !== toW) {
     if (stored.relativePositionBias) {
-      throw new VitlensError(`a ${config.imageSize.join("x")} input needs BEiT's relative position table resized from a ${fromH}x${fromW} to a ${toH}x${toW} grid, which vitlens does not do; run at ${stored.imageSize.join("x")}`);
+      if (!resizesTables) {
+        throw new VitlensError(`a ${config.imageSize.join("x")} input needs BEiT's relative position table resized from a ${fromH}x${fromW} to a ${toH}x${toW} grid; ` +
+          `vitlens resizes it as transformers does (HF BEiT / Data2Vec-vision files), not as timm's checkpoint filter does (this file's layout): run at ${stored.imageSize.join("x")}`);
+      }
+      for (const name of [...params.keys()].filter((k) => k.endsWith("relative_position_bias_table"))) {
+        params.set(name, resizeRelativeTable(params.get(name) as Tensor, [fromH, fromW], [toH, toW]));
+      }
+      notes.push(`relative position tables resized (bilinear, as transformers' BEiT does) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
     }
     const mode = stored.posEmbedResample ?? "bicubic";
     if (params.has("pos_embed")) {

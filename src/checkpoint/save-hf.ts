@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { toHf, type HfFamily } from "./keymap-hf.js";
 import { toClip } from "./keymap-clip.js";
 import { VitlensError } from "../errors.js";
-import { attentionSize, type ViTConfig } from "../models/vit-config.js";
+import { attentionSize, gridSize, type ViTConfig } from "../models/vit-config.js";
 import { writeSafetensors } from "./safetensors.js";
 import { HF_ACTIVATION } from "../nn/activation.js";
 
@@ -44,7 +44,13 @@ export function hfFamilyFor(c: ViTConfig): { family: HfWritable } | { reason: st
   }
   if (c.relativePositionBias || c.keyBias === false || finalNorm === "pooled" || pool === "avg" || finalNorm === "none") {
     const heads = (pool === "avg" && finalNorm === "pooled") || (pool === "cls" && finalNorm === "tokens");
-    if (c.keyBias === false && c.qkvBias && heads && !c.distillationToken && regs === 0 && cover !== "cls+patches") return { family: "beit" };
+    if (c.keyBias === false && c.qkvBias && heads && !c.distillationToken && regs === 0 && cover !== "cls+patches") {
+      const [gh, gw] = gridSize(c);
+      if (c.relativePositionBias && gh !== gw) {
+        return { reason: `relative position bias on a ${gh}x${gw} patch grid: transformers' BeitRelativePositionBias reads a non-square grid's table transposed on every forward, so it would not compute this model` };
+      }
+      return { family: "beit" };
+    }
     return none("mean pooling, a pooled-vector norm or relative position bias outside BEiT (whose key projection has no bias)");
   }
   const dinov2Like = c.layerScale || pool === "cls+avg" || regs > 0;
