@@ -32,6 +32,15 @@ describe("bench --json fields", () => {
     assert.ok(rows.every((x) => x.precision === "fp32"));
     assert.equal(rows.find((x) => x.op === "layernormForward").of_peak, null);
   });
+  it("--profile: a closing line counts the product shapes under 80% of the peak, names them and their share", { skip: native ? false : "the FMA peak is measured by the native addon" }, () => {
+    const r = vitlens("bench", "--model", fixture("hf-tiny"), "--batch", "2", "--profile");
+    assert.equal(r.status, 0, r.stderr);
+    const rowsOfTable = r.stdout.split("\n").filter((l) => /^ {2}(matmul|batchMatmul) /.test(l));
+    const under = rowsOfTable.filter((l) => Number(/ (\d+)% +[\d.]* +[\d.]+%$/.exec(l)![1]) < 80);
+    const line = /under 80% of the peak: (\d+) of (\d+) product shapes, [\d.]+% of the time/.exec(r.stdout);
+    assert.ok(line, r.stdout);
+    assert.deepEqual([Number(line[1]), Number(line[2])], [under.length, rowsOfTable.length]);
+  });
   it("--captioner --profile --json: an encoder and a search phase, each product's bytes per second", () => {
     const r = vitlens("bench", "--captioner", fixture("vit-gpt2-tiny"), "--beam", "2", "--tokens", "3", "--profile", "--json");
     assert.equal(r.status, 0, r.stderr);

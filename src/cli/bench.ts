@@ -204,6 +204,15 @@ function captionerProfilePhases(cap: AnyCaptioner, be: Backend, opts: BenchOptio
   ];
 }
 
+/** The product shapes under PRODUCT_TARGET of the FMA peak, and their share of the phase: the line a speed change aims at. */
+const PRODUCT_TARGET = 0.8;
+function belowTarget<R extends { op: string; shape: string; seconds: number }>(products: R[], ofPeak: (r: R) => number, total: number): string {
+  const below = products.filter((r) => ofPeak(r) < PRODUCT_TARGET);
+  const share = below.reduce((a, r) => a + r.seconds, 0) / total;
+  const named = below.map((r) => `${r.op} ${r.shape} ${(100 * ofPeak(r)).toFixed(0)}%`);
+  return `under ${100 * PRODUCT_TARGET}% of the peak: ${below.length} of ${products.length} product shapes, ${(100 * share).toFixed(1)}% of the time${named.length ? ` (${named.join("; ")})` : ""}`;
+}
+
 /** --profile: each phase once under the profiler (after --warmup), a table each. */
 function profileCommand(phases: ProfilePhase[], profiler: Profiler, be: Backend, opts: BenchOptions, m: Machine): void {
   const peak = m.peakGflops;
@@ -249,6 +258,7 @@ function profileCommand(phases: ProfilePhase[], profiler: Profiler, be: Backend,
       lines.push(`  ${r.op.padEnd(24)} ${r.shape.slice(0, 40).padEnd(40)} ${String(r.calls).padStart(6)} ${((1000 * r.seconds) / r.calls).toFixed(3).padStart(9)} ` +
         `${(g === null ? "" : g.toFixed(1)).padStart(7)} ${(p === null ? "" : `${(100 * p).toFixed(0)}%`).padStart(6)} ${(gbps === null ? "" : gbps.toFixed(1)).padStart(6)} ${`${((100 * r.seconds) / total).toFixed(1)}%`.padStart(6)}`);
     }
+    if (peak) lines.push(`  ${belowTarget(rows.filter((r) => r.flops), (r) => ofPeak(rate(r).gflops)!, total)}`);
     lines.push("");
   }
   writeOut(lines.join("\n") + "\n");
