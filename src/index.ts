@@ -39,6 +39,8 @@ export { Vocabulary, tokenize } from "./caption/vocabulary.js";
 export { generateCaption, type GeneratedCaption, type DecodeOptions } from "./caption/decode.js";
 export { captionImages, scoreCaptions, clsShare, type AnyCaptioner, type CaptionOptions, type CaptionResult, type CaptionMetrics } from "./caption/evaluate.js";
 export { HfCaptioner, loadHfCaptioner } from "./caption/hf-captioner.js";
+export { BlipCaptioner, loadBlipCaptioner } from "./caption/blip-captioner.js";
+export { TransformersCaptioner } from "./caption/transformers-captioner.js";
 export { loadAnyCaptioner } from "./caption/load-any.js";
 export { hfGenerate, type HfGenerated } from "./caption/hf-generate.js";
 export { readGenerationSettings, type GenerationSettings } from "./caption/generation-config.js";

@@ -100,6 +100,17 @@ describe("a saved BLIP loads again", () => {
     }
   });
 
+  it("a tokenizer of another size than the decoder's vocabulary is refused; one without a folder (a preset) refuses to save", () => {
+    const cap = loadBlipCaptioner(fixture("blip-tiny"));
+    const { encoder, decoderConfig, decoderParams, tokenizer, preprocess, generation } = cap;
+    const wider = { ...decoderConfig, vocabSize: decoderConfig.vocabSize + 1 };
+    assert.throws(() => new BlipCaptioner(encoder, wider, decoderParams, tokenizer, preprocess, generation, fixture("blip-tiny"), false),
+      new RegExp(`blip-tiny: the tokenizer has ${tokenizer.size} tokens but the decoder's vocab_size is ${tokenizer.size + 1}: the tokenizer does not belong to this model`));
+    const preset = new BlipCaptioner(encoder, decoderConfig, decoderParams, tokenizer, preprocess, generation, null, false);
+    const dir = join(mkdtempSync(join(tmpdir(), "vitlens-blip-preset-")), "out");
+    assert.throws(() => preset.save(dir), /out: this captioner is a preset, not read from a folder: it has no tokenizer files to write beside it/);
+  });
+
   it("an image processor whose size the vision model cannot take is refused, not resized over", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "vitlens-blip-size-")), "blip");
     cpSync(fixture("blip-tiny"), dir, { recursive: true });

@@ -3,7 +3,6 @@ import { join, resolve } from "node:path";
 import { inferConfig, preprocessFrom, readPreprocessorJson } from "../checkpoint/config.js";
 import { fromBlip, isBlipStateDict, toBlip } from "../checkpoint/keymap-blip.js";
 import { writeSafetensors } from "../checkpoint/safetensors.js";
-import type { PreprocessConfig } from "../data/preprocess-config.js";
 import { VitlensError } from "../errors.js";
 import { finiteNumber } from "../io/json-values.js";
 import { readJson } from "../io/read-json.js";
@@ -11,10 +10,10 @@ import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
 import { ViT } from "../models/vit.js";
 import { activationNamed } from "../nn/activation.js";
-import type { Params } from "../tensor.js";
-import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
+import { checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { generatedLength, readGenerationSettings, type GenerationSettings } from "./generation-config.js";
+import { TransformersCaptioner } from "./transformers-captioner.js";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer.js";
 
 export const BLIP_TYPE = "blip";
@@ -25,29 +24,9 @@ export const BLIP_TYPE = "blip";
  * held as vitlens' ViT and its caption decoder in BERT's post-norm form. Captions start at
  * [DEC] (text_config.bos_token_id) followed by an optional prompt, and end at [SEP].
  */
-export class BlipCaptioner {
+export class BlipCaptioner extends TransformersCaptioner<WordPieceTokenizer> {
   readonly kind = BLIP_TYPE;
-
-  constructor(
-    readonly encoder: ViT,
-    readonly decoderConfig: DecoderConfig,
-    readonly decoderParams: Params,
-    readonly tokenizer: WordPieceTokenizer,
-    readonly preprocess: PreprocessConfig,
-    readonly generation: GenerationSettings,
-    readonly source: string,
-    /** Whether a file set max_length (else transformers generates 20 new tokens: generatedLength). */
-    readonly maxLengthSet = false,
-  ) {
-    if (tokenizer.size !== decoderConfig.vocabSize) {
-      throw new VitlensError(`${source}: the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
-    }
-  }
-
-  /** Every trainable tensor under vitlens' names (encoder.* and decoder.*). */
-  allParams(): Params {
-    return captionerParams(this.encoder, this.decoderParams);
-  }
+  readonly unit = "WordPiece pieces";
 
   /**
    * Writes the layout transformers loads (BlipForConditionalGeneration): config.json and the
@@ -55,10 +34,11 @@ export class BlipCaptioner {
    * under BLIP's names (the tied LM head left out, as transformers saves it).
    */
   save(dir: string): void {
+    const source = this.filesFor(dir);
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, "model.safetensors"), toBlip(this.encoder.params, this.decoderParams));
-    copyCaptionerFiles(this.source, dir);
-    if (resolve(this.source) !== resolve(dir)) copyFileSync(join(this.source, "config.json"), join(dir, "config.json")); // last: a folder without it is not loadable
+    copyCaptionerFiles(source, dir);
+    if (resolve(source) !== resolve(dir)) copyFileSync(join(source, "config.json"), join(dir, "config.json")); // last: a folder without it is not loadable
   }
 
   /** [DEC]: what BLIP's generate puts in place of the prompt's [CLS]. */
@@ -66,7 +46,7 @@ export class BlipCaptioner {
     return this.generation.bosTokenId!;
   }
 
-  /** max_length for a prompt of `promptLength` tokens ([DEC] excluded) and an optional --max-len (new tokens, as max_new_tokens). */
+  /** BLIP's generate caps the default length at the decoder's positions. */
   maxLength(promptLength: number, maxNewTokens?: number): number {
     return generatedLength(this.generation, this.maxLengthSet, 1 + promptLength, maxNewTokens, this.decoderConfig.maxLength);
   }

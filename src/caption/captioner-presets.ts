@@ -58,7 +58,7 @@ export function captionerPreset(name: string, seed = 0): HfCaptioner | BlipCapti
   const preprocess = defaultPreprocess(encoderConfig.imageSize); // ViTImageProcessor's: bilinear, mean = std = 0.5
   return new HfCaptioner(
     new ViT(encoderConfig, initParams(encoderConfig, seed)), decoderConfig, initDecoderParams(decoderConfig, seed + 1),
-    standInTokenizer(decoderConfig.vocabSize), preprocess, generation, { model_type: "vision-encoder-decoder", preset: name },
+    standInTokenizer(decoderConfig.vocabSize), preprocess, generation, null, true, { model_type: "vision-encoder-decoder", preset: name },
   );
 }
 
@@ -79,5 +79,5 @@ function blipBasePreset(seed: number): BlipCaptioner {
     ...defaultPreprocess([384, 384]), resample: "bicubic" as const, mean: [0.48145466, 0.4578275, 0.40821073] as [number, number, number], std: [0.26862954, 0.26130258, 0.27577711] as [number, number, number],
   };
   const generation = { ...HF_DEFAULTS, bosTokenId: 30522, eosTokenId: 102, padTokenId: 0 };
-  return new BlipCaptioner(new ViT(encoderConfig, initParams(encoderConfig, seed)), decoderConfig, initDecoderParams(decoderConfig, seed + 1), tokenizer, preprocess, generation, "preset blip-base");
+  return new BlipCaptioner(new ViT(encoderConfig, initParams(encoderConfig, seed)), decoderConfig, initDecoderParams(decoderConfig, seed + 1), tokenizer, preprocess, generation, null, false);
 }

@@ -12,6 +12,7 @@ import type { WordGroup } from "./bpe-tokenizer.js";
 import { HfCaptioner } from "./hf-captioner.js";
 import { BlipCaptioner } from "./blip-captioner.js";
 import { hfGenerate } from "./hf-generate.js";
+import { TransformersCaptioner } from "./transformers-captioner.js";
 import { tokenize } from "./vocabulary.js";
 import { CatrCaptioner } from "./catr-captioner.js";
 import { catrGenerate } from "./catr-generate.js";
@@ -121,7 +122,7 @@ interface Generated { caption: string; words: WordGroup[]; tokens: string[]; sco
 
 function generate(cap: FolderCaptioner, encoded: Float32Array, N: number, o: CaptionOptions, be: Backend): Generated {
   if (o.prompt !== undefined && !(cap instanceof BlipCaptioner)) throw new VitlensError("--prompt: only BLIP captioners take a prompt");
-  if (cap instanceof BlipCaptioner || cap instanceof HfCaptioner) {
+  if (cap instanceof TransformersCaptioner) {
     // transformers' generate: the start token, then (BLIP) the prompt's tokens; max_length counts
     // both, --max-len counts new tokens (max_new_tokens)
     const prompt = cap instanceof BlipCaptioner ? cap.promptIds(o.prompt) : [];

@@ -12,10 +12,11 @@ import { validateConfig } from "../models/vit-config.js";
 import { vitParameterShapes } from "../models/vit-params.js";
 import { ViT } from "../models/vit.js";
 import type { Params, Tensor } from "../tensor.js";
-import { captionerParams, checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
+import { checkExactShapes, copyCaptionerFiles, readCaptionerWeights } from "./captioner-files.js";
 import { BpeTokenizer } from "./bpe-tokenizer.js";
 import { decoderParameterShapes, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { generatedLength, readGenerationSettings, type GenerationSettings } from "./generation-config.js";
+import { TransformersCaptioner } from "./transformers-captioner.js";
 
 export const HF_CAPTIONER_TYPE = "vision-encoder-decoder";
 
@@ -25,33 +26,19 @@ export const HF_CAPTIONER_TYPE = "vision-encoder-decoder";
  * encoder a ViT, the decoder the captioner decoder with GPT-2's options (tanh GELU, no lm_head
  * bias, tied embeddings, HF's enc_to_dec_proj when the widths differ).
  */
-export class HfCaptioner {
+export class HfCaptioner extends TransformersCaptioner<BpeTokenizer> {
   readonly kind = HF_CAPTIONER_TYPE;
+  readonly unit = "BPE pieces";
 
   constructor(
-    readonly encoder: ViT,
-    readonly decoderConfig: DecoderConfig,
-    readonly decoderParams: Params,
-    readonly tokenizer: BpeTokenizer,
-    readonly preprocess: PreprocessConfig,
-    readonly generation: GenerationSettings,
+    encoder: ViT, decoderConfig: DecoderConfig, decoderParams: Params, tokenizer: BpeTokenizer,
+    preprocess: PreprocessConfig, generation: GenerationSettings, sourceDir: string | null, maxLengthSet: boolean,
     /** config.json as read (kept for writing the HF layout back). */
     readonly hfConfig: Record<string, unknown>,
-    /** The folder it was read from: save() copies its tokenizer, generation and preprocessor files. */
-    readonly sourceDir: string | null = null,
     /** Tensors vitlens does not use but writes back unchanged (the encoder's pooler). */
     readonly passthrough: Map<string, Tensor> = new Map(),
-    /** Whether a file set max_length (else transformers generates 20 new tokens: generatedLength). */
-    readonly maxLengthSet = true,
   ) {
-    if (tokenizer.size !== decoderConfig.vocabSize) {
-      throw new VitlensError(`the tokenizer has ${tokenizer.size} tokens, the decoder's vocabulary ${decoderConfig.vocabSize}: they do not belong together`);
-    }
-  }
-
-  /** Every trainable tensor under vitlens' names (encoder.* and decoder.*). */
-  allParams(): Params {
-    return captionerParams(this.encoder, this.decoderParams);
+    super(encoder, decoderConfig, decoderParams, tokenizer, preprocess, generation, sourceDir, maxLengthSet);
   }
 
   /** The tensors under HF VisionEncoderDecoder names (Conv1D weights (in, out), the tied lm_head left out as transformers saves it). */
@@ -66,10 +53,9 @@ export class HfCaptioner {
    * source folder's generation, preprocessor and tokenizer files copied over.
    */
   save(dir: string): void {
+    const source = this.filesFor(dir);
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, "model.safetensors"), this.hfState());
-    const source = this.sourceDir;
-    if (source === null) throw new VitlensError(`${dir}: this captioner was not read from a folder: no tokenizer files to write beside it`);
     copyCaptionerFiles(source, dir);
     writeFileAtomic(join(dir, "config.json"), [JSON.stringify(this.hfConfig, null, 2) + "\n"]); // last: a folder without it is not loadable
   }
@@ -145,15 +131,12 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
   const preprocessorJson = readPreprocessorJson(dir);
   const preprocess = preprocessFrom({ kind: "hf", json: enc }, preprocessorJson, encoderConfig.imageSize);
   const tokenizer = BpeTokenizer.load(dir);
-  if (tokenizer.size !== decoderConfig.vocabSize) {
-    throw new VitlensError(`${dir}: the tokenizer has ${tokenizer.size} tokens but the decoder's vocab_size is ${decoderConfig.vocabSize}: the tokenizer does not belong to this model`);
-  }
   const { settings, unsupported, source, maxLengthSet } = readGenerationSettings(dir, cfg);
   if (settings.decoderStartTokenId === null && settings.bosTokenId === null) {
     throw new VitlensError(`${cfgPath}: no decoder_start_token_id (nor bos_token_id): the decoder has no token to start a caption from`);
   }
   if (settings.eosTokenId === null) throw new VitlensError(`${cfgPath}: no eos_token_id: a caption could not end before max_length`);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
-  return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, cfg, dir,
-    new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))), maxLengthSet);
+  return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, dir, maxLengthSet,
+    cfg, new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))));
 }

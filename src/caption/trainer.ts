@@ -13,10 +13,9 @@ import { learningRate, scheduleFor } from "../train/schedule.js";
 import { restoreParams } from "../train/run-state.js";
 import { readJson } from "../io/read-json.js";
 import { Captioner } from "./captioner.js";
-import { HfCaptioner } from "./hf-captioner.js";
 import { hfTeacherForcing } from "./hf-teacher-forcing.js";
 import { loadAnyCaptioner } from "./load-any.js";
-import { BlipCaptioner } from "./blip-captioner.js";
+import { TransformersCaptioner } from "./transformers-captioner.js";
 import { readCocoCaptions, type CaptionedImage, type CocoCaptions } from "./coco.js";
 import { initDecoderParams, validateDecoderConfig, type DecoderConfig } from "./decoder-config.js";
 import { decoderForward } from "./decoder.js";
@@ -200,11 +199,11 @@ async function validate(cap: FolderCaptioner, images: CaptionedImage[], o: Resol
 
 /** How a captioner of either kind reads captions: its units (words or BPE pieces) and teacher forcing. */
 function captionText(cap: FolderCaptioner) {
-  if (cap instanceof HfCaptioner || cap instanceof BlipCaptioner) {
+  if (cap instanceof TransformersCaptioner) {
     const g = cap.generation;
     const maxUnits = cap.decoderConfig.maxLength - 1; // the pieces and the EOS fill the positions
     return {
-      size: cap.decoderConfig.vocabSize, unit: cap instanceof BlipCaptioner ? "WordPiece pieces" : "BPE pieces", maxUnits,
+      size: cap.decoderConfig.vocabSize, unit: cap.unit, maxUnits,
       encode: (c: string) => cap.tokenizer.encode(c),
       forcing: (captions: number[][]) => hfTeacherForcing(captions, { start: cap.startToken, eos: g.eosTokenId!, pad: g.padTokenId ?? g.eosTokenId!, maxPieces: maxUnits }),
     };

@@ -2,8 +2,7 @@ import type { Backend } from "../backend/backend.js";
 import { generateCaption } from "../caption/decode.js";
 import type { AnyCaptioner } from "../caption/evaluate.js";
 import { Captioner } from "../caption/captioner.js";
-import { BlipCaptioner } from "../caption/blip-captioner.js";
-import { HfCaptioner } from "../caption/hf-captioner.js";
+import { TransformersCaptioner } from "../caption/transformers-captioner.js";
 import { hfGenerate } from "../caption/hf-generate.js";
 import { Rng } from "../random.js";
 import { CatrCaptioner } from "../caption/catr-captioner.js";
@@ -46,7 +45,7 @@ export function captionerPhases(cap: AnyCaptioner, o: Pick<CaptionerBenchOptions
     search: (encoding, be) => {
       const enc = encoding as Tensor;
       const N = enc.shape[1];
-      if (cap instanceof HfCaptioner || cap instanceof BlipCaptioner) {
+      if (cap instanceof TransformersCaptioner) {
         hfGenerate(cap, enc.data, N, { ...cap.generation, numBeams: o.beam, maxLength: o.tokens + 1, minLength: 0, eosTokenId: -1, earlyStopping: false }, be);
       } else {
         generateCaption(cap, enc.data, N, { beam: o.beam, maxLength: o.tokens, lengthPenalty: 1 }, be);
