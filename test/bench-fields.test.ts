@@ -41,6 +41,12 @@ describe("bench --json fields", () => {
     const line = /under 80% of the peak: (\d+) of (\d+) product shapes, [\d.]+% of the time/.exec(r.stdout);
     assert.ok(line, r.stdout);
     assert.deepEqual([Number(line[1]), Number(line[2])], [under.length, rowsOfTable.length]);
+    // A decoding search is bound by memory (GB/s), not the FMA peak: its table has no such line.
+    const cap = vitlens("bench", "--captioner", fixture("vit-gpt2-tiny"), "--beam", "2", "--tokens", "3", "--profile");
+    assert.equal(cap.status, 0, cap.stderr);
+    const [encoder, search] = cap.stdout.split(/^search: /m);
+    assert.match(encoder, /^ {2}under 80% of the peak: /m);
+    assert.doesNotMatch(search, /under 80% of the peak/);
   });
   it("the FMA peak is the best of five readings: low first readings (a waking core, a busy host) do not stand", () => {
     const reader = (values: number[]) => {
