@@ -58,7 +58,7 @@ export function captionerPreset(name: string, seed = 0): HfCaptioner | BlipCapti
   const preprocess = defaultPreprocess(encoderConfig.imageSize); // ViTImageProcessor's: bilinear, mean = std = 0.5
   return new HfCaptioner(
     new ViT(encoderConfig, initParams(encoderConfig, seed)), decoderConfig, initDecoderParams(decoderConfig, seed + 1),
-    standInTokenizer(decoderConfig.vocabSize), preprocess, generation, null, true, { model_type: "vision-encoder-decoder", preset: name },
+    standInTokenizer(decoderConfig.vocabSize), preprocess, generation, { model_type: "vision-encoder-decoder", preset: name },
   );
 }
 

@@ -32,11 +32,13 @@ export class HfCaptioner extends TransformersCaptioner<BpeTokenizer> {
 
   constructor(
     encoder: ViT, decoderConfig: DecoderConfig, decoderParams: Params, tokenizer: BpeTokenizer,
-    preprocess: PreprocessConfig, generation: GenerationSettings, sourceDir: string | null, maxLengthSet: boolean,
+    preprocess: PreprocessConfig, generation: GenerationSettings,
     /** config.json as read (kept for writing the HF layout back). */
     readonly hfConfig: Record<string, unknown>,
+    sourceDir: string | null = null,
     /** Tensors vitlens does not use but writes back unchanged (the encoder's pooler). */
     readonly passthrough: Map<string, Tensor> = new Map(),
+    maxLengthSet = true,
   ) {
     super(encoder, decoderConfig, decoderParams, tokenizer, preprocess, generation, sourceDir, maxLengthSet);
   }
@@ -137,6 +139,6 @@ export function loadHfCaptioner(dir: string, o: { warn?: (line: string) => void 
   }
   if (settings.eosTokenId === null) throw new VitlensError(`${cfgPath}: no eos_token_id: a caption could not end before max_length`);
   if (unsupported.length) o.warn?.(`${source}: ignoring generation settings vitlens does not implement: ${unsupported.join(", ")}`);
-  return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, dir, maxLengthSet,
-    cfg, new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))));
+  return new HfCaptioner(new ViT(encoderConfig, mapped.encoder.params), decoderConfig, decoderParams, tokenizer, preprocess, settings, cfg, dir,
+    new Map([...tensors].filter(([k]) => k.startsWith("encoder.pooler."))), maxLengthSet);
 }

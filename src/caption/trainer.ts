@@ -197,7 +197,7 @@ async function validate(cap: FolderCaptioner, images: CaptionedImage[], o: Resol
   return { loss: lossSum / Math.max(count, 1), tokenAccuracy: correct / Math.max(count, 1), metrics, groundingPerLayer };
 }
 
-/** How a captioner of either kind reads captions: its units (words or BPE pieces) and teacher forcing. */
+/** How a captioner of any kind reads captions: its units (words, BPE or WordPiece pieces) and teacher forcing. */
 function captionText(cap: FolderCaptioner) {
   if (cap instanceof TransformersCaptioner) {
     const g = cap.generation;
