@@ -61,6 +61,12 @@ describe("loading and adapting checkpoints", () => {
     assert.ok(notes.some((n) => n.includes("from a 6x6 to a 8x5 patch grid")));
     const out = model.forward({ data: new Float32Array(2 * 3 * 32 * 20).fill(0.1), shape: [2, 3, 32, 20] }, jsBackend);
     assert.deepEqual(out.attentions[0].shape, [2, 3, 41, 41]);
+    assert.ok(!notes.some((n) => n.includes("not whole")));
+    // A size that is not whole patches: the remainder is dropped as the convolution drops it, and said
+    const partial = loadModel(fixture("timm-tiny"), { imageSize: [26, 24] });
+    assert.deepEqual(partial.model.params.get("pos_embed")!.shape, [1, 1 + 6 * 6, 24]);
+    assert.ok(partial.notes.some((n) => n === "a 26x24 input is not whole 4-pixel patches: the last 2 pixel row(s) and 0 column(s) are dropped " +
+      "(a 6x6 patch grid), as the patch convolution drops them; 24x24 or 28x24 uses every pixel"), partial.notes.join("\n"));
     const { model: orig } = loadModel(fixture("timm-tiny"), { imageSize: [24, 24] });
     const ref = readSafetensors(fixture("timm-tiny", "model.safetensors")).tensors.get("pos_embed")!;
     assert.deepEqual(orig.params.get("pos_embed")!.data, ref.data);

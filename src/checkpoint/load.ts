@@ -306,12 +306,26 @@ function checkShapes(mapped: MappedState, config: ViTConfig, file: string): void
   }
 }
 
+/**
+ * A requested size that is not whole patches: the patch convolution never sees the remainder, which
+ * is easy to miss (the grid, and so the position embeddings, may not even change).
+ */
+function partialPatchNote([H, W]: [number, number], p: number, [gh, gw]: [number, number]): string[] {
+  const [rows, cols] = [H - gh * p, W - gw * p];
+  if (rows === 0 && cols === 0) return [];
+  const below = `${H - rows}x${W - cols}`;
+  const above = `${rows ? H - rows + p : H}x${cols ? W - cols + p : W}`;
+  return [`a ${H}x${W} input is not whole ${p}-pixel patches: the last ${rows} pixel row(s) and ${cols} column(s) are dropped ` +
+    `(a ${gh}x${gw} patch grid), as the patch convolution drops them; ${below} or ${above} uses every pixel`];
+}
+
 /** Applies the requested image size (resampled position embeddings) and class count (new head). */
 function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: string[], headPool?: ViTConfig["pool"], resizesTables = false): ViTConfig {
   const config = validateConfig({ ...stored, imageSize: opts.imageSize ?? stored.imageSize });
   if (opts.imageSize) checkForwardFits(config, opts.imageSize, 1); // every loader of a resized model (serve, the captioner's encoder) before any pass
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
+  if (opts.imageSize) notes.push(...partialPatchNote(config.imageSize, config.patchSize, [toH, toW]));
   if (fromH !== toH || fromW !== toW) {
     if (stored.relativePositionBias) {
       if (!resizesTables) {
