@@ -18,6 +18,7 @@
 #include "conv-net.h"
 #include "conv.h"
 #include "dnnl-ops.h"
+#include "few-rows-matmul.h"
 #include "kernels.h"
 #include "matmul.h"
 #include "precision.h"
@@ -358,6 +359,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o["isa"] = vitlens::cpu_isa();
   o["nativeBf16"] = vitlens::has_native_bf16();
+  o["fewRows"] = vitlens::few_rows_isa();
   return o;
 }
 

@@ -111,5 +111,9 @@ inline bool cpu_isa_includes(dnnl::cpu_isa wanted) {
 inline bool cpu_has_bf16_kernels() { return cpu_isa_includes(dnnl::cpu_isa::avx512_core_bf16); }
 // oneDNN dispatches AVX-512 (avx512_core or later).
 inline bool cpu_has_avx512_core() { return cpu_isa_includes(dnnl::cpu_isa::avx512_core); }
+// oneDNN dispatches AVX2 (or later) / AVX (or later). vitlens' own kernels and the peak loop ask
+// these rather than the CPU, so ONEDNN_MAX_CPU_ISA emulates an older ISA for the whole engine.
+inline bool cpu_has_avx2() { return cpu_isa_includes(dnnl::cpu_isa::avx2); }
+inline bool cpu_has_avx() { return cpu_isa_includes(dnnl::cpu_isa::avx); }
 
 }  // namespace vitlens::compat

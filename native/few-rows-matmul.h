@@ -12,6 +12,9 @@ constexpr int64_t kFewRows = 8;
 // smaller ones stay with oneDNN, whose result the tests compare at every shape.
 bool few_rows_applies(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b);
 
+// Which build of the kernel runs: "avx2" (AVX2 + FMA) or "baseline" (x86-64-v2).
+const char* few_rows_isa();
+
 void few_rows_matmul(const float* a, const float* w, float* c, int64_t m, int64_t n, int64_t k, const float* bias,
                      bool accumulate, bool relu);
 

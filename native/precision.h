@@ -24,7 +24,8 @@ void to_bf16(const float* x, uint16_t* bits, int64_t n);
 std::string cpu_isa();
 // True where oneDNN has bf16 matmul kernels: avx512_core_bf16 or AMX.
 bool has_native_bf16();
-// fp32 FMA throughput of `threads` OpenMP threads, GFLOPS (2 per FMA), from a register-only loop.
+// fp32 multiply-add throughput of `threads` OpenMP threads, GFLOPS (2 per FMA), from a register-only
+// loop at the widest ISA oneDNN dispatches (ONEDNN_MAX_CPU_ISA lowers it, as it lowers oneDNN).
 double fma_peak_gflops(int threads);
 
 }  // namespace vitlens

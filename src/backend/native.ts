@@ -25,7 +25,7 @@ type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" |
   ConvNet: new (steps: ConvStep[]) => ConvNet;
   setThreads(n: number): void;
   getThreads(): number;
-  cpuInfo(): { isa: string; nativeBf16: boolean };
+  cpuInfo(): { isa: string; nativeBf16: boolean; fewRows: "avx2" | "baseline" };
   fmaPeak(threads: number): number;
 };
 
@@ -33,9 +33,13 @@ type NativeAddon = Omit<Backend, "name" | "matmul" | "batchMatmul" | "sgdStep" |
 export interface NativeExtras {
   setThreads(n: number): void;
   getThreads(): number;
-  /** What oneDNN dispatches to here, and whether it has bf16 matmul kernels. */
-  cpuInfo(): { isa: string; nativeBf16: boolean };
-  /** fp32 FMA GFLOPS of `threads` threads (register-only loop, ~0.1-0.5 s). */
+  /**
+   * What oneDNN dispatches to here, whether it has bf16 matmul kernels, and which build of
+   * vitlens' few-rows kernel runs (AVX2 only where oneDNN dispatches AVX2 too: ONEDNN_MAX_CPU_ISA
+   * emulates an older CPU for the whole engine).
+   */
+  cpuInfo(): { isa: string; nativeBf16: boolean; fewRows: "avx2" | "baseline" };
+  /** fp32 multiply-add GFLOPS of `threads` threads at oneDNN's ISA (register-only loop, ~40 ms). */
   fmaPeak(threads: number): number;
 }
 

@@ -1,0 +1,48 @@
+// ONEDNN_MAX_CPU_ISA emulates an older CPU for the whole native engine: oneDNN, vitlens' own
+// few-rows kernel and the FMA-peak loop all follow it. So the kernel builds an AVX2 or AVX-512 host
+// never picks (the few-rows kernel's baseline x86-64 build, oneDNN's SSE4.1 kernels) are tested on
+// every host, against the js reference.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
+import { tryNativeBackend } from "../src/backend/index.js";
+import { root } from "./helpers.js";
+
+const native = tryNativeBackend();
+
+/** `node args...` under ONEDNN_MAX_CPU_ISA=isa, outside this test runner's context. */
+function atIsa(isa: string, args: string[]) {
+  const env: NodeJS.ProcessEnv = { ...process.env, ONEDNN_MAX_CPU_ISA: isa };
+  delete env.NODE_TEST_CONTEXT; // a nested `node --test` would otherwise report to this runner
+  return spawnSync(process.execPath, args, { cwd: root, env, encoding: "utf8" });
+}
+
+const nativeModule = pathToFileURL(join(root, "dist", "src", "backend", "native.js")).href;
+const report = `import(${JSON.stringify(nativeModule)}).then((m) => console.log(JSON.stringify(m.loadNativeBackend().cpuInfo())))`;
+
+describe("an older ISA emulated with ONEDNN_MAX_CPU_ISA", { skip: native ? false : "native addon not built" }, () => {
+  it("SSE4.1: oneDNN dispatches it and the few-rows kernel runs its baseline build", () => {
+    const r = atIsa("SSE41", ["-e", report]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { isa: "sse41", nativeBf16: false, fewRows: "baseline" });
+  });
+
+  it("SSE4.1: every native kernel still matches the js reference (backend.test.js at that ISA)", () => {
+    const r = atIsa("SSE41", ["--test", join(root, "dist", "test", "backend.test.js")]);
+    assert.equal(r.status, 0, r.stdout.split("\n").filter((l) => /not ok|error/.test(l)).slice(0, 20).join("\n"));
+    const passed = Number(/^# pass (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
+    assert.ok(passed >= 30, `only ${passed} backend tests passed at SSE4.1`);
+    assert.match(r.stdout, /^# fail 0$/m);
+    assert.match(r.stdout, /^# skipped 0$/m);
+  });
+
+  it("bench reports the emulated ISA beside a peak measured at it", () => {
+    const r = atIsa("SSE41", [join(root, "bin", "vitlens.js"), "bench", "--model", join(root, "test", "fixtures", "hf-tiny"), "--batch", "1", "--iters", "1", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { isa: string; peak_gflops: number };
+    assert.equal(j.isa, "sse41");
+    assert.ok(j.peak_gflops > 0, `peak ${j.peak_gflops}`);
+  });
+});
