@@ -45,6 +45,7 @@ export { loadAnyCaptioner } from "./caption/load-any.js";
 export { hfGenerate, type HfGenerated } from "./caption/hf-generate.js";
 export { readGenerationSettings, type GenerationSettings } from "./caption/generation-config.js";
 export { BpeTokenizer } from "./caption/bpe-tokenizer.js";
+export { SubwordTokenizer } from "./caption/tokenizer.js";
 export { WordPieceTokenizer, resolveWordPieceTokenizer, bertLikeVocabulary, CATR_TOKENIZER, type BertSpecialIds } from "./caption/wordpiece-tokenizer.js";
 export { capitalizeFirst, checkVocabularySize, type CaptionTokenizer, type WordGroup } from "./caption/tokenizer.js";
 export { captionerPreset, CAPTIONER_PRESETS } from "./caption/captioner-presets.js";
