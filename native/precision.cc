@@ -29,65 +29,61 @@ bool has_native_bf16() { return compat::cpu_has_bf16_kernels(); }
 namespace {
 
 constexpr int64_t kIters = 20'000'000;
+constexpr int kChains = 12;  // independent accumulators: enough to hide a multiply-add's latency
 
-// 12 independent accumulators hide the FMA latency; returns FLOPs done.
-__attribute__((target("avx2,fma"))) double fma_loop_avx2() {
-  __m256 acc[12];
-  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps(0.001f * i);
-  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-  for (int64_t it = 0; it < kIters; it++)
-    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+// Reads each accumulator's first lane into a volatile, so the loop cannot be optimised away.
+template <typename Vec>
+inline void keep_alive(const Vec (&acc)[kChains]) {
   float sink = 0;
-  for (int i = 0; i < 12; i++) sink += _mm256_cvtss_f32(acc[i]);
-  volatile float keep = sink;
-  (void)keep;
-  return 2.0 * 8 * 12 * static_cast<double>(kIters);
-}
-
-__attribute__((target("avx512f"))) double fma_loop_avx512() {
-  __m512 acc[12];
-  for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps(0.001f * i);
-  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-  for (int64_t it = 0; it < kIters; it++)
-    for (int i = 0; i < 12; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-  float sink = 0, lanes[16];
-  for (int i = 0; i < 12; i++) {
-    _mm512_storeu_ps(lanes, acc[i]);
-    sink += lanes[0];
+  for (const Vec& v : acc) {
+    float first;
+    __builtin_memcpy(&first, &v, sizeof first);
+    sink += first;
   }
   volatile float keep = sink;
   (void)keep;
-  return 2.0 * 16 * 12 * static_cast<double>(kIters);
+}
+
+// Each loop returns the FLOPs it did (2 per lane and multiply-add).
+__attribute__((target("avx2,fma"))) double fma_loop_avx2() {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; i++) acc[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < kIters; it++)
+    for (int i = 0; i < kChains; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  keep_alive(acc);
+  return 2.0 * 8 * kChains * static_cast<double>(kIters);
+}
+
+__attribute__((target("avx512f"))) double fma_loop_avx512() {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; i++) acc[i] = _mm512_set1_ps(0.001f * i);
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < kIters; it++)
+    for (int i = 0; i < kChains; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  keep_alive(acc);
+  return 2.0 * 16 * kChains * static_cast<double>(kIters);
 }
 
 // Before AVX2 there is no FMA: a multiply and an add per lane, 8 lanes (AVX) or 4 (SSE).
 __attribute__((target("avx"))) double mul_add_loop_avx() {
-  __m256 acc[12];
-  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps(0.001f * i);
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; i++) acc[i] = _mm256_set1_ps(0.001f * i);
   const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
   for (int64_t it = 0; it < kIters; it++)
-    for (int i = 0; i < 12; i++) acc[i] = _mm256_add_ps(_mm256_mul_ps(acc[i], a), b);
-  float sink = 0, lanes[8];
-  for (int i = 0; i < 12; i++) {
-    _mm256_storeu_ps(lanes, acc[i]);
-    sink += lanes[0];
-  }
-  volatile float keep = sink;
-  (void)keep;
-  return 2.0 * 8 * 12 * static_cast<double>(kIters);
+    for (int i = 0; i < kChains; i++) acc[i] = _mm256_add_ps(_mm256_mul_ps(acc[i], a), b);
+  keep_alive(acc);
+  return 2.0 * 8 * kChains * static_cast<double>(kIters);
 }
 
 double mul_add_loop_sse() {
-  __m128 acc[12];
-  for (int i = 0; i < 12; i++) acc[i] = _mm_set1_ps(0.001f * i);
+  __m128 acc[kChains];
+  for (int i = 0; i < kChains; i++) acc[i] = _mm_set1_ps(0.001f * i);
   const __m128 a = _mm_set1_ps(0.999999f), b = _mm_set1_ps(1e-7f);
   for (int64_t it = 0; it < kIters; it++)
-    for (int i = 0; i < 12; i++) acc[i] = _mm_add_ps(_mm_mul_ps(acc[i], a), b);
-  float sink = 0;
-  for (int i = 0; i < 12; i++) sink += _mm_cvtss_f32(acc[i]);
-  volatile float keep = sink;
-  (void)keep;
-  return 2.0 * 4 * 12 * static_cast<double>(kIters);
+    for (int i = 0; i < kChains; i++) acc[i] = _mm_add_ps(_mm_mul_ps(acc[i], a), b);
+  keep_alive(acc);
+  return 2.0 * 4 * kChains * static_cast<double>(kIters);
 }
 
 }  // namespace
