@@ -39,6 +39,16 @@ describe("an older ISA emulated with ONEDNN_MAX_CPU_ISA", { skip: native ? false
     assert.match(r.stdout, /^# skipped 0$/m);
   });
 
+  const hostIsa = native?.cpuInfo().isa ?? "";
+  it("AVX2 on an AVX-512 host: oneDNN, the few-rows kernel and the suites step down to what an AVX2 machine runs", { skip: hostIsa.startsWith("avx512") ? false : `this host dispatches ${hostIsa || "no oneDNN"}: nothing above AVX2 to step down from` }, () => {
+    const info = atIsa("AVX2", ["-e", report]);
+    assert.equal(info.status, 0, info.stderr);
+    assert.deepEqual(JSON.parse(info.stdout), { isa: "avx2", nativeBf16: false, fewRows: "avx2" });
+    const r = atIsa("AVX2", ["--test", ...["backend", "parity"].map((n) => join(root, "dist", "test", `${n}.test.js`))]);
+    assert.equal(r.status, 0, r.stdout.split("\n").filter((l) => /not ok|error/.test(l)).slice(0, 20).join("\n"));
+    assert.match(r.stdout, /^# fail 0$/m);
+  });
+
   it("bench reports the emulated ISA beside a peak measured at it", () => {
     const r = atIsa("SSE41", [join(root, "bin", "vitlens.js"), "bench", "--model", join(root, "test", "fixtures", "hf-tiny"), "--batch", "1", "--iters", "1", "--json"]);
     assert.equal(r.status, 0, r.stderr);
