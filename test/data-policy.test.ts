@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { hubConfigSplits } from "../src/data/hf-dataset.js";
-import { selectedParquet } from "../src/hub/dataset-snapshot.js";
+import { downloadDataset, selectedParquet } from "../src/hub/dataset-snapshot.js";
 import { trainDataSelection } from "../src/train/trainer.js";
 import { fixture, root } from "./helpers.js";
 
@@ -85,6 +85,19 @@ describe("data: every command reads the data people have, and says what it did",
     assert.deepEqual(selectedParquet(files, null, "hf:x/y", trainDataSelection({ val: false, split: "test" }).data), files.slice().reverse());
     assert.deepEqual(selectedParquet([...files, "data/train-00000.parquet"], null, "hf:x/y", trainDataSelection({ val: false }).data),
       ["data/train-00000.parquet", "data/dev-00000.parquet"]);
+  });
+
+  it("offline, a cached dataset without a train split trains on what the online run fetched (its first split), not refused", async () => {
+    const cache = join(tmp, "hub-cache");
+    const snapshot = join(cache, "datasets--x--y", "snapshots", "e".repeat(40));
+    mkdirSync(join(snapshot, "data"), { recursive: true });
+    mkdirSync(join(cache, "datasets--x--y", "refs"), { recursive: true });
+    writeFileSync(join(cache, "datasets--x--y", "refs", "main"), "e".repeat(40));
+    for (const split of ["dev", "test"]) copyFileSync(fixture("hf-dataset", "data", "test-00000-of-00001.parquet"), join(snapshot, "data", `${split}-00000.parquet`));
+    const hub = { endpoint: "http://127.0.0.1:9", cacheDir: cache, offline: true };
+    assert.equal(await downloadDataset("hf:x/y", hub, trainDataSelection({ val: false }).data), snapshot);
+    assert.equal(await downloadDataset("hf:x/y", hub, trainDataSelection({ val: false, split: "test" }).data), snapshot);
+    await assert.rejects(downloadDataset("hf:x/y", hub, trainDataSelection({ val: false, split: "train" }).data), /the cached snapshot has no train split \(it holds/);
   });
 
   it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {

@@ -24,6 +24,7 @@ const CASES: Array<[string, LoadOptions, RegExp | null]> = [
   ["family-hf-dinov2-reg-cls", {}, null], ["family-hf-clip-vision", {}, null], ["family-hf-clip-cls", {}, null], ["family-hf-beit", {}, null],
   ["family-hf-beit", { imageSize: [24, 24] }, null], // its tables resized to a 6x6 grid
   ["family-hf-beit", { imageSize: [24, 20] }, /relative position bias on a 6x5 patch grid: transformers' BeitRelativePositionBias reads a non-square grid's table transposed/],
+  ["family-hf-beit-abs-cls", { imageSize: [24, 20] }, /BEiT position embeddings on a 6x5 patch grid: transformers' BeitEmbeddings reshapes them as a square grid/],
   ["family-hf-beit-shared", {}, null], ["family-hf-beit-abs-cls", {}, null], ["family-hf-vit-msn", {}, null], ["family-timm-beit", {}, null],
   ["family-timm-reg", {}, /register tokens with their own position embeddings \(timm reg_tokens/],
   ["family-timm-nocls-avg", {}, /a ViT without a CLS token \(timm class_token=False\)/],

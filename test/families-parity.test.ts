@@ -8,6 +8,8 @@ import { loadModel, type LoadOptions } from "../src/checkpoint/load.js";
 import { preprocessFrom, readPreprocessorJson } from "../src/checkpoint/config.js";
 import { loadImage } from "../src/data/preprocess.js";
 import { backends, expected, fixture, maxAbsDiff, root } from "./helpers.js";
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 interface Case {
@@ -36,6 +38,8 @@ const CASES: Case[] = [
   { fixture: "hf-beit-24x20", model: "family-hf-beit", family: "HF BEiT" }, // tables resized to a 6x5 grid
   { fixture: "hf-beit-shared", family: "HF BEiT" },
   { fixture: "hf-beit-shared-12x12", model: "family-hf-beit-shared", family: "HF BEiT" }, // and to a smaller 3x3
+  { fixture: "hf-beit-6x5", family: "HF BEiT" }, // made non-square: transformers re-reads the table even at its own grid
+  { fixture: "hf-beit-6x5-16x16", model: "family-hf-beit-6x5", family: "HF BEiT" }, // from a non-square table
   { fixture: "hf-beit-abs-cls", family: "HF BEiT" },
   { fixture: "hf-data2vec-vision", family: "HF Data2Vec-vision" },
   { fixture: "hf-vit-msn", family: "HF ViT-MSN" },
@@ -73,6 +77,19 @@ for (const be of backends()) {
     }
   });
 }
+
+describe("an HF BEiT weights file without its config.json", () => {
+  it("is still resized as transformers resizes it (HF names say whose table it is), given what the config held", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vitlens-bare-beit-"));
+    copyFileSync(fixture("family-hf-beit", "model.safetensors"), join(dir, "model.safetensors"));
+    const ref = expected("family-hf-beit-24x20.expected.safetensors");
+    const pixels = ref.get("pixels")!;
+    const loaded = loadModel(join(dir, "model.safetensors"), { heads: 3, lnEps: 1e-12, pool: "avg", imageSize: [24, 20] });
+    assert.ok(loaded.notes.some((n) => n.includes("relative position tables resized (bilinear, as transformers' BEiT does) from a 4x4 to a 6x5")), loaded.notes.join("\n"));
+    const d = maxAbsDiff(loaded.model.forward(pixels).logits!.data, ref.get("logits")!.data);
+    assert.ok(d <= 1e-4, `logits differ by ${d}`);
+  });
+});
 
 describe("HF image processors, as their PIL classes compute pixel_values", () => {
   for (const name of ["vit", "deit", "dinov2", "clip", "beit"]) {

@@ -190,7 +190,9 @@ function loadWeightsFile(
   const size = opts.imageSize ?? runSize(stored, preprocess.size, interpolatesPositions(family.hfType), notes);
   // a new head on a DINOv2 backbone reads what Dinov2ForImageClassification reads, unless --pool says otherwise
   const headPool = family.hfType?.startsWith("dinov2") && !opts.pool ? "cls+avg" : undefined;
-  const resizesTables = family.hfType === "beit" || family.hfType === "data2vec-vision"; // transformers resizes BEiT's tables for any input
+  // transformers resizes BEiT's and Data2Vec-vision's tables for any input; a relative table under HF
+  // names is theirs even without a config.json to say which
+  const resizesTables = format === "hf";
   const config = adapt(stored, mapped.params, { ...opts, imageSize: size }, notes, headPool, resizesTables);
   preprocess = withCrop(preprocess, opts);
   preprocess.size = config.imageSize;
@@ -326,17 +328,21 @@ function adapt(stored: ViTConfig, params: Params, opts: LoadOptions, notes: stri
   const [fromH, fromW] = gridSize(stored);
   const [toH, toW] = gridSize(config);
   if (opts.imageSize) notes.push(...partialPatchNote(config.imageSize, config.patchSize, [toH, toW]));
-  if (fromH !== toH || fromW !== toW) {
-    if (stored.relativePositionBias) {
-      if (!resizesTables) {
-        throw new VitlensError(`a ${config.imageSize.join("x")} input needs BEiT's relative position table resized from a ${fromH}x${fromW} to a ${toH}x${toW} grid; ` +
-          `vitlens resizes it as transformers does (HF BEiT / Data2Vec-vision files), not as timm's checkpoint filter does (this file's layout): run at ${stored.imageSize.join("x")}`);
-      }
-      for (const name of [...params.keys()].filter((k) => k.endsWith("relative_position_bias_table"))) {
-        params.set(name, resizeRelativeTable(params.get(name) as Tensor, [fromH, fromW], [toH, toW]));
-      }
-      notes.push(`relative position tables resized (bilinear, as transformers' BEiT does) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`);
+  const gridChanges = fromH !== toH || fromW !== toW;
+  // transformers re-reads an HF BEiT table on every forward: from a non-square grid even its own size changes it
+  if (stored.relativePositionBias && (gridChanges || (resizesTables && fromH !== fromW))) {
+    if (!resizesTables) {
+      throw new VitlensError(`a ${config.imageSize.join("x")} input needs BEiT's relative position table resized from a ${fromH}x${fromW} to a ${toH}x${toW} grid; ` +
+        `vitlens resizes it as transformers does (HF BEiT / Data2Vec-vision files), not as timm's checkpoint filter does (this file's layout): run at ${stored.imageSize.join("x")}`);
     }
+    for (const name of [...params.keys()].filter((k) => k.endsWith("relative_position_bias_table"))) {
+      params.set(name, resizeRelativeTable(params.get(name) as Tensor, [fromH, fromW], [toH, toW]));
+    }
+    notes.push(gridChanges
+      ? `relative position tables resized (bilinear, as transformers' BEiT does) from a ${fromH}x${fromW} to a ${toH}x${toW} patch grid`
+      : `relative position tables re-read as transformers' BEiT reads a non-square ${fromH}x${fromW} grid's (as (2w-1) x (2h-1), resized bilinearly to (2h-1) x (2w-1))`);
+  }
+  if (gridChanges) {
     const mode = stored.posEmbedResample ?? "bicubic";
     if (params.has("pos_embed")) {
       params.set("pos_embed", resamplePosEmbed(params.get("pos_embed") as Tensor, [fromH, fromW], [toH, toW], posEmbedPrefix(stored), mode));

@@ -58,13 +58,17 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
  * Offline, a snapshot holds the splits earlier commands downloaded: a split this command would
  * read online and the cache lacks is refused, not swapped for another (which would train or score
  * on other data). The split read online is the first preferred one the card names (or, without
- * a card, that the cache has); an optional held-out split the dataset may not have can be missing.
+ * a card, that the cache has), else the first split; an optional held-out split the dataset may
+ * not have can be missing.
  */
 function checkCachedSplits(dir: string, where: string, select: DatasetSelection): void {
   const { splits, absent = [] } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
   const chosen: string[] = [];
   for (const want of select.splits ?? []) {
-    const first = preferredSplit([...splits.keys(), ...absent], want.prefer, want.notChosen ? chosen : []);
+    let first = preferredSplit([...splits.keys(), ...absent], want.prefer, want.notChosen ? chosen : []);
+    // none preferred (a dataset of dev and test): online, the first split listed, which is the first
+    // here when the cache holds every split; with some missing, which was first is not known here
+    if (first === undefined && want.otherwise === "first-split" && absent.length === 0) first = [...splits.keys()][0];
     if (first !== undefined) chosen.push(first);
     if (first !== undefined ? splits.has(first) : want.otherwise === "skip") continue;
     throw new VitlensError(`${where}: the hub cannot be reached and the cached snapshot has no ${want.prefer.join(" / ")} split (it holds ${[...splits.keys()].join(", ")}); run once with the hub reachable, or name a cached split with --split`);

@@ -50,7 +50,8 @@ export function relativeBiasBackward(dbias: Float32Array, index: Int32Array, H: 
  * The table (rows, H) of a from-grid for a to-grid, as transformers' BeitRelativePositionBias makes
  * it for any input size: the (2fh-1)(2fw-1) offset rows resized bilinearly (torch's interpolate,
  * align_corners=False) to (2th-1)(2tw-1), the three CLS rows kept. Like transformers, the offset
- * rows are read as (2fw-1) x (2fh-1) — the same thing for the square grids checkpoints hold.
+ * rows are read as (2fw-1) x (2fh-1): the same thing for a square grid, while a non-square table
+ * changes even at its own size (so adapt() re-reads it there too, as transformers does).
  */
 export function resizeRelativeTable(table: Tensor, from: [number, number], to: [number, number]): Tensor {
   const [rows, H] = table.shape;
