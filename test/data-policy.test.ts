@@ -85,6 +85,10 @@ describe("data: every command reads the data people have, and says what it did",
     assert.deepEqual(selectedParquet(files, null, "hf:x/y", trainDataSelection({ val: false, split: "test" }).data), files.slice().reverse());
     assert.deepEqual(selectedParquet([...files, "data/train-00000.parquet"], null, "hf:x/y", trainDataSelection({ val: false }).data),
       ["data/train-00000.parquet", "data/dev-00000.parquet"]);
+    // a split the user names is the dataset's own name, as the reader takes it: no download of dev for --split validation
+    const converted = ["plain/dev/0000.parquet", "plain/test/0000.parquet"];
+    assert.throws(() => selectedParquet(converted, null, "hf:x/y", trainDataSelection({ val: false, split: "validation" }).data), /--split validation: hf:x\/y has splits dev, test/);
+    assert.deepEqual(selectedParquet(converted, null, "hf:x/y", trainDataSelection({ val: false, split: "dev" }).data), converted);
   });
 
   it("offline, a cached dataset without a train split trains on what the online run fetched (its first split), not refused", async () => {

@@ -37,7 +37,15 @@ export interface SplitWish {
   prefer: string[];
   /** never a split an earlier wish of the same selection took (the held-out split is not the one trained on) */
   notChosen?: boolean;
+  /** a split the user named (--split): the dataset's own name only, as the reader takes it, no split words */
+  exact?: boolean;
   otherwise: "first-split" | "skip" | "refuse";
+}
+
+/** The split `want` takes among `names` (none: undefined), given the splits earlier wishes took. */
+export function wishedSplit(names: string[], want: SplitWish, chosen: string[]): string | undefined {
+  if (want.exact) return want.prefer.find((p) => names.includes(p));
+  return preferredSplit(names, want.prefer, want.notChosen ? chosen : []);
 }
 
 /** A folder that holds parquet files (at any depth) or a card naming its data files. */

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { hubConfigSplits, parquetFiles, preferredSplit, type DatasetSelection } from "../data/hf-dataset.js";
+import { hubConfigSplits, parquetFiles, wishedSplit, type DatasetSelection } from "../data/hf-dataset.js";
 import { VitlensError } from "../errors.js";
 import { cachedCommit, repoFolder } from "./cache.js";
 import { authHeaders, hubFile, type HubOptions } from "./download.js";
@@ -65,7 +65,7 @@ function checkCachedSplits(dir: string, where: string, select: DatasetSelection)
   const { splits, absent = [] } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
   const chosen: string[] = [];
   for (const want of select.splits ?? []) {
-    let first = preferredSplit([...splits.keys(), ...absent], want.prefer, want.notChosen ? chosen : []);
+    let first = wishedSplit([...splits.keys(), ...absent], want, chosen);
     // none preferred (a dataset of dev and test): online, the first split listed, which is the first
     // here when the cache holds every split; with some missing, which was first is not known here
     if (first === undefined && want.otherwise === "first-split" && absent.length === 0) first = [...splits.keys()][0];
@@ -82,7 +82,7 @@ export function selectedParquet(parquet: string[], cardDir: string | null, where
   const names = [...splits.keys()];
   const chosen = new Set<string>();
   for (const want of select.splits) {
-    const split = preferredSplit(names, want.prefer, want.notChosen ? [...chosen] : []);
+    const split = wishedSplit(names, want, [...chosen]);
     if (split !== undefined) chosen.add(split);
     else if (want.otherwise === "first-split") chosen.add(names[0]);
     else if (want.otherwise === "refuse") throw new VitlensError(`--split ${want.prefer.join(", ")}: ${where} has splits ${names.join(", ")}`);

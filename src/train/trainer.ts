@@ -63,7 +63,7 @@ const HELD_OUT_SPLITS = ["validation", "test"];
 
 /** What openDatasets reads of Hub datasets (`hf:` ids), so only those parquet files are downloaded. */
 export function trainDataSelection(o: { split?: string; config?: string; val: boolean }): { data: DatasetSelection; val: DatasetSelection } {
-  const trainSplit: SplitWish = o.split ? { prefer: [o.split], otherwise: "refuse" } : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
+  const trainSplit: SplitWish = o.split ? { prefer: [o.split], exact: true, otherwise: "refuse" } : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
   const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS, notChosen: true, otherwise: "skip" };
   return {
     data: { config: o.config, splits: o.val ? [trainSplit] : [trainSplit, heldOut] },
