@@ -99,9 +99,18 @@ describe("data: every command reads the data people have, and says what it did",
     writeFileSync(join(cache, "datasets--x--y", "refs", "main"), "e".repeat(40));
     for (const split of ["dev", "test"]) copyFileSync(fixture("hf-dataset", "data", "test-00000-of-00001.parquet"), join(snapshot, "data", `${split}-00000.parquet`));
     const hub = { endpoint: "http://127.0.0.1:9", cacheDir: cache, offline: true };
-    assert.equal(await downloadDataset("hf:x/y", hub, trainDataSelection({ val: false }).data), snapshot);
+    const train = trainDataSelection({ val: false }).data;
+    // without a card, the cache cannot say the dataset has no other split first: refused, never guessed
+    await assert.rejects(downloadDataset("hf:x/y", hub, train), /the cached snapshot has no train split/);
+    // a card listing the splits: every one is cached, so the first is the one the online run took
+    const card = (splits: string[]) => writeFileSync(join(snapshot, "README.md"),
+      `---\nconfigs:\n- config_name: default\n  data_files:\n${splits.map((s) => `  - split: ${s}\n    path: data/${s}-*\n`).join("")}---\n`);
+    card(["dev", "test"]);
+    assert.equal(await downloadDataset("hf:x/y", hub, train), snapshot);
     assert.equal(await downloadDataset("hf:x/y", hub, trainDataSelection({ val: false, split: "test" }).data), snapshot);
     await assert.rejects(downloadDataset("hf:x/y", hub, trainDataSelection({ val: false, split: "train" }).data), /the cached snapshot has no train split \(it holds/);
+    card(["extra", "dev", "test"]); // a split first in the card that the cache lacks: refused
+    await assert.rejects(downloadDataset("hf:x/y", hub, train), /the cached snapshot has no train split/);
   });
 
   it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {

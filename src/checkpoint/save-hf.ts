@@ -49,7 +49,7 @@ export function hfFamilyFor(c: ViTConfig): { family: HfWritable } | { reason: st
       if (c.relativePositionBias && gh !== gw) {
         return { reason: `relative position bias on a ${gh}x${gw} patch grid: transformers' BeitRelativePositionBias reads a non-square grid's table transposed on every forward, so it would not compute this model` };
       }
-      if (gh !== gw) {
+      if (gh !== gw && c.posEmbedTokens !== "none") {
         return { reason: `BEiT position embeddings on a ${gh}x${gw} patch grid: transformers' BeitEmbeddings reshapes them as a square grid, which fails at load` };
       }
       return { family: "beit" };

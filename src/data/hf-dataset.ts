@@ -128,7 +128,7 @@ interface ConfigSplits {
   config: string;
   /** split -> parquet files */
   splits: Map<string, string[]>;
-  /** splits the card names whose files are not here */
+  /** splits the card names whose files are not here (set only when a card lists the splits) */
   absent?: string[];
 }
 

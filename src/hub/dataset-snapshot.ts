@@ -62,13 +62,13 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
  * not have can be missing.
  */
 function checkCachedSplits(dir: string, where: string, select: DatasetSelection): void {
-  const { splits, absent = [] } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
+  const { splits, absent } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
   const chosen: string[] = [];
   for (const want of select.splits ?? []) {
-    let first = wishedSplit([...splits.keys(), ...absent], want, chosen);
-    // none preferred (a dataset of dev and test): online, the first split listed, which is the first
-    // here when the cache holds every split; with some missing, which was first is not known here
-    if (first === undefined && want.otherwise === "first-split" && absent.length === 0) first = [...splits.keys()][0];
+    let first = wishedSplit([...splits.keys(), ...(absent ?? [])], want, chosen);
+    // none preferred (a dataset of dev and test): online, the first split listed. Only a card listing
+    // every split, all of them cached, says which that was; without one, the cache may lack it.
+    if (first === undefined && want.otherwise === "first-split" && absent?.length === 0) first = [...splits.keys()][0];
     if (first !== undefined) chosen.push(first);
     if (first !== undefined ? splits.has(first) : want.otherwise === "skip") continue;
     throw new VitlensError(`${where}: the hub cannot be reached and the cached snapshot has no ${want.prefer.join(" / ")} split (it holds ${[...splits.keys()].join(", ")}); run once with the hub reachable, or name a cached split with --split`);
