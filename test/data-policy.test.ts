@@ -113,6 +113,20 @@ describe("data: every command reads the data people have, and says what it did",
     await assert.rejects(downloadDataset("hf:x/y", hub, train), /the cached snapshot has no train split/);
   });
 
+  it("offline without a card, only a wish's first preference is taken from the cache: eval never scores train because test was not fetched", async () => {
+    const cache = join(tmp, "hub-cache-train-only");
+    const snapshot = join(cache, "datasets--x--z", "snapshots", "f".repeat(40));
+    mkdirSync(join(snapshot, "data"), { recursive: true });
+    mkdirSync(join(cache, "datasets--x--z", "refs"), { recursive: true });
+    writeFileSync(join(cache, "datasets--x--z", "refs", "main"), "f".repeat(40));
+    copyFileSync(fixture("hf-dataset", "data", "train-00000-of-00001.parquet"), join(snapshot, "data", "train-00000.parquet"));
+    const hub = { endpoint: "http://127.0.0.1:9", cacheDir: cache, offline: true };
+    const evalWish = { splits: [{ prefer: ["test", "validation", "train"], otherwise: "first-split" as const }] }; // eval's default
+    await assert.rejects(downloadDataset("hf:x/z", hub, evalWish), /the cached snapshot holds train but no test split, which the dataset may have \(no card lists its splits\)/);
+    assert.equal(await downloadDataset("hf:x/z", hub, { splits: [{ prefer: ["train"], exact: true, otherwise: "refuse" }] }), snapshot); // --split train
+    assert.equal(await downloadDataset("hf:x/z", hub, trainDataSelection({ val: false }).data), snapshot); // train: its first preference, held-out optional
+  });
+
   it("the Hub's parquet conversion layout: one folder per config, split folders inside", () => {
     const dir = join(tmp, "converted");
     for (const [config, split] of [["plain", "train"], ["plain", "test"], ["other", "train"]]) {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { hubConfigSplits, parquetFiles, wishedSplit, type DatasetSelection } from "../data/hf-dataset.js";
+import { findSplit, hubConfigSplits, parquetFiles, wishedSplit, type DatasetSelection } from "../data/hf-dataset.js";
 import { VitlensError } from "../errors.js";
 import { cachedCommit, repoFolder } from "./cache.js";
 import { authHeaders, hubFile, type HubOptions } from "./download.js";
@@ -57,9 +57,10 @@ export async function downloadDataset(spec: string, hub: HubOptions, select: Dat
 /**
  * Offline, a snapshot holds the splits earlier commands downloaded: a split this command would
  * read online and the cache lacks is refused, not swapped for another (which would train or score
- * on other data). The split read online is the first preferred one the card names (or, without
- * a card, that the cache has), else the first split; an optional held-out split the dataset may
- * not have can be missing.
+ * on other data). The split read online is the first preferred one the card names, else the
+ * first split. Without a card listing the splits the cache cannot show one it lacks, so only a
+ * wish's first preference (or a split named with --split) is taken from it; an optional held-out
+ * split the dataset may not have can be missing.
  */
 function checkCachedSplits(dir: string, where: string, select: DatasetSelection): void {
   const { splits, absent } = hubConfigSplits(parquetFiles(dir), dir, where, select.config);
@@ -70,6 +71,11 @@ function checkCachedSplits(dir: string, where: string, select: DatasetSelection)
     // every split, all of them cached, says which that was; without one, the cache may lack it.
     if (first === undefined && want.otherwise === "first-split" && absent?.length === 0) first = [...splits.keys()][0];
     if (first !== undefined) chosen.push(first);
+    const unlisted = absent === undefined && !want.exact && want.otherwise !== "skip";
+    if (unlisted && first !== undefined && first !== findSplit([...splits.keys()], want.prefer[0])) {
+      throw new VitlensError(`${where}: the hub cannot be reached, and the cached snapshot holds ${first} but no ${want.prefer[0]} split, which the dataset may have (no card lists its splits); ` +
+        "run once with the hub reachable, or name a cached split with --split");
+    }
     if (first !== undefined ? splits.has(first) : want.otherwise === "skip") continue;
     throw new VitlensError(`${where}: the hub cannot be reached and the cached snapshot has no ${want.prefer.join(" / ")} split (it holds ${[...splits.keys()].join(", ")}); run once with the hub reachable, or name a cached split with --split`);
   }
