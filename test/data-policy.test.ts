@@ -91,14 +91,20 @@ describe("data: every command reads the data people have, and says what it did",
     assert.deepEqual(selectedParquet(converted, null, "hf:x/y", trainDataSelection({ val: false, split: "dev" }).data), converted);
   });
 
-  it("offline, a cached dataset without a train split trains on what the online run fetched (its first split), not refused", async () => {
-    const cache = join(tmp, "hub-cache");
-    const snapshot = join(cache, "datasets--x--y", "snapshots", "e".repeat(40));
+  /** hf:x/<name> in its own HF cache, as earlier downloads left it: one parquet file per split, no card; the hub offline. */
+  const cachedDataset = (name: string, splits: string[]) => {
+    const cache = join(tmp, `hub-cache-${name}`);
+    const repo = join(cache, `datasets--x--${name}`);
+    const snapshot = join(repo, "snapshots", "e".repeat(40));
     mkdirSync(join(snapshot, "data"), { recursive: true });
-    mkdirSync(join(cache, "datasets--x--y", "refs"), { recursive: true });
-    writeFileSync(join(cache, "datasets--x--y", "refs", "main"), "e".repeat(40));
-    for (const split of ["dev", "test"]) copyFileSync(fixture("hf-dataset", "data", "test-00000-of-00001.parquet"), join(snapshot, "data", `${split}-00000.parquet`));
-    const hub = { endpoint: "http://127.0.0.1:9", cacheDir: cache, offline: true };
+    mkdirSync(join(repo, "refs"), { recursive: true });
+    writeFileSync(join(repo, "refs", "main"), "e".repeat(40));
+    for (const split of splits) copyFileSync(fixture("hf-dataset", "data", "test-00000-of-00001.parquet"), join(snapshot, "data", `${split}-00000.parquet`));
+    return { snapshot, hub: { endpoint: "http://127.0.0.1:9", cacheDir: cache, offline: true } };
+  };
+
+  it("offline, a cached dataset without a train split trains on what the online run fetched (its first split), not refused", async () => {
+    const { snapshot, hub } = cachedDataset("y", ["dev", "test"]);
     const train = trainDataSelection({ val: false }).data;
     // without a card, the cache cannot say the dataset has no other split first: refused, never guessed
     await assert.rejects(downloadDataset("hf:x/y", hub, train), /the cached snapshot has no train split/);
@@ -114,13 +120,7 @@ describe("data: every command reads the data people have, and says what it did",
   });
 
   it("offline without a card, only a wish's first preference is taken from the cache: eval never scores train because test was not fetched", async () => {
-    const cache = join(tmp, "hub-cache-train-only");
-    const snapshot = join(cache, "datasets--x--z", "snapshots", "f".repeat(40));
-    mkdirSync(join(snapshot, "data"), { recursive: true });
-    mkdirSync(join(cache, "datasets--x--z", "refs"), { recursive: true });
-    writeFileSync(join(cache, "datasets--x--z", "refs", "main"), "f".repeat(40));
-    copyFileSync(fixture("hf-dataset", "data", "train-00000-of-00001.parquet"), join(snapshot, "data", "train-00000.parquet"));
-    const hub = { endpoint: "http://127.0.0.1:9", cacheDir: cache, offline: true };
+    const { snapshot, hub } = cachedDataset("z", ["train"]);
     const evalWish = { splits: [{ prefer: ["test", "validation", "train"], otherwise: "first-split" as const }] }; // eval's default
     await assert.rejects(downloadDataset("hf:x/z", hub, evalWish), /the cached snapshot holds train but no test split, which the dataset may have \(no card lists its splits\)/);
     assert.equal(await downloadDataset("hf:x/z", hub, { splits: [{ prefer: ["train"], exact: true, otherwise: "refuse" }] }), snapshot); // --split train
