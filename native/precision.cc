@@ -93,7 +93,7 @@ double fma_peak_gflops(int threads) {
   // avx512_core, AVX2 FMA, else separate multiplies and adds as its AVX / SSE4.1 kernels run them.
   double (*loop)() = compat::cpu_has_avx512_core()                               ? fma_loop_avx512
                      : compat::cpu_has_avx2() && __builtin_cpu_supports("fma")   ? fma_loop_avx2
-                     : compat::cpu_has_avx() && __builtin_cpu_supports("avx")    ? mul_add_loop_avx
+                     : compat::cpu_has_avx()                                     ? mul_add_loop_avx
                                                                                  : mul_add_loop_sse;
   double flops = 0;
   const auto t0 = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { alignToModel, emptyClasses, matchClassNames, preview } from "../data/classes.js";
 import type { Dataset } from "../data/datasets.js";
 import { openData } from "../data/datasets.js";
+import { namedSplitWish } from "../data/hf-dataset.js";
 import { VitlensError } from "../errors.js";
 import { evaluate } from "../train/evaluate.js";
 import {
@@ -34,7 +35,7 @@ export function evalCommand(): Command {
     .action(async (opts: EvalFlags) => {
       const { model, preprocess, labels, source } = await loadCliModel(opts.model, opts, { batch: opts.batchSize });
       if (model.config.numClasses === 0) throw new VitlensError(`${opts.model}: the model has no classification head; nothing to evaluate (a backbone: train adds a head)`);
-      const data = await openData(await resolveData(opts.data, { config: opts.config, splits: [opts.split ? { prefer: [opts.split], exact: true, otherwise: "refuse" } : { prefer: EVAL_SPLITS, otherwise: "first-split" }] }), { ...dataFlags(opts), preferSplits: EVAL_SPLITS });
+      const data = await openData(await resolveData(opts.data, { config: opts.config, splits: [opts.split ? namedSplitWish(opts.split) : { prefer: EVAL_SPLITS, otherwise: "first-split" }] }), { ...dataFlags(opts), preferSplits: EVAL_SPLITS });
       const empty = emptyClasses(data);
       if (empty.length) process.stderr.write(`vitlens: warning: --data ${opts.data}: class(es) with no images: ${preview(empty, 5)}\n`);
       const { ds, unmatched, dropped } = alignToModel(data, labels, `--data ${opts.data}`);

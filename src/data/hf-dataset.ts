@@ -42,6 +42,11 @@ export interface SplitWish {
   otherwise: "first-split" | "skip" | "refuse";
 }
 
+/** The wish for a split the user named (--split): that name exactly, else an error naming the splits there are. */
+export function namedSplitWish(split: string): SplitWish {
+  return { prefer: [split], exact: true, otherwise: "refuse" };
+}
+
 /** The split `want` takes among `names` (none: undefined), given the splits earlier wishes took. */
 export function wishedSplit(names: string[], want: SplitWish, chosen: string[]): string | undefined {
   if (want.exact) return want.prefer.find((p) => names.includes(p));

@@ -6,7 +6,7 @@ import { saveTimmModel, timmCannotBuild } from "../checkpoint/save-timm.js";
 import { existsSync } from "node:fs";
 import { alignToModel, emptyClasses, matchClassNames, populatedClassCount, preview } from "../data/classes.js";
 import { dataSplits, openData, subset, type Dataset } from "../data/datasets.js";
-import { preferredSplit, type DatasetSelection, type SplitWish } from "../data/hf-dataset.js";
+import { namedSplitWish, preferredSplit, type DatasetSelection, type SplitWish } from "../data/hf-dataset.js";
 import { setExifRotate } from "../data/raw-image.js";
 import { checkTrainingFits } from "../models/memory-fit.js";
 import { VIT_PRESETS } from "../models/vit-config.js";
@@ -63,7 +63,7 @@ const HELD_OUT_SPLITS = ["validation", "test"];
 
 /** What openDatasets reads of Hub datasets (`hf:` ids), so only those parquet files are downloaded. */
 export function trainDataSelection(o: { split?: string; config?: string; val: boolean }): { data: DatasetSelection; val: DatasetSelection } {
-  const trainSplit: SplitWish = o.split ? { prefer: [o.split], exact: true, otherwise: "refuse" } : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
+  const trainSplit: SplitWish = o.split ? namedSplitWish(o.split) : { prefer: [TRAIN_SPLIT], otherwise: "first-split" };
   const heldOut: SplitWish = { prefer: HELD_OUT_SPLITS, notChosen: true, otherwise: "skip" };
   return {
     data: { config: o.config, splits: o.val ? [trainSplit] : [trainSplit, heldOut] },
